@@ -1,0 +1,36 @@
+"""The web application: JSON API under /api, French pages, /healthz."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from suivi import __version__
+from suivi.config import Settings, load_settings
+from suivi.db import database_status, get_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    settings.check_secret()
+    app = FastAPI(
+        title="Suivi — contrats de ville",
+        version=__version__,
+        description="Suivi des engagements des partenaires d'un contrat de ville.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.engine = get_engine(settings)
+
+    @app.get("/healthz", tags=["santé"], summary="État du service et de la base")
+    def healthz() -> JSONResponse:
+        status = database_status(app.state.engine)
+        code = 200 if status["database"] == "ok" else 503
+        return JSONResponse({"status": "ok" if code == 200 else "error", **status}, code)
+
+    return app

@@ -1,0 +1,54 @@
+"""Write audit rows. Call `record()` in the same session (transaction) as the change."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from suivi.audit.models import AuditEvent
+
+
+def snapshot(row: SQLModel | None, exclude: tuple[str, ...] = ("password_hash",)) -> dict | None:
+    """A JSON-safe copy of a row's columns, for the before/after of an audit event."""
+    if row is None:
+        return None
+    data = row.model_dump(exclude=set(exclude))
+    return json.loads(json.dumps(data, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    before: dict | None = None,
+    after: dict | None = None,
+    actor_id: int | None = None,
+    actor_label: str = "",
+    contract_id: int | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=contract_id,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,92 @@
+"""Accounts, scopes, web sessions and API tokens. Secrets are stored only as hashes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from suivi.modelbase import created_at_field, enum_check, timestamp_field
+
+ROLES = ("admin", "chef_de_projet", "partenaire", "copil")
+TOKEN_KINDS = ("login", "personal")
+
+
+class User(SQLModel, table=True):
+    __table_args__ = (
+        enum_check("role", ROLES),
+        # A partner account is tied to exactly one partner.
+        CheckConstraint(
+            "(role = 'partenaire' AND partner_id IS NOT NULL) OR role <> 'partenaire'",
+            name="partner_role_has_partner",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    full_name: str = Field(default="", max_length=160)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=20)
+    partner_id: int | None = Field(default=None, foreign_key="partner.id", index=True)
+    is_active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = timestamp_field()
+    created_at: datetime = created_at_field()
+
+
+class UserContract(SQLModel, table=True):
+    """The contracts a user works on (a user may belong to several)."""
+
+    __tablename__ = "user_contract"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    contract_id: int = Field(foreign_key="contract.id", primary_key=True, index=True)
+
+
+class UserScope(SQLModel, table=True):
+    """A project manager's scope: partners and/or quartiers. No row = the whole contract."""
+
+    __tablename__ = "user_scope"
+    __table_args__ = (
+        CheckConstraint("(partner_id IS NULL) <> (quartier_id IS NULL)", name="exactly_one_target"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    partner_id: int | None = Field(default=None, foreign_key="partner.id")
+    quartier_id: int | None = Field(default=None, foreign_key="quartier.id")
+
+
+class AuthSession(SQLModel, table=True):
+    """A server-side web session; the cookie holds an opaque id whose hash is stored here."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = created_at_field()
+    last_seen_at: datetime = created_at_field()
+    expires_at: datetime = created_at_field()
+    revoked_at: datetime | None = timestamp_field()
+    user_agent: str = Field(default="", max_length=300)
+
+
+class ApiToken(SQLModel, table=True):
+    """Bearer tokens: `login` ones from the OAuth2 password flow, `personal` ones for
+    integrations. Opaque, stored hashed, with an expiry, revocable."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (enum_check("kind", TOKEN_KINDS), Index("ix_api_token_user", "user_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    kind: str = Field(max_length=10)
+    name: str = Field(default="", max_length=120)
+    created_at: datetime = created_at_field()
+    expires_at: datetime | None = timestamp_field()
+    last_used_at: datetime | None = timestamp_field()
+    revoked_at: datetime | None = timestamp_field()

@@ -1,0 +1,217 @@
+"""Settings: `config.toml` (or `--config PATH` / `$SUIVI_CONFIG`) + `SUIVI_<SECTION>_<KEY>` env.
+
+One TOML file with sections; every scalar key can be overridden by an environment variable
+named after its section and key, e.g. `SUIVI_DATABASE_URL`, `SUIVI_SMTP_HOST`,
+`SUIVI_REPORTS_DIR`. Relative paths are resolved against the config file's folder, so the
+same file works whatever the current directory is.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_SECRET = "change-me-demo-secret"  # noqa: S105 - the known default we refuse in production
+ENV_PREFIX = "SUIVI_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, with a message meant for the administrator."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AppSettings(_Section):
+    mode: Literal["demo", "dev", "production"] = "demo"
+    secret_key: str = DEFAULT_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Europe/Paris"
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/suivi.db"
+    echo: bool = False
+    busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+
+class ContractSettings(_Section):
+    code: str = "CALL-2024"
+    name: str = "Contrat de ville « Engagements Quartiers 2030 »"
+    territory: str = "Communauté d'agglomération de Lens-Liévin"
+    signed_on: date = date(2024, 9, 24)
+    term_start: date = date(2024, 9, 24)
+    term_end: date = date(2030, 12, 31)
+    midterm_review_on: date = date(2027, 6, 30)
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    secure_cookies: bool = False
+    api_token_hours: int = Field(default=24, ge=1)
+
+
+class ReportsSettings(_Section):
+    dir: Path = Path("var/reports")
+    templates_dir: Path = Path("reports/templates")
+
+
+class OutboxSettings(_Section):
+    dir: Path = Path("var/outbox")
+
+
+class SmtpSettings(_Section):
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str = ""
+    password: str = ""
+    timeout_seconds: float = Field(default=15.0, gt=0)
+    sender: str = "Suivi contrat de ville <suivi@example.org>"
+    reply_to: str = "politique-de-la-ville@example.org"
+    max_attempts: int = Field(default=5, ge=1)
+
+
+class JobSettings(_Section):
+    cron: str
+    enabled: bool = True
+
+
+class SchedulerSettings(_Section):
+    timezone: str = "Europe/Paris"
+    coalesce: bool = True
+    misfire_grace_seconds: int = Field(default=86_400, ge=1)
+    lock_wait: bool = False
+    jobs: dict[str, JobSettings] = Field(default_factory=dict)
+
+
+class RemindersSettings(_Section):
+    escalate_after_days: int = Field(default=30, ge=1)
+
+
+class SummariesSettings(_Section):
+    attach_pdf: bool = False
+
+
+class Settings(_Section):
+    app: AppSettings = Field(default_factory=AppSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    contract: ContractSettings = Field(default_factory=ContractSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    reminders: RemindersSettings = Field(default_factory=RemindersSettings)
+    summaries: SummariesSettings = Field(default_factory=SummariesSettings)
+
+    # Where the settings came from (for messages); not a config key.
+    source: str = Field(default="<defaults>", exclude=True)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app.timezone)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.app.mode in ("demo", "dev")
+
+    def check_secret(self) -> None:
+        """Refuse to run a production instance with the published default secret."""
+        if not self.is_demo and self.app.secret_key in ("", DEFAULT_SECRET):
+            raise ConfigError(
+                "[app] secret_key: the default secret cannot be used when mode = "
+                '"production"; set SUIVI_APP_SECRET_KEY or secret_key in the config file'
+            )
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("SUIVI_CONFIG", "config.toml"))
+
+
+def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
+    """Override `[section] key` with `SUIVI_SECTION_KEY` for every scalar key."""
+    for section_name, field in Settings.model_fields.items():
+        section_model = field.annotation
+        if not (isinstance(section_model, type) and issubclass(section_model, _Section)):
+            continue
+        for key in section_model.model_fields:
+            env_name = f"{ENV_PREFIX}{section_name}_{key}".upper()
+            if env_name in environ:
+                data.setdefault(section_name, {})[key] = environ[env_name]
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = [str(part) for part in error["loc"]]
+    where = f"[{location[0]}] {'.'.join(location[1:])}" if len(location) > 1 else location[0]
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    return f"{where}: {error['msg']}"
+
+
+def load_settings(
+    path: Path | str | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read the config file (missing file = defaults) and the environment; raise ConfigError."""
+    environ = dict(os.environ) if environ is None else environ
+    explicit = path is not None or "SUIVI_CONFIG" in environ
+    config_path = (
+        Path(path) if path is not None else Path(environ.get("SUIVI_CONFIG", "config.toml"))
+    )
+    data: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: not valid TOML: {exc}") from exc
+        base_dir = config_path.resolve().parent
+    elif explicit:
+        raise ConfigError(f"{config_path}: configuration file not found")
+    else:
+        base_dir = Path.cwd()
+    _apply_env(data, environ)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(err) for err in exc.errors())
+        raise ConfigError(f"{config_path}: {problems}") from None
+    settings.source = str(config_path)
+    settings.reports.dir = _resolve(base_dir, settings.reports.dir)
+    settings.reports.templates_dir = _resolve(base_dir, settings.reports.templates_dir)
+    settings.outbox.dir = _resolve(base_dir, settings.outbox.dir)
+    settings.database.url = _resolve_sqlite_url(base_dir, settings.database.url)
+    return settings
+
+
+def _resolve(base_dir: Path, value: Path) -> Path:
+    return value if value.is_absolute() else (base_dir / value).resolve()
+
+
+def _resolve_sqlite_url(base_dir: Path, url: str) -> str:
+    """`sqlite:///relative.db` is relative to the config file, like every other path."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////"):
+        relative = url[len(prefix) :]
+        if relative and relative != ":memory:" and not relative.startswith("file:"):
+            return prefix + str(_resolve(base_dir, Path(relative)))
+    return url

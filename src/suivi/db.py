@@ -1,0 +1,133 @@
+"""Engine and sessions. SQLite (default) gets WAL, foreign keys, a busy timeout and
+`BEGIN IMMEDIATE` for writing sessions; PostgreSQL goes through psycopg 3.
+
+Services never commit: the request or the job opens a session with `session_scope()` and
+the boundary commits (or rolls back on error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from sqlalchemy import DateTime, Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, create_engine
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored as naive UTC on every backend, returned as aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC timestamp column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def normalize_url(url: str) -> str:
+    """Accept `postgresql://` and `postgres://` and use psycopg 3 for them."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(url_or_engine: str | Engine) -> bool:
+    url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(url_or_engine)
+    return url.get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 10_000) -> Engine:
+    url = normalize_url(url)
+    if not is_sqlite(url):
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _begin below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        # A writing session takes the write lock up front, so it waits on busy_timeout
+        # instead of failing later when a read lock cannot be upgraded.
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+@lru_cache(maxsize=8)
+def _cached_engine(url: str, echo: bool, busy_timeout_ms: int) -> Engine:
+    return make_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
+
+
+def get_engine(settings=None) -> Engine:
+    """The process-wide engine for these settings (one pool per URL)."""
+    from suivi.config import load_settings
+
+    settings = settings or load_settings()
+    db = settings.database
+    return _cached_engine(normalize_url(db.url), db.echo, db.busy_timeout_ms)
+
+
+def dispose_engines() -> None:
+    """Forget cached engines (tests and forked children call this)."""
+    _cached_engine.cache_clear()
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, always close.
+
+    `write=True` starts SQLite transactions with BEGIN IMMEDIATE.
+    """
+    bind = engine.execution_options(sqlite_begin="IMMEDIATE") if write else engine
+    session = Session(bind=bind, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def database_status(engine: Engine) -> dict[str, str]:
+    """What /healthz reports: reachable or not, and the schema revision."""
+    try:
+        with engine.connect() as connection:
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return {"database": "ok", "backend": engine.url.get_backend_name(), "revision": revision}
+    except Exception as exc:  # noqa: BLE001 - health check reports, never raises
+        return {"database": "error", "backend": engine.url.get_backend_name(), "error": str(exc)}

@@ -1,0 +1,42 @@
+"""Shared pieces of the SQLModel tables: metadata naming convention, enum checks, columns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, MetaData
+from sqlmodel import Field, SQLModel
+
+from suivi.db import UTCDateTime, utcnow
+
+# Stable constraint names so that Alembic migrations (and batch mode on SQLite) can find them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def enum_check(column: str, values: tuple[str, ...], name: str | None = None) -> CheckConstraint:
+    """A CHECK that keeps a string column within a closed list of codes."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_enum")
+
+
+def created_at_field() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def timestamp_field(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+def json_field(default_factory=dict, nullable: bool = False) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=nullable))
+
+
+__all__ = ["SQLModel", "Field", "datetime", "enum_check", "metadata"]

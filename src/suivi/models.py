@@ -1,0 +1,56 @@
+"""Every table, imported in one place so that Alembic and the tests see the whole schema."""
+
+from suivi.audit.models import AuditEvent
+from suivi.auth.models import ApiToken, AuthSession, User, UserContract, UserScope
+from suivi.commitments.models import (
+    Commitment,
+    CommitmentAmount,
+    CommitmentPartner,
+    CommitmentQuartier,
+)
+from suivi.contract.models import (
+    Commune,
+    Contract,
+    Meeting,
+    Partner,
+    PartnerContact,
+    Priority,
+    Quartier,
+    QuartierCommune,
+)
+from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
+from suivi.modelbase import metadata
+from suivi.monitoring.models import Alert, JobRun, SchedulerLock
+from suivi.notifications.models import EmailDelivery
+from suivi.reports.models import ReportFile
+
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "AuditEvent",
+    "AuthSession",
+    "Commitment",
+    "CommitmentAmount",
+    "CommitmentPartner",
+    "CommitmentQuartier",
+    "Commune",
+    "Contract",
+    "EmailDelivery",
+    "Indicator",
+    "JobRun",
+    "Measurement",
+    "Meeting",
+    "Partner",
+    "PartnerContact",
+    "Priority",
+    "Quartier",
+    "QuartierCommune",
+    "ReportFile",
+    "SchedulerLock",
+    "Target",
+    "TargetRevision",
+    "User",
+    "UserContract",
+    "UserScope",
+    "metadata",
+]

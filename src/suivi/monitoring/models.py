@@ -1,0 +1,70 @@
+"""What the scheduled checks produce: alerts, the job run log, the scheduler lock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Text, text
+from sqlmodel import Field, SQLModel
+
+from suivi.modelbase import created_at_field, enum_check, json_field, timestamp_field
+
+ALERT_KINDS = ("overdue", "off_track", "at_risk", "forecast_miss")
+JOB_OUTCOMES = ("running", "success", "error")
+
+
+class Alert(SQLModel, table=True):
+    __table_args__ = (
+        enum_check("kind", ALERT_KINDS),
+        # At most one open alert per (indicator, kind): the check job can never duplicate.
+        Index(
+            "uq_alert_open",
+            "indicator_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("resolved_on IS NULL"),
+            postgresql_where=text("resolved_on IS NULL"),
+        ),
+        Index("ix_alert_indicator", "indicator_id"),
+        Index("ix_alert_contract_open", "contract_id", "resolved_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id")
+    indicator_id: int = Field(foreign_key="indicator.id")
+    kind: str = Field(max_length=16)
+    opened_on: date
+    resolved_on: date | None = None
+    details: dict = json_field()
+    created_at: datetime = created_at_field()
+
+
+class JobRun(SQLModel, table=True):
+    __tablename__ = "job_run"
+    __table_args__ = (
+        enum_check("outcome", JOB_OUTCOMES),
+        Index("ix_job_run_job_started", "job_name", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_name: str = Field(max_length=60)
+    as_of: date
+    trigger: str = Field(default="schedule", max_length=20)
+    started_at: datetime = created_at_field()
+    finished_at: datetime | None = timestamp_field()
+    outcome: str = Field(default="running", max_length=10)
+    counts: dict = json_field()
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    host: str = Field(default="", max_length=120)
+    pid: int | None = None
+
+
+class SchedulerLock(SQLModel, table=True):
+    """The lock row a scheduler holds on SQLite (PostgreSQL uses an advisory lock)."""
+
+    __tablename__ = "scheduler_lock"
+
+    name: str = Field(primary_key=True, max_length=60)
+    holder: str = Field(max_length=200)
+    acquired_at: datetime = created_at_field()
+    heartbeat_at: datetime = created_at_field()

@@ -1,0 +1,534 @@
+"""Pure progress engine: judges an indicator against its trajectory.
+
+Everything here is plain computation on dates and floats (stdlib only, no database, no I/O) so
+that the web pages, the PDF reports, the alert e-mails and the nightly batch job all agree on
+what "on track" or "overdue" means.
+
+Vocabulary:
+
+* the *trajectory* is the piecewise-linear line from the baseline to each target;
+* *performance* says whether the latest value is where the trajectory expected it to be;
+* *freshness* says whether the indicator was updated for the reporting periods already due;
+* the *forecast* extrapolates all the measurements to the final target date (early warning).
+
+Example::
+
+    spec = IndicatorSpec(direction="increase", baseline_value=100.0,
+                         baseline_date=date(2024, 12, 31),
+                         targets=((date(2027, 12, 31), 160.0), (date(2030, 12, 31), 220.0)))
+    ev = evaluate(spec, measurements=[(date(2026, 6, 30), 125.0)], as_of=date(2026, 9, 15))
+    ev.performance, ev.freshness  # ('at_risk', 'up_to_date')
+
+All statuses are plain ``str`` values taken from the constants below.
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from math import fsum, isfinite
+from operator import itemgetter
+from typing import TypeVar
+
+__all__ = [
+    "DIRECTIONS",
+    "EPSILON",
+    "FORECAST_STATUSES",
+    "FREQUENCIES",
+    "FRESHNESSES",
+    "HEALTH_ORDER",
+    "PERFORMANCES",
+    "Evaluation",
+    "Health",
+    "IndicatorSpec",
+    "Rollup",
+    "commitment_health",
+    "current_due_period",
+    "evaluate",
+    "period_bounds",
+    "rollup",
+    "rollup_by",
+    "trajectory_value",
+    "validate_spec",
+]
+
+DIRECTIONS = ("increase", "decrease", "maintain")
+FREQUENCIES = ("monthly", "quarterly", "semiannual", "annual")
+PERFORMANCES = (
+    "achieved",
+    "on_track",
+    "at_risk",
+    "off_track",
+    "too_early",
+    "no_data",
+    "no_target",
+)
+FRESHNESSES = ("up_to_date", "due_soon", "overdue")
+FORECAST_STATUSES = ("will_meet", "will_miss")
+
+# Absolute slack applied to every comparison so that values computed through different
+# (but mathematically equal) float paths land on the same side of a threshold.
+EPSILON = 1e-9
+
+# Worst first: the health of a commitment is the first of these found among its indicators.
+# When no indicator can be judged we report the most informative state: "too_early" (there is
+# data and a target), then "no_data" (there is a target), then "no_target".
+HEALTH_ORDER = (
+    "off_track",
+    "at_risk",
+    "on_track",
+    "achieved",
+    "too_early",
+    "no_data",
+    "no_target",
+)
+
+# A reporting period is a block of whole calendar months starting in January.
+_MONTHS_PER_PERIOD = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
+
+_first_item = itemgetter(0)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorSpec:
+    """What an indicator promises: where it starts, where it must go, how often it reports."""
+
+    direction: str
+    baseline_value: float
+    baseline_date: date
+    # (date, value) pairs in strictly increasing date order, all after the baseline date.
+    targets: tuple[tuple[date, float], ...] = ()
+    # True when each measurement is an amount for its period (added up), False for a level.
+    cumulative: bool = False
+    frequency: str = "quarterly"
+    tolerance: float = 0.10
+    # Days allowed after a period ends before its measurement is late.
+    grace_days: int = 30
+    # How many days before a due date the indicator is flagged "due_soon".
+    due_soon_days: int = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The verdict on one indicator at a given date (``as_of``)."""
+
+    actual: float | None
+    measured_on: date | None
+    expected: float | None
+    progress: float | None
+    performance: str
+    freshness: str
+    next_due: date | None
+    overdue_since: date | None
+    forecast: float | None
+    forecast_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Summary of many evaluations (one priority, quartier, partner or contract)."""
+
+    count: int
+    by_performance: dict[str, int]
+    by_freshness: dict[str, int]
+    # Mean of progress clamped to [0, 1], over the indicators that have a progress.
+    mean_progress: float | None
+    forecast_miss: int
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Health of a commitment, derived from the evaluations of its indicators."""
+
+    performance: str | None
+    late: bool
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def validate_spec(spec: IndicatorSpec) -> None:
+    """Raise ``ValueError`` with a readable message if ``spec`` is inconsistent."""
+    if spec.direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {spec.direction!r}; expected one of {DIRECTIONS}")
+    if spec.frequency not in _MONTHS_PER_PERIOD:
+        raise ValueError(f"unknown frequency {spec.frequency!r}; expected one of {FREQUENCIES}")
+    if not 0 < spec.tolerance < 1:
+        raise ValueError(f"tolerance must be strictly between 0 and 1, got {spec.tolerance!r}")
+    if spec.grace_days < 0:
+        raise ValueError(f"grace_days must not be negative, got {spec.grace_days!r}")
+    if spec.due_soon_days < 0:
+        raise ValueError(f"due_soon_days must not be negative, got {spec.due_soon_days!r}")
+    if not isfinite(spec.baseline_value):
+        raise ValueError(f"baseline value must be a finite number, got {spec.baseline_value!r}")
+
+    previous = spec.baseline_date
+    for day, value in spec.targets:
+        if day <= spec.baseline_date:
+            raise ValueError(
+                f"target dated {day} is on or before the baseline date {spec.baseline_date}"
+            )
+        if day == previous:
+            raise ValueError(f"duplicate target date {day}")
+        if day < previous:
+            raise ValueError(f"targets are out of date order: {day} comes after {previous}")
+        if not isfinite(value):
+            raise ValueError(f"target value for {day} must be a finite number, got {value!r}")
+        previous = day
+
+    if spec.targets:
+        final = spec.targets[-1][1]
+        if spec.direction == "increase" and not final > spec.baseline_value:
+            raise ValueError(
+                f"final target {final!r} must be above the baseline value "
+                f"{spec.baseline_value!r} for an 'increase' indicator"
+            )
+        if spec.direction == "decrease" and not final < spec.baseline_value:
+            raise ValueError(
+                f"final target {final!r} must be below the baseline value "
+                f"{spec.baseline_value!r} for a 'decrease' indicator"
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Trajectory
+
+
+def trajectory_value(spec: IndicatorSpec, on: date) -> float:
+    """Value of the trajectory on a given day (flat before the baseline and after the last
+    target, linear by days in between; flat at the baseline value when there is no target)."""
+    previous_day = spec.baseline_date
+    previous_value = spec.baseline_value
+    if on <= previous_day:
+        return float(previous_value)
+    for day, value in spec.targets:
+        if on == day:
+            # Exactly the target (no interpolation rounding on the target date itself).
+            return float(value)
+        if on < day:
+            elapsed = (on - previous_day).days
+            span = (day - previous_day).days
+            return previous_value + (value - previous_value) * elapsed / span
+        previous_day, previous_value = day, value
+    return float(previous_value)
+
+
+# --------------------------------------------------------------------------------------------
+# Reporting periods
+#
+# Periods are numbered arithmetically: period ``i`` of a frequency spanning ``k`` months covers
+# the months ``i*k`` .. ``i*k + k - 1`` counted from January of year 0. This lets us jump
+# straight to the right period for any date instead of looping.
+
+
+def _days_in_month(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+def _period_index(day: date, months: int) -> int:
+    return (day.year * 12 + day.month - 1) // months
+
+
+def _period_first(index: int, months: int) -> date:
+    year, month0 = divmod(index * months, 12)
+    return date(year, month0 + 1, 1)
+
+
+def _period_last(index: int, months: int) -> date:
+    year, month0 = divmod(index * months + months - 1, 12)
+    return date(year, month0 + 1, _days_in_month(year, month0 + 1))
+
+
+def period_bounds(frequency: str, day: date) -> tuple[date, date]:
+    """First and last day of the reporting period of ``frequency`` that contains ``day``."""
+    months = _MONTHS_PER_PERIOD.get(frequency)
+    if months is None:
+        raise ValueError(f"unknown frequency {frequency!r}; expected one of {FREQUENCIES}")
+    index = _period_index(day, months)
+    return _period_first(index, months), _period_last(index, months)
+
+
+def _freshness(
+    spec: IndicatorSpec, as_of: date, latest: date | None
+) -> tuple[str, date | None, date | None, int | None, int]:
+    """Freshness of an indicator whose latest counted measurement is dated ``latest``.
+
+    Returns ``(freshness, next_due, overdue_since, period_index, months)`` where
+    ``period_index`` is the period the user should fill now (P if overdue, else C).
+    """
+    months = _MONTHS_PER_PERIOD[spec.frequency]
+    grace = spec.grace_days
+
+    # Due periods start strictly after the baseline date (so the first one follows the period
+    # holding the baseline) and, with targets, on or before the final target date.
+    first_due = _period_index(spec.baseline_date, months) + 1
+    last_due = _period_index(spec.targets[-1][0], months) if spec.targets else None
+
+    # A period is past due when its last day + grace <= as_of, i.e. its last day <= cutoff.
+    cutoff_ordinal = as_of.toordinal() - grace
+    if cutoff_ordinal < 1:
+        latest_past_due = -1  # before year 1: no period can be past due
+    else:
+        cutoff = date.fromordinal(cutoff_ordinal)
+        latest_past_due = _period_index(cutoff, months)
+        if cutoff != _period_last(latest_past_due, months):
+            latest_past_due -= 1
+
+    # P: the latest due period whose due date is on or before as_of.
+    p = latest_past_due if last_due is None else min(latest_past_due, last_due)
+    if p >= first_due and (latest is None or latest < _period_first(p, months)):
+        overdue_since = _period_last(p, months) + timedelta(days=grace)
+        return "overdue", None, overdue_since, p, months
+
+    # C: the earliest due period whose due date is after as_of.
+    c = max(latest_past_due + 1, first_due)
+    if last_due is not None and c > last_due:
+        return "up_to_date", None, None, None, months
+    next_due = _period_last(c, months) + timedelta(days=grace)
+    if (next_due - as_of).days <= spec.due_soon_days and (
+        latest is None or latest < _period_first(c, months)
+    ):
+        return "due_soon", next_due, None, c, months
+    return "up_to_date", next_due, None, c, months
+
+
+def current_due_period(
+    spec: IndicatorSpec,
+    as_of: date,
+    measurements: Iterable[tuple[date, float]] = (),
+) -> tuple[date, date] | None:
+    """The period the user should fill now: the overdue period if the indicator is overdue,
+    otherwise the next period to become due (None once all due periods are behind us).
+
+    Whether the indicator is overdue depends on its measurements, hence the optional
+    ``measurements`` argument (same meaning as in :func:`evaluate`; none means "no data").
+    """
+    validate_spec(spec)
+    base_day = spec.baseline_date
+    latest = max((day for day, _ in measurements if base_day <= day <= as_of), default=None)
+    _, _, _, index, months = _freshness(spec, as_of, latest)
+    if index is None:
+        return None
+    return _period_first(index, months), _period_last(index, months)
+
+
+# --------------------------------------------------------------------------------------------
+# Performance and forecast
+
+
+def _performance(spec: IndicatorSpec, actual: float | None, expected: float | None) -> str:
+    if not spec.targets:
+        return "no_target"
+    if actual is None or expected is None:
+        return "no_data"
+    tol = spec.tolerance
+    direction = spec.direction
+
+    if direction == "maintain":
+        scale = abs(expected)
+        if scale <= EPSILON:
+            scale = 1.0
+        gap = abs(actual - expected)
+        if gap <= tol * scale + EPSILON:
+            return "on_track"
+        if gap <= 2 * tol * scale + EPSILON:
+            return "at_risk"
+        return "off_track"
+
+    final = spec.targets[-1][1]
+    if (direction == "increase" and actual >= final - EPSILON) or (
+        direction == "decrease" and actual <= final + EPSILON
+    ):
+        return "achieved"
+    base = spec.baseline_value
+    expected_change = expected - base
+    if abs(expected_change) <= EPSILON:
+        return "too_early"
+    ratio = (actual - base) / expected_change
+    if ratio >= 1 - tol - EPSILON:
+        return "on_track"
+    if ratio >= 1 - 2 * tol - EPSILON:
+        return "at_risk"
+    return "off_track"
+
+
+def _forecast(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> float | None:
+    """Least-squares line through the baseline and the actual value at each measurement date,
+    read at the final target date. None when every point shares the same date."""
+    base_day = spec.baseline_date
+    base = spec.baseline_value
+    xs = [0]
+    ys = [float(base)]
+    if spec.cumulative:
+        # Running total per date; every measurement of a date gets that date's total.
+        amounts = [base]
+        for day, group in itertools.groupby(sorted(counted, key=_first_item), key=_first_item):
+            rows = list(group)
+            if day > base_day:
+                amounts.extend(value for _, value in rows)
+            total = fsum(amounts)
+            x = (day - base_day).days
+            xs.extend([x] * len(rows))
+            ys.extend([total] * len(rows))
+    else:
+        # The actual value on a date is the last measurement of that date (iterable order).
+        value_on = dict(counted)
+        for day, _ in counted:
+            xs.append((day - base_day).days)
+            ys.append(value_on[day])
+
+    if min(xs) == max(xs):
+        return None  # zero variance in x: no line can be fitted
+    n = len(xs)
+    # Centred sums with fsum: accurate and independent of the order of the points.
+    x_mean = sum(xs) / n
+    y_mean = fsum(ys) / n
+    sxx = fsum((x - x_mean) * (x - x_mean) for x in xs)
+    sxy = fsum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True))
+    slope = sxy / sxx
+    final_x = (spec.targets[-1][0] - base_day).days
+    return y_mean + slope * (final_x - x_mean)
+
+
+def _forecast_status(spec: IndicatorSpec, forecast: float) -> str:
+    final = spec.targets[-1][1]
+    tol = spec.tolerance
+    if spec.direction == "maintain":
+        scale = abs(final)
+        if scale <= EPSILON:
+            scale = 1.0
+        meets = abs(forecast - final) <= tol * scale + EPSILON
+    else:
+        margin = tol * abs(final - spec.baseline_value)
+        if spec.direction == "increase":
+            meets = forecast >= final - margin - EPSILON
+        else:
+            meets = forecast <= final + margin + EPSILON
+    return "will_meet" if meets else "will_miss"
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def evaluate(
+    spec: IndicatorSpec, measurements: Iterable[tuple[date, float]], as_of: date
+) -> Evaluation:
+    """Evaluate an indicator at date ``as_of`` from ``(date, value)`` measurements in any order.
+
+    Only measurements dated from ``baseline_date`` to ``as_of`` (both included) count.
+    For a level indicator the actual value is the latest measurement; when several share the
+    latest date, the last one in iteration order wins (the caller controls which is "newest",
+    e.g. by ordering on the recording timestamp). For a cumulative indicator the actual value is
+    the baseline plus every counted measurement dated strictly after the baseline date.
+    """
+    validate_spec(spec)
+    base_day = spec.baseline_date
+    base = spec.baseline_value
+    targets = spec.targets
+
+    counted = [(day, value) for day, value in measurements if base_day <= day <= as_of]
+
+    actual: float | None = None
+    measured_on: date | None = None
+    expected: float | None = None
+    if counted:
+        measured_on = counted[0][0]
+        latest_value = counted[0][1]
+        for day, value in counted:
+            # ">=" so that, on a tie, the last measurement in iteration order wins.
+            if day >= measured_on:
+                measured_on, latest_value = day, value
+        if spec.cumulative:
+            # fsum: exact sum, so the result does not depend on the order of the measurements.
+            actual = fsum(itertools.chain((base,), (v for d, v in counted if d > base_day)))
+        else:
+            actual = float(latest_value)
+        expected = trajectory_value(spec, measured_on)
+
+    performance = _performance(spec, actual, expected)
+
+    progress: float | None = None
+    if actual is not None and targets and spec.direction != "maintain":
+        progress = (actual - base) / (targets[-1][1] - base)
+
+    freshness, next_due, overdue_since, _, _ = _freshness(spec, as_of, measured_on)
+
+    forecast: float | None = None
+    forecast_status: str | None = None
+    if targets and len(counted) >= 2:
+        forecast = _forecast(spec, counted)
+        if forecast is not None:
+            forecast_status = _forecast_status(spec, forecast)
+
+    return Evaluation(
+        actual=actual,
+        measured_on=measured_on,
+        expected=expected,
+        progress=progress,
+        performance=performance,
+        freshness=freshness,
+        next_due=next_due,
+        overdue_since=overdue_since,
+        forecast=forecast,
+        forecast_status=forecast_status,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Roll-ups
+
+
+def rollup(evaluations: Iterable[Evaluation]) -> Rollup:
+    """Counts by performance and freshness, mean clamped progress and forecast misses."""
+    by_performance = dict.fromkeys(PERFORMANCES, 0)
+    by_freshness = dict.fromkeys(FRESHNESSES, 0)
+    progresses: list[float] = []
+    count = 0
+    forecast_miss = 0
+    for ev in evaluations:
+        count += 1
+        by_performance[ev.performance] += 1
+        by_freshness[ev.freshness] += 1
+        if ev.progress is not None:
+            progresses.append(min(1.0, max(0.0, ev.progress)))
+        if ev.forecast_status == "will_miss":
+            forecast_miss += 1
+    mean_progress = fsum(progresses) / len(progresses) if progresses else None
+    return Rollup(
+        count=count,
+        by_performance=by_performance,
+        by_freshness=by_freshness,
+        mean_progress=mean_progress,
+        forecast_miss=forecast_miss,
+    )
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def rollup_by(items: Iterable[tuple[K, Evaluation]]) -> dict[K, Rollup]:
+    """Roll up ``(group_key, evaluation)`` pairs per key (priority, quartier, partner...).
+
+    An indicator that belongs to several groups simply appears once per group.
+    """
+    groups: dict[K, list[Evaluation]] = {}
+    for key, ev in items:
+        groups.setdefault(key, []).append(ev)
+    return {key: rollup(evs) for key, evs in groups.items()}
+
+
+def commitment_health(evaluations: Iterable[Evaluation]) -> Health:
+    """Worst performance among a commitment's indicators (see ``HEALTH_ORDER``), and whether
+    any of them is overdue. ``performance`` is None when the commitment has no indicator."""
+    present: set[str] = set()
+    late = False
+    for ev in evaluations:
+        present.add(ev.performance)
+        late = late or ev.freshness == "overdue"
+    performance = next((status for status in HEALTH_ORDER if status in present), None)
+    return Health(performance=performance, late=late)

@@ -1,0 +1,36 @@
+"""The archive of generated reports: every file kept, hashed, never overwritten."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from suivi.modelbase import created_at_field, enum_check
+
+REPORT_KINDS = ("copil", "quartier", "partner", "annual")
+
+
+class ReportFile(SQLModel, table=True):
+    __tablename__ = "report_file"
+    __table_args__ = (
+        enum_check("kind", REPORT_KINDS),
+        Index("ix_report_file_contract_kind", "contract_id", "kind", "generated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id")
+    kind: str = Field(max_length=10)
+    # "" for contract-wide reports, the QPV code or the partner id otherwise.
+    scope: str = Field(default="", max_length=40)
+    as_of: date
+    generated_at: datetime = created_at_field()
+    generated_by_id: int | None = Field(default=None, foreign_key="user.id")
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    # Path relative to the reports folder.
+    path: str = Field(max_length=300, unique=True)
+    pages: int
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    is_demo: bool = False

@@ -1,0 +1,803 @@
+"""The invented, deterministic demo portfolio (commitments, indicators, figures, meetings,
+demo users). Everything here is fictitious: the contract is flagged `is_demo` so that every
+page, report and email made from it says « données fictives de démonstration ».
+
+Deterministic: the same `as_of` gives the same rows (a seeded `random.Random`, no clock).
+Idempotent: if the demo portfolio is already there, nothing is written.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlmodel import Session, func, select
+
+from suivi.auth.models import User, UserContract, UserScope
+from suivi.auth.passwords import hash_password
+from suivi.commitments.models import (
+    Commitment,
+    CommitmentAmount,
+    CommitmentPartner,
+    CommitmentQuartier,
+)
+from suivi.config import ContractSettings
+from suivi.contract.models import (
+    Commune,
+    Contract,
+    Meeting,
+    Partner,
+    PartnerContact,
+    Priority,
+    Quartier,
+    QuartierCommune,
+)
+from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.seed.reference import load_reference
+
+SEED = 20240924
+DEMO_PASSWORD = "demo"  # noqa: S105 - documented demo credential
+BASELINE_DATE = date(2024, 12, 31)
+FINAL_TARGET_DATE = date(2030, 12, 31)
+LENS_INSEE = "62498"
+
+
+@dataclass(frozen=True)
+class IndicatorTemplate:
+    name: str
+    unit: str
+    direction: str
+    cumulative: bool
+    frequency: str
+    baseline: tuple[float, float]  # range of baseline values
+    change: float  # relative change by 2030 (e.g. +0.4 = +40 %)
+    source: str
+
+
+@dataclass(frozen=True)
+class Theme:
+    priority_code: str
+    leads: tuple[str, ...]
+    titles: tuple[str, ...]
+    indicators: tuple[IndicatorTemplate, ...]
+
+
+def _ind(name, unit, direction, cumulative, frequency, baseline, change, source):
+    return IndicatorTemplate(name, unit, direction, cumulative, frequency, baseline, change, source)
+
+
+THEMES: tuple[Theme, ...] = (
+    Theme(
+        "O1.1",
+        ("france-travail", "mission-locale", "region-hdf", "ddets-62", "call"),
+        (
+            "Accompagnement renforcé des demandeurs d'emploi des quartiers",
+            "Parcours vers l'emploi des jeunes sans qualification",
+            "Clauses d'insertion dans les marchés publics",
+            "Formation aux métiers en tension du bassin minier",
+            "Permanences emploi au pied des immeubles",
+            "Garantie jeunes et contrat d'engagement jeune en QPV",
+        ),
+        (
+            _ind(
+                "Demandeurs d'emploi des QPV accompagnés",
+                "personnes",
+                "increase",
+                True,
+                "quarterly",
+                (0, 0),
+                0.0,
+                "France Travail",
+            ),
+            _ind(
+                "Taux d'accès à l'emploi à 6 mois",
+                "%",
+                "increase",
+                False,
+                "semiannual",
+                (28, 36),
+                0.25,
+                "France Travail",
+            ),
+            _ind(
+                "Heures d'insertion réalisées",
+                "heures",
+                "increase",
+                True,
+                "quarterly",
+                (0, 0),
+                0.0,
+                "Facilitateur des clauses",
+            ),
+            _ind(
+                "Jeunes en contrat d'engagement",
+                "jeunes",
+                "increase",
+                False,
+                "quarterly",
+                (40, 120),
+                0.5,
+                "Mission locale",
+            ),
+        ),
+    ),
+    Theme(
+        "O1.2",
+        ("dsden-62", "caf-62", "call", "departement-62"),
+        (
+            "Programme de réussite éducative",
+            "Cités éducatives : accompagnement à la scolarité",
+            "Lutte contre le décrochage scolaire au collège",
+            "Accueil du jeune enfant en quartier prioritaire",
+            "Classes dédoublées et petits-déjeuners à l'école",
+        ),
+        (
+            _ind(
+                "Enfants suivis en parcours de réussite éducative",
+                "enfants",
+                "increase",
+                False,
+                "quarterly",
+                (80, 220),
+                0.3,
+                "CALL — PRE",
+            ),
+            _ind(
+                "Taux d'absentéisme au collège",
+                "%",
+                "decrease",
+                False,
+                "semiannual",
+                (9, 14),
+                -0.3,
+                "DSDEN",
+            ),
+            _ind(
+                "Places d'accueil du jeune enfant",
+                "places",
+                "increase",
+                False,
+                "annual",
+                (60, 150),
+                0.2,
+                "CAF du Pas-de-Calais",
+            ),
+        ),
+    ),
+    Theme(
+        "O1.3",
+        ("ars-hdf", "caf-62", "departement-62", "call"),
+        (
+            "Maison France Services et accès aux droits",
+            "Contrat local de santé : prévention en QPV",
+            "Médiation en santé dans les quartiers",
+            "Lutte contre le non-recours aux prestations",
+        ),
+        (
+            _ind(
+                "Personnes reçues en accès aux droits",
+                "personnes",
+                "increase",
+                True,
+                "quarterly",
+                (0, 0),
+                0.0,
+                "Maison France Services",
+            ),
+            _ind(
+                "Taux de non-recours estimé",
+                "%",
+                "decrease",
+                False,
+                "annual",
+                (30, 38),
+                -0.25,
+                "CAF du Pas-de-Calais",
+            ),
+            _ind(
+                "Actions de prévention santé",
+                "actions",
+                "increase",
+                True,
+                "quarterly",
+                (0, 0),
+                0.0,
+                "ARS",
+            ),
+        ),
+    ),
+    Theme(
+        "O2.1",
+        ("departement-62", "caf-62", "prefecture-62", "call"),
+        (
+            "Repérage précoce des familles en difficulté",
+            "Lutte contre les violences intrafamiliales",
+            "Prévention des expulsions locatives",
+            "Accompagnement des familles monoparentales",
+        ),
+        (
+            _ind(
+                "Situations repérées et accompagnées",
+                "situations",
+                "increase",
+                True,
+                "quarterly",
+                (0, 0),
+                0.0,
+                "Département — MDS",
+            ),
+            _ind(
+                "Délai moyen de première prise en charge",
+                "jours",
+                "decrease",
+                False,
+                "quarterly",
+                (25, 45),
+                -0.4,
+                "Département",
+            ),
+            _ind(
+                "Assignations pour expulsion",
+                "ménages",
+                "decrease",
+                False,
+                "annual",
+                (60, 110),
+                -0.3,
+                "Préfecture — CCAPEX",
+            ),
+        ),
+    ),
+    Theme(
+        "O2.2",
+        ("maisons-et-cites", "sia-habitat", "pdc-habitat", "call", "prefecture-62"),
+        (
+            "Réhabilitation thermique des logements miniers",
+            "Gestion urbaine et sociale de proximité",
+            "Abattement de TFPB : actions de cadre de vie",
+            "Tranquillité résidentielle et médiation de nuit",
+            "Renouvellement urbain du quartier",
+        ),
+        (
+            _ind(
+                "Logements réhabilités",
+                "logements",
+                "increase",
+                True,
+                "quarterly",
+                (0, 0),
+                0.0,
+                "Bailleur",
+            ),
+            _ind(
+                "Taux de vacance du parc social",
+                "%",
+                "decrease",
+                False,
+                "annual",
+                (6, 11),
+                -0.35,
+                "Bailleur — RPLS",
+            ),
+            _ind(
+                "Diagnostics en marchant réalisés",
+                "diagnostics",
+                "increase",
+                True,
+                "semiannual",
+                (0, 0),
+                0.0,
+                "CALL — GUSP",
+            ),
+            _ind(
+                "Taux de satisfaction des locataires",
+                "%",
+                "maintain",
+                False,
+                "annual",
+                (68, 74),
+                0.0,
+                "Enquête bailleur",
+            ),
+        ),
+    ),
+    Theme(
+        "O2.3",
+        ("call", "region-hdf", "maisons-et-cites", "departement-62"),
+        (
+            "Jardins partagés et nature en ville",
+            "Lutte contre la précarité énergétique",
+            "Mobilité douce vers les pôles d'emploi",
+            "Réemploi et réduction des déchets dans les quartiers",
+        ),
+        (
+            _ind(
+                "Ménages accompagnés contre la précarité énergétique",
+                "ménages",
+                "increase",
+                True,
+                "quarterly",
+                (0, 0),
+                0.0,
+                "CALL",
+            ),
+            _ind(
+                "Surface de jardins partagés",
+                "m²",
+                "increase",
+                False,
+                "annual",
+                (800, 2500),
+                0.6,
+                "Communes",
+            ),
+            _ind(
+                "Consommation énergétique moyenne des logements",
+                "kWh/m²/an",
+                "decrease",
+                False,
+                "annual",
+                (210, 260),
+                -0.2,
+                "Bailleur",
+            ),
+        ),
+    ),
+    Theme(
+        "O3.1",
+        ("call", "prefecture-62"),
+        (
+            "Conseils citoyens et Labo de la participation des habitants",
+            "Fonds de participation des habitants",
+            "Budget participatif des quartiers",
+        ),
+        (
+            _ind(
+                "Habitants participant aux instances",
+                "habitants",
+                "increase",
+                False,
+                "semiannual",
+                (40, 120),
+                0.5,
+                "CALL",
+            ),
+            _ind(
+                "Projets d'habitants financés",
+                "projets",
+                "increase",
+                True,
+                "semiannual",
+                (0, 0),
+                0.0,
+                "CALL",
+            ),
+        ),
+    ),
+    Theme(
+        "O3.2",
+        ("prefecture-62", "departement-62", "region-hdf", "call", "caf-62"),
+        (
+            "Mobilisation du droit commun : conventions d'objectifs",
+            "Renfort des services publics de proximité",
+            "Postes d'adultes-relais",
+            "Coordination des financeurs par quartier",
+        ),
+        (
+            _ind(
+                "Adultes-relais en poste",
+                "postes",
+                "maintain",
+                False,
+                "semiannual",
+                (18, 30),
+                0.0,
+                "Préfecture",
+            ),
+            _ind(
+                "Part du droit commun dans les financements",
+                "%",
+                "increase",
+                False,
+                "annual",
+                (55, 65),
+                0.15,
+                "CALL",
+            ),
+        ),
+    ),
+    Theme(
+        "O3.3",
+        ("region-hdf", "call", "prefecture-62"),
+        (
+            "Soutien à la création d'entreprise en QPV",
+            "Revitalisation des cellules commerciales",
+            "Économie sociale et solidaire de proximité",
+        ),
+        (
+            _ind(
+                "Entreprises créées par des habitants des QPV",
+                "entreprises",
+                "increase",
+                True,
+                "semiannual",
+                (0, 0),
+                0.0,
+                "BGE / CCI",
+            ),
+            _ind(
+                "Cellules commerciales vacantes",
+                "cellules",
+                "decrease",
+                False,
+                "annual",
+                (15, 40),
+                -0.4,
+                "CALL",
+            ),
+        ),
+    ),
+)
+
+# How an indicator behaves over time, drawn with these weights: a believable mix.
+BEHAVIOURS = (
+    ("on_track", 38),
+    ("at_risk", 14),
+    ("off_track", 12),
+    ("achieved", 5),
+    ("overdue", 14),
+    ("never", 6),
+    ("flat", 11),
+)
+
+DEMO_USERS = (
+    ("admin@example.org", "Alice Administratrice", "admin", None),
+    ("chef@example.org", "Camille Chef de projet (Lens)", "chef_de_projet", None),
+    ("partenaire@example.org", "Paul Partenaire (France Travail)", "partenaire", "france-travail"),
+    ("copil@example.org", "Claire Comité de pilotage", "copil", None),
+)
+
+
+def meeting_dates() -> list[tuple[str, date, str]]:
+    """A COPIL every autumn and a COTECH every spring over the contract's term."""
+    copil = [
+        date(2024, 11, 26),
+        date(2025, 11, 25),
+        date(2026, 12, 8),
+        date(2027, 11, 23),
+        date(2028, 11, 21),
+        date(2029, 11, 20),
+        date(2030, 11, 26),
+    ]
+    cotech = [date(year, 5, 20) for year in range(2025, 2031)]
+    return [("copil", d, f"Comité de pilotage {d.year}") for d in copil] + [
+        ("cotech", d, f"Comité technique {d.year}") for d in cotech
+    ]
+
+
+def demo_loaded(session: Session, contract: Contract) -> bool:
+    count = session.exec(
+        select(func.count()).select_from(Commitment).where(Commitment.contract_id == contract.id)
+    ).one()
+    return count > 0
+
+
+def load_demo(session: Session, contract_settings: ContractSettings, as_of: date) -> bool:
+    """Load reference data and, if absent, the demo portfolio. Returns True if written."""
+    contract = load_reference(session, contract_settings)
+    session.flush()
+    if demo_loaded(session, contract):
+        return False
+    contract.is_demo = True
+    rng = random.Random(SEED)
+    partners = {
+        p.code: p for p in session.exec(select(Partner).where(Partner.contract_id == contract.id))
+    }
+    priorities = {
+        p.code: p for p in session.exec(select(Priority).where(Priority.contract_id == contract.id))
+    }
+    quartiers = list(
+        session.exec(
+            select(Quartier)
+            .where(Quartier.contract_id == contract.id, Quartier.in_contract)
+            .order_by(Quartier.code)
+        )
+    )
+    communes_of = _communes_by_quartier(session)
+
+    _add_meetings(session, contract)
+    _add_contacts(session, partners)
+    _add_users(session, contract, partners, quartiers, communes_of)
+
+    for number in range(1, 161):
+        theme = THEMES[(number - 1) % len(THEMES)]
+        scope = _pick_quartiers(rng, quartiers)
+        lead = _pick_lead(rng, theme, scope, communes_of, partners)
+        commitment = _add_commitment(
+            session, rng, contract, theme, priorities, lead, number, scope, partners, as_of
+        )
+        for rank, template in enumerate(_pick_indicators(rng, theme), start=1):
+            quartier = scope[0] if (scope and rng.random() < 0.5) else None
+            _add_indicator(session, rng, contract, commitment, template, quartier, rank, as_of)
+    session.flush()
+    return True
+
+
+def _communes_by_quartier(session: Session) -> dict[int, set[str]]:
+    rows = session.exec(
+        select(QuartierCommune.quartier_id, Commune.insee).join(
+            Commune, Commune.id == QuartierCommune.commune_id
+        )
+    ).all()
+    result: dict[int, set[str]] = {}
+    for quartier_id, insee in rows:
+        result.setdefault(quartier_id, set()).add(insee)
+    return result
+
+
+def _add_meetings(session: Session, contract: Contract) -> None:
+    for kind, held_on, title in meeting_dates():
+        session.add(
+            Meeting(
+                contract_id=contract.id,
+                kind=kind,
+                held_on=held_on,
+                title=title,
+                location="Centre culturel Évasion, Noyelles-sous-Lens"
+                if kind == "copil"
+                else "Hôtel communautaire, Lens",
+            )
+        )
+
+
+def _add_contacts(session: Session, partners: dict[str, Partner]) -> None:
+    contacts = (
+        (
+            "france-travail",
+            "Fatima Travail",
+            "contact.france-travail@example.org",
+            "Directrice d'agence",
+            "weekly",
+        ),
+        ("region-hdf", "Rémi Région", "contact.region@example.org", "Chargé de mission", "monthly"),
+        (
+            "departement-62",
+            "Denise Département",
+            "contact.departement@example.org",
+            "Responsable MDS",
+            "monthly",
+        ),
+        ("caf-62", "Cyril CAF", "contact.caf@example.org", "Conseiller territorial", "monthly"),
+        (
+            "maisons-et-cites",
+            "Marc Bailleur",
+            "contact.bailleur@example.org",
+            "Responsable GUSP",
+            "monthly",
+        ),
+    )
+    for index, (code, name, email, role, frequency) in enumerate(contacts):
+        session.add(
+            PartnerContact(
+                partner_id=partners[code].id,
+                name=name,
+                email=email,
+                role=role,
+                frequency=frequency,
+                unsubscribe_token=f"demo-unsubscribe-{index:02d}-{code}",
+            )
+        )
+
+
+def _add_users(session, contract, partners, quartiers, communes_of) -> None:
+    password_hash = hash_password(DEMO_PASSWORD)
+    for email, name, role, partner_code in DEMO_USERS:
+        user = session.exec(select(User).where(User.email == email)).first()
+        if user is None:
+            user = User(
+                email=email,
+                full_name=name,
+                role=role,
+                password_hash=password_hash,
+                partner_id=partners[partner_code].id if partner_code else None,
+            )
+            session.add(user)
+            session.flush()
+            session.add(UserContract(user_id=user.id, contract_id=contract.id))
+            if role == "chef_de_projet":
+                # Project manager for the Lens quartiers.
+                for quartier in quartiers:
+                    if LENS_INSEE in communes_of.get(quartier.id, set()):
+                        session.add(UserScope(user_id=user.id, quartier_id=quartier.id))
+
+
+def _pick_quartiers(rng: random.Random, quartiers: list[Quartier]) -> list[Quartier]:
+    draw = rng.random()
+    if draw < 0.2:
+        return []  # the whole contract
+    count = 1 if draw < 0.75 else rng.randint(2, 3)
+    return rng.sample(quartiers, count)
+
+
+def _pick_lead(rng, theme, scope, communes_of, partners) -> Partner:
+    # A third of local commitments are led by a commune of their first quartier.
+    if scope and rng.random() < 0.33:
+        for insee in sorted(communes_of.get(scope[0].id, ())):
+            commune = partners.get(f"commune-{insee}")
+            if commune is not None:
+                return commune
+    return partners[rng.choice(theme.leads)]
+
+
+def _add_commitment(
+    session, rng, contract, theme, priorities, lead, number, scope, partners, as_of
+) -> Commitment:
+    title = rng.choice(theme.titles)
+    if scope:
+        title = f"{title} — {scope[0].name}"
+    status = rng.choices(
+        ("en_cours", "prevu", "realise", "suspendu", "abandonne"), (72, 8, 8, 6, 6)
+    )[0]
+    funding = rng.choices(
+        ("droit_commun", "credits_specifiques", "investissement", "tfpb", "europe", "autre"),
+        (48, 26, 10, 9, 4, 3),
+    )[0]
+    start = date(2025, rng.choice((1, 1, 4, 9)), 1)
+    end = FINAL_TARGET_DATE if rng.random() < 0.7 else date(rng.choice((2026, 2027, 2028)), 12, 31)
+    commitment = Commitment(
+        contract_id=contract.id,
+        code=f"ENG-{number:03d}",
+        title=title[:300],
+        description=(
+            f"Engagement fictif de démonstration porté par {lead.name}. "
+            "Les montants, indicateurs et valeurs sont inventés."
+        ),
+        lead_partner_id=lead.id,
+        priority_id=priorities[theme.priority_code].id,
+        start_date=start,
+        end_date=end,
+        status=status,
+        funding_type=funding,
+    )
+    session.add(commitment)
+    session.flush()
+    for quartier in scope:
+        session.add(CommitmentQuartier(commitment_id=commitment.id, quartier_id=quartier.id))
+    if rng.random() < 0.3:
+        others = sorted(set(theme.leads) - {lead.code}) or ["call"]
+        co = partners[rng.choice(others)]
+        if co.id != lead.id:
+            share = Decimal(rng.choice(("0.2000", "0.2500", "0.3000", "0.4000", "0.5000")))
+            session.add(
+                CommitmentPartner(commitment_id=commitment.id, partner_id=co.id, share=share)
+            )
+    yearly = rng.choice((15_000, 25_000, 40_000, 60_000, 90_000, 150_000, 250_000, 400_000))
+    for year in range(start.year, end.year + 1):
+        amount = Decimal(yearly) * Decimal(rng.choice(("0.9", "1", "1", "1.1", "1.2")))
+        session.add(
+            CommitmentAmount(
+                commitment_id=commitment.id, year=year, amount=amount.quantize(Decimal("1"))
+            )
+        )
+    return commitment
+
+
+def _pick_indicators(rng: random.Random, theme: Theme) -> list[IndicatorTemplate]:
+    count = rng.choices((1, 2, 3), (35, 45, 20))[0]
+    return rng.sample(list(theme.indicators), min(count, len(theme.indicators)))
+
+
+PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
+
+
+def _period_ends(frequency: str, after: date, until: date) -> list[date]:
+    step = PERIOD_MONTHS[frequency]
+    ends = []
+    month = step
+    year = after.year + 1
+    while True:
+        next_month_start = date(year + (month // 12), month % 12 + 1, 1)
+        end = next_month_start - timedelta(days=1)
+        if end > until:
+            return ends
+        ends.append(end)
+        month += step
+        if month > 12:
+            month -= 12
+            year += 1
+
+
+def _add_indicator(session, rng, contract, commitment, template, quartier, rank, as_of) -> None:
+    behaviour = rng.choices([b for b, _ in BEHAVIOURS], [w for _, w in BEHAVIOURS])[0]
+    if template.cumulative:
+        baseline = 0.0
+        per_period = rng.choice((5, 8, 12, 20, 30, 50, 80))
+        periods_total = len(_period_ends(template.frequency, BASELINE_DATE, FINAL_TARGET_DATE))
+        final = float(per_period * periods_total)
+        midterm = round(final * 0.4)
+    else:
+        low, high = template.baseline
+        baseline = round(rng.uniform(low, high), 1 if template.unit == "%" else 0)
+        if template.direction == "maintain":
+            final = baseline
+            midterm = baseline
+        else:
+            final = round(baseline * (1 + template.change), 1 if template.unit == "%" else 0)
+            if final == baseline:
+                final = baseline + (1 if template.direction == "increase" else -1)
+            midterm = round(baseline + (final - baseline) * 0.42, 1)
+    indicator = Indicator(
+        contract_id=contract.id,
+        commitment_id=commitment.id,
+        quartier_id=quartier.id if quartier else None,
+        code=f"{commitment.code}-I{rank}",
+        name=template.name,
+        unit=template.unit,
+        source=template.source,
+        direction=template.direction,
+        cumulative=template.cumulative,
+        frequency=template.frequency,
+        tolerance=0.10,
+        grace_days=30,
+        baseline_value=baseline,
+        baseline_date=BASELINE_DATE,
+    )
+    session.add(indicator)
+    session.flush()
+    session.add(Target(indicator_id=indicator.id, target_date=date(2027, 12, 31), value=midterm))
+    session.add(Target(indicator_id=indicator.id, target_date=FINAL_TARGET_DATE, value=final))
+    if behaviour == "never":
+        return
+    # Report every period whose due date has passed, except the last ones for late reporters.
+    ends = [
+        e
+        for e in _period_ends(template.frequency, BASELINE_DATE, as_of)
+        if e + timedelta(days=rng.choice((5, 12, 20, 28))) <= as_of
+    ]
+    if behaviour == "overdue":
+        ends = ends[: max(1, len(ends) - rng.randint(1, 2))]
+    factor = {
+        "on_track": 1.02,
+        "at_risk": 0.84,
+        "off_track": 0.55,
+        "achieved": 1.0,
+        "overdue": 0.97,
+        "flat": 0.96,
+    }[behaviour]
+    total_days = (FINAL_TARGET_DATE - BASELINE_DATE).days
+    previous_expected = baseline
+    for end in ends:
+        fraction = (end - BASELINE_DATE).days / total_days
+        expected = baseline + (final - baseline) * fraction
+        if behaviour == "achieved":
+            expected = final
+        if template.cumulative:
+            increment = (expected - previous_expected) * factor * rng.uniform(0.9, 1.1)
+            if behaviour == "achieved":
+                increment = final / max(1, len(ends))
+            previous_expected = expected
+            value = round(max(0.0, increment))
+        elif template.direction == "maintain":
+            drift = {"off_track": 0.75, "at_risk": 0.86}.get(behaviour, 1.0)
+            value = round(baseline * drift * rng.uniform(0.98, 1.02), 1)
+        else:
+            value = baseline + (expected - baseline) * factor * rng.uniform(0.95, 1.05)
+            value = round(value, 1 if template.unit == "%" else 0)
+        entered = end + timedelta(days=rng.randint(3, 25))
+        session.add(
+            Measurement(
+                indicator_id=indicator.id,
+                measured_on=end,
+                value=float(value),
+                comment="Valeur fictive de démonstration" if rng.random() < 0.2 else "",
+                entered_at=_at_noon(min(entered, as_of)),
+            )
+        )
+
+
+def _at_noon(day: date):
+    from datetime import UTC, datetime, time
+
+    return datetime.combine(day, time(11, 0), tzinfo=UTC)

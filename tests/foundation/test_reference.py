@@ -1,0 +1,114 @@
+"""The reference data in the database matches the shipped files (real codes and names)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from sqlmodel import func, select
+
+from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
+from suivi.seed.reference import load_reference
+
+SHARED = Path(__file__).resolve().parents[2] / "src" / "suivi" / "seed" / "data"
+
+
+def _file_quartiers() -> dict[str, dict]:
+    collection = json.loads((SHARED / "qpv-2024-call.geojson").read_text(encoding="utf-8"))
+    return {f["properties"]["code"]: f["properties"] for f in collection["features"]}
+
+
+def test_the_22_quartiers_match_the_file(reference_db):
+    expected = _file_quartiers()
+    with reference_db.session() as session:
+        rows = session.exec(select(Quartier)).all()
+        assert {q.code: q.name for q in rows} == {c: p["nom"] for c, p in expected.items()}
+        assert len(rows) == 22
+        assert sum(q.cited_in_press_release for q in rows) == 16
+        assert all(q.contour and q.contour["type"] == "MultiPolygon" for q in rows)
+        links = session.exec(
+            select(Quartier.code, Commune.insee)
+            .join(QuartierCommune, QuartierCommune.quartier_id == Quartier.id)
+            .join(Commune, Commune.id == QuartierCommune.commune_id)
+        ).all()
+    by_code: dict[str, set[str]] = {}
+    for code, insee in links:
+        by_code.setdefault(code, set()).add(insee)
+    assert by_code == {c: set(p["communes_insee"]) for c, p in expected.items()}
+
+
+def test_quartiers_spanning_several_epcis(reference_db):
+    with reference_db.session() as session:
+        rows = session.exec(
+            select(Quartier.code, Commune.epci)
+            .join(QuartierCommune, QuartierCommune.quartier_id == Quartier.id)
+            .join(Commune, Commune.id == QuartierCommune.commune_id)
+        ).all()
+    epcis: dict[str, set[str]] = {}
+    for code, epci in rows:
+        epcis.setdefault(code, set()).add(epci)
+    multi = {code for code, names in epcis.items() if len(names) > 1}
+    assert multi == {"QN06216M", "QN06243M", "QN06245M", "QN06247M"}
+    assert "CA de Béthune-Bruay, Artois-Lys Romane" in epcis["QN06216M"]
+
+
+def test_the_41_communes_match_the_file(reference_db):
+    with (SHARED / "communes-call.csv").open(encoding="utf-8") as handle:
+        expected = {row["insee"]: (row["nom"], row["epci"]) for row in csv.DictReader(handle)}
+    with reference_db.session() as session:
+        rows = session.exec(select(Commune)).all()
+    assert {c.insee: (c.name, c.epci) for c in rows} == expected
+    assert len(rows) == 41
+
+
+def test_contract_partners_and_priorities(reference_db):
+    with reference_db.session() as session:
+        contract = session.exec(select(Contract)).one()
+        assert contract.code == "CALL-2024"
+        assert str(contract.signed_on) == "2024-09-24"
+        assert str(contract.term_end) == "2030-12-31"
+        assert contract.midterm_review_on.year == 2027
+        assert contract.is_demo is False
+        partners = session.exec(select(Partner)).all()
+        communes = [p for p in partners if p.kind == "commune"]
+        # The 19 communes engaged (members of the CALL holding a QPV) are signatories.
+        assert len(communes) == 19 and all(p.is_signatory for p in communes)
+        kinds = {p.kind for p in partners}
+        assert kinds == {
+            "etat",
+            "region",
+            "departement",
+            "commune",
+            "epci",
+            "operateur",
+            "bailleur",
+        }
+        assert any(p.name == "France Travail" for p in partners)
+        priorities = session.exec(select(Priority)).all()
+        roots = [p for p in priorities if p.parent_id is None]
+        assert len(roots) == 3
+        assert all(
+            sum(1 for child in priorities if child.parent_id == root.id) >= 2 for root in roots
+        )
+        assert any("transition_ecologique" in p.tags for p in priorities)
+
+
+def test_reloading_reference_keeps_edits_and_adds_nothing(reference_db):
+    with reference_db.session() as session:
+        quartier = session.exec(select(Quartier).where(Quartier.code == "QN06230M")).one()
+        quartier.in_contract = False
+    with reference_db.session() as session:
+        before = {
+            m: session.exec(select(func.count()).select_from(m)).one()
+            for m in (Commune, Quartier, Partner, Priority, QuartierCommune)
+        }
+        load_reference(session, reference_db.settings.contract)
+    with reference_db.session() as session:
+        after = {
+            m: session.exec(select(func.count()).select_from(m)).one()
+            for m in (Commune, Quartier, Partner, Priority, QuartierCommune)
+        }
+        quartier = session.exec(select(Quartier).where(Quartier.code == "QN06230M")).one()
+    assert before == after
+    assert quartier.in_contract is False
