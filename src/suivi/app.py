@@ -33,4 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code = 200 if status["database"] == "ok" else 503
         return JSONResponse({"status": "ok" if code == 200 else "error", **status}, code)
 
+    # Routers of the domain packages (one line each; keep sorted).
+    # -- routers --
+
     return app

@@ -127,5 +127,10 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.database.url).render_as_string(hide_password=True)
 
 
+# Commands of the domain packages: each module adds its commands to `app` when imported.
+# (One import per package; keep this list sorted.)
+# -- domain commands --
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

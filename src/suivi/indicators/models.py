@@ -8,9 +8,8 @@ from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, t
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check
+from suivi.progress import DIRECTIONS, FREQUENCIES
 
-DIRECTIONS = ("increase", "decrease", "maintain")
-FREQUENCIES = ("monthly", "quarterly", "semiannual", "annual")
 TARGET_REVISION_KINDS = ("avenant", "revue_mi_parcours", "correction", "autre")
 
 

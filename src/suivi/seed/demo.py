@@ -35,6 +35,7 @@ from suivi.contract.models import (
     QuartierCommune,
 )
 from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.progress import IndicatorSpec, trajectory_value
 from suivi.seed.reference import load_reference
 
 SEED = 20240924
@@ -42,6 +43,11 @@ DEMO_PASSWORD = "demo"  # noqa: S105 - documented demo credential
 BASELINE_DATE = date(2024, 12, 31)
 FINAL_TARGET_DATE = date(2030, 12, 31)
 LENS_INSEE = "62498"
+MIDTERM_TARGET_DATE = date(2027, 12, 31)
+# Mid-term targets sit on the straight line to 2030, so a steady pace meets both.
+MIDTERM_SHARE = (MIDTERM_TARGET_DATE - BASELINE_DATE).days / (
+    FINAL_TARGET_DATE - BASELINE_DATE
+).days
 
 
 @dataclass(frozen=True)
@@ -716,7 +722,7 @@ def _add_indicator(session, rng, contract, commitment, template, quartier, rank,
         per_period = rng.choice((5, 8, 12, 20, 30, 50, 80))
         periods_total = len(_period_ends(template.frequency, BASELINE_DATE, FINAL_TARGET_DATE))
         final = float(per_period * periods_total)
-        midterm = round(final * 0.4)
+        midterm = round(final * MIDTERM_SHARE)
     else:
         low, high = template.baseline
         baseline = round(rng.uniform(low, high), 1 if template.unit == "%" else 0)
@@ -727,7 +733,7 @@ def _add_indicator(session, rng, contract, commitment, template, quartier, rank,
             final = round(baseline * (1 + template.change), 1 if template.unit == "%" else 0)
             if final == baseline:
                 final = baseline + (1 if template.direction == "increase" else -1)
-            midterm = round(baseline + (final - baseline) * 0.42, 1)
+            midterm = round(baseline + (final - baseline) * MIDTERM_SHARE, 1)
     indicator = Indicator(
         contract_id=contract.id,
         commitment_id=commitment.id,
@@ -746,7 +752,7 @@ def _add_indicator(session, rng, contract, commitment, template, quartier, rank,
     )
     session.add(indicator)
     session.flush()
-    session.add(Target(indicator_id=indicator.id, target_date=date(2027, 12, 31), value=midterm))
+    session.add(Target(indicator_id=indicator.id, target_date=MIDTERM_TARGET_DATE, value=midterm))
     session.add(Target(indicator_id=indicator.id, target_date=FINAL_TARGET_DATE, value=final))
     if behaviour == "never":
         return
@@ -760,17 +766,22 @@ def _add_indicator(session, rng, contract, commitment, template, quartier, rank,
         ends = ends[: max(1, len(ends) - rng.randint(1, 2))]
     factor = {
         "on_track": 1.02,
-        "at_risk": 0.84,
+        "at_risk": 0.85,
         "off_track": 0.55,
         "achieved": 1.0,
         "overdue": 0.97,
         "flat": 0.96,
     }[behaviour]
-    total_days = (FINAL_TARGET_DATE - BASELINE_DATE).days
+    # The figures follow the very trajectory the progress engine judges them against.
+    spec = IndicatorSpec(
+        direction=template.direction,
+        baseline_value=baseline,
+        baseline_date=BASELINE_DATE,
+        targets=((MIDTERM_TARGET_DATE, midterm), (FINAL_TARGET_DATE, final)),
+    )
     previous_expected = baseline
     for end in ends:
-        fraction = (end - BASELINE_DATE).days / total_days
-        expected = baseline + (final - baseline) * fraction
+        expected = trajectory_value(spec, end)
         if behaviour == "achieved":
             expected = final
         if template.cumulative:
