@@ -508,15 +508,15 @@ def rollup(evaluations: Iterable[Evaluation]) -> Rollup:
     )
 
 
-K = TypeVar("K", bound=Hashable)
+GroupKey = TypeVar("GroupKey", bound=Hashable)
 
 
-def rollup_by(items: Iterable[tuple[K, Evaluation]]) -> dict[K, Rollup]:
+def rollup_by(items: Iterable[tuple[GroupKey, Evaluation]]) -> dict[GroupKey, Rollup]:
     """Roll up ``(group_key, evaluation)`` pairs per key (priority, quartier, partner...).
 
     An indicator that belongs to several groups simply appears once per group.
     """
-    groups: dict[K, list[Evaluation]] = {}
+    groups: dict[GroupKey, list[Evaluation]] = {}
     for key, ev in items:
         groups.setdefault(key, []).append(ev)
     return {key: rollup(evs) for key, evs in groups.items()}
