@@ -35,5 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Routers of the domain packages (one line each; keep sorted).
     # -- routers --
+    from suivi.api import install_api
+
+    install_api(app)  # /api: JSON API, error format, audit
 
     return app

@@ -130,7 +130,7 @@ def _safe_url(settings: Settings) -> str:
 # Commands of the domain packages: each module adds its commands to `app` when imported.
 # (One import per package; keep this list sorted.)
 # -- domain commands --
-
+import suivi.auth.cli  # noqa: E402, F401  (suivi users ...)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

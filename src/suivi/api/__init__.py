@@ -1,0 +1,17 @@
+"""The JSON API under /api: one router per resource, one error format (`errors.py`)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from suivi.api.errors import install_error_handlers
+
+
+def install_api(app: FastAPI) -> None:
+    """Error handlers and every API router."""
+    from suivi.api import auth, commitments, indicators, reference, users
+    from suivi.audit import routes as audit_routes
+
+    install_error_handlers(app)
+    for module in (auth, reference, commitments, indicators, users, audit_routes):
+        app.include_router(module.router)

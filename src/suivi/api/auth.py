@@ -1,0 +1,161 @@
+"""Authentication endpoints: OAuth2 password flow, personal API tokens, who am I."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from suivi.api.common import MAX_ID, StrictModel, Text
+from suivi.api.errors import ERROR_RESPONSES, ErrorOut, Invalid, NotFound
+from suivi.auth.deps import CurrentPrincipal, authenticate
+from suivi.auth.models import ApiToken, User
+from suivi.auth.service import issue_token, revoke_token
+from suivi.db import utcnow
+from suivi.deps import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api", tags=["authentification"], responses=ERROR_RESPONSES)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_at: datetime | None
+
+
+class MeOut(BaseModel):
+    id: int
+    email: str
+    full_name: str
+    role: str
+    partner_id: int | None
+    contract_ids: list[int]
+    scope_partner_ids: list[int]
+    scope_quartier_ids: list[int]
+
+
+class PersonalTokenOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class PersonalTokenCreated(PersonalTokenOut):
+    token: str
+
+
+def _token_out(row: ApiToken) -> PersonalTokenOut:
+    return PersonalTokenOut(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    summary="Obtenir un jeton (OAuth2, mot de passe)",
+    responses={400: {"model": ErrorOut, "description": "Identifiants refusés"}},
+)
+def login_for_token(
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=1024)],
+):
+    user = None
+    if "\x00" not in username and "\x00" not in password:
+        user = authenticate(session, username, password)
+    else:
+        from suivi.auth.passwords import dummy_verify
+
+        dummy_verify("x")
+    if user is None:
+        # A response, not an exception: the failed-login counter must be committed.
+        return JSONResponse(
+            {"detail": "Adresse ou mot de passe incorrect, ou compte verrouillé."},
+            status_code=400,
+        )
+    expires_at = utcnow() + timedelta(hours=settings.web.api_token_hours)
+    _, clear = issue_token(session, user, kind="login", expires_at=expires_at)
+    return TokenOut(access_token=clear, expires_at=expires_at)
+
+
+@router.delete(
+    "/auth/token", status_code=204, summary="Révoquer le jeton utilisé pour cette requête"
+)
+def logout_token(session: SessionDep, principal: CurrentPrincipal) -> Response:
+    if principal.via != "token" or principal.credential_id is None:
+        raise Invalid("Authorization", "Cette requête n'utilise pas de jeton à révoquer.")
+    row = session.get(ApiToken, principal.credential_id)
+    revoke_token(session, row, actor_id=principal.user_id)
+    return Response(status_code=204)
+
+
+@router.get("/auth/me", response_model=MeOut, summary="L'utilisateur connecté")
+def me(principal: CurrentPrincipal):
+    return MeOut(
+        id=principal.user_id,
+        email=principal.email,
+        full_name=principal.full_name,
+        role=principal.role,
+        partner_id=principal.partner_id,
+        contract_ids=list(principal.contract_ids),
+        scope_partner_ids=sorted(principal.scope_partner_ids),
+        scope_quartier_ids=sorted(principal.scope_quartier_ids),
+    )
+
+
+@router.get("/tokens", response_model=list[PersonalTokenOut], summary="Mes jetons personnels")
+def list_tokens(session: SessionDep, principal: CurrentPrincipal):
+    rows = session.execute(
+        select(ApiToken)
+        .where(ApiToken.user_id == principal.user_id, ApiToken.kind == "personal")
+        .order_by(ApiToken.id)
+    ).scalars()
+    return [_token_out(row) for row in rows]
+
+
+class TokenCreateIn(StrictModel):
+    name: Text(120, 1)
+    expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+
+
+@router.post(
+    "/tokens",
+    response_model=PersonalTokenCreated,
+    status_code=201,
+    summary="Créer un jeton personnel (affiché une seule fois)",
+)
+def create_token(session: SessionDep, principal: CurrentPrincipal, body: TokenCreateIn):
+    user = session.get(User, principal.user_id)
+    expires_at = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    row, clear = issue_token(session, user, kind="personal", name=body.name, expires_at=expires_at)
+    return PersonalTokenCreated(**_token_out(row).model_dump(), token=clear)
+
+
+@router.delete("/tokens/{token_id}", status_code=204, summary="Révoquer un jeton personnel")
+def delete_token(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != principal.user_id or row.kind != "personal":
+        raise NotFound("Jeton introuvable.")
+    if row.revoked_at is None:
+        revoke_token(session, row, actor_id=principal.user_id)
+    return Response(status_code=204)

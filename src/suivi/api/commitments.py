@@ -1,0 +1,400 @@
+"""Commitments API: list (filters, sort, pagination), read, create, update (with `version`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from suivi import scoping
+from suivi.api.common import (
+    MAX_ID,
+    AsOfQuery,
+    ContractQuery,
+    Day,
+    FilterId,
+    Id,
+    Page,
+    PageQuery,
+    SizeQuery,
+    StrictModel,
+    Text,
+    resolve_as_of,
+    resolve_contract,
+    sort_clause,
+)
+from suivi.api.errors import ERROR_RESPONSES, Forbidden, NotFound
+from suivi.auth.deps import CurrentPrincipal, Principal
+from suivi.commitments import service
+from suivi.commitments.models import (
+    FUNDING_TYPES,
+    LIFECYCLE_STATUSES,
+    Commitment,
+    CommitmentAmount,
+    CommitmentPartner,
+    CommitmentQuartier,
+)
+from suivi.contract.models import Contract
+from suivi.deps import SessionDep, SettingsDep
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.indicators.models import Indicator
+from suivi.progress import FRESHNESSES, PERFORMANCES, commitment_health
+
+router = APIRouter(prefix="/api", tags=["engagements"], responses=ERROR_RESPONSES)
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Status = Literal[LIFECYCLE_STATUSES]  # type: ignore[valid-type]
+Funding = Literal[FUNDING_TYPES]  # type: ignore[valid-type]
+Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]
+Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+
+
+class CoPartner(StrictModel):
+    partner_id: Id
+    share: Share = Decimal("0")
+
+
+class YearAmount(StrictModel):
+    year: Year
+    amount: Amount
+
+
+class CommitmentIn(StrictModel):
+    code: Text(40, 1)
+    title: Text(300, 1)
+    description: Text(10_000) = ""
+    lead_partner_id: Id
+    priority_id: Id
+    start_date: Day
+    end_date: Day
+    status: Status = "prevu"
+    funding_type: Funding
+    partners: Annotated[list[CoPartner], Field(max_length=100)] = []
+    quartier_ids: Annotated[list[Id], Field(max_length=100)] = []
+    amounts: Annotated[list[YearAmount], Field(max_length=100)] = []
+
+
+class CommitmentPatch(StrictModel):
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
+    code: Text(40, 1) | None = None
+    title: Text(300, 1) | None = None
+    description: Text(10_000) | None = None
+    lead_partner_id: Id | None = None
+    priority_id: Id | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    status: Status | None = None
+    funding_type: Funding | None = None
+    partners: Annotated[list[CoPartner], Field(max_length=100)] | None = None
+    quartier_ids: Annotated[list[Id], Field(max_length=100)] | None = None
+    amounts: Annotated[list[YearAmount], Field(max_length=100)] | None = None
+
+
+class CoPartnerOut(BaseModel):
+    partner_id: int
+    share: float
+
+
+class AmountOut(BaseModel):
+    year: int
+    amount: float
+
+
+class CommitmentOut(BaseModel):
+    id: int
+    contract_id: int
+    code: str
+    title: str
+    description: str
+    lead_partner_id: int
+    priority_id: int
+    start_date: date
+    end_date: date
+    status: str
+    funding_type: str
+    version: int
+    partners: list[CoPartnerOut]
+    quartier_ids: list[int]
+    amounts: list[AmountOut]
+    indicator_ids: list[int]
+    # Health at `as_of`: worst performance of its indicators, late if one is overdue.
+    performance: str | None
+    late: bool
+
+
+def _outputs(
+    session: Session, contract_id: int, rows: list[Commitment], as_of: date
+) -> list[CommitmentOut]:
+    ids = [row.id for row in rows]
+    partners, quartiers, amounts, indicators = (defaultdict(list) for _ in range(4))
+    if ids:
+        for c, p, s in session.execute(
+            select(
+                CommitmentPartner.commitment_id,
+                CommitmentPartner.partner_id,
+                CommitmentPartner.share,
+            )
+            .where(CommitmentPartner.commitment_id.in_(ids))
+            .order_by(CommitmentPartner.partner_id)
+        ):
+            partners[c].append(CoPartnerOut(partner_id=p, share=float(s)))
+        for c, q in session.execute(
+            select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id)
+            .where(CommitmentQuartier.commitment_id.in_(ids))
+            .order_by(CommitmentQuartier.quartier_id)
+        ):
+            quartiers[c].append(q)
+        for c, y, a in session.execute(
+            select(CommitmentAmount.commitment_id, CommitmentAmount.year, CommitmentAmount.amount)
+            .where(CommitmentAmount.commitment_id.in_(ids))
+            .order_by(CommitmentAmount.year)
+        ):
+            amounts[c].append(AmountOut(year=y, amount=float(a)))
+        for c, i in session.execute(
+            select(Indicator.commitment_id, Indicator.id)
+            .where(Indicator.commitment_id.in_(ids))
+            .order_by(Indicator.id)
+        ):
+            indicators[c].append(i)
+    all_indicators = [i for c in ids for i in indicators[c]]
+    evaluated = (
+        evaluate_indicators(
+            session,
+            contract_id=contract_id,
+            as_of=as_of,
+            indicator_ids=all_indicators,
+            include_inactive=True,
+        )
+        if all_indicators
+        else {}
+    )
+    result = []
+    for row in rows:
+        evaluations = [
+            evaluated[i].evaluation
+            for i in indicators[row.id]
+            if i in evaluated and evaluated[i].evaluation is not None
+        ]
+        health = commitment_health(evaluations)
+        result.append(
+            CommitmentOut(
+                id=row.id,
+                contract_id=row.contract_id,
+                code=row.code,
+                title=row.title,
+                description=row.description,
+                lead_partner_id=row.lead_partner_id,
+                priority_id=row.priority_id,
+                start_date=row.start_date,
+                end_date=row.end_date,
+                status=row.status,
+                funding_type=row.funding_type,
+                version=row.version,
+                partners=partners[row.id],
+                quartier_ids=quartiers[row.id],
+                amounts=amounts[row.id],
+                indicator_ids=indicators[row.id],
+                performance=health.performance,
+                late=health.late,
+            )
+        )
+    return result
+
+
+SORT_COLUMNS = {
+    "id": Commitment.id,
+    "code": Commitment.code,
+    "title": Commitment.title,
+    "start_date": Commitment.start_date,
+    "end_date": Commitment.end_date,
+    "status": Commitment.status,
+}
+
+
+@router.get("/commitments", response_model=Page[CommitmentOut], summary="Engagements")
+def list_commitments(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    contract_id: ContractQuery = None,
+    partner_id: FilterId = None,
+    priority_id: FilterId = None,
+    quartier_id: FilterId = None,
+    status: Annotated[Status | None, Query()] = None,
+    performance: Annotated[Literal[PERFORMANCES] | None, Query()] = None,  # type: ignore[valid-type]
+    freshness: Annotated[Literal[FRESHNESSES] | None, Query()] = None,  # type: ignore[valid-type]
+    as_of: AsOfQuery = None,
+    sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 50,
+):
+    contract = resolve_contract(session, principal, contract_id)
+    day = resolve_as_of(as_of, settings)
+    query = select(Commitment).where(
+        Commitment.contract_id == contract.id, scoping.commitment_condition(principal)
+    )
+    if partner_id is not None:
+        query = query.where(
+            or_(
+                Commitment.lead_partner_id == partner_id,
+                Commitment.id.in_(
+                    select(CommitmentPartner.commitment_id).where(
+                        CommitmentPartner.partner_id == partner_id
+                    )
+                ),
+            )
+        )
+    if priority_id is not None:
+        query = query.where(Commitment.priority_id == priority_id)
+    if quartier_id is not None:
+        query = query.where(
+            or_(
+                Commitment.id.in_(
+                    select(CommitmentQuartier.commitment_id).where(
+                        CommitmentQuartier.quartier_id == quartier_id
+                    )
+                ),
+                Commitment.id.in_(
+                    select(Indicator.commitment_id).where(Indicator.quartier_id == quartier_id)
+                ),
+            )
+        )
+    if status is not None:
+        query = query.where(Commitment.status == status)
+    query = query.order_by(*sort_clause(sort, SORT_COLUMNS, "code"))
+    if performance is None and freshness is None:
+        from suivi.api.common import paginate
+
+        rows, total = paginate(session, query, page, size)
+        items = _outputs(session, contract.id, rows, day)
+    else:
+        # Status filters need the evaluation of every candidate (3 queries, then in memory).
+        everything = _outputs(session, contract.id, list(session.execute(query).scalars()), day)
+        evaluated = evaluate_indicators(
+            session, contract_id=contract.id, as_of=day, include_inactive=True
+        )
+        matching = []
+        for item in everything:
+            if performance is not None and item.performance != performance:
+                continue
+            if freshness is not None and not any(
+                evaluated[i].evaluation is not None
+                and evaluated[i].evaluation.freshness == freshness
+                for i in item.indicator_ids
+                if i in evaluated
+            ):
+                continue
+            matching.append(item)
+        total = len(matching)
+        items = matching[(page - 1) * size : page * size]
+    return Page(items=items, total=total, page=page, size=size)
+
+
+def readable_commitment(session: Session, principal: Principal, commitment_id: int) -> Commitment:
+    commitment = session.get(Commitment, commitment_id)
+    if commitment is None or not scoping.can_read_commitment(session, principal, commitment):
+        raise NotFound("Engagement introuvable.")
+    return commitment
+
+
+def writable_commitment(session: Session, principal: Principal, commitment_id: int) -> Commitment:
+    """404 if unknown or in another contract, 403 if the principal may not change it."""
+    commitment = session.get(Commitment, commitment_id)
+    if commitment is None or not scoping.in_contracts(principal, commitment.contract_id):
+        raise NotFound("Engagement introuvable.")
+    if not scoping.can_write_commitment(session, principal, commitment):
+        raise Forbidden("Cet engagement est hors de votre périmètre de modification.")
+    return commitment
+
+
+@router.get("/commitments/{commitment_id}", response_model=CommitmentOut, summary="Un engagement")
+def get_commitment(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    commitment_id: PathId,
+    as_of: AsOfQuery = None,
+):
+    commitment = readable_commitment(session, principal, commitment_id)
+    return _outputs(session, commitment.contract_id, [commitment], resolve_as_of(as_of, settings))[
+        0
+    ]
+
+
+@router.post(
+    "/commitments", response_model=CommitmentOut, status_code=201, summary="Créer un engagement"
+)
+def create_commitment(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    body: CommitmentIn,
+    contract_id: ContractQuery = None,
+):
+    contract: Contract = resolve_contract(session, principal, contract_id)
+    if not scoping.can_create_commitment(
+        principal,
+        contract_id=contract.id,
+        lead_partner_id=body.lead_partner_id,
+        partner_ids=[p.partner_id for p in body.partners],
+        quartier_ids=body.quartier_ids,
+    ):
+        raise Forbidden("Vous ne pouvez pas créer cet engagement (rôle ou périmètre).")
+    fields = body.model_dump(exclude={"partners", "quartier_ids", "amounts"})
+    commitment = service.create_commitment(
+        session,
+        contract,
+        fields=fields,
+        partners=[(p.partner_id, p.share) for p in body.partners],
+        quartier_ids=body.quartier_ids,
+        amounts=[(a.year, a.amount) for a in body.amounts],
+        actor_id=principal.user_id,
+    )
+    return _outputs(session, contract.id, [commitment], resolve_as_of(None, settings))[0]
+
+
+@router.patch(
+    "/commitments/{commitment_id}",
+    response_model=CommitmentOut,
+    summary="Modifier un engagement (donner la version lue)",
+)
+def update_commitment(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    commitment_id: PathId,
+    body: CommitmentPatch,
+):
+    commitment = writable_commitment(session, principal, commitment_id)
+    contract = session.get(Contract, commitment.contract_id)
+    fields = {
+        key: value
+        for key, value in body.model_dump(
+            exclude={"version", "partners", "quartier_ids", "amounts"}, exclude_unset=True
+        ).items()
+    }
+    for key, value in fields.items():
+        if value is None:
+            from suivi.api.errors import Invalid
+
+            raise Invalid(key, "Ce champ ne peut pas être vide.")
+    commitment = service.update_commitment(
+        session,
+        contract,
+        commitment,
+        version=body.version,
+        fields=fields,
+        partners=None
+        if body.partners is None
+        else [(p.partner_id, p.share) for p in body.partners],
+        quartier_ids=body.quartier_ids,
+        amounts=None if body.amounts is None else [(a.year, a.amount) for a in body.amounts],
+        actor_id=principal.user_id,
+    )
+    return _outputs(session, contract.id, [commitment], resolve_as_of(None, settings))[0]

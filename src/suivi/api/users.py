@@ -1,0 +1,247 @@
+"""Accounts API (admins): list, create, read, update (role, scope, active, password)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from suivi.api.common import (
+    MAX_ID,
+    Id,
+    Page,
+    PageQuery,
+    SizeQuery,
+    StrictModel,
+    Text,
+    paginate,
+    sort_clause,
+)
+from suivi.api.errors import ERROR_RESPONSES, Conflict, Invalid, NotFound
+from suivi.audit.service import record
+from suivi.auth.deps import Principal, require_role
+from suivi.auth.models import ROLES, User, UserContract, UserScope
+from suivi.auth.passwords import hash_password
+from suivi.auth.service import create_user, normalize_email, revoke_all_credentials
+from suivi.contract.models import Partner, Quartier
+from suivi.deps import SessionDep
+
+router = APIRouter(prefix="/api", tags=["comptes"], responses=ERROR_RESPONSES)
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+Email = Annotated[Text(254, 3), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Password = Text(200, 8)
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    full_name: str
+    role: str
+    partner_id: int | None
+    is_active: bool
+    created_at: datetime
+    contract_ids: list[int]
+    scope_partner_ids: list[int]
+    scope_quartier_ids: list[int]
+
+
+class UserIn(StrictModel):
+    email: Email
+    full_name: Text(160) = ""
+    password: Password
+    role: Role
+    partner_id: Id | None = None
+    scope_partner_ids: Annotated[list[Id], Field(max_length=200)] = []
+    scope_quartier_ids: Annotated[list[Id], Field(max_length=200)] = []
+
+
+class UserPatch(StrictModel):
+    full_name: Text(160) | None = None
+    role: Role | None = None
+    partner_id: Id | None = None
+    is_active: bool | None = None
+    password: Password | None = None
+    scope_partner_ids: Annotated[list[Id], Field(max_length=200)] | None = None
+    scope_quartier_ids: Annotated[list[Id], Field(max_length=200)] | None = None
+
+
+def _user_out(session: Session, user: User) -> UserOut:
+    contracts = sorted(
+        session.execute(
+            select(UserContract.contract_id).where(UserContract.user_id == user.id)
+        ).scalars()
+    )
+    partners, quartiers = [], []
+    for p, q in session.execute(
+        select(UserScope.partner_id, UserScope.quartier_id).where(UserScope.user_id == user.id)
+    ):
+        (partners if p is not None else quartiers).append(p if p is not None else q)
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        partner_id=user.partner_id,
+        is_active=user.is_active,
+        created_at=user.created_at,
+        contract_ids=contracts,
+        scope_partner_ids=sorted(partners),
+        scope_quartier_ids=sorted(quartiers),
+    )
+
+
+def _visible_user(session: Session, admin: Principal, user_id: int) -> User:
+    user = session.get(User, user_id)
+    shares = session.execute(
+        select(UserContract.contract_id).where(
+            UserContract.user_id == user_id, UserContract.contract_id.in_(admin.contract_ids)
+        )
+    ).first()
+    if user is None or (shares is None and user.id != admin.user_id):
+        raise NotFound("Compte introuvable.")
+    return user
+
+
+def _check_refs(session, admin, role, partner_id, scope_partners, scope_quartiers) -> None:
+    contracts = list(admin.contract_ids)
+    if role == "partenaire" and partner_id is None:
+        raise Invalid("partner_id", "Un compte partenaire doit être rattaché à un partenaire.")
+    if partner_id is not None:
+        found = session.execute(
+            select(Partner.id).where(Partner.id == partner_id, Partner.contract_id.in_(contracts))
+        ).first()
+        if found is None:
+            raise Invalid("partner_id", "Partenaire inconnu.")
+    for field, model, ids in (
+        ("scope_partner_ids", Partner, scope_partners or []),
+        ("scope_quartier_ids", Quartier, scope_quartiers or []),
+    ):
+        if ids and (
+            len(set(ids)) != len(ids)
+            or set(
+                session.execute(
+                    select(model.id).where(model.id.in_(ids), model.contract_id.in_(contracts))
+                ).scalars()
+            )
+            != set(ids)
+        ):
+            raise Invalid(field, "Identifiant inconnu ou cité deux fois.")
+    if (scope_partners or scope_quartiers) and role != "chef_de_projet":
+        raise Invalid("role", "Seul un chef de projet a un périmètre.")
+
+
+@router.get("/users", response_model=Page[UserOut], summary="Comptes (administrateurs)")
+def list_users(
+    session: SessionDep,
+    admin: Admin,
+    role: Annotated[Role | None, Query()] = None,
+    active: bool | None = None,
+    sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 50,
+):
+    query = select(User).where(
+        User.id.in_(
+            select(UserContract.user_id).where(UserContract.contract_id.in_(admin.contract_ids))
+        )
+    )
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.is_active == active)
+    columns = {"id": User.id, "email": User.email, "role": User.role}
+    rows, total = paginate(
+        session, query.order_by(*sort_clause(sort, columns, "email")), page, size
+    )
+    return Page(items=[_user_out(session, u) for u in rows], total=total, page=page, size=size)
+
+
+@router.get("/users/{user_id}", response_model=UserOut, summary="Un compte")
+def get_user(session: SessionDep, admin: Admin, user_id: PathId):
+    return _user_out(session, _visible_user(session, admin, user_id))
+
+
+@router.post("/users", response_model=UserOut, status_code=201, summary="Créer un compte")
+def add_user(session: SessionDep, admin: Admin, body: UserIn):
+    email = normalize_email(body.email)
+    if session.execute(select(User.id).where(User.email == email)).first() is not None:
+        raise Conflict("Un compte existe déjà avec cette adresse.", "email")
+    _check_refs(
+        session, admin, body.role, body.partner_id, body.scope_partner_ids, body.scope_quartier_ids
+    )
+    user = create_user(
+        session,
+        email=email,
+        password=body.password,
+        role=body.role,
+        full_name=body.full_name,
+        partner_id=body.partner_id,
+        contract_ids=[admin.default_contract_id],
+        scope_partner_ids=body.scope_partner_ids,
+        scope_quartier_ids=body.scope_quartier_ids,
+        actor_id=admin.user_id,
+    )
+    return _user_out(session, user)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, summary="Modifier un compte")
+def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPatch):
+    user = _visible_user(session, admin, user_id)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("role", "is_active"):
+        if key in changes and changes[key] is None:
+            raise Invalid(key, "Ce champ ne peut pas être vide.")
+    role = changes.get("role", user.role)
+    partner_id = changes.get("partner_id", user.partner_id)
+    if role != "partenaire" and "partner_id" not in changes:
+        partner_id = None
+    before = _user_out(session, user).model_dump(mode="json")
+    _check_refs(
+        session,
+        admin,
+        role,
+        partner_id,
+        changes.get("scope_partner_ids"),
+        changes.get("scope_quartier_ids"),
+    )
+    user.role = role
+    user.partner_id = partner_id
+    if changes.get("full_name") is not None:
+        user.full_name = changes["full_name"]
+    if changes.get("is_active") is not None:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
+            revoke_all_credentials(session, user.id)
+    if changes.get("password"):
+        user.password_hash = hash_password(changes["password"])
+        revoke_all_credentials(session, user.id)
+    if (
+        "scope_partner_ids" in changes
+        or "scope_quartier_ids" in changes
+        or role != "chef_de_projet"
+    ):
+        session.execute(delete(UserScope).where(UserScope.user_id == user.id))
+        for p in changes.get("scope_partner_ids") or []:
+            session.add(UserScope(user_id=user.id, partner_id=p))
+        for q in changes.get("scope_quartier_ids") or []:
+            session.add(UserScope(user_id=user.id, quartier_id=q))
+    session.add(user)
+    session.flush()
+    after = _user_out(session, user)
+    record(
+        session,
+        action="update",
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after={**after.model_dump(mode="json"), "password_changed": bool(changes.get("password"))},
+        actor_id=admin.user_id,
+        contract_id=admin.default_contract_id,
+    )
+    return after

@@ -1,0 +1,74 @@
+"""`GET /api/audit`: the audit trail, for admins, with filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+
+from suivi.api.common import MAX_ID, Page, PageQuery, SizeQuery, paginate
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.audit.models import AUDIT_ACTIONS, AuditEvent
+from suivi.auth.deps import Principal, require_role
+from suivi.deps import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api", tags=["journal"], responses=ERROR_RESPONSES)
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_label: str
+    contract_id: int | None
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@router.get("/audit", response_model=Page[AuditOut], summary="Journal des modifications")
+def list_audit(
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: Admin,
+    entity: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")] = None,
+    entity_id: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    action: Annotated[Literal[AUDIT_ACTIONS] | None, Query()] = None,  # type: ignore[valid-type]
+    actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    since: Annotated[date | None, Query(description="Depuis ce jour (inclus)")] = None,
+    until: Annotated[date | None, Query(description="Jusqu'à ce jour (inclus)")] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 50,
+):
+    """Newest first. Events of the admin's contracts, and those tied to no contract."""
+    query = select(AuditEvent).where(
+        or_(AuditEvent.contract_id.is_(None), AuditEvent.contract_id.in_(admin.contract_ids))
+    )
+    if entity:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    tz = settings.tz
+    if since is not None and date(1990, 1, 1) <= since <= date(2100, 1, 1):
+        query = query.where(AuditEvent.at >= datetime.combine(since, time(), tz))
+    if until is not None and date(1990, 1, 1) <= until <= date(2100, 1, 1):
+        query = query.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), time(), tz))
+    rows, total = paginate(
+        session, query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), page, size
+    )
+    return Page(
+        items=[AuditOut.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        page=page,
+        size=size,
+    )

@@ -1,0 +1,179 @@
+"""`suivi users add|list|disable|set-password`: accounts from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from suivi.cli import app, settings_of
+
+users_app = typer.Typer(help="Comptes utilisateurs.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, err=True, fg="red")
+    raise typer.Exit(2)
+
+
+def _password(value: str | None) -> str:
+    if value is None:
+        value = typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    if len(value) < 8:
+        _fail("Mot de passe trop court (8 caractères au moins).")
+    return value
+
+
+@users_app.command("add")
+def add(
+    ctx: typer.Context,
+    email: str,
+    role: Annotated[str, typer.Option(help="admin, chef_de_projet, partenaire ou copil.")],
+    name: Annotated[str, typer.Option("--name", help="Nom affiché.")] = "",
+    partner: Annotated[
+        list[str] | None, typer.Option(help="Code partenaire (rattachement ou périmètre).")
+    ] = None,
+    quartier: Annotated[
+        list[str] | None, typer.Option(help="Code QPV du périmètre (chef de projet).")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Mot de passe (sinon demandé ; ou $SUIVI_USER_PASSWORD).",
+            envvar="SUIVI_USER_PASSWORD",
+        ),
+    ] = None,
+) -> None:
+    """Crée un compte rattaché au contrat configuré."""
+    from suivi.auth.models import ROLES, User
+    from suivi.auth.service import create_user, normalize_email
+    from suivi.contract.models import Contract, Partner, Quartier
+    from suivi.db import get_engine, session_scope
+
+    settings = settings_of(ctx)
+    if role not in ROLES:
+        _fail(f"Rôle inconnu : {role} (possibles : {', '.join(ROLES)}).")
+    partners, quartiers = partner or [], quartier or []
+    if role == "partenaire" and len(partners) != 1:
+        _fail("Un compte partenaire doit avoir exactement un --partner.")
+    if role not in ("partenaire", "chef_de_projet") and (partners or quartiers):
+        _fail("Seuls les comptes partenaire et chef de projet ont des --partner / --quartier.")
+    if role == "partenaire" and quartiers:
+        _fail("Un compte partenaire n'a pas de --quartier.")
+    secret = _password(password)
+    with session_scope(get_engine(settings), write=True) as session:
+        contract = session.execute(
+            select(Contract).where(Contract.code == settings.contract.code)
+        ).scalar_one_or_none()
+        if contract is None:
+            _fail("Contrat introuvable : lancez d'abord `suivi init`.")
+        if session.execute(select(User.id).where(User.email == normalize_email(email))).first():
+            _fail(f"Un compte existe déjà pour {email}.")
+        partner_ids = []
+        for code in partners:
+            found = session.execute(
+                select(Partner.id).where(Partner.contract_id == contract.id, Partner.code == code)
+            ).scalar_one_or_none()
+            if found is None:
+                _fail(f"Partenaire inconnu : {code}")
+            partner_ids.append(found)
+        quartier_ids = []
+        for code in quartiers:
+            found = session.execute(
+                select(Quartier.id).where(
+                    Quartier.contract_id == contract.id, Quartier.code == code
+                )
+            ).scalar_one_or_none()
+            if found is None:
+                _fail(f"Quartier inconnu : {code}")
+            quartier_ids.append(found)
+        create_user(
+            session,
+            email=email,
+            password=secret,
+            role=role,
+            full_name=name,
+            partner_id=partner_ids[0] if role == "partenaire" else None,
+            contract_ids=[contract.id],
+            scope_partner_ids=partner_ids if role == "chef_de_projet" else [],
+            scope_quartier_ids=quartier_ids,
+            actor_label="cli",
+        )
+    typer.echo(f"Compte créé : {normalize_email(email)} ({role}).")
+
+
+@users_app.command("list")
+def list_users(ctx: typer.Context) -> None:
+    """Liste les comptes."""
+    from suivi.auth.models import User
+    from suivi.db import get_engine, session_scope
+    from suivi.labels import ROLE_LABELS
+
+    with session_scope(get_engine(settings_of(ctx))) as session:
+        for user in session.execute(select(User).order_by(User.email)).scalars():
+            state = "actif" if user.is_active else "désactivé"
+            typer.echo(f"{user.email}\t{ROLE_LABELS.get(user.role, user.role)}\t{state}")
+
+
+def _set(ctx: typer.Context, email: str, change) -> None:
+    from suivi.audit.service import record, snapshot
+    from suivi.auth.models import User
+    from suivi.auth.service import normalize_email, revoke_all_credentials
+    from suivi.db import get_engine, session_scope
+
+    with session_scope(get_engine(settings_of(ctx)), write=True) as session:
+        user = session.execute(
+            select(User).where(User.email == normalize_email(email))
+        ).scalar_one_or_none()
+        if user is None:
+            _fail(f"Compte introuvable : {email}")
+        before = snapshot(user)
+        change(user)
+        revoke_all_credentials(session, user.id)
+        session.add(user)
+        session.flush()
+        record(
+            session,
+            action="update",
+            entity="user",
+            entity_id=user.id,
+            before=before,
+            after=snapshot(user),
+            actor_label="cli",
+        )
+
+
+@users_app.command("disable")
+def disable(ctx: typer.Context, email: str) -> None:
+    """Désactive un compte (ses sessions et jetons cessent de fonctionner)."""
+
+    def change(user) -> None:
+        user.is_active = False
+
+    _set(ctx, email, change)
+    typer.echo(f"Compte désactivé : {email}")
+
+
+@users_app.command("set-password")
+def set_password(
+    ctx: typer.Context,
+    email: str,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Nouveau mot de passe (sinon demandé).", envvar="SUIVI_USER_PASSWORD"),
+    ] = None,
+) -> None:
+    """Change le mot de passe (et déverrouille le compte)."""
+    from suivi.auth.passwords import hash_password
+
+    secret = _password(password)
+
+    def change(user) -> None:
+        user.password_hash = hash_password(secret)
+        user.failed_logins = 0
+        user.locked_until = None
+
+    _set(ctx, email, change)
+    typer.echo(f"Mot de passe changé : {email}")

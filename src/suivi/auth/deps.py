@@ -1,0 +1,276 @@
+"""Who is asking: authentication dependencies for the API and the pages.
+
+How a request is authenticated
+------------------------------
+- **API** (`CurrentPrincipal`): `Authorization: Bearer <token>` where the token is opaque and
+  stored hashed (`POST /api/auth/token`, OAuth2 password flow, expires after
+  `[web] api_token_hours`; or a personal token for integrations, `POST /api/tokens`).
+  Without a bearer header, the web session cookie is accepted too, so the pages' htmx calls
+  work; a state-changing request (POST, PUT, PATCH, DELETE) authenticated by the cookie must
+  carry the session's CSRF token in the `X-CSRF-Token` header, else 403.
+  Nothing valid → 401 with `WWW-Authenticate: Bearer`.
+- **Pages** (`get_page_principal` / `PagePrincipal`): the cookie `SESSION_COOKIE` only
+  (opaque id, HttpOnly, SameSite=Lax, Secure when `[web] secure_cookies`), server-side
+  `AuthSession` row, refused after `[web] session_idle_minutes` without use or
+  `[web] session_absolute_hours` after login, or once revoked (logout). Returns None when
+  there is no valid session (the page redirects to the login form). Forms carry
+  `principal.csrf_token` in a hidden field `csrf_token`; the POST handler calls
+  `verify_csrf(request, token)`, which raises 403 when it does not match.
+- **Login** (`authenticate`): Argon2 through pwdlib, the same time for an unknown email,
+  lock for a while after repeated failures. Its counters are written in the request's
+  session: on failure, return an error response instead of raising, so they are committed.
+  Then `create_web_session(session, user, user_agent)` → (cookie value, CSRF token);
+  logout: `revoke_web_session(session, cookie_value)`.
+
+What a user may do is decided by `suivi.scoping`, from the `Principal` built here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlmodel import Session
+
+from suivi.auth.models import ApiToken, AuthSession, User, UserContract, UserScope
+from suivi.auth.service import (
+    authenticate,
+    create_web_session,
+    find_token,
+    find_web_session,
+    revoke_web_session,
+    same_secret,
+    touch,
+)
+from suivi.deps import SAFE_METHODS, SessionDep
+
+__all__ = [
+    "SESSION_COOKIE",
+    "CSRF_HEADER",
+    "CSRF_FORM_FIELD",
+    "Principal",
+    "CurrentPrincipal",
+    "PagePrincipal",
+    "get_current_principal",
+    "get_page_principal",
+    "require_role",
+    "verify_csrf",
+    "authenticate",
+    "create_web_session",
+    "revoke_web_session",
+    "set_session_cookie",
+    "clear_session_cookie",
+    "load_principal",
+]
+
+SESSION_COOKIE = "suivi_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FORM_FIELD = "csrf_token"
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/auth/token",
+    auto_error=False,
+    description="Jeton opaque obtenu par POST /api/auth/token ou un jeton personnel.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated user, as the scoping rules need it (no ORM object, no session)."""
+
+    user_id: int
+    email: str
+    full_name: str
+    role: str
+    partner_id: int | None
+    contract_ids: tuple[int, ...]
+    scope_partner_ids: frozenset[int] = frozenset()
+    scope_quartier_ids: frozenset[int] = frozenset()
+    # How this request was authenticated: "token" (bearer) or "session" (cookie).
+    via: str = "token"
+    # The web session's CSRF token (pages put it in their forms); None for bearer tokens.
+    csrf_token: str | None = None
+    # Id of the ApiToken or AuthSession used.
+    credential_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def default_contract_id(self) -> int | None:
+        """The contract shown when none is chosen: the user's first (lowest id)."""
+        return min(self.contract_ids) if self.contract_ids else None
+
+    @property
+    def label(self) -> str:
+        return self.full_name or self.email
+
+
+def load_principal(
+    session: Session,
+    user: User,
+    *,
+    via: str = "token",
+    csrf_token: str | None = None,
+    credential_id: int | None = None,
+) -> Principal:
+    contract_ids = tuple(
+        sorted(
+            session.execute(
+                select(UserContract.contract_id).where(UserContract.user_id == user.id)
+            ).scalars()
+        )
+    )
+    partners: set[int] = set()
+    quartiers: set[int] = set()
+    for partner_id, quartier_id in session.execute(
+        select(UserScope.partner_id, UserScope.quartier_id).where(UserScope.user_id == user.id)
+    ):
+        if partner_id is not None:
+            partners.add(partner_id)
+        if quartier_id is not None:
+            quartiers.add(quartier_id)
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        partner_id=user.partner_id,
+        contract_ids=contract_ids,
+        scope_partner_ids=frozenset(partners),
+        scope_quartier_ids=frozenset(quartiers),
+        via=via,
+        csrf_token=csrf_token,
+        credential_id=credential_id,
+    )
+
+
+def _unauthorized(message: str = "Authentification requise.") -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _session_principal(request: Request, session: Session) -> Principal | None:
+    settings = request.app.state.settings
+    row = find_web_session(
+        session,
+        request.cookies.get(SESSION_COOKIE),
+        idle_minutes=settings.web.session_idle_minutes,
+        absolute_hours=settings.web.session_absolute_hours,
+    )
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    touch(
+        session,
+        AuthSession,
+        row.id,
+        "last_seen_at",
+        row.last_seen_at,
+        separate=request.method in SAFE_METHODS,
+    )
+    principal = load_principal(
+        session, user, via="session", csrf_token=row.csrf_token, credential_id=row.id
+    )
+    request.state.principal = principal
+    return principal
+
+
+def get_current_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)] = None,
+) -> Principal:
+    """API authentication: bearer token, else the web session cookie (+ CSRF on writes)."""
+    if bearer:
+        token = find_token(session, bearer)
+        if token is None:
+            raise _unauthorized("Jeton invalide, expiré ou révoqué.")
+        user = session.get(User, token.user_id)
+        if user is None or not user.is_active:
+            raise _unauthorized("Compte désactivé.")
+        touch(
+            session,
+            ApiToken,
+            token.id,
+            "last_used_at",
+            token.last_used_at,
+            separate=request.method in SAFE_METHODS,
+        )
+        principal = load_principal(session, user, via="token", credential_id=token.id)
+        request.state.principal = principal
+        return principal
+    if request.headers.get("authorization"):
+        raise _unauthorized("En-tête Authorization invalide (attendu : Bearer <jeton>).")
+    principal = _session_principal(request, session)
+    if principal is None:
+        raise _unauthorized()
+    if request.method not in SAFE_METHODS:
+        verify_csrf(request, request.headers.get(CSRF_HEADER))
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+
+
+def get_page_principal(request: Request, session: SessionDep) -> Principal | None:
+    """Pages: the user of the session cookie, or None (then redirect to the login form)."""
+    return _session_principal(request, session)
+
+
+PagePrincipal = Annotated[Principal | None, Depends(get_page_principal)]
+
+
+def verify_csrf(request: Request, token: str | None) -> None:
+    """Raise 403 unless `token` is the CSRF token of the request's web session.
+
+    Call it after `get_page_principal` / `CurrentPrincipal` resolved a session principal.
+    """
+    principal: Principal | None = getattr(request.state, "principal", None)
+    expected = principal.csrf_token if principal is not None else None
+    if not same_secret(expected, token):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="Jeton CSRF absent ou invalide : rechargez la page et recommencez.",
+        )
+
+
+def require_role(*roles: str):
+    """Dependency: the principal, if its role is one of `roles`, else 403.
+
+    Usage: `principal: Annotated[Principal, Depends(require_role("admin"))]` or
+    `dependencies=[Depends(require_role("admin", "chef_de_projet"))]`.
+    """
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail="Votre rôle ne permet pas cette action."
+            )
+        return principal
+
+    return dependency
+
+
+def set_session_cookie(response, cookie_value: str, *, secure: bool, max_age_hours: int) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure behind HTTPS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie_value,
+        max_age=max_age_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+
+
+def clear_session_cookie(response, *, secure: bool) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)

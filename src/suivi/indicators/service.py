@@ -1,0 +1,334 @@
+"""Create and change indicators, targets and measurements. Audited, never committed here.
+
+- An indicator's spec (baseline, targets, direction, tolerance…) is checked with
+  `suivi.progress.validate_spec` before anything is written: a target dated before the
+  baseline, targets that do not go the indicator's way… are refused (422).
+- A target's value changes only through a revision with a reason (`TargetRevision` keeps
+  the old and new values, who and why).
+- A measurement is never deleted nor edited: a correction is a new measurement, and the
+  old one points to it (`superseded_by_id`) with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from suivi.api.errors import STALE_VERSION, Conflict, Invalid
+from suivi.audit.service import record, snapshot
+from suivi.contract.models import Contract, Quartier
+from suivi.db import utcnow
+from suivi.indicators.evaluation import spec_of
+from suivi.indicators.models import (
+    TARGET_REVISION_KINDS,
+    Indicator,
+    Measurement,
+    Target,
+    TargetRevision,
+)
+from suivi.progress import validate_spec
+
+
+def _targets_of(session: Session, indicator_id: int) -> list[tuple[date, float]]:
+    return [
+        (d, v)
+        for d, v in session.execute(
+            select(Target.target_date, Target.value).where(Target.indicator_id == indicator_id)
+        )
+    ]
+
+
+def _validate(indicator: Indicator, targets: list[tuple[date, float]], field: str) -> None:
+    try:
+        validate_spec(spec_of(indicator, targets))
+    except ValueError as exc:
+        raise Invalid(field, f"Indicateur incohérent : {exc}.") from None
+
+
+def _check_code(session: Session, contract_id: int, code: str, exclude_id: int | None) -> None:
+    query = select(Indicator.id).where(Indicator.contract_id == contract_id, Indicator.code == code)
+    if exclude_id is not None:
+        query = query.where(Indicator.id != exclude_id)
+    if session.execute(query).first() is not None:
+        raise Conflict(f"Le code d'indicateur « {code} » existe déjà dans ce contrat.", "code")
+
+
+def _check_quartier(session: Session, contract: Contract, quartier_id: int | None) -> None:
+    if quartier_id is None:
+        return
+    quartier = session.get(Quartier, quartier_id)
+    if quartier is None or quartier.contract_id != contract.id:
+        raise Invalid("quartier_id", "Quartier inconnu dans ce contrat.")
+
+
+def _check_target_dates(contract: Contract, targets: list[tuple[date, float]]) -> None:
+    for index, (day, _) in enumerate(targets):
+        if day > contract.term_end:
+            raise Invalid(
+                f"targets.{index}.target_date",
+                f"La cible du {day.isoformat()} dépasse la fin du contrat "
+                f"({contract.term_end.isoformat()}).",
+            )
+
+
+def create_indicator(
+    session: Session,
+    contract: Contract,
+    *,
+    fields: dict,
+    targets: list[tuple[date, float]],
+    actor_id: int | None,
+    actor_label: str = "",
+) -> Indicator:
+    """`fields` include commitment_id (already checked by the caller for scope)."""
+    _check_quartier(session, contract, fields.get("quartier_id"))
+    if fields["baseline_date"] > contract.term_end:
+        raise Invalid("baseline_date", "La date de référence dépasse la fin du contrat.")
+    dates = [d for d, _ in targets]
+    if len(set(dates)) != len(dates):
+        raise Invalid("targets", "Deux cibles ont la même date.")
+    _check_target_dates(contract, targets)
+    indicator = Indicator(contract_id=contract.id, **fields)
+    _validate(indicator, sorted(targets), "targets")
+    _check_code(session, contract.id, fields["code"], None)
+    session.add(indicator)
+    session.flush()
+    for day, value in sorted(targets):
+        session.add(Target(indicator_id=indicator.id, target_date=day, value=value))
+    session.flush()
+    after = snapshot(indicator)
+    after["targets"] = [{"target_date": d.isoformat(), "value": v} for d, v in sorted(targets)]
+    record(
+        session,
+        action="create",
+        entity="indicator",
+        entity_id=indicator.id,
+        after=after,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=contract.id,
+    )
+    return indicator
+
+
+def update_indicator(
+    session: Session,
+    contract: Contract,
+    indicator: Indicator,
+    *,
+    version: int,
+    fields: dict,
+    actor_id: int | None,
+    actor_label: str = "",
+) -> Indicator:
+    if version != indicator.version:
+        raise Conflict(STALE_VERSION, "version")
+    if "quartier_id" in fields:
+        _check_quartier(session, contract, fields["quartier_id"])
+    if "baseline_date" in fields and fields["baseline_date"] > contract.term_end:
+        raise Invalid("baseline_date", "La date de référence dépasse la fin du contrat.")
+    if "code" in fields:
+        _check_code(session, contract.id, fields["code"], indicator.id)
+    before = snapshot(indicator)
+    candidate = Indicator(**{**indicator.model_dump(), **fields})
+    _validate(candidate, sorted(_targets_of(session, indicator.id)), next(iter(fields), "body"))
+    for key, value in fields.items():
+        setattr(indicator, key, value)
+    indicator.version = version + 1
+    indicator.updated_at = utcnow()
+    session.add(indicator)
+    session.flush()
+    record(
+        session,
+        action="update",
+        entity="indicator",
+        entity_id=indicator.id,
+        before=before,
+        after=snapshot(indicator),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=contract.id,
+    )
+    return indicator
+
+
+def add_target(
+    session: Session,
+    contract: Contract,
+    indicator: Indicator,
+    *,
+    target_date: date,
+    value: float,
+    actor_id: int | None,
+) -> Target:
+    targets = _targets_of(session, indicator.id)
+    if any(d == target_date for d, _ in targets):
+        raise Conflict("Une cible existe déjà à cette date : révisez-la.", "target_date")
+    _check_target_dates(contract, [(target_date, value)])
+    _validate(indicator, sorted([*targets, (target_date, value)]), "target_date")
+    target = Target(indicator_id=indicator.id, target_date=target_date, value=value)
+    session.add(target)
+    session.flush()
+    record(
+        session,
+        action="create",
+        entity="target",
+        entity_id=target.id,
+        after=snapshot(target),
+        actor_id=actor_id,
+        contract_id=contract.id,
+    )
+    return target
+
+
+def revise_target(
+    session: Session,
+    contract: Contract,
+    indicator: Indicator,
+    target: Target,
+    *,
+    value: float,
+    kind: str,
+    reason: str,
+    actor_id: int | None,
+) -> TargetRevision:
+    """Change a target's value; the revision (old, new, who, why) is kept."""
+    if kind not in TARGET_REVISION_KINDS:
+        raise Invalid("kind", "Type de révision inconnu.")
+    if not reason.strip():
+        raise Invalid("reason", "Une révision de cible doit être motivée.")
+    targets = [
+        (d, value if d == target.target_date else v) for d, v in _targets_of(session, indicator.id)
+    ]
+    _validate(indicator, sorted(targets), "value")
+    before = snapshot(target)
+    revision = TargetRevision(
+        target_id=target.id,
+        old_value=target.value,
+        new_value=value,
+        kind=kind,
+        reason=reason.strip(),
+        revised_by_id=actor_id,
+    )
+    target.value = value
+    session.add(target)
+    session.add(revision)
+    session.flush()
+    after = snapshot(target)
+    after["revision"] = snapshot(revision)
+    record(
+        session,
+        action="update",
+        entity="target",
+        entity_id=target.id,
+        before=before,
+        after=after,
+        actor_id=actor_id,
+        contract_id=contract.id,
+    )
+    return revision
+
+
+def _check_measured_on(contract: Contract, indicator: Indicator, day: date) -> None:
+    if not contract.term_start <= day <= contract.term_end:
+        raise Invalid(
+            "measured_on",
+            f"La date {day.isoformat()} est hors de la durée du contrat "
+            f"({contract.term_start.isoformat()} – {contract.term_end.isoformat()}).",
+        )
+    if day < indicator.baseline_date:
+        raise Invalid("measured_on", "La mesure précède la date de référence de l'indicateur.")
+
+
+def create_measurement(
+    session: Session,
+    contract: Contract,
+    indicator: Indicator,
+    *,
+    measured_on: date,
+    value: float,
+    comment: str = "",
+    evidence_url: str = "",
+    actor_id: int | None,
+) -> Measurement:
+    _check_measured_on(contract, indicator, measured_on)
+    measurement = Measurement(
+        indicator_id=indicator.id,
+        measured_on=measured_on,
+        value=value,
+        comment=comment,
+        evidence_url=evidence_url,
+        author_id=actor_id,
+    )
+    session.add(measurement)
+    session.flush()
+    record(
+        session,
+        action="create",
+        entity="measurement",
+        entity_id=measurement.id,
+        after=snapshot(measurement),
+        actor_id=actor_id,
+        contract_id=contract.id,
+    )
+    return measurement
+
+
+def correct_measurement(
+    session: Session,
+    contract: Contract,
+    indicator: Indicator,
+    old: Measurement,
+    *,
+    measured_on: date | None,
+    value: float,
+    reason: str,
+    comment: str | None = None,
+    evidence_url: str | None = None,
+    actor_id: int | None,
+) -> Measurement:
+    """A new measurement supersedes `old` (kept, with the reason). Only a current
+    measurement can be corrected (409 otherwise)."""
+    if old.superseded_by_id is not None:
+        raise Conflict("Cette mesure a déjà été corrigée : corrigez la plus récente.", "id")
+    if not reason.strip():
+        raise Invalid("reason", "Une correction doit être motivée.")
+    day = measured_on or old.measured_on
+    _check_measured_on(contract, indicator, day)
+    before = snapshot(old)
+    new = Measurement(
+        indicator_id=indicator.id,
+        measured_on=day,
+        value=value,
+        comment=old.comment if comment is None else comment,
+        evidence_url=old.evidence_url if evidence_url is None else evidence_url,
+        author_id=actor_id,
+    )
+    session.add(new)
+    session.flush()
+    old.superseded_by_id = new.id
+    old.correction_reason = reason.strip()
+    session.add(old)
+    session.flush()
+    record(
+        session,
+        action="update",
+        entity="measurement",
+        entity_id=old.id,
+        before=before,
+        after=snapshot(old),
+        actor_id=actor_id,
+        contract_id=contract.id,
+    )
+    record(
+        session,
+        action="create",
+        entity="measurement",
+        entity_id=new.id,
+        after=snapshot(new),
+        actor_id=actor_id,
+        contract_id=contract.id,
+    )
+    return new
