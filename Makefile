@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint install clean-demo
 
+# `make run` serves the pages and starts the scheduler as a child process.
+SERVE_FLAGS ?= --with-scheduler
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

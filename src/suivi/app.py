@@ -38,5 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from suivi.api import install_api
 
     install_api(app)  # /api: JSON API, error format, audit
+    from suivi.monitoring.routes import router as monitoring_router
+
+    app.include_router(monitoring_router)  # /api/alerts, /api/jobs
 
     return app

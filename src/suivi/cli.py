@@ -95,6 +95,10 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
     port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
+    with_scheduler: Annotated[
+        bool,
+        typer.Option("--with-scheduler", help="Lance aussi le planificateur (processus fils)."),
+    ] = False,
 ) -> None:
     """Lance le serveur web (uvicorn)."""
     import uvicorn
@@ -110,7 +114,14 @@ def serve(
     host = host or settings.web.host
     port = port or settings.web.port
     typer.echo(f"Suivi écoute sur http://{host}:{port}/")
-    uvicorn.run(application, host=host, port=port, log_level=settings.app.log_level.lower())
+    from suivi.monitoring.cli import start_scheduler_child, stop_scheduler_child
+
+    child = start_scheduler_child(settings) if with_scheduler else None
+    try:
+        uvicorn.run(application, host=host, port=port, log_level=settings.app.log_level.lower())
+    finally:
+        if child is not None:
+            stop_scheduler_child(child)
 
 
 def _ensure_sqlite_folder(settings: Settings) -> None:
@@ -131,6 +142,7 @@ def _safe_url(settings: Settings) -> str:
 # (One import per package; keep this list sorted.)
 # -- domain commands --
 import suivi.auth.cli  # noqa: E402, F401  (suivi users ...)
+import suivi.monitoring.cli  # noqa: E402,F401 - scheduler, jobs, check
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

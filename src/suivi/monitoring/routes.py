@@ -1,0 +1,158 @@
+"""`GET /api/alerts` (alerts of the indicators the user may read) and `GET /api/jobs`,
+`GET /api/jobs/runs` (schedules and run log, for admins)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from suivi.api.common import ContractQuery, Page, PageQuery, SizeQuery, paginate, resolve_contract
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal, Principal, require_role
+from suivi.deps import SessionDep, SettingsDep
+from suivi.indicators.models import Indicator
+from suivi.labels import ALERT_KIND_LABELS
+from suivi.monitoring.models import ALERT_KINDS, Alert, JobRun
+from suivi.scoping import indicator_condition
+
+router = APIRouter(prefix="/api", tags=["alertes et tâches"], responses=ERROR_RESPONSES)
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+class AlertOut(BaseModel):
+    id: int
+    contract_id: int
+    indicator_id: int
+    indicator_code: str
+    indicator_name: str
+    kind: str
+    kind_label: str
+    opened_on: date
+    resolved_on: date | None
+    details: dict[str, Any]
+
+
+@router.get("/alerts", response_model=Page[AlertOut], summary="Alertes des indicateurs")
+def list_alerts(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    contract_id: ContractQuery = None,
+    state: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
+    kind: Annotated[Literal[ALERT_KINDS] | None, Query()] = None,  # type: ignore[valid-type]
+    page: PageQuery = 1,
+    size: SizeQuery = 50,
+):
+    """Alerts of the indicators the user may read (partners: their commitments only),
+    newest first."""
+    contract = resolve_contract(session, principal, contract_id)
+    query = (
+        select(Alert, Indicator.code, Indicator.name)
+        .join(Indicator, Indicator.id == Alert.indicator_id)
+        .where(Alert.contract_id == contract.id, indicator_condition(principal))
+    )
+    if state == "open":
+        query = query.where(Alert.resolved_on.is_(None))
+    elif state == "resolved":
+        query = query.where(Alert.resolved_on.is_not(None))
+    if kind:
+        query = query.where(Alert.kind == kind)
+    query = query.order_by(Alert.opened_on.desc(), Indicator.code, Alert.kind)
+    rows, count = _page(session, query, page, size)
+    items = [
+        AlertOut(
+            id=alert.id,
+            contract_id=alert.contract_id,
+            indicator_id=alert.indicator_id,
+            indicator_code=code,
+            indicator_name=name,
+            kind=alert.kind,
+            kind_label=ALERT_KIND_LABELS[alert.kind],
+            opened_on=alert.opened_on,
+            resolved_on=alert.resolved_on,
+            details=alert.details or {},
+        )
+        for alert, code, name in rows
+    ]
+    return Page(items=items, total=count, page=page, size=size)
+
+
+def _page(session, query, page: int, size: int):
+    """Like `paginate`, for rows of several columns."""
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.limit(size).offset((page - 1) * size)).all()
+    return rows, total
+
+
+class JobOut(BaseModel):
+    name: str
+    cron: str
+    enabled: bool
+    available: bool
+    next_run: datetime | None
+    last_outcome: str | None
+    last_started_at: datetime | None
+
+
+class JobRunOut(BaseModel):
+    id: int
+    job_name: str
+    as_of: date
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    counts: dict[str, Any]
+    error: str
+
+
+@router.get("/jobs", response_model=list[JobOut], summary="Tâches planifiées")
+def list_jobs(session: SessionDep, settings: SettingsDep, admin: Admin):
+    from suivi.scheduler import next_run, scheduled_jobs
+
+    latest = _latest_runs(session)
+    now = datetime.now(settings.tz)
+    return [
+        JobOut(
+            name=item.name,
+            cron=item.cron,
+            enabled=item.enabled,
+            available=item.implemented,
+            next_run=next_run(item, now) if item.enabled and item.implemented else None,
+            last_outcome=latest[item.name].outcome if item.name in latest else None,
+            last_started_at=latest[item.name].started_at if item.name in latest else None,
+        )
+        for item in scheduled_jobs(settings)
+    ]
+
+
+def _latest_runs(session) -> dict[str, JobRun]:
+    latest = (
+        select(JobRun.job_name, func.max(JobRun.id).label("id")).group_by(JobRun.job_name)
+    ).subquery()
+    rows = session.execute(select(JobRun).join(latest, latest.c.id == JobRun.id)).scalars()
+    return {run.job_name: run for run in rows}
+
+
+@router.get("/jobs/runs", response_model=Page[JobRunOut], summary="Journal des exécutions")
+def list_job_runs(
+    session: SessionDep,
+    admin: Admin,
+    job: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 50,
+):
+    """Newest first: job, start, end, outcome, counts, error."""
+    query = select(JobRun).order_by(JobRun.id.desc())
+    if job:
+        query = query.where(JobRun.job_name == job)
+    rows, total = paginate(session, query, page, size)
+    return Page(
+        items=[JobRunOut.model_validate(run, from_attributes=True) for run in rows],
+        total=total,
+        page=page,
+        size=size,
+    )
