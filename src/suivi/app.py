@@ -38,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from suivi.api import install_api
 
     install_api(app)  # /api: JSON API, error format, audit
+    from suivi.io.routes import router as io_router
+
+    app.include_router(io_router)  # /api/io: spreadsheets in and out, open data
     from suivi.monitoring.routes import router as monitoring_router
 
     app.include_router(monitoring_router)  # /api/alerts, /api/jobs

@@ -1,0 +1,519 @@
+"""Export a contract's portfolio to a workbook (xlsx) or to CSV files (a zip, one CSV per
+sheet), and the blank template: the very format that `suivi.io.importer` reads back.
+
+Rows are gathered with one query per sheet and written with openpyxl's write-only mode, so
+a national portfolio streams to disk instead of building every cell in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import ColumnElement, select, true
+from sqlmodel import Session
+
+from suivi.commitments.models import (
+    Commitment,
+    CommitmentAmount,
+    CommitmentPartner,
+    CommitmentQuartier,
+)
+from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
+from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.io.workbook import (
+    AMOUNTS,
+    CO_PARTNERS,
+    COMMITMENTS,
+    DIRECTION_CHOICES,
+    FREQUENCY_CHOICES,
+    FUNDING_CHOICES,
+    INDICATORS,
+    LISTS_SHEET,
+    MEASUREMENTS,
+    NO,
+    PARTNER_KIND_CHOICES,
+    PARTNERS,
+    PRIORITIES,
+    QUARTIERS,
+    README_SHEET,
+    SHEETS,
+    STATUS_CHOICES,
+    TARGETS,
+    YES,
+    SheetSpec,
+    cell_value,
+    csv_value,
+)
+
+FORMATS = ("xlsx", "csv")
+# Units offered in the template's drop-down besides those already used (free text allowed).
+COMMON_UNITS = ("%", "personnes", "ménages", "logements", "euros", "actions", "nombre")
+# Rows below the data that still get the drop-down lists, for new entries.
+DROPDOWN_SPARE_ROWS = 1000
+# Fixed timestamp of the zip entries, so that the same data gives the same bytes.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+Progress = Callable[[str, int], None]
+Table = list[dict[str, Any]]
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    format: str
+    rows: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def contract_of(session: Session, contract_id: int) -> Contract:
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise LookupError(f"contract {contract_id} not found")
+    return contract
+
+
+# -- gathering rows --------------------------------------------------------------------------
+
+
+def collect_tables(session: Session, contract_id: int, principal=None) -> dict[str, Table]:
+    """Every sheet's rows (dicts keyed by column key, Python values), in a stable order.
+    With a `principal`, only what `suivi.scoping` lets them read."""
+    visible, partners = _conditions(principal)
+    return {
+        PARTNERS.name: _partners(session, contract_id, partners),
+        QUARTIERS.name: _quartiers(session, contract_id),
+        PRIORITIES.name: _priorities(session, contract_id),
+        COMMITMENTS.name: _commitments(session, contract_id, visible),
+        CO_PARTNERS.name: _co_partners(session, contract_id, visible),
+        AMOUNTS.name: _amounts(session, contract_id, visible),
+        INDICATORS.name: _indicators(session, contract_id, visible),
+        TARGETS.name: _targets(session, contract_id, visible),
+        MEASUREMENTS.name: _measurements(session, contract_id, visible),
+    }
+
+
+def _conditions(principal) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """WHERE conditions on Commitment and on Partner for what `principal` may read."""
+    if principal is None:
+        return true(), true()
+    from suivi import scoping
+
+    return scoping.commitment_condition(principal), scoping.partner_condition(principal)
+
+
+def _partners(session: Session, contract_id: int, condition) -> Table:
+    query = (
+        select(Partner, Commune.insee)
+        .outerjoin(Commune, Commune.id == Partner.commune_id)
+        .where(Partner.contract_id == contract_id, condition)
+        .order_by(Partner.code)
+    )
+    return [
+        {
+            "code": partner.code,
+            "name": partner.name,
+            "kind": partner.kind,
+            "is_signatory": partner.is_signatory,
+            "siren": partner.siren,
+            "commune": insee,
+        }
+        for partner, insee in session.execute(query)
+    ]
+
+
+def _quartiers(session: Session, contract_id: int) -> Table:
+    communes: dict[int, list[str]] = defaultdict(list)
+    for quartier_id, insee in session.execute(
+        select(QuartierCommune.quartier_id, Commune.insee)
+        .join(Commune, Commune.id == QuartierCommune.commune_id)
+        .join(Quartier, Quartier.id == QuartierCommune.quartier_id)
+        .where(Quartier.contract_id == contract_id)
+        .order_by(Commune.insee)
+    ):
+        communes[quartier_id].append(insee)
+    query = select(Quartier).where(Quartier.contract_id == contract_id).order_by(Quartier.code)
+    return [
+        {
+            "code": quartier.code,
+            "name": quartier.name,
+            "communes": tuple(communes[quartier.id]),
+            "in_contract": quartier.in_contract,
+        }
+        for quartier in session.scalars(query)
+    ]
+
+
+def _priorities(session: Session, contract_id: int) -> Table:
+    rows = list(
+        session.scalars(
+            select(Priority)
+            .where(Priority.contract_id == contract_id)
+            .order_by(Priority.position, Priority.code)
+        )
+    )
+    code_of = {priority.id: priority.code for priority in rows}
+    return [
+        {
+            "code": priority.code,
+            "title": priority.title,
+            "parent": code_of.get(priority.parent_id),
+            "domain": priority.domain,
+        }
+        for priority in rows
+    ]
+
+
+def _commitments(session: Session, contract_id: int, condition) -> Table:
+    quartiers: dict[int, list[str]] = defaultdict(list)
+    for commitment_id, code in session.execute(
+        select(CommitmentQuartier.commitment_id, Quartier.code)
+        .join(Quartier, Quartier.id == CommitmentQuartier.quartier_id)
+        .join(Commitment, Commitment.id == CommitmentQuartier.commitment_id)
+        .where(Commitment.contract_id == contract_id, condition)
+        .order_by(Quartier.code)
+    ):
+        quartiers[commitment_id].append(code)
+    query = (
+        select(Commitment, Partner.code, Priority.code)
+        .join(Partner, Partner.id == Commitment.lead_partner_id)
+        .join(Priority, Priority.id == Commitment.priority_id)
+        .where(Commitment.contract_id == contract_id, condition)
+        .order_by(Commitment.code)
+    )
+    return [
+        {
+            "code": commitment.code,
+            "title": commitment.title,
+            "description": commitment.description,
+            "lead": lead,
+            "priority": priority,
+            "start_date": commitment.start_date,
+            "end_date": commitment.end_date,
+            "status": commitment.status,
+            "funding_type": commitment.funding_type,
+            "quartiers": tuple(quartiers[commitment.id]),
+        }
+        for commitment, lead, priority in session.execute(query)
+    ]
+
+
+def _co_partners(session: Session, contract_id: int, condition) -> Table:
+    query = (
+        select(Commitment.code, Partner.code, CommitmentPartner.share)
+        .join(Commitment, Commitment.id == CommitmentPartner.commitment_id)
+        .join(Partner, Partner.id == CommitmentPartner.partner_id)
+        .where(Commitment.contract_id == contract_id, condition)
+        .order_by(Commitment.code, Partner.code)
+    )
+    return [
+        {"commitment": commitment, "partner": partner, "share": float(share)}
+        for commitment, partner, share in session.execute(query)
+    ]
+
+
+def _amounts(session: Session, contract_id: int, condition) -> Table:
+    query = (
+        select(Commitment.code, CommitmentAmount.year, CommitmentAmount.amount)
+        .join(Commitment, Commitment.id == CommitmentAmount.commitment_id)
+        .where(Commitment.contract_id == contract_id, condition)
+        .order_by(Commitment.code, CommitmentAmount.year)
+    )
+    return [
+        {"commitment": commitment, "year": year, "amount": float(amount)}
+        for commitment, year, amount in session.execute(query)
+    ]
+
+
+def _indicators(session: Session, contract_id: int, condition) -> Table:
+    query = (
+        select(Indicator, Commitment.code, Quartier.code)
+        .join(Commitment, Commitment.id == Indicator.commitment_id)
+        .outerjoin(Quartier, Quartier.id == Indicator.quartier_id)
+        .where(Indicator.contract_id == contract_id, condition)
+        .order_by(Indicator.code)
+    )
+    return [
+        {
+            "code": indicator.code,
+            "commitment": commitment,
+            "quartier": quartier,
+            "name": indicator.name,
+            "unit": indicator.unit,
+            "source": indicator.source,
+            "direction": indicator.direction,
+            "cumulative": indicator.cumulative,
+            "frequency": indicator.frequency,
+            "tolerance": indicator.tolerance,
+            "grace_days": indicator.grace_days,
+            "baseline_value": indicator.baseline_value,
+            "baseline_date": indicator.baseline_date,
+        }
+        for indicator, commitment, quartier in session.execute(query)
+    ]
+
+
+def _targets(session: Session, contract_id: int, condition) -> Table:
+    query = (
+        select(Indicator.code, Target.target_date, Target.value)
+        .join(Indicator, Indicator.id == Target.indicator_id)
+        .join(Commitment, Commitment.id == Indicator.commitment_id)
+        .where(Indicator.contract_id == contract_id, condition)
+        .order_by(Indicator.code, Target.target_date)
+    )
+    return [
+        {"indicator": code, "target_date": day, "value": value}
+        for code, day, value in session.execute(query)
+    ]
+
+
+def _measurements(session: Session, contract_id: int, condition) -> Table:
+    # Current readings only: superseded ones stay in the database as history.
+    query = (
+        select(
+            Indicator.code,
+            Measurement.measured_on,
+            Measurement.value,
+            Measurement.comment,
+            Measurement.evidence_url,
+            Measurement.correction_reason,
+        )
+        .join(Indicator, Indicator.id == Measurement.indicator_id)
+        .join(Commitment, Commitment.id == Indicator.commitment_id)
+        .where(
+            Indicator.contract_id == contract_id,
+            Measurement.superseded_by_id.is_(None),
+            condition,
+        )
+        .order_by(Indicator.code, Measurement.measured_on, Measurement.id)
+    )
+    keys = ("indicator", "measured_on", "value", "comment", "evidence_url", "correction_reason")
+    return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+
+
+def dropdown_lists(
+    session: Session, contract_id: int, principal=None
+) -> dict[str, tuple[str, list[str]]]:
+    """The drop-down lists of the « Listes » sheet: name -> (French title, values)."""
+    _visible, partner_condition = _conditions(principal)
+    partners = session.scalars(
+        select(Partner.code)
+        .where(Partner.contract_id == contract_id, partner_condition)
+        .order_by(Partner.code)
+    )
+    quartiers = session.scalars(
+        select(Quartier.code).where(Quartier.contract_id == contract_id).order_by(Quartier.code)
+    )
+    priorities = session.scalars(
+        select(Priority.code)
+        .where(Priority.contract_id == contract_id)
+        .order_by(Priority.position, Priority.code)
+    )
+    used_units = session.scalars(
+        select(Indicator.unit).where(Indicator.contract_id == contract_id).distinct()
+    )
+    units = sorted(set(used_units) | set(COMMON_UNITS))
+    return {
+        "partenaires": ("Partenaires", list(partners)),
+        "quartiers": ("Quartiers (QPV)", list(quartiers)),
+        "orientations": ("Orientations", list(priorities)),
+        "unites": ("Unités", units),
+        "sens": ("Sens", list(DIRECTION_CHOICES.values())),
+        "frequences": ("Fréquences", list(FREQUENCY_CHOICES.values())),
+        "statuts": ("Statuts", list(STATUS_CHOICES.values())),
+        "financements": ("Types de financement", list(FUNDING_CHOICES.values())),
+        "types": ("Types de partenaire", list(PARTNER_KIND_CHOICES.values())),
+        "oui_non": ("Oui / non", [YES, NO]),
+    }
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def export_portfolio(
+    session: Session,
+    contract_id: int,
+    out: Path | IO[bytes],
+    *,
+    fmt: str = "xlsx",
+    template: bool = False,
+    progress: Progress | None = None,
+    principal=None,
+) -> ExportSummary:
+    """Write the contract's portfolio (or, with `template`, the blank template) to `out`:
+    an .xlsx workbook, or for `fmt="csv"` a zip holding one UTF-8 CSV per sheet. With a
+    `principal` (`suivi.auth.deps.Principal`), only the rows they may read."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
+    contract = contract_of(session, contract_id)
+    tables = collect_tables(session, contract_id, principal)
+    if template:
+        # The reference sheets stay filled: they are what the drop-downs point to.
+        tables = {
+            name: rows if name in (PARTNERS.name, QUARTIERS.name, PRIORITIES.name) else []
+            for name, rows in tables.items()
+        }
+    if fmt == "xlsx":
+        write_xlsx(tables, out, contract, dropdown_lists(session, contract_id, principal), progress)
+    else:
+        write_csv_zip(tables, out, progress)
+    return ExportSummary(fmt, {name: len(rows) for name, rows in tables.items()})
+
+
+def write_csv_zip(tables: dict[str, Table], out: Path | IO[bytes], progress=None) -> None:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for sheet in SHEETS:
+            buffer = io.StringIO(newline="")
+            writer = csv.writer(buffer, lineterminator="\r\n")
+            writer.writerow(sheet.headers)
+            for row in tables[sheet.name]:
+                writer.writerow(
+                    [csv_value(column, row.get(column.key)) for column in sheet.columns]
+                )
+            info = zipfile.ZipInfo(sheet.csv_name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue().encode("utf-8"))
+            if progress:
+                progress(sheet.name, len(tables[sheet.name]))
+
+
+def write_xlsx(
+    tables: dict[str, Table],
+    out: Path | IO[bytes],
+    contract: Contract,
+    lists: dict[str, tuple[str, list[str]]],
+    progress: Progress | None = None,
+) -> None:
+    workbook = Workbook(write_only=True)
+    _write_readme(workbook, contract)
+    list_ranges = _list_ranges(lists)
+    for sheet in SHEETS:
+        rows = tables[sheet.name]
+        _write_sheet(workbook, sheet, rows, list_ranges)
+        if progress:
+            progress(sheet.name, len(rows))
+    _write_lists(workbook, lists)
+    workbook.save(out)
+
+
+def _list_ranges(lists: dict[str, tuple[str, list[str]]]) -> dict[str, str]:
+    ranges = {}
+    for index, (name, (_title, values)) in enumerate(lists.items(), start=1):
+        letter = get_column_letter(index)
+        last = max(2, len(values) + 1)
+        ranges[name] = f"{LISTS_SHEET}!${letter}$2:${letter}${last}"
+    return ranges
+
+
+def _write_sheet(workbook: Workbook, sheet: SheetSpec, rows: Table, list_ranges) -> None:
+    worksheet = workbook.create_sheet(sheet.name)
+    worksheet.freeze_panes = "A2"
+    for index, column in enumerate(sheet.columns, start=1):
+        worksheet.column_dimensions[get_column_letter(index)].width = column.width
+    last_row = len(rows) + 1 + DROPDOWN_SPARE_ROWS
+    for index, column in enumerate(sheet.columns, start=1):
+        if column.dropdown and sheet.imported:
+            validation = DataValidation(
+                type="list",
+                formula1=f"={list_ranges[column.dropdown]}",
+                allow_blank=not column.required,
+                showErrorMessage=column.dropdown_strict,
+                errorTitle="Valeur non permise",
+                error=f"Choisissez une valeur de la liste « {column.header} ».",
+            )
+            letter = get_column_letter(index)
+            validation.add(f"{letter}2:{letter}{last_row}")
+            worksheet.data_validations.append(validation)
+    header = []
+    for title in sheet.headers:
+        cell = WriteOnlyCell(worksheet, value=title)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        header.append(cell)
+    worksheet.append(header)
+    formats = [column.number_format for column in sheet.columns]
+    for row in rows:
+        worksheet.append(
+            [
+                _cell(worksheet, cell_value(column, row.get(column.key)), number_format)
+                for column, number_format in zip(sheet.columns, formats, strict=True)
+            ]
+        )
+
+
+def _cell(worksheet, value: Any, number_format: str | None) -> Any:
+    if number_format is None or value is None:
+        return value
+    cell = WriteOnlyCell(worksheet, value=value)
+    cell.number_format = number_format
+    return cell
+
+
+def _write_lists(workbook: Workbook, lists: dict[str, tuple[str, list[str]]]) -> None:
+    worksheet = workbook.create_sheet(LISTS_SHEET)
+    worksheet.sheet_state = "hidden"
+    worksheet.append([title for title, _values in lists.values()])
+    columns = [values for _title, values in lists.values()]
+    depth = max(len(values) for values in columns)
+    for index in range(depth):
+        worksheet.append([values[index] if index < len(values) else None for values in columns])
+
+
+def _write_readme(workbook: Workbook, contract: Contract) -> None:
+    worksheet = workbook.create_sheet(README_SHEET)
+    worksheet.column_dimensions["A"].width = 22
+    worksheet.column_dimensions["B"].width = 100
+    title = WriteOnlyCell(worksheet, value=contract.name)
+    title.font = Font(bold=True, size=14)
+    worksheet.append([title])
+    worksheet.append([contract.territory])
+    worksheet.append([])
+    for line in README_LINES:
+        worksheet.append(list(line))
+    worksheet.append([])
+    for sheet in SHEETS:
+        name = WriteOnlyCell(worksheet, value=sheet.name)
+        name.font = Font(bold=True)
+        text = WriteOnlyCell(worksheet, value=sheet.description)
+        text.alignment = Alignment(wrap_text=True)
+        worksheet.append([name, text])
+
+
+README_LINES: tuple[tuple[str, ...], ...] = (
+    ("Format", "Une feuille par type de données ; la première ligne porte les en-têtes."),
+    (
+        "Clés",
+        "Les lignes sont reconnues par leurs codes (engagement, indicateur, partenaire, "
+        "orientation, code QPV, code INSEE), jamais par un identifiant interne.",
+    ),
+    ("Dates", "JJ/MM/AAAA (ou AAAA-MM-JJ)."),
+    ("Nombres", "Nombres décimaux ; les parts et tolérances sont des pourcentages."),
+    (
+        "Import",
+        "Tout ou rien : au moindre problème, rien n'est enregistré et chaque erreur "
+        "est signalée avec sa feuille, sa ligne et sa colonne. Les lignes absentes du fichier "
+        "ne sont pas supprimées ; pour un engagement ou un indicateur présent, les feuilles "
+        "Co-partenaires, Montants et Cibles (si elles sont présentes) donnent la liste complète.",
+    ),
+    (
+        "Listes",
+        "Les listes déroulantes proposent les partenaires, quartiers, orientations, "
+        "unités, fréquences, sens, statuts et types de financement.",
+    ),
+)

@@ -1,0 +1,1188 @@
+"""Import a workbook (or CSV files) in the format of `suivi.io.export`: all or nothing.
+
+1. Read every sheet (streamed) and type every cell; 2. check references, business rules and
+duplicates against the database and the file itself; 3. only if there is not a single
+problem, upsert by business key inside a SAVEPOINT of the caller's transaction, auditing
+every change. A dry run does step 3 too (to count exactly) and rolls the savepoint back.
+
+Every problem is collected, never the first one only, with its sheet, row and column and a
+French message: « Mesures, ligne 12, colonne Valeur : « abc » n'est pas un nombre ».
+
+Rows absent from the file are never deleted. For a commitment (or an indicator) that the
+file mentions, the sheets Co-partenaires, Montants and Cibles — when present — give the
+complete list, and the file's list replaces the stored one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+import suivi.models  # noqa: F401 - every table mapped, so flushes can sort foreign keys
+from suivi.audit.service import record, snapshot
+from suivi.commitments.models import (
+    Commitment,
+    CommitmentAmount,
+    CommitmentPartner,
+    CommitmentQuartier,
+)
+from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
+from suivi.db import utcnow
+from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
+from suivi.io.reading import RawSheet, UnreadableFileError, open_sheets
+from suivi.io.workbook import (
+    AMOUNTS,
+    CO_PARTNERS,
+    COMMITMENTS,
+    DIRECTION_CHOICES,
+    INDICATORS,
+    MEASUREMENTS,
+    PARTNERS,
+    QUARTIERS,
+    SHEETS,
+    TARGETS,
+    CellError,
+    SheetSpec,
+    parse_cell,
+    quote,
+)
+from suivi.progress import IndicatorSpec, validate_spec
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]
+FILE = "Fichier"
+DEFAULT_CORRECTION_REASON = "Correction par import"
+TARGET_REVISION_REASON = "Modifiée par import de classeur"
+# Rows between two progress callbacks while reading.
+PROGRESS_EVERY = 1000
+# Bound parameters per IN (...) list: far below SQLite's and PostgreSQL's limits.
+IN_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    sheet: str
+    row: int | None
+    column: str | None
+    message: str
+
+    @property
+    def location(self) -> str:
+        """« Mesures, ligne 12, colonne Valeur »."""
+        where = [self.sheet]
+        if self.row is not None:
+            where.append(f"ligne {self.row}")
+        if self.column:
+            where.append(f"colonne {self.column}")
+        return ", ".join(where)
+
+    def __str__(self) -> str:
+        return f"{self.location} : {self.message}"
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    problems: list[ImportProblem] = field(default_factory=list)
+    rows_read: dict[str, int] = field(default_factory=dict)
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    deleted: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def changes(self) -> int:
+        return sum(self.created.values()) + sum(self.updated.values()) + sum(self.deleted.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "rows_read": self.rows_read,
+            "created": _nonzero(self.created),
+            "updated": _nonzero(self.updated),
+            "deleted": _nonzero(self.deleted),
+            "unchanged": _nonzero(self.unchanged),
+            "problems": [
+                {
+                    "sheet": p.sheet,
+                    "row": p.row,
+                    "column": p.column,
+                    "message": p.message,
+                    "text": str(p),
+                }
+                for p in self.problems
+            ],
+        }
+
+    def summary_lines(self) -> list[str]:
+        """One French line per sheet: « Mesures : 12 créées, 1 corrigée, 40 inchangées »."""
+        lines = []
+        for sheet in SHEETS:
+            name = sheet.name
+            parts = [
+                f"{count} {label}"
+                for count, label in (
+                    (self.created[name], "créé(s)"),
+                    (self.updated[name], "modifié(s)"),
+                    (self.deleted[name], "supprimé(s)"),
+                    (self.unchanged[name], "inchangé(s)"),
+                )
+                if count
+            ]
+            if parts:
+                lines.append(f"{name} : {', '.join(parts)}")
+        return lines
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict[str, Any]
+    bad: set[str] = field(default_factory=set)
+
+    def ok(self, *keys: str) -> bool:
+        return not any(key in self.bad for key in keys)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+
+@dataclass
+class SheetData:
+    spec: SheetSpec
+    rows: list[Row]
+    present: set[str]
+
+
+def import_portfolio(
+    session: Session,
+    contract_id: int,
+    source: Path | IO[bytes],
+    *,
+    filename: str | None = None,
+    dry_run: bool = False,
+    actor_id: int | None = None,
+    actor_label: str = "import",
+    progress: Progress | None = None,
+    principal=None,
+) -> ImportReport:
+    """Check `source` and, if it has no problem (and this is not a dry run), apply it in the
+    session's transaction. Never commits: the caller's boundary does. The report lists the
+    problems (then nothing was written) or the counts of what changed.
+
+    With a `principal` (`suivi.auth.deps.Principal`), every change must be within what
+    `suivi.scoping` lets them change; rows they may not change are problems too (unchanged
+    rows are fine, so a user can re-import the workbook they exported)."""
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise LookupError(f"contract {contract_id} not found")
+    run = _Import(session, contract, dry_run, actor_id, actor_label, progress, principal)
+    name = filename or (source.name if isinstance(source, Path) else "import")
+    run.read(source, name)
+    if run.sheets:
+        # Even after unreadable cells: every problem is reported at once.
+        run.check()
+    if run.report.ok:
+        run.apply(name)
+    return run.report
+
+
+class _Import:
+    def __init__(
+        self, session, contract, dry_run, actor_id, actor_label, progress, principal=None
+    ) -> None:
+        self.session: Session = session
+        self.principal = principal
+        self.contract: Contract = contract
+        self.actor_id = actor_id
+        self.actor_label = actor_label
+        self.progress = progress
+        self.report = ImportReport(dry_run=dry_run)
+        self.sheets: dict[str, SheetData] = {}
+
+    # -- problems ---------------------------------------------------------------------------
+
+    def problem(self, sheet: SheetSpec | str, row: Row | int | None, column, message) -> None:
+        sheet_name = sheet if isinstance(sheet, str) else sheet.name
+        number = row.number if isinstance(row, Row) else row
+        header = column
+        if isinstance(sheet, SheetSpec) and column in sheet.by_key:
+            header = sheet.by_key[column].header
+        self.report.problems.append(ImportProblem(sheet_name, number, header, message))
+
+    def refuse(self, sheet: SheetSpec, row: Row, column: str, message: str) -> None:
+        self.problem(sheet, row, column, message)
+        row.bad.add(column)
+
+    # -- 1. reading -------------------------------------------------------------------------
+
+    def read(self, source, name: str) -> None:
+        try:
+            for raw in open_sheets(source, name):
+                if raw.spec.name in self.sheets:
+                    self.problem(raw.spec, None, None, "feuille présente deux fois")
+                    continue
+                self.sheets[raw.spec.name] = self._read_sheet(raw)
+        except UnreadableFileError as exc:
+            self.problem(FILE, None, None, str(exc))
+            return
+        if not self.sheets:
+            expected = ", ".join(sheet.name for sheet in SHEETS if sheet.imported)
+            self.problem(FILE, None, None, f"aucune feuille reconnue (attendu : {expected})")
+
+    def _read_sheet(self, raw: RawSheet) -> SheetData:
+        spec = raw.spec
+        by_header = {column.header.casefold(): column for column in spec.columns}
+        positions: list[tuple[int, Any]] = []
+        seen: set[str] = set()
+        for index, title in enumerate(raw.header):
+            if title is None or str(title).strip() == "":
+                continue
+            column = by_header.get(str(title).strip().casefold())
+            if column is None:
+                continue  # extra columns (the user's notes) are left alone
+            if column.key in seen:
+                self.problem(spec, 1, column.header, "colonne présente deux fois")
+                continue
+            seen.add(column.key)
+            positions.append((index, column))
+        missing = [c for c in spec.columns if c.required and c.key not in seen]
+        for column in missing:
+            self.problem(spec, 1, column.header, "colonne obligatoire absente")
+        rows: list[Row] = []
+        count = 0
+        for number, values in raw.rows:
+            count += 1
+            if self.progress and count % PROGRESS_EVERY == 0:
+                self.progress(spec.name, PROGRESS_EVERY)
+            if missing or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            row = Row(number, {})
+            for index, column in positions:
+                raw_value = values[index] if index < len(values) else None
+                try:
+                    value = parse_cell(column, raw_value)
+                except CellError as exc:
+                    self.refuse(spec, row, column.key, str(exc))
+                    continue
+                if value is None and column.required:
+                    self.refuse(spec, row, column.key, "valeur obligatoire manquante")
+                    continue
+                row.values[column.key] = value
+            rows.append(row)
+        if self.progress:
+            self.progress(spec.name, count % PROGRESS_EVERY)
+        self.report.rows_read[spec.name] = len(rows)
+        data = SheetData(spec, rows, seen)
+        self._refuse_duplicates(data)
+        return data
+
+    def _refuse_duplicates(self, data: SheetData) -> None:
+        spec = data.spec
+        first: dict[tuple, int] = {}
+        for row in data.rows:
+            if not row.ok(*spec.key):
+                continue
+            key = tuple(_key_part(row.values[k]) for k in spec.key)
+            if key in first:
+                shown = " / ".join(_show(row.values[k]) for k in spec.key)
+                self.refuse(
+                    spec,
+                    row,
+                    spec.key[-1],
+                    f"doublon : {quote(shown)} figure déjà à la ligne {first[key]}",
+                )
+            else:
+                first[key] = row.number
+
+    def rows(self, spec: SheetSpec) -> list[Row]:
+        data = self.sheets.get(spec.name)
+        return data.rows if data else []
+
+    def has(self, spec: SheetSpec, column: str | None = None) -> bool:
+        data = self.sheets.get(spec.name)
+        return data is not None and (column is None or column in data.present)
+
+    # -- 2. checking ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        self._load()
+        self._check_partners()
+        self._check_quartiers()
+        self._check_commitments()
+        self._check_co_partners()
+        self._check_amounts()
+        self._check_targets()
+        self._check_indicators()
+        self._check_measurements()
+
+    def _load(self) -> None:
+        session, contract_id = self.session, self.contract.id
+        self.partners = {
+            p.code: p
+            for p in session.scalars(select(Partner).where(Partner.contract_id == contract_id))
+        }
+        self.communes = {c.insee: c for c in session.scalars(select(Commune))}
+        self.quartiers = {
+            q.code: q
+            for q in session.scalars(select(Quartier).where(Quartier.contract_id == contract_id))
+        }
+        self.priorities = {
+            p.code: p
+            for p in session.scalars(select(Priority).where(Priority.contract_id == contract_id))
+        }
+        self.commitments = {
+            c.code: c
+            for c in session.scalars(
+                select(Commitment).where(Commitment.contract_id == contract_id)
+            )
+        }
+        self.indicators = {
+            i.code: i
+            for i in session.scalars(select(Indicator).where(Indicator.contract_id == contract_id))
+        }
+        self.targets: dict[int, dict[date, Target]] = defaultdict(dict)
+        if self.has(TARGETS) or self.has(INDICATORS):
+            for target in session.scalars(
+                select(Target)
+                .join(Indicator, Indicator.id == Target.indicator_id)
+                .where(Indicator.contract_id == contract_id)
+            ):
+                self.targets[target.indicator_id][target.target_date] = target
+        self.partner_codes = set(self.partners) | {
+            r.values["code"] for r in self.rows(PARTNERS) if r.ok("code")
+        }
+        self.commitment_codes = set(self.commitments) | {
+            r.values["code"] for r in self.rows(COMMITMENTS) if r.ok("code")
+        }
+        self.indicator_codes = set(self.indicators) | {
+            r.values["code"] for r in self.rows(INDICATORS) if r.ok("code")
+        }
+
+    def _within_term(self, spec, row: Row, column: str) -> None:
+        day = row.get(column)
+        if day is None or not row.ok(column):
+            return
+        start, end = self.contract.term_start, self.contract.term_end
+        if not start <= day <= end:
+            self.refuse(
+                spec,
+                row,
+                column,
+                f"le {_fr(day)} est hors de la durée du contrat (du {_fr(start)} au {_fr(end)})",
+            )
+
+    def _known(self, spec, row: Row, column: str, known: Iterable[str], what: str) -> None:
+        value = row.get(column)
+        if value is not None and row.ok(column) and value not in known:
+            self.refuse(spec, row, column, f"{what} {quote(value)} inconnu")
+
+    def _check_partners(self) -> None:
+        for row in self.rows(PARTNERS):
+            siren = row.get("siren")
+            if siren and row.ok("siren") and not (len(siren) == 9 and siren.isdigit()):
+                self.refuse(
+                    PARTNERS, row, "siren", f"{quote(siren)} n'est pas un SIREN (9 chiffres)"
+                )
+            self._known(PARTNERS, row, "commune", self.communes, "code INSEE")
+
+    def _check_quartiers(self) -> None:
+        for row in self.rows(QUARTIERS):
+            code = row.get("code")
+            if code is not None and row.ok("code") and code not in self.quartiers:
+                self.refuse(
+                    QUARTIERS,
+                    row,
+                    "code",
+                    f"quartier {quote(code)} inconnu : les QPV viennent du référentiel "
+                    "officiel et ne sont pas créés par l'import",
+                )
+            for insee in row.get("communes") or ():
+                if insee not in self.communes:
+                    self.refuse(QUARTIERS, row, "communes", f"code INSEE {quote(insee)} inconnu")
+
+    def _check_commitments(self) -> None:
+        for row in self.rows(COMMITMENTS):
+            self._known(COMMITMENTS, row, "lead", self.partner_codes, "partenaire")
+            self._known(COMMITMENTS, row, "priority", self.priorities, "orientation")
+            for code in row.get("quartiers") or ():
+                if code not in self.quartiers:
+                    self.refuse(COMMITMENTS, row, "quartiers", f"quartier {quote(code)} inconnu")
+            self._within_term(COMMITMENTS, row, "start_date")
+            self._within_term(COMMITMENTS, row, "end_date")
+            start, end = row.get("start_date"), row.get("end_date")
+            if row.ok("start_date", "end_date") and start and end and start > end:
+                self.refuse(
+                    COMMITMENTS,
+                    row,
+                    "end_date",
+                    f"la date de fin ({_fr(end)}) précède la date de début ({_fr(start)})",
+                )
+
+    def _lead_code(self, commitment_code: str) -> str | None:
+        for row in self.rows(COMMITMENTS):
+            if row.get("code") == commitment_code and row.ok("code"):
+                return row.get("lead")
+        commitment = self.commitments.get(commitment_code)
+        if commitment is None:
+            return None
+        return next(
+            (code for code, p in self.partners.items() if p.id == commitment.lead_partner_id),
+            None,
+        )
+
+    def _check_co_partners(self) -> None:
+        totals: dict[str, float] = defaultdict(float)
+        last_row: dict[str, Row] = {}
+        for row in self.rows(CO_PARTNERS):
+            self._known(CO_PARTNERS, row, "commitment", self.commitment_codes, "engagement")
+            self._known(CO_PARTNERS, row, "partner", self.partner_codes, "partenaire")
+            share = row.get("share")
+            if share is not None and row.ok("share"):
+                if not 0 <= share <= 1:
+                    self.refuse(
+                        CO_PARTNERS,
+                        row,
+                        "share",
+                        f"{quote(_show(share))} : la part doit être comprise entre 0 et 100 %",
+                    )
+                elif row.ok("commitment"):
+                    totals[row.values["commitment"]] += share
+                    last_row[row.values["commitment"]] = row
+            if row.ok("commitment", "partner") and row.get("partner") == self._lead_code(
+                row.get("commitment")
+            ):
+                self.refuse(
+                    CO_PARTNERS,
+                    row,
+                    "partner",
+                    f"{quote(row.get('partner'))} est déjà le partenaire pilote de l'engagement",
+                )
+        for code, total in totals.items():
+            if total > 1 + 1e-9:
+                self.refuse(
+                    CO_PARTNERS,
+                    last_row[code],
+                    "share",
+                    f"les parts des co-partenaires de {quote(code)} dépassent 100 % "
+                    f"({_show(round(total * 100, 2))} %)",
+                )
+
+    def _check_amounts(self) -> None:
+        first, last = self.contract.term_start.year, self.contract.term_end.year
+        for row in self.rows(AMOUNTS):
+            self._known(AMOUNTS, row, "commitment", self.commitment_codes, "engagement")
+            year = row.get("year")
+            if year is not None and row.ok("year") and not first <= year <= last:
+                self.refuse(
+                    AMOUNTS,
+                    row,
+                    "year",
+                    f"l'année {year} est hors de la durée du contrat ({first}–{last})",
+                )
+            amount = row.get("amount")
+            if amount is not None and row.ok("amount"):
+                if amount < 0:
+                    self.refuse(AMOUNTS, row, "amount", f"{quote(_show(amount))} est négatif")
+                elif amount >= 1e12:
+                    self.refuse(AMOUNTS, row, "amount", f"{quote(_show(amount))} est trop grand")
+
+    def _check_targets(self) -> None:
+        for row in self.rows(TARGETS):
+            self._known(TARGETS, row, "indicator", self.indicator_codes, "indicateur")
+            self._within_term(TARGETS, row, "target_date")
+
+    def _check_measurements(self) -> None:
+        for row in self.rows(MEASUREMENTS):
+            self._known(MEASUREMENTS, row, "indicator", self.indicator_codes, "indicateur")
+            self._within_term(MEASUREMENTS, row, "measured_on")
+
+    def _check_indicators(self) -> None:
+        for row in self.rows(INDICATORS):
+            self._known(INDICATORS, row, "commitment", self.commitment_codes, "engagement")
+            self._known(INDICATORS, row, "quartier", self.quartiers, "quartier")
+            tolerance = row.get("tolerance")
+            if tolerance is not None and row.ok("tolerance") and not 0 < tolerance < 1:
+                self.refuse(
+                    INDICATORS,
+                    row,
+                    "tolerance",
+                    f"{quote(_show(tolerance))} : la tolérance doit être comprise strictement "
+                    "entre 0 et 100 %",
+                )
+            grace = row.get("grace_days")
+            if grace is not None and row.ok("grace_days") and grace < 0:
+                self.refuse(INDICATORS, row, "grace_days", f"{quote(grace)} est négatif")
+        self._check_specs()
+
+    def _check_specs(self) -> None:
+        """Baseline, targets and direction must make a consistent spec (suivi.progress)."""
+        indicator_rows = {r.values["code"]: r for r in self.rows(INDICATORS) if r.ok("code")}
+        target_rows: dict[str, list[Row]] = defaultdict(list)
+        for row in self.rows(TARGETS):
+            if row.ok("indicator", "target_date", "value"):
+                target_rows[row.values["indicator"]].append(row)
+        scope = set(indicator_rows) | (set(target_rows) if self.has(TARGETS) else set())
+        for code in sorted(scope):
+            row = indicator_rows.get(code)
+            stored = self.indicators.get(code)
+            if row is not None and not row.ok("direction", "baseline_value", "baseline_date"):
+                continue
+            if row is None and stored is None:
+                continue  # unknown indicator: already reported
+            base = {
+                "direction": row.get("direction") if row else stored.direction,
+                "baseline_value": row.get("baseline_value") if row else stored.baseline_value,
+                "baseline_date": row.get("baseline_date") if row else stored.baseline_date,
+            }
+            if self.has(TARGETS):
+                targets = [
+                    (r.values["target_date"], r.values["value"], r) for r in target_rows[code]
+                ]
+            else:
+                stored_targets = self.targets.get(stored.id, {}) if stored else {}
+                targets = [(t.target_date, t.value, None) for t in stored_targets.values()]
+            targets.sort(key=lambda item: item[0])
+            self._check_spec(code, row, base, targets)
+
+    def _check_spec(self, code, row: Row | None, base: dict, targets: list) -> None:
+        baseline_date, baseline_value = base["baseline_date"], base["baseline_value"]
+        where_row = row.number if row else None
+        sheet_of_row = INDICATORS if row else TARGETS
+        for day, _value, target_row in targets:
+            if day <= baseline_date:
+                message = (
+                    f"la cible du {_fr(day)} de {quote(code)} n'est pas postérieure à la date "
+                    f"de référence ({_fr(baseline_date)})"
+                )
+                if target_row is not None:
+                    self.refuse(TARGETS, target_row, "target_date", message)
+                else:
+                    self.problem(INDICATORS, where_row, "baseline_date", message)
+                return
+        if not targets:
+            return
+        final_day, final, final_row = targets[-1]
+        direction = base["direction"]
+        wrong = (direction == "increase" and not final > baseline_value) or (
+            direction == "decrease" and not final < baseline_value
+        )
+        if wrong:
+            comparison = "supérieure" if direction == "increase" else "inférieure"
+            message = (
+                f"la cible finale de {quote(code)} ({_show(final)} au {_fr(final_day)}) doit "
+                f"être {comparison} à la valeur de référence ({_show(baseline_value)}) pour un "
+                f"indicateur en {DIRECTION_CHOICES[direction].lower()}"
+            )
+            if row is not None:
+                self.problem(INDICATORS, row.number, "baseline_value", message)
+            else:
+                self.refuse(TARGETS, final_row, "value", message)
+            return
+        spec = IndicatorSpec(
+            direction=direction,
+            baseline_value=baseline_value,
+            baseline_date=baseline_date,
+            targets=tuple((day, value) for day, value, _ in targets),
+        )
+        try:
+            validate_spec(spec)
+        except ValueError as exc:  # a rule of the engine not translated above
+            self.problem(sheet_of_row, where_row, None, f"indicateur incohérent : {exc}")
+
+    # -- 3. applying ------------------------------------------------------------------------
+
+    def apply(self, name: str) -> None:
+        self._load_permissions()
+        savepoint = self.session.begin_nested()
+        try:
+            for step in (
+                self._apply_partners,
+                self._apply_quartiers,
+                self._apply_commitments,
+                self._apply_co_partners,
+                self._apply_amounts,
+                self._apply_indicators,
+                self._apply_targets,
+                self._apply_measurements,
+            ):
+                step()
+                if not self.report.ok:  # changes outside the user's scope: stop there
+                    savepoint.rollback()
+                    return
+            if self.report.changes:  # re-importing unchanged data leaves no trace
+                self._audit(
+                    "import",
+                    "import",
+                    name[-40:],
+                    None,
+                    {
+                        "file": name,
+                        "created": dict(self.report.created),
+                        "updated": dict(self.report.updated),
+                        "deleted": dict(self.report.deleted),
+                    },
+                )
+            self.session.flush()
+        except SQLAlchemyError as exc:
+            savepoint.rollback()
+            log.exception("import refused by the database")
+            self.problem(
+                FILE,
+                None,
+                None,
+                f"refusé par la base de données : {getattr(exc, 'orig', None) or exc}",
+            )
+            return
+        except BaseException:
+            savepoint.rollback()
+            raise
+        if self.report.dry_run:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+
+    def _audit(self, action, entity, entity_id, before, after) -> None:
+        record(
+            self.session,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            actor_id=self.actor_id,
+            actor_label=self.actor_label,
+            contract_id=self.contract.id,
+        )
+
+    def _load_permissions(self) -> None:
+        self.new_commitment_ids: set[int] = set()
+        if self.principal is None:
+            return
+        from suivi import scoping
+
+        self.may_write_reference = scoping.can_write_reference(self.principal, self.contract.id)
+        self.editable = set(self.session.scalars(scoping.editable_commitments(self.principal)))
+        self.measurable = set(
+            self.session.scalars(
+                select(Commitment.id).where(
+                    scoping.measurement_commitment_condition(self.principal)
+                )
+            )
+        )
+
+    def _may_edit(self, commitment_id: int | None, *, measurement: bool = False) -> bool:
+        if self.principal is None or commitment_id in self.new_commitment_ids:
+            return True
+        return commitment_id in (self.measurable if measurement else self.editable)
+
+    def _may_write_reference(self) -> bool:
+        return self.principal is None or self.may_write_reference
+
+    def _forbidden(self, spec: SheetSpec, row: Row | None) -> None:
+        self.problem(
+            spec,
+            row,
+            None,
+            "modification refusée : cette ligne est hors de ce que votre rôle et votre "
+            "périmètre vous permettent de modifier",
+        )
+
+    def _upsert(
+        self, spec: SheetSpec, entity: str, existing, create, values: dict, row=None, allowed=True
+    ) -> Any:
+        """Create `create()` with `values`, or update `existing` where a value differs.
+        A change that is not `allowed` is a problem (and is not made)."""
+        changes = existing is None or any(getattr(existing, k) != v for k, v in values.items())
+        if changes and not allowed:
+            self._forbidden(spec, row)
+            return existing
+        if existing is None:
+            row = create(**values)
+            self.session.add(row)
+            self.report.created[spec.name] += 1
+            self._pending_creates.append((entity, row))
+            return row
+        changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+        if not changed:
+            self.report.unchanged[spec.name] += 1
+            return existing
+        before = snapshot(existing)
+        for key, value in changed.items():
+            setattr(existing, key, value)
+        if hasattr(existing, "version"):
+            existing.version += 1
+            existing.updated_at = utcnow()
+        self.report.updated[spec.name] += 1
+        self._audit("update", entity, existing.id, before, snapshot(existing))
+        return existing
+
+    def _flush_creates(self) -> None:
+        self.session.flush()
+        for entity, row in self._pending_creates:
+            self._audit("create", entity, _entity_id(row), None, snapshot(row))
+        self._pending_creates = []
+
+    _pending_creates: list
+
+    def _given(self, row: Row, spec: SheetSpec, stored, defaults: dict[str, Any]) -> dict:
+        """Values of a row for the columns present in the file; a missing optional column
+        keeps the stored value (or takes its default for a new row)."""
+        values = {}
+        for key, default in defaults.items():
+            if key in self.sheets[spec.name].present:
+                values[key] = row.values.get(key, default)
+            elif stored is None:
+                values[key] = default
+        return values
+
+    def _apply_partners(self) -> None:
+        self._pending_creates = []
+        for row in self.rows(PARTNERS):
+            code = row.values["code"]
+            stored = self.partners.get(code)
+            insee = row.get("commune")
+            values = self._given(
+                row,
+                PARTNERS,
+                stored,
+                {"name": None, "kind": None, "is_signatory": False, "siren": None, "commune": None},
+            )
+            if "commune" in values:
+                values["commune_id"] = self.communes[insee].id if insee else None
+                del values["commune"]
+            self.partners[code] = self._upsert(
+                PARTNERS,
+                "partner",
+                stored,
+                lambda c=code, **v: Partner(contract_id=self.contract.id, code=c, **v),
+                values,
+                row,
+                self._may_write_reference(),
+            )
+        self._flush_creates()
+
+    def _apply_quartiers(self) -> None:
+        if not self.has(QUARTIERS):
+            return
+        links: dict[int, set[int]] = defaultdict(set)
+        for quartier_id, commune_id in self.session.execute(
+            select(QuartierCommune.quartier_id, QuartierCommune.commune_id)
+            .join(Quartier, Quartier.id == QuartierCommune.quartier_id)
+            .where(Quartier.contract_id == self.contract.id)
+        ):
+            links[quartier_id].add(commune_id)
+        for row in self.rows(QUARTIERS):
+            quartier = self.quartiers[row.values["code"]]
+            values = self._given(row, QUARTIERS, quartier, {"name": None, "in_contract": False})
+            before = snapshot(quartier)
+            changed = {k: v for k, v in values.items() if getattr(quartier, k) != v}
+            for key, value in changed.items():
+                setattr(quartier, key, value)
+            wanted = {self.communes[insee].id for insee in row.get("communes") or ()}
+            current = links[quartier.id]
+            if "communes" in self.sheets[QUARTIERS.name].present and wanted != current:
+                for commune_id in current - wanted:
+                    self.session.execute(
+                        delete(QuartierCommune).where(
+                            QuartierCommune.quartier_id == quartier.id,
+                            QuartierCommune.commune_id == commune_id,
+                        )
+                    )
+                for commune_id in wanted - current:
+                    self.session.add(
+                        QuartierCommune(quartier_id=quartier.id, commune_id=commune_id)
+                    )
+                changed["communes"] = sorted(wanted)
+            if changed and not self._may_write_reference():
+                self._forbidden(QUARTIERS, row)
+            elif changed:
+                self.report.updated[QUARTIERS.name] += 1
+                after = snapshot(quartier)
+                for data in (before, after):
+                    data.pop("contour", None)
+                after["communes"] = sorted(wanted)
+                self._audit("update", "quartier", quartier.id, before, after)
+            else:
+                self.report.unchanged[QUARTIERS.name] += 1
+
+    def _apply_commitments(self) -> None:
+        self._pending_creates = []
+        for row in self.rows(COMMITMENTS):
+            code = row.values["code"]
+            stored = self.commitments.get(code)
+            values = self._given(
+                row,
+                COMMITMENTS,
+                stored,
+                {
+                    "title": None,
+                    "description": "",
+                    "lead": None,
+                    "priority": None,
+                    "start_date": None,
+                    "end_date": None,
+                    "status": "prevu",
+                    "funding_type": None,
+                },
+            )
+            values["lead_partner_id"] = self.partners[values.pop("lead")].id
+            values["priority_id"] = self.priorities[values.pop("priority")].id
+            if stored is not None:
+                allowed = self._may_edit(stored.id)
+            else:
+                allowed = self._may_create_commitment(code, row, values["lead_partner_id"])
+            result = self._upsert(
+                COMMITMENTS,
+                "commitment",
+                stored,
+                lambda c=code, **v: Commitment(contract_id=self.contract.id, code=c, **v),
+                values,
+                row,
+                allowed,
+            )
+            if result is not None:
+                self.commitments[code] = result
+        created = [row for entity, row in self._pending_creates if entity == "commitment"]
+        self._flush_creates()
+        self.new_commitment_ids |= {commitment.id for commitment in created}
+        if self.has(COMMITMENTS, "quartiers"):
+            self._sync_commitment_quartiers()
+
+    def _may_create_commitment(self, code: str, row: Row, lead_partner_id: int) -> bool:
+        if self.principal is None:
+            return True
+        from suivi import scoping
+
+        partner_ids = [
+            self.partners[r.values["partner"]].id
+            for r in self.rows(CO_PARTNERS)
+            if r.values["commitment"] == code and r.values["partner"] in self.partners
+        ]
+        quartier_ids = [self.quartiers[q].id for q in row.get("quartiers") or ()]
+        return scoping.can_create_commitment(
+            self.principal,
+            contract_id=self.contract.id,
+            lead_partner_id=lead_partner_id,
+            partner_ids=partner_ids,
+            quartier_ids=quartier_ids,
+        )
+
+    def _sync_commitment_quartiers(self) -> None:
+        ids = [self.commitments[r.values["code"]].id for r in self.rows(COMMITMENTS)]
+        current: dict[int, set[int]] = defaultdict(set)
+        for chunk in _chunks(ids):
+            for commitment_id, quartier_id in self.session.execute(
+                select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id).where(
+                    CommitmentQuartier.commitment_id.in_(chunk)
+                )
+            ):
+                current[commitment_id].add(quartier_id)
+        for row in self.rows(COMMITMENTS):
+            commitment = self.commitments[row.values["code"]]
+            wanted = {self.quartiers[code].id for code in row.get("quartiers") or ()}
+            have = current[commitment.id]
+            if wanted != have and not self._may_edit(commitment.id):
+                self._forbidden(COMMITMENTS, row)
+                continue
+            for quartier_id in sorted(have - wanted):
+                self.session.execute(
+                    delete(CommitmentQuartier).where(
+                        CommitmentQuartier.commitment_id == commitment.id,
+                        CommitmentQuartier.quartier_id == quartier_id,
+                    )
+                )
+                self._audit(
+                    "delete",
+                    "commitment_quartier",
+                    f"{commitment.id}:{quartier_id}",
+                    {"commitment_id": commitment.id, "quartier_id": quartier_id},
+                    None,
+                )
+            for quartier_id in sorted(wanted - have):
+                self.session.add(
+                    CommitmentQuartier(commitment_id=commitment.id, quartier_id=quartier_id)
+                )
+                self._audit(
+                    "create",
+                    "commitment_quartier",
+                    f"{commitment.id}:{quartier_id}",
+                    None,
+                    {"commitment_id": commitment.id, "quartier_id": quartier_id},
+                )
+
+    def _scope_commitments(self, spec: SheetSpec) -> set[int]:
+        """Commitments whose rows of `spec` the file gives in full."""
+        codes = {r.values["code"] for r in self.rows(COMMITMENTS)}
+        codes |= {r.values["commitment"] for r in self.rows(spec)}
+        return {self.commitments[code].id for code in codes}
+
+    def _apply_co_partners(self) -> None:
+        if not self.has(CO_PARTNERS):
+            return
+        scope = self._scope_commitments(CO_PARTNERS)
+        stored: dict[tuple[int, int], CommitmentPartner] = {}
+        for chunk in _chunks(sorted(scope)):
+            for link in self.session.scalars(
+                select(CommitmentPartner).where(CommitmentPartner.commitment_id.in_(chunk))
+            ):
+                stored[(link.commitment_id, link.partner_id)] = link
+        wanted = set()
+        self._pending_creates = []
+        for row in self.rows(CO_PARTNERS):
+            key = (
+                self.commitments[row.values["commitment"]].id,
+                self.partners[row.values["partner"]].id,
+            )
+            wanted.add(key)
+            share = Decimal(str(round(row.values["share"], 4)))
+            self._upsert(
+                CO_PARTNERS,
+                "commitment_partner",
+                stored.get(key),
+                lambda k=key, **v: CommitmentPartner(commitment_id=k[0], partner_id=k[1], **v),
+                {"share": share},
+                row,
+                self._may_edit(key[0]),
+            )
+        for key in sorted(set(stored) - wanted):
+            if not self._may_edit(key[0]):
+                self._forbidden(CO_PARTNERS, None)
+                continue
+            self._delete(CO_PARTNERS, "commitment_partner", stored[key])
+        self._flush_creates()
+
+    def _apply_amounts(self) -> None:
+        if not self.has(AMOUNTS):
+            return
+        scope = self._scope_commitments(AMOUNTS)
+        stored: dict[tuple[int, int], CommitmentAmount] = {}
+        for chunk in _chunks(sorted(scope)):
+            for amount in self.session.scalars(
+                select(CommitmentAmount).where(CommitmentAmount.commitment_id.in_(chunk))
+            ):
+                stored[(amount.commitment_id, amount.year)] = amount
+        wanted = set()
+        self._pending_creates = []
+        for row in self.rows(AMOUNTS):
+            key = (self.commitments[row.values["commitment"]].id, row.values["year"])
+            wanted.add(key)
+            self._upsert(
+                AMOUNTS,
+                "commitment_amount",
+                stored.get(key),
+                lambda k=key, **v: CommitmentAmount(commitment_id=k[0], year=k[1], **v),
+                {"amount": Decimal(str(round(row.values["amount"], 2)))},
+                row,
+                self._may_edit(key[0]),
+            )
+        for key in sorted(set(stored) - wanted):
+            if not self._may_edit(key[0]):
+                self._forbidden(AMOUNTS, None)
+                continue
+            self._delete(AMOUNTS, "commitment_amount", stored[key])
+        self._flush_creates()
+
+    def _delete(self, spec: SheetSpec, entity: str, row) -> None:
+        self._audit("delete", entity, _entity_id(row), snapshot(row), None)
+        self.session.delete(row)
+        self.report.deleted[spec.name] += 1
+
+    def _apply_indicators(self) -> None:
+        self._pending_creates = []
+        for row in self.rows(INDICATORS):
+            code = row.values["code"]
+            stored = self.indicators.get(code)
+            values = self._given(
+                row,
+                INDICATORS,
+                stored,
+                {
+                    "commitment": None,
+                    "quartier": None,
+                    "name": None,
+                    "unit": None,
+                    "source": "",
+                    "direction": None,
+                    "cumulative": False,
+                    "frequency": "quarterly",
+                    "tolerance": 0.10,
+                    "grace_days": 30,
+                    "baseline_value": None,
+                    "baseline_date": None,
+                },
+            )
+            values["commitment_id"] = self.commitments[values.pop("commitment")].id
+            if "quartier" in values:
+                quartier = values.pop("quartier")
+                values["quartier_id"] = self.quartiers[quartier].id if quartier else None
+            self.indicators[code] = self._upsert(
+                INDICATORS,
+                "indicator",
+                stored,
+                lambda c=code, **v: Indicator(contract_id=self.contract.id, code=c, **v),
+                values,
+                row,
+                self._may_edit(values["commitment_id"])
+                and (stored is None or self._may_edit(stored.commitment_id)),
+            )
+        self._flush_creates()
+
+    def _apply_targets(self) -> None:
+        if not self.has(TARGETS):
+            return
+        codes = {r.values["code"] for r in self.rows(INDICATORS)}
+        codes |= {r.values["indicator"] for r in self.rows(TARGETS)}
+        wanted: set[tuple[int, date]] = set()
+        self._pending_creates = []
+        for row in self.rows(TARGETS):
+            indicator = self.indicators[row.values["indicator"]]
+            day, value = row.values["target_date"], row.values["value"]
+            wanted.add((indicator.id, day))
+            stored = self.targets.get(indicator.id, {}).get(day)
+            allowed = self._may_edit(indicator.commitment_id)
+            if stored is not None and stored.value != value and allowed:
+                self.session.add(
+                    TargetRevision(
+                        target_id=stored.id,
+                        old_value=stored.value,
+                        new_value=value,
+                        kind="autre",
+                        reason=TARGET_REVISION_REASON,
+                        revised_by_id=self.actor_id,
+                    )
+                )
+            self._upsert(
+                TARGETS,
+                "target",
+                stored,
+                lambda i=indicator.id, d=day, **v: Target(indicator_id=i, target_date=d, **v),
+                {"value": value},
+                row,
+                allowed,
+            )
+        for code in sorted(codes):
+            indicator = self.indicators[code]
+            for day, target in sorted(self.targets.get(indicator.id, {}).items()):
+                if (indicator.id, day) not in wanted:
+                    if not self._may_edit(indicator.commitment_id):
+                        self._forbidden(TARGETS, None)
+                        continue
+                    self._delete(TARGETS, "target", target)
+        self._flush_creates()
+
+    def _apply_measurements(self) -> None:
+        rows = self.rows(MEASUREMENTS)
+        if not rows:
+            return
+        ids = sorted({self.indicators[r.values["indicator"]].id for r in rows})
+        current: dict[tuple[int, date], Measurement] = {}
+        for chunk in _chunks(ids):
+            for measurement in self.session.scalars(
+                select(Measurement).where(
+                    Measurement.indicator_id.in_(chunk), Measurement.superseded_by_id.is_(None)
+                )
+            ):
+                current[(measurement.indicator_id, measurement.measured_on)] = measurement
+        present = self.sheets[MEASUREMENTS.name].present
+        created: list[Measurement] = []
+        corrections: list[tuple[Measurement, Measurement]] = []
+        for row in rows:
+            indicator = self.indicators[row.values["indicator"]]
+            indicator_id = indicator.id
+            day = row.values["measured_on"]
+            old = current.get((indicator_id, day))
+            values = {
+                key: row.values.get(key, default)
+                for key, default in (("comment", ""), ("evidence_url", ""))
+                if key in present or old is None
+            }
+            if old is not None:
+                differs = old.value != row.values["value"] or any(
+                    getattr(old, key) != value for key, value in values.items()
+                )
+                if not differs:
+                    self.report.unchanged[MEASUREMENTS.name] += 1
+                    continue
+                values.setdefault("comment", old.comment)
+                values.setdefault("evidence_url", old.evidence_url)
+            if not self._may_edit(indicator.commitment_id, measurement=True):
+                self._forbidden(MEASUREMENTS, row)
+                continue
+            reason = row.values.get("correction_reason") or ""
+            if old is not None and not reason:
+                reason = DEFAULT_CORRECTION_REASON
+            measurement = Measurement(
+                indicator_id=indicator_id,
+                measured_on=day,
+                value=row.values["value"],
+                author_id=self.actor_id,
+                correction_reason=reason,
+                **values,
+            )
+            created.append(measurement)
+            if old is not None:
+                corrections.append((old, measurement))
+        self.session.add_all(created)
+        self.session.flush()
+        corrected = {id(new) for _old, new in corrections}
+        for old, new in corrections:
+            before = snapshot(old)
+            old.superseded_by_id = new.id
+            self._audit("update", "measurement", old.id, before, snapshot(new))
+        for measurement in created:
+            if id(measurement) not in corrected:
+                self._audit("create", "measurement", measurement.id, None, snapshot(measurement))
+        self.report.created[MEASUREMENTS.name] += len(created) - len(corrections)
+        self.report.updated[MEASUREMENTS.name] += len(corrections)
+
+
+def _nonzero(counts: Counter) -> dict[str, int]:
+    return {name: count for name, count in counts.items() if count}
+
+
+def _entity_id(row) -> str:
+    if isinstance(row, CommitmentPartner):
+        return f"{row.commitment_id}:{row.partner_id}"
+    if isinstance(row, CommitmentAmount):
+        return f"{row.commitment_id}:{row.year}"
+    return str(row.id)
+
+
+def _chunks(values: list, size: int = IN_CHUNK):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _fr(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, date):
+        return _fr(value)
+    if isinstance(value, float):
+        text = repr(int(value)) if value.is_integer() else repr(value)
+        return text.replace(".", ",")
+    return str(value)
+
+
+def _key_part(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value

@@ -1,0 +1,317 @@
+"""Open data: the contract's commitments and indicator values per quartier, as one CSV (UTF-8,
+comma, dot decimals, ISO dates) with its Table Schema (frictionless) written beside it.
+
+One row per (indicator, quartier): an indicator attached to a quartier gives one row
+(`perimetre` = « quartier »); an indicator of a commitment that targets several quartiers
+gives one row per quartier with the commitment-wide value (`perimetre` = « engagement »);
+a whole-contract commitment gives one row with no QPV code (`perimetre` = « contrat »).
+A commitment without indicator still has its row(s), with the indicator columns empty.
+Official codes: QPV code, INSEE codes of the quartier's communes, SIREN of the lead partner
+where known. Statuses are the French labels of `suivi.labels`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from suivi.commitments.models import Commitment, CommitmentAmount, CommitmentQuartier
+from suivi.contract.models import (
+    Commune,
+    Contract,
+    Partner,
+    Priority,
+    Quartier,
+    QuartierCommune,
+)
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.indicators.models import Indicator
+from suivi.labels import DIRECTION_LABELS, FUNDING_TYPE_LABELS, LIFECYCLE_LABELS, PERFORMANCE_LABELS
+
+SCHEMA_SUFFIX = ".schema.json"
+QPV_PATTERN = "QN[0-9]{5}[A-Z]?"
+INSEE_PATTERN = "[0-9][0-9AB][0-9]{3}"
+SCOPES = ("quartier", "engagement", "contrat")
+
+
+def _field(name, type_, title, description, required=False, **constraints) -> dict:
+    spec: dict[str, Any] = {
+        "name": name,
+        "type": type_,
+        "title": title,
+        "description": description,
+    }
+    if type_ == "number":
+        spec["decimalChar"] = "."
+    if type_ == "boolean":
+        spec["trueValues"] = ["true"]
+        spec["falseValues"] = ["false"]
+    if required:
+        constraints["required"] = True
+    if constraints:
+        spec["constraints"] = constraints
+    return spec
+
+
+FIELDS: tuple[dict, ...] = (
+    _field("code_contrat", "string", "Code du contrat", "Code du contrat de ville.", True),
+    _field(
+        "donnees_fictives",
+        "boolean",
+        "Données fictives",
+        "true si les données sont inventées (démonstration).",
+        True,
+    ),
+    _field("code_engagement", "string", "Code de l'engagement", "Code stable.", True),
+    _field("intitule_engagement", "string", "Intitulé de l'engagement", "", True),
+    _field(
+        "statut_engagement",
+        "string",
+        "Statut",
+        "Cycle de vie de l'engagement.",
+        True,
+        enum=list(LIFECYCLE_LABELS.values()),
+    ),
+    _field(
+        "type_financement",
+        "string",
+        "Type de financement",
+        "",
+        True,
+        enum=list(FUNDING_TYPE_LABELS.values()),
+    ),
+    _field("code_orientation", "string", "Orientation", "Code de l'orientation du contrat.", True),
+    _field("code_partenaire_pilote", "string", "Code du partenaire pilote", "", True),
+    _field("partenaire_pilote", "string", "Partenaire pilote", "", True),
+    _field(
+        "siren_partenaire_pilote",
+        "string",
+        "SIREN du partenaire pilote",
+        "Numéro SIREN quand il est connu.",
+        pattern="[0-9]{9}",
+    ),
+    _field(
+        "montant_total_engage",
+        "number",
+        "Montant total engagé (€)",
+        "Somme des montants annuels de l'engagement (tous partenaires).",
+        True,
+        minimum=0,
+    ),
+    _field(
+        "perimetre",
+        "string",
+        "Périmètre de la valeur",
+        "quartier : indicateur propre au quartier ; engagement : valeur de l'engagement, "
+        "répétée pour chacun de ses quartiers ; contrat : tout le contrat.",
+        True,
+        enum=list(SCOPES),
+    ),
+    _field(
+        "code_qpv",
+        "string",
+        "Code QPV",
+        "Code officiel du quartier prioritaire (vide pour tout le contrat).",
+        pattern=QPV_PATTERN,
+    ),
+    _field("nom_qpv", "string", "Nom du quartier", ""),
+    _field(
+        "codes_insee",
+        "string",
+        "Codes INSEE des communes",
+        "Codes INSEE des communes du quartier, séparés par « | ».",
+        pattern=f"{INSEE_PATTERN}(\\|{INSEE_PATTERN})*",
+    ),
+    _field("code_indicateur", "string", "Code de l'indicateur", ""),
+    _field("indicateur", "string", "Indicateur", ""),
+    _field("unite", "string", "Unité", ""),
+    _field("sens", "string", "Sens attendu", "", enum=list(DIRECTION_LABELS.values())),
+    _field("cumulatif", "boolean", "Indicateur cumulatif", ""),
+    _field("valeur_reference", "number", "Valeur de référence", ""),
+    _field("date_reference", "date", "Date de la valeur de référence", ""),
+    _field(
+        "valeur_actuelle",
+        "number",
+        "Valeur actuelle",
+        "Dernière valeur (cumul depuis la référence pour un indicateur cumulatif).",
+    ),
+    _field("date_valeur", "date", "Date de la valeur actuelle", ""),
+    _field("cible_finale", "number", "Cible finale", ""),
+    _field("date_cible_finale", "date", "Date de la cible finale", ""),
+    _field(
+        "avancement",
+        "number",
+        "Avancement",
+        "(valeur actuelle − référence) / (cible finale − référence), non borné.",
+    ),
+    _field(
+        "situation",
+        "string",
+        "Situation",
+        "Appréciation par rapport à la trajectoire.",
+        enum=list(PERFORMANCE_LABELS.values()),
+    ),
+    _field("date_situation", "date", "Date d'appréciation", "Date de calcul.", True),
+)
+FIELD_NAMES = tuple(f["name"] for f in FIELDS)
+
+
+def table_schema() -> dict:
+    return {
+        "$schema": "https://specs.frictionlessdata.io/schemas/table-schema.json",
+        "name": "engagements-indicateurs-qpv",
+        "title": "Engagements du contrat de ville et valeurs des indicateurs par quartier",
+        "fields": [dict(f) for f in FIELDS],
+        "missingValues": [""],
+    }
+
+
+def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[str, Any]]:
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise LookupError(f"contract {contract_id} not found")
+    quartiers = {
+        q.id: q
+        for q in session.scalars(select(Quartier).where(Quartier.contract_id == contract_id))
+    }
+    insee: dict[int, list[str]] = defaultdict(list)
+    for quartier_id, code in session.execute(
+        select(QuartierCommune.quartier_id, Commune.insee)
+        .join(Commune, Commune.id == QuartierCommune.commune_id)
+        .order_by(Commune.insee)
+    ):
+        insee[quartier_id].append(code)
+    priorities = dict(
+        session.execute(
+            select(Priority.id, Priority.code).where(Priority.contract_id == contract_id)
+        ).all()
+    )
+    partners = {
+        p.id: p for p in session.scalars(select(Partner).where(Partner.contract_id == contract_id))
+    }
+    commitment_quartiers: dict[int, list[int]] = defaultdict(list)
+    for commitment_id, quartier_id in session.execute(
+        select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id)
+        .join(Commitment, Commitment.id == CommitmentQuartier.commitment_id)
+        .where(Commitment.contract_id == contract_id)
+    ):
+        commitment_quartiers[commitment_id].append(quartier_id)
+    totals = dict(
+        session.execute(
+            select(CommitmentAmount.commitment_id, func.sum(CommitmentAmount.amount))
+            .join(Commitment, Commitment.id == CommitmentAmount.commitment_id)
+            .where(Commitment.contract_id == contract_id)
+            .group_by(CommitmentAmount.commitment_id)
+        ).all()
+    )
+    indicators: dict[int, list[Indicator]] = defaultdict(list)
+    for indicator in session.scalars(
+        select(Indicator).where(Indicator.contract_id == contract_id).order_by(Indicator.code)
+    ):
+        indicators[indicator.commitment_id].append(indicator)
+    evaluated = evaluate_indicators(
+        session, contract_id=contract_id, as_of=as_of, include_inactive=True
+    )
+
+    rows = []
+    commitments = session.scalars(
+        select(Commitment).where(Commitment.contract_id == contract_id).order_by(Commitment.code)
+    )
+    for commitment in commitments:
+        lead = partners[commitment.lead_partner_id]
+        base = {
+            "code_contrat": contract.code,
+            "donnees_fictives": contract.is_demo,
+            "code_engagement": commitment.code,
+            "intitule_engagement": commitment.title,
+            "statut_engagement": LIFECYCLE_LABELS[commitment.status],
+            "type_financement": FUNDING_TYPE_LABELS[commitment.funding_type],
+            "code_orientation": priorities[commitment.priority_id],
+            "code_partenaire_pilote": lead.code,
+            "partenaire_pilote": lead.name,
+            "siren_partenaire_pilote": lead.siren,
+            "montant_total_engage": float(totals.get(commitment.id) or 0),
+            "date_situation": as_of,
+        }
+        scope_ids = sorted(commitment_quartiers[commitment.id], key=lambda i: quartiers[i].code)
+        for indicator in indicators[commitment.id] or [None]:
+            values = _indicator_values(indicator, evaluated)
+            if indicator is not None and indicator.quartier_id is not None:
+                places = [("quartier", indicator.quartier_id)]
+            elif scope_ids:
+                places = [("engagement", quartier_id) for quartier_id in scope_ids]
+            else:
+                places = [("contrat", None)]
+            for scope, quartier_id in places:
+                quartier = quartiers.get(quartier_id)
+                rows.append(
+                    {
+                        **base,
+                        "perimetre": scope,
+                        "code_qpv": quartier.code if quartier else None,
+                        "nom_qpv": quartier.name if quartier else None,
+                        "codes_insee": "|".join(insee[quartier_id]) if quartier else None,
+                        **values,
+                    }
+                )
+    return rows
+
+
+def _indicator_values(indicator: Indicator | None, evaluated) -> dict[str, Any]:
+    if indicator is None:
+        return {}
+    entry = evaluated.get(indicator.id)
+    evaluation = entry.evaluation if entry else None
+    targets = entry.spec.targets if entry else ()
+    final_day, final = targets[-1] if targets else (None, None)
+    return {
+        "code_indicateur": indicator.code,
+        "indicateur": indicator.name,
+        "unite": indicator.unit,
+        "sens": DIRECTION_LABELS[indicator.direction],
+        "cumulatif": indicator.cumulative,
+        "valeur_reference": indicator.baseline_value,
+        "date_reference": indicator.baseline_date,
+        "valeur_actuelle": evaluation.actual if evaluation else None,
+        "date_valeur": evaluation.measured_on if evaluation else None,
+        "cible_finale": final,
+        "date_cible_finale": final_day,
+        "avancement": evaluation.progress if evaluation else None,
+        "situation": PERFORMANCE_LABELS[evaluation.performance] if evaluation else None,
+    }
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return str(value)
+
+
+def write_opendata(session: Session, contract_id: int, out: Path, as_of: date) -> Path:
+    """Write the CSV at `out` and its Table Schema at `out` with `.schema.json`; returns the
+    schema's path."""
+    rows = opendata_rows(session, contract_id, as_of)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(FIELD_NAMES)
+        for row in rows:
+            writer.writerow([_text(row.get(name)) for name in FIELD_NAMES])
+    schema_path = out.with_name(out.stem + SCHEMA_SUFFIX)
+    schema_path.write_text(
+        json.dumps(table_schema(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return schema_path

@@ -1,0 +1,137 @@
+"""API of the spreadsheets: export download, blank template, import upload (with dry run),
+open data. Thin: the work is in `suivi.io.export`, `suivi.io.importer`, `suivi.io.opendata`,
+and what a user may read or change is decided by `suivi.scoping`."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from suivi.api.common import AsOfQuery, ContractQuery, resolve_as_of, resolve_contract
+from suivi.api.errors import ERROR_RESPONSES, ApiError
+from suivi.auth.deps import CurrentPrincipal, Principal, require_role
+from suivi.deps import SessionDep, SettingsDep
+from suivi.io.export import export_portfolio
+from suivi.io.importer import import_portfolio
+from suivi.io.opendata import table_schema, write_opendata
+
+router = APIRouter(prefix="/api/io", tags=["tableurs"], responses=ERROR_RESPONSES)
+
+MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "application/zip",
+}
+# Largest accepted upload (a national measurements file is far below).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+Importer = Annotated[Principal, Depends(require_role("admin", "chef_de_projet", "partenaire"))]
+# Open data covers the whole contract: for the roles that read the whole contract.
+WholeReader = Annotated[Principal, Depends(require_role("admin", "chef_de_projet", "copil"))]
+
+
+class UploadTooLargeError(ApiError):
+    status_code = 413
+
+
+def export_filename(contract_code: str, fmt: str, template: bool = False) -> str:
+    kind = "modele" if template else "portefeuille"
+    return f"suivi-{contract_code}-{kind}.{'zip' if fmt == 'csv' else 'xlsx'}"
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/export", summary="Exporter le portefeuille (xlsx ou CSV zippés)")
+def export_download(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    fmt: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
+    contract_id: ContractQuery = None,
+) -> Response:
+    contract = resolve_contract(session, principal, contract_id)
+    buffer = io.BytesIO()
+    export_portfolio(session, contract.id, buffer, fmt=fmt, principal=principal)
+    return _download(buffer.getvalue(), MEDIA_TYPES[fmt], export_filename(contract.code, fmt))
+
+
+@router.get("/template", summary="Classeur vierge avec listes déroulantes")
+def template_download(
+    session: SessionDep, principal: CurrentPrincipal, contract_id: ContractQuery = None
+) -> Response:
+    contract = resolve_contract(session, principal, contract_id)
+    buffer = io.BytesIO()
+    export_portfolio(session, contract.id, buffer, template=True, principal=principal)
+    return _download(
+        buffer.getvalue(), MEDIA_TYPES["xlsx"], export_filename(contract.code, "xlsx", True)
+    )
+
+
+@router.post(
+    "/import",
+    summary="Importer un classeur (tout ou rien) ; dry_run pour vérifier sans enregistrer",
+    responses={413: {"description": "Fichier trop volumineux"}},
+)
+def import_upload(
+    session: SessionDep,
+    principal: Importer,
+    file: Annotated[UploadFile, File(description="Classeur .xlsx, archive .zip de CSV, ou CSV")],
+    dry_run: bool = False,
+    contract_id: ContractQuery = None,
+) -> JSONResponse:
+    contract = resolve_contract(session, principal, contract_id)
+    handle = file.file
+    handle.seek(0, io.SEEK_END)
+    if handle.tell() > MAX_UPLOAD_BYTES:
+        raise UploadTooLargeError(
+            f"Fichier trop volumineux (limite : {MAX_UPLOAD_BYTES // 2**20} Mo)."
+        )
+    handle.seek(0)
+    report = import_portfolio(
+        session,
+        contract.id,
+        handle,
+        filename=file.filename or "import",
+        dry_run=dry_run,
+        actor_id=principal.user_id,
+        actor_label="import",
+        principal=principal,
+    )
+    body = report.as_dict()
+    if not report.ok:
+        count = len(report.problems)
+        body["detail"] = f"Import refusé : {count} problème(s), rien n'a été enregistré."
+        body["errors"] = [{"field": p.location, "message": p.message} for p in report.problems]
+        return JSONResponse(body, status_code=422)
+    return JSONResponse(body)
+
+
+@router.get("/opendata", summary="Données ouvertes : engagements et indicateurs par quartier")
+def opendata_download(
+    session: SessionDep,
+    principal: WholeReader,
+    settings: SettingsDep,
+    as_of: AsOfQuery = None,
+    contract_id: ContractQuery = None,
+) -> Response:
+    contract = resolve_contract(session, principal, contract_id)
+    day = resolve_as_of(as_of, settings)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "engagements-qpv.csv"
+        write_opendata(session, contract.id, path, day)
+        content = path.read_bytes()
+    return _download(content, "text/csv; charset=utf-8", f"engagements-qpv-{contract.code}.csv")
+
+
+@router.get("/opendata/schema", summary="Table Schema du fichier de données ouvertes")
+def opendata_schema(_principal: WholeReader) -> JSONResponse:
+    return JSONResponse(table_schema())

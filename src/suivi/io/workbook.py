@@ -1,0 +1,426 @@
+"""The spreadsheet format shared by export, import and the blank template.
+
+One sheet per entity, French headers, business keys (commitment, indicator, partner and
+priority codes, QPV and INSEE codes) instead of database ids. Coded values (status, funding
+type, direction, frequency, partner kind) are written as their French label and read back
+from the label or the code. The same columns describe the xlsx sheets and the CSV files.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from suivi.commitments.models import FUNDING_TYPES, LIFECYCLE_STATUSES
+from suivi.contract.models import PARTNER_KINDS
+from suivi.labels import (
+    DIRECTION_LABELS,
+    FREQUENCY_LABELS,
+    FUNDING_TYPE_LABELS,
+    LIFECYCLE_LABELS,
+    PARTNER_KIND_LABELS,
+)
+from suivi.progress import DIRECTIONS, FREQUENCIES
+
+DATE_FORMAT = "DD/MM/YYYY"
+NUMBER_FORMAT = "#,##0.###"
+INTEGER_FORMAT = "0"
+AMOUNT_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0.00%"
+LIST_SEPARATOR = "; "
+YES, NO = "oui", "non"
+
+
+def _choices(codes: tuple[str, ...], labels: dict[str, str]) -> dict[str, str]:
+    return {code: labels.get(code, code) for code in codes}
+
+
+STATUS_CHOICES = _choices(LIFECYCLE_STATUSES, LIFECYCLE_LABELS)
+FUNDING_CHOICES = _choices(FUNDING_TYPES, FUNDING_TYPE_LABELS)
+DIRECTION_CHOICES = _choices(DIRECTIONS, DIRECTION_LABELS)
+FREQUENCY_CHOICES = _choices(FREQUENCIES, FREQUENCY_LABELS)
+PARTNER_KIND_CHOICES = _choices(PARTNER_KINDS, PARTNER_KIND_LABELS)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    # text | int | number | date | bool | choice | codes (a « ; »-separated list of codes)
+    kind: str = "text"
+    required: bool = False
+    max_length: int | None = None
+    choices: dict[str, str] | None = None
+    number_format: str | None = None
+    width: int = 18
+    # Name of the drop-down list (sheet « Listes ») offered in this column, if any.
+    dropdown: str | None = None
+    # A drop-down that only suggests (free text allowed), e.g. units.
+    dropdown_strict: bool = True
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str
+    csv_name: str
+    columns: tuple[Column, ...]
+    # Columns that identify a row (duplicates are refused).
+    key: tuple[str, ...]
+    # Reference sheets are exported for information and not read back by the import.
+    imported: bool = True
+    description: str = ""
+    by_key: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_key", {column.key: column for column in self.columns})
+
+    @property
+    def headers(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+
+def _text(key, header, required=False, max_length=None, width=18, **extra) -> Column:
+    return Column(key, header, "text", required, max_length, width=width, **extra)
+
+
+COMMITMENTS = SheetSpec(
+    "Engagements",
+    "engagements.csv",
+    (
+        _text("code", "Code engagement", True, 40, 16),
+        _text("title", "Intitulé", True, 300, 50),
+        _text("description", "Description", False, None, 50, default=""),
+        _text("lead", "Partenaire pilote (code)", True, 40, 22, dropdown="partenaires"),
+        _text("priority", "Orientation (code)", True, 20, 14, dropdown="orientations"),
+        Column("start_date", "Date de début", "date", True, number_format=DATE_FORMAT, width=14),
+        Column("end_date", "Date de fin", "date", True, number_format=DATE_FORMAT, width=14),
+        Column("status", "Statut", "choice", True, choices=STATUS_CHOICES, dropdown="statuts"),
+        Column(
+            "funding_type",
+            "Type de financement",
+            "choice",
+            True,
+            choices=FUNDING_CHOICES,
+            width=30,
+            dropdown="financements",
+        ),
+        Column("quartiers", "Quartiers (codes QPV)", "codes", width=30, default=()),
+    ),
+    key=("code",),
+    description="Un engagement par ligne. Quartiers : codes QPV séparés par « ; », "
+    "vide = tout le contrat.",
+)
+
+CO_PARTNERS = SheetSpec(
+    "Co-partenaires",
+    "co-partenaires.csv",
+    (
+        _text("commitment", "Code engagement", True, 40, 16),
+        _text("partner", "Partenaire (code)", True, 40, 22, dropdown="partenaires"),
+        Column("share", "Part", "number", True, number_format=PERCENT_FORMAT, width=10),
+    ),
+    key=("commitment", "partner"),
+    description="Co-partenaires d'un engagement et leur part des montants (la part du pilote "
+    "est le reste).",
+)
+
+AMOUNTS = SheetSpec(
+    "Montants",
+    "montants.csv",
+    (
+        _text("commitment", "Code engagement", True, 40, 16),
+        Column("year", "Année", "int", True, number_format=INTEGER_FORMAT, width=8),
+        Column("amount", "Montant (€)", "number", True, number_format=AMOUNT_FORMAT, width=16),
+    ),
+    key=("commitment", "year"),
+    description="Montants engagés par année.",
+)
+
+INDICATORS = SheetSpec(
+    "Indicateurs",
+    "indicateurs.csv",
+    (
+        _text("code", "Code indicateur", True, 40, 18),
+        _text("commitment", "Code engagement", True, 40, 16),
+        _text("quartier", "Quartier (code QPV)", False, 12, 14, dropdown="quartiers"),
+        _text("name", "Intitulé", True, 300, 45),
+        _text("unit", "Unité", True, 40, 12, dropdown="unites", dropdown_strict=False),
+        _text("source", "Source", False, 200, 24, default=""),
+        Column("direction", "Sens", "choice", True, choices=DIRECTION_CHOICES, dropdown="sens"),
+        Column("cumulative", "Cumulatif", "bool", default=False, width=10, dropdown="oui_non"),
+        Column(
+            "frequency",
+            "Fréquence",
+            "choice",
+            True,
+            choices=FREQUENCY_CHOICES,
+            dropdown="frequences",
+        ),
+        Column("tolerance", "Tolérance", "number", number_format=PERCENT_FORMAT, default=0.10),
+        Column(
+            "grace_days",
+            "Délai de grâce (jours)",
+            "int",
+            number_format=INTEGER_FORMAT,
+            default=30,
+        ),
+        Column(
+            "baseline_value", "Valeur de référence", "number", True, number_format=NUMBER_FORMAT
+        ),
+        Column("baseline_date", "Date de référence", "date", True, number_format=DATE_FORMAT),
+    ),
+    key=("code",),
+    description="Un indicateur par ligne, rattaché à un engagement et éventuellement à un "
+    "quartier.",
+)
+
+TARGETS = SheetSpec(
+    "Cibles",
+    "cibles.csv",
+    (
+        _text("indicator", "Code indicateur", True, 40, 18),
+        Column("target_date", "Date", "date", True, number_format=DATE_FORMAT, width=14),
+        Column("value", "Valeur", "number", True, number_format=NUMBER_FORMAT),
+    ),
+    key=("indicator", "target_date"),
+    description="Cibles (jalons) des indicateurs, postérieures à la date de référence.",
+)
+
+MEASUREMENTS = SheetSpec(
+    "Mesures",
+    "mesures.csv",
+    (
+        _text("indicator", "Code indicateur", True, 40, 18),
+        Column("measured_on", "Date", "date", True, number_format=DATE_FORMAT, width=14),
+        Column("value", "Valeur", "number", True, number_format=NUMBER_FORMAT),
+        _text("comment", "Commentaire", False, None, 40, default=""),
+        _text("evidence_url", "Lien justificatif", False, 500, 30, default=""),
+        _text("correction_reason", "Motif de correction", False, 500, 30, default=""),
+    ),
+    key=("indicator", "measured_on"),
+    description="Valeurs mesurées (une par indicateur et par date). Une valeur modifiée est "
+    "enregistrée comme une correction : l'ancienne est conservée.",
+)
+
+PARTNERS = SheetSpec(
+    "Partenaires",
+    "partenaires.csv",
+    (
+        _text("code", "Code partenaire", True, 40, 22),
+        _text("name", "Nom", True, 200, 45),
+        Column("kind", "Type", "choice", True, choices=PARTNER_KIND_CHOICES, dropdown="types"),
+        Column("is_signatory", "Signataire", "bool", default=False, width=11, dropdown="oui_non"),
+        _text("siren", "SIREN", False, 9, 12),
+        _text("commune", "Commune (code INSEE)", False, 5, 14),
+    ),
+    key=("code",),
+    description="Partenaires du contrat. Un partenaire nouveau doit figurer ici avant d'être "
+    "cité ailleurs.",
+)
+
+QUARTIERS = SheetSpec(
+    "Quartiers",
+    "quartiers.csv",
+    (
+        _text("code", "Code QPV", True, 12, 12),
+        _text("name", "Nom", True, 200, 45),
+        Column("communes", "Communes (codes INSEE)", "codes", True, width=24),
+        Column(
+            "in_contract", "Dans le contrat", "bool", default=False, width=14, dropdown="oui_non"
+        ),
+    ),
+    key=("code",),
+    description="Quartiers prioritaires (référentiel officiel : un code QPV inconnu est refusé).",
+)
+
+PRIORITIES = SheetSpec(
+    "Orientations",
+    "orientations.csv",
+    (
+        _text("code", "Code orientation", True, 20, 14),
+        _text("title", "Intitulé", True, 300, 60),
+        _text("parent", "Orientation parente (code)", False, 20, 14),
+        _text("domain", "Domaine", True, 20, 18),
+    ),
+    key=("code",),
+    imported=False,
+    description="Pour information : les orientations du contrat (non relues à l'import).",
+)
+
+# In dependency order: a sheet only refers to sheets above it (import order).
+SHEETS: tuple[SheetSpec, ...] = (
+    PARTNERS,
+    QUARTIERS,
+    PRIORITIES,
+    COMMITMENTS,
+    CO_PARTNERS,
+    AMOUNTS,
+    INDICATORS,
+    TARGETS,
+    MEASUREMENTS,
+)
+SHEETS_BY_NAME = {sheet.name: sheet for sheet in SHEETS}
+SHEETS_BY_CSV = {sheet.csv_name: sheet for sheet in SHEETS}
+README_SHEET = "Lisez-moi"
+LISTS_SHEET = "Listes"
+
+
+# -- cell values: writing ------------------------------------------------------------------
+
+
+def cell_value(column: Column, value: Any) -> Any:
+    """The value written in a cell for a Python value of this column."""
+    if value is None:
+        return None
+    if column.kind == "choice":
+        return column.choices.get(value, value)
+    if column.kind == "bool":
+        return YES if value else NO
+    if column.kind == "codes":
+        return LIST_SEPARATOR.join(value) or None
+    if column.kind == "number":
+        return float(value)
+    if isinstance(value, str):
+        return value or None
+    return value
+
+
+def csv_value(column: Column, value: Any) -> str:
+    """The text of a CSV field: ISO dates, dot decimals, labels for codes."""
+    value = cell_value(column, value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+# -- cell values: reading ------------------------------------------------------------------
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; the message is in French, for people."""
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+_DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def quote(value: Any) -> str:
+    return f"« {value} »"
+
+
+def parse_cell(column: Column, raw: Any) -> Any:
+    """Read one cell (xlsx value or CSV text). Blank gives the column's default (None for a
+    required column). Raises CellError with a French message."""
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if raw == "":
+            raw = None
+    if raw is None:
+        return column.default
+    kind = column.kind
+    if kind == "text":
+        text = _as_text(raw)
+        if column.max_length and len(text) > column.max_length:
+            raise CellError(
+                f"{quote(text[:40])} dépasse {column.max_length} caractères ({len(text)})"
+            )
+        return text
+    if kind == "number":
+        return _as_number(raw)
+    if kind == "int":
+        number = _as_number(raw)
+        if not float(number).is_integer():
+            raise CellError(f"{quote(raw)} n'est pas un nombre entier")
+        return int(number)
+    if kind == "date":
+        return _as_date(raw)
+    if kind == "bool":
+        return _as_bool(raw)
+    if kind == "choice":
+        return _as_choice(column, raw)
+    if kind == "codes":
+        codes = [part.strip() for part in re.split(r"[;,]", _as_text(raw))]
+        return tuple(code for code in codes if code)
+    raise AssertionError(f"unknown column kind {kind}")
+
+
+def _as_text(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, datetime | date):
+        raise CellError(f"{quote(raw)} est une date, pas un texte")
+    return str(raw)
+
+
+def _as_number(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise CellError(f"{quote(raw)} n'est pas un nombre")
+    if isinstance(raw, int | float | Decimal):
+        number = float(raw)
+    elif isinstance(raw, str):
+        text = _SPACES.sub("", raw)
+        if "," in text and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            number = float(text)
+        except ValueError:
+            raise CellError(f"{quote(raw)} n'est pas un nombre") from None
+    else:
+        raise CellError(f"{quote(raw)} n'est pas un nombre")
+    if not math.isfinite(number):
+        raise CellError(f"{quote(raw)} n'est pas un nombre fini")
+    return number
+
+
+def _as_date(raw: Any) -> date:
+    if isinstance(raw, datetime):
+        if raw.time() != datetime.min.time():
+            raise CellError(f"{quote(raw)} contient une heure : une date seule est attendue")
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        match = _DATE_FR.match(raw)
+        try:
+            if match:
+                day, month, year = (int(part) for part in match.groups())
+                return date(year, month, day)
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise CellError(f"{quote(raw)} n'est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ)")
+
+
+_TRUE = {"oui", "o", "vrai", "true", "1", "x", "yes"}
+_FALSE = {"non", "n", "faux", "false", "0", "no"}
+
+
+def _as_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = _as_text(raw).strip().casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CellError(f"{quote(raw)} n'est pas « oui » ou « non »")
+
+
+def _as_choice(column: Column, raw: Any) -> str:
+    text = _as_text(raw).strip().casefold()
+    for code, label in column.choices.items():
+        if text in (code.casefold(), label.casefold()):
+            return code
+    allowed = ", ".join(quote(label) for label in column.choices.values())
+    raise CellError(f"{quote(raw)} n'est pas une valeur permise ({allowed})")

@@ -1,0 +1,83 @@
+"""Helpers of the spreadsheet tests: a digest of the whole database, workbook cell values."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+import suivi.models  # noqa: F401 - every table
+from suivi.contract.models import Contract
+from suivi.modelbase import metadata
+
+
+def database_digest(database) -> tuple[dict[str, int], str]:
+    """Row counts per table and a hash of every row of every table."""
+    counts: dict[str, int] = {}
+    digest = hashlib.sha256()
+    with database.engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            rows = connection.execute(select(table).order_by(*order)).all()
+            counts[table.name] = len(rows)
+            digest.update(table.name.encode())
+            for row in rows:
+                digest.update(repr(tuple(row)).encode())
+    return counts, digest.hexdigest()
+
+
+def contract_id(database) -> int:
+    with database.session(write=False) as session:
+        return session.scalar(
+            select(Contract.id).where(Contract.code == database.settings.contract.code)
+        )
+
+
+def export_to(database, path: Path, fmt: str = "xlsx", template: bool = False) -> Path:
+    from suivi.io.export import export_portfolio
+
+    with database.session(write=False) as session:
+        export_portfolio(session, contract_id(database), path, fmt=fmt, template=template)
+    return path
+
+
+def import_from(database, path: Path, **options):
+    from suivi.io.importer import import_portfolio
+
+    with database.session() as session:
+        return import_portfolio(session, contract_id(database), path, **options)
+
+
+def workbook_values(path: Path) -> dict[str, list[list]]:
+    workbook = load_workbook(path)
+    return {
+        sheet.title: [[cell.value for cell in row] for row in sheet.iter_rows()]
+        for sheet in workbook.worksheets
+    }
+
+
+def header_index(sheet, header: str) -> int:
+    """1-based column of `header` in the first row."""
+    for cell in sheet[1]:
+        if cell.value == header:
+            return cell.column
+    raise KeyError(header)
+
+
+def write_measurements(path: Path, codes: list[str], per_indicator: int) -> int:
+    """A « Mesures » sheet only: `per_indicator` daily readings for each indicator code,
+    from 2025-01-01 (within the contract's term)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Mesures")
+    sheet.append(["Code indicateur", "Date", "Valeur", "Commentaire"])
+    start = date(2025, 1, 1).toordinal()
+    count = 0
+    for code in codes:
+        for day in range(per_indicator):
+            sheet.append([code, date.fromordinal(start + day), float(day % 97) + 0.5, ""])
+            count += 1
+    workbook.save(path)
+    return count
