@@ -8,8 +8,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from suivi import __version__
+from suivi.api import install_api
 from suivi.config import Settings, load_settings
 from suivi.db import database_status, get_engine
+from suivi.io.routes import router as io_router
+from suivi.monitoring.routes import router as monitoring_router
+from suivi.notifications import routes as notification_routes
+from suivi.reports.routes import router as reports_router
+from suivi.web import install_web
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code = 200 if status["database"] == "ok" else 503
         return JSONResponse({"status": "ok" if code == 200 else "error", **status}, code)
 
-    # Routers of the domain packages (one line each; keep sorted).
-    # -- routers --
-    from suivi.api import install_api
-
     install_api(app)  # /api: JSON API, error format, audit
-    from suivi.io.routes import router as io_router
-
     app.include_router(io_router)  # /api/io: spreadsheets in and out, open data
-    from suivi.monitoring.routes import router as monitoring_router
-
     app.include_router(monitoring_router)  # /api/alerts, /api/jobs
-
+    app.include_router(notification_routes.router)  # contacts, email deliveries
+    app.include_router(notification_routes.public)  # /desabonnement/{token} (no login)
+    app.include_router(reports_router)  # /api/reports: archive, download, generate
+    install_web(app)  # French pages (/, /connexion, /contrat…) and /static
     return app

@@ -144,6 +144,8 @@ def _safe_url(settings: Settings) -> str:
 import suivi.auth.cli  # noqa: E402, F401  (suivi users ...)
 import suivi.io.cli  # noqa: E402,F401 - export, import, opendata
 import suivi.monitoring.cli  # noqa: E402,F401 - scheduler, jobs, check
+import suivi.notifications.cli  # noqa: E402,F401 - summaries preview
+import suivi.reports.cli  # noqa: E402,F401 - report copil|quartier|partner|annual
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

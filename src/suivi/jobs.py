@@ -31,6 +31,7 @@ JobFunction = Callable[[JobContext], dict[str, int]]
 JOB_MODULES = (
     "suivi.monitoring.jobs",
     "suivi.notifications.jobs",
+    "suivi.notifications.summaries",
     "suivi.reports.jobs",
 )
 

@@ -36,7 +36,10 @@ def timestamp_field(nullable: bool = True) -> Any:
 
 
 def json_field(default_factory=dict, nullable: bool = False) -> Any:
-    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=nullable))
+    return Field(
+        default_factory=default_factory,
+        sa_column=Column(JSON(none_as_null=True), nullable=nullable),
+    )
 
 
 __all__ = ["SQLModel", "Field", "datetime", "enum_check", "metadata"]

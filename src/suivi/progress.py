@@ -25,6 +25,7 @@ All statuses are plain ``str`` values taken from the constants below.
 from __future__ import annotations
 
 import calendar
+import functools
 import itertools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -44,13 +45,17 @@ __all__ = [
     "Evaluation",
     "Health",
     "IndicatorSpec",
+    "LeastSquares",
+    "MeasurementSummary",
     "Rollup",
     "commitment_health",
     "current_due_period",
     "evaluate",
+    "evaluate_summary",
     "period_bounds",
     "rollup",
     "rollup_by",
+    "summarize",
     "trajectory_value",
     "validate_spec",
 ]
@@ -145,6 +150,76 @@ class Health:
 
     performance: str | None
     late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LeastSquares:
+    """The least-squares line through the forecast points, as centred sums.
+
+    The points are (0, baseline value) and, for every counted measurement, (x, actual value
+    on that date) with x in days since the baseline date.
+    """
+
+    n: int
+    x_mean: float
+    y_mean: float
+    sxx: float  # sum of (x - x_mean)²
+    sxy: float  # sum of (x - x_mean)(y - y_mean)
+
+    def value_at(self, x: int) -> float | None:
+        """The line's value at ``x``; None when every point shares the same x."""
+        if self.sxx <= 0:
+            return None  # zero variance in x: no line can be fitted
+        slope = self.sxy / self.sxx
+        return self.y_mean + slope * (x - self.x_mean)
+
+    @classmethod
+    def from_sums(
+        cls,
+        *,
+        count: int,
+        sum_x: int,
+        sum_xx: int,
+        sum_dy: float,
+        sum_xdy: float,
+        baseline_value: float,
+    ) -> LeastSquares:
+        """From plain sums over the ``count`` counted measurements (as SQL computes them) of
+        x, x², dy = y − baseline value and x·dy; the baseline point (0, 0) is added here.
+
+        x is an integer, so its sums are exact and so is ``sxx`` up to one rounding; y is
+        shifted by the baseline value to keep the cancellation in ``sxy`` small.
+        """
+        n = int(count) + 1
+        sum_x, sum_xx = int(sum_x), int(sum_xx)
+        sum_dy, sum_xdy = float(sum_dy), float(sum_xdy)
+        return cls(
+            n=n,
+            x_mean=sum_x / n,
+            y_mean=baseline_value + sum_dy / n,
+            sxx=(n * sum_xx - sum_x * sum_x) / n,
+            sxy=sum_xdy - sum_x * sum_dy / n,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementSummary:
+    """Everything the rules need from an indicator's counted measurements (dated from the
+    baseline date to ``as_of``): :func:`evaluate` builds it from a list, the batch check
+    from one SQL query, and :func:`evaluate_summary` judges it.
+
+    ``latest_value`` is the value of the last measurement of the latest date; ``total`` is
+    the baseline value plus every counted measurement dated after the baseline date (the
+    actual value of a cumulative indicator); ``fit`` the forecast line's sums. A field the
+    spec cannot use may be None (``total`` of a level indicator, ``fit`` without targets or
+    with fewer than two measurements).
+    """
+
+    count: int
+    latest_on: date | None
+    latest_value: float | None
+    total: float | None
+    fit: LeastSquares | None
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,21 +327,42 @@ def period_bounds(frequency: str, day: date) -> tuple[date, date]:
     return _period_first(index, months), _period_last(index, months)
 
 
-def _freshness(
-    spec: IndicatorSpec, as_of: date, latest: date | None
-) -> tuple[str, date | None, date | None, int | None, int]:
-    """Freshness of an indicator whose latest counted measurement is dated ``latest``.
+@dataclass(frozen=True, slots=True)
+class _Schedule:
+    """The due periods of a spec seen from ``as_of``, independent of the measurements.
 
-    Returns ``(freshness, next_due, overdue_since, period_index, months)`` where
-    ``period_index`` is the period the user should fill now (P if overdue, else C).
+    ``p_*`` describe P (the latest due period whose due date is on or before ``as_of``), set
+    only when P exists; ``c_*`` describe C (the earliest due period due after ``as_of``), set
+    only when C exists; ``c_soon`` says whether C's due date is within ``due_soon_days``.
     """
-    months = _MONTHS_PER_PERIOD[spec.frequency]
-    grace = spec.grace_days
+
+    months: int
+    p_index: int | None
+    p_first: date | None
+    overdue_since: date | None
+    c_index: int | None
+    c_first: date | None
+    next_due: date | None
+    c_soon: bool
+
+
+@functools.lru_cache(maxsize=4096)
+def _schedule(
+    baseline_date: date,
+    frequency: str,
+    grace: int,
+    due_soon_days: int,
+    final_target_date: date | None,
+    as_of: date,
+) -> _Schedule:
+    # Cached: a portfolio shares a few baselines, frequencies and target dates, so a batch
+    # check computes each schedule once instead of once per indicator.
+    months = _MONTHS_PER_PERIOD[frequency]
 
     # Due periods start strictly after the baseline date (so the first one follows the period
     # holding the baseline) and, with targets, on or before the final target date.
-    first_due = _period_index(spec.baseline_date, months) + 1
-    last_due = _period_index(spec.targets[-1][0], months) if spec.targets else None
+    first_due = _period_index(baseline_date, months) + 1
+    last_due = None if final_target_date is None else _period_index(final_target_date, months)
 
     # A period is past due when its last day + grace <= as_of, i.e. its last day <= cutoff.
     cutoff_ordinal = as_of.toordinal() - grace
@@ -280,20 +376,46 @@ def _freshness(
 
     # P: the latest due period whose due date is on or before as_of.
     p = latest_past_due if last_due is None else min(latest_past_due, last_due)
-    if p >= first_due and (latest is None or latest < _period_first(p, months)):
+    p_index = p_first = overdue_since = None
+    if p >= first_due:
+        p_index, p_first = p, _period_first(p, months)
         overdue_since = _period_last(p, months) + timedelta(days=grace)
-        return "overdue", None, overdue_since, p, months
 
     # C: the earliest due period whose due date is after as_of.
     c = max(latest_past_due + 1, first_due)
     if last_due is not None and c > last_due:
-        return "up_to_date", None, None, None, months
+        return _Schedule(months, p_index, p_first, overdue_since, None, None, None, False)
     next_due = _period_last(c, months) + timedelta(days=grace)
-    if (next_due - as_of).days <= spec.due_soon_days and (
-        latest is None or latest < _period_first(c, months)
-    ):
-        return "due_soon", next_due, None, c, months
-    return "up_to_date", next_due, None, c, months
+    c_soon = (next_due - as_of).days <= due_soon_days
+    return _Schedule(
+        months, p_index, p_first, overdue_since, c, _period_first(c, months), next_due, c_soon
+    )
+
+
+def _freshness(
+    spec: IndicatorSpec, as_of: date, latest: date | None
+) -> tuple[str, date | None, date | None, int | None, int]:
+    """Freshness of an indicator whose latest counted measurement is dated ``latest``.
+
+    Returns ``(freshness, next_due, overdue_since, period_index, months)`` where
+    ``period_index`` is the period the user should fill now (P if overdue, else C).
+    """
+    final_target_date = spec.targets[-1][0] if spec.targets else None
+    plan = _schedule(
+        spec.baseline_date,
+        spec.frequency,
+        spec.grace_days,
+        spec.due_soon_days,
+        final_target_date,
+        as_of,
+    )
+    if plan.p_first is not None and (latest is None or latest < plan.p_first):
+        return "overdue", None, plan.overdue_since, plan.p_index, plan.months
+    if plan.c_index is None:
+        return "up_to_date", None, None, None, plan.months
+    if plan.c_soon and (latest is None or latest < plan.c_first):
+        return "due_soon", plan.next_due, None, plan.c_index, plan.months
+    return "up_to_date", plan.next_due, None, plan.c_index, plan.months
 
 
 def current_due_period(
@@ -356,9 +478,9 @@ def _performance(spec: IndicatorSpec, actual: float | None, expected: float | No
     return "off_track"
 
 
-def _forecast(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> float | None:
-    """Least-squares line through the baseline and the actual value at each measurement date,
-    read at the final target date. None when every point shares the same date."""
+def _fit(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> LeastSquares:
+    """Least-squares sums through the baseline and the actual value at each measurement
+    date (the line is read at the final target date by :meth:`LeastSquares.value_at`)."""
     base_day = spec.baseline_date
     base = spec.baseline_value
     xs = [0]
@@ -381,17 +503,13 @@ def _forecast(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> float |
             xs.append((day - base_day).days)
             ys.append(value_on[day])
 
-    if min(xs) == max(xs):
-        return None  # zero variance in x: no line can be fitted
     n = len(xs)
     # Centred sums with fsum: accurate and independent of the order of the points.
     x_mean = sum(xs) / n
     y_mean = fsum(ys) / n
     sxx = fsum((x - x_mean) * (x - x_mean) for x in xs)
     sxy = fsum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True))
-    slope = sxy / sxx
-    final_x = (spec.targets[-1][0] - base_day).days
-    return y_mean + slope * (final_x - x_mean)
+    return LeastSquares(n=n, x_mean=x_mean, y_mean=y_mean, sxx=sxx, sxy=sxy)
 
 
 def _forecast_status(spec: IndicatorSpec, forecast: float) -> str:
@@ -415,6 +533,42 @@ def _forecast_status(spec: IndicatorSpec, forecast: float) -> str:
 # Evaluation
 
 
+def summarize(
+    spec: IndicatorSpec, measurements: Iterable[tuple[date, float]], as_of: date
+) -> MeasurementSummary:
+    """Summary of the measurements that count at ``as_of`` (see :func:`evaluate`)."""
+    base_day = spec.baseline_date
+    return _summarize(
+        spec, [(day, value) for day, value in measurements if base_day <= day <= as_of]
+    )
+
+
+def _summarize(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> MeasurementSummary:
+    if not counted:
+        return MeasurementSummary(count=0, latest_on=None, latest_value=None, total=None, fit=None)
+    base_day = spec.baseline_date
+    latest_on = counted[0][0]
+    latest_value = counted[0][1]
+    for day, value in counted:
+        # ">=" so that, on a tie, the last measurement in iteration order wins.
+        if day >= latest_on:
+            latest_on, latest_value = day, value
+    total: float | None = None
+    if spec.cumulative:
+        # fsum: exact sum, so the result does not depend on the order of the measurements.
+        total = fsum(
+            itertools.chain((spec.baseline_value,), (v for d, v in counted if d > base_day))
+        )
+    fit = _fit(spec, counted) if spec.targets and len(counted) >= 2 else None
+    return MeasurementSummary(
+        count=len(counted),
+        latest_on=latest_on,
+        latest_value=float(latest_value),
+        total=total,
+        fit=fit,
+    )
+
+
 def evaluate(
     spec: IndicatorSpec, measurements: Iterable[tuple[date, float]], as_of: date
 ) -> Evaluation:
@@ -427,27 +581,28 @@ def evaluate(
     the baseline plus every counted measurement dated strictly after the baseline date.
     """
     validate_spec(spec)
-    base_day = spec.baseline_date
+    return _judge(spec, summarize(spec, measurements, as_of), as_of)
+
+
+def evaluate_summary(spec: IndicatorSpec, summary: MeasurementSummary, as_of: date) -> Evaluation:
+    """Evaluate an indicator from the summary of its counted measurements at ``as_of`` (the
+    same verdict as :func:`evaluate` on the measurements themselves)."""
+    validate_spec(spec)
+    return _judge(spec, summary, as_of)
+
+
+def _judge(spec: IndicatorSpec, summary: MeasurementSummary, as_of: date) -> Evaluation:
+    """The rules of DESIGN.md, applied to a summary (one place for :func:`evaluate` and the
+    batch check)."""
     base = spec.baseline_value
     targets = spec.targets
-
-    counted = [(day, value) for day, value in measurements if base_day <= day <= as_of]
 
     actual: float | None = None
     measured_on: date | None = None
     expected: float | None = None
-    if counted:
-        measured_on = counted[0][0]
-        latest_value = counted[0][1]
-        for day, value in counted:
-            # ">=" so that, on a tie, the last measurement in iteration order wins.
-            if day >= measured_on:
-                measured_on, latest_value = day, value
-        if spec.cumulative:
-            # fsum: exact sum, so the result does not depend on the order of the measurements.
-            actual = fsum(itertools.chain((base,), (v for d, v in counted if d > base_day)))
-        else:
-            actual = float(latest_value)
+    if summary.count:
+        measured_on = summary.latest_on
+        actual = summary.total if spec.cumulative else summary.latest_value
         expected = trajectory_value(spec, measured_on)
 
     performance = _performance(spec, actual, expected)
@@ -460,8 +615,8 @@ def evaluate(
 
     forecast: float | None = None
     forecast_status: str | None = None
-    if targets and len(counted) >= 2:
-        forecast = _forecast(spec, counted)
+    if targets and summary.count >= 2 and summary.fit is not None:
+        forecast = summary.fit.value_at((targets[-1][0] - spec.baseline_date).days)
         if forecast is not None:
             forecast_status = _forecast_status(spec, forecast)
 

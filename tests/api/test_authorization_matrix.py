@@ -49,6 +49,11 @@ def measurement_write(role, scope):
     return 403
 
 
+def in_contract(rule):
+    """Creations name their contract (`?contract_id=`): another contract is 404 for all."""
+    return lambda role, scope: rule(role, scope) if scope == "in" else 404
+
+
 def partner_read(role, scope):
     return 404 if role == "partenaire" and scope == "out" else 200
 
@@ -131,6 +136,23 @@ def body_for(api, method, path, ids, role):
         return {"email": f"u{n}@example.org", "password": "motdepasse", "role": "copil"}
     if (method, path) == ("patch", "/api/users/{user_id}"):
         return {"full_name": f"Nom {n}"}
+    # Reference data (admins of the contract only).
+    if (method, path) == ("patch", "/api/contracts/{contract_id}"):
+        return {"name": f"Contrat de ville {n}"}
+    if (method, path) == ("post", "/api/partners"):
+        return {"code": f"P-{n}", "name": f"Partenaire {n}", "kind": "bailleur"}
+    if (method, path) == ("patch", "/api/partners/{partner_id}"):
+        return {"is_signatory": n % 2 == 0}
+    if (method, path) == ("patch", "/api/quartiers/{quartier_id}"):
+        return {"in_contract": n % 2 == 0}
+    if (method, path) == ("post", "/api/priorities"):
+        return {"code": f"PR-{n}", "title": "Objectif de test", "domain": "emploi"}
+    if (method, path) == ("patch", "/api/priorities/{priority_id}"):
+        return {"tags": ["jeunesse"] if n % 2 else ["participation"]}
+    if (method, path) == ("post", "/api/meetings"):
+        return {"kind": "copil", "held_on": "2026-12-01", "title": f"COPIL {n}"}
+    if (method, path) == ("patch", "/api/meetings/{meeting_id}"):
+        return {"location": f"Salle {n}"}
     return None
 
 
@@ -175,6 +197,18 @@ MATRIX = {
     ("post", "/api/users"): admin_only(201),
     ("patch", "/api/users/{user_id}"): admin_only(200),
     ("get", "/api/audit"): admin_only(200),
+    # Reference data: read by all, changed by the contract's admins only.
+    ("patch", "/api/contracts/{contract_id}"): in_contract(admin_only(200)),
+    ("post", "/api/partners"): in_contract(admin_only(201)),
+    ("patch", "/api/partners/{partner_id}"): admin_only(200),
+    ("patch", "/api/quartiers/{quartier_id}"): admin_only(200),
+    ("get", "/api/priorities/{priority_id}"): everyone(200),
+    ("post", "/api/priorities"): in_contract(admin_only(201)),
+    ("patch", "/api/priorities/{priority_id}"): admin_only(200),
+    ("get", "/api/meetings/{meeting_id}"): everyone(200),
+    ("post", "/api/meetings"): in_contract(admin_only(201)),
+    ("patch", "/api/meetings/{meeting_id}"): admin_only(200),
+    ("delete", "/api/meetings/{meeting_id}"): admin_only(204),
 }
 # Routes that need no credentials.
 PUBLIC = {("post", "/api/auth/token")}
@@ -209,6 +243,14 @@ def test_every_api_route_refuses_anonymous_requests(api):
     assert checked >= len(MATRIX)
 
 
+def _params(method, path, ids):
+    if path.endswith("/evaluation"):
+        return {"as_of": "2026-11-15"}
+    if method == "post" and path in ("/api/partners", "/api/priorities", "/api/meetings"):
+        return {"contract_id": ids["contract_id"]}
+    return None
+
+
 class _AnyId(dict):
     def __missing__(self, key):
         return 1
@@ -221,6 +263,12 @@ def _path_ids(api, role, scope, path):
     ids["quartier_id"] = 1
     if "{measurement_id}" in path:
         ids["measurement_id"] = _current_measurement(api, ids["indicator_id"])
+    ids["priority_id"] = 2
+    if "{meeting_id}" in path:
+        created = api.post(
+            "admin", "/api/meetings", json={"kind": "cotech", "held_on": "2026-06-01", "title": "T"}
+        )
+        ids["meeting_id"] = created.json()["id"]
     if "{token_id}" in path:
         owner = role if scope == "in" else ("copil" if role != "copil" else "admin")
         created = api.post(owner, "/api/tokens", json={"name": "à révoquer"})
@@ -244,7 +292,7 @@ def test_authorization_matrix(api, role):
                 url,
                 json=body,
                 headers={"Authorization": f"Bearer {token}"},
-                params={"as_of": "2026-11-15"} if path.endswith("/evaluation") else None,
+                params=_params(method, path, ids),
             )
             expected = rule(role, scope)
             if response.status_code != expected:
@@ -254,3 +302,18 @@ def test_authorization_matrix(api, role):
             if response.status_code >= 400:
                 assert "detail" in response.json()
     assert not failures, "\n".join(map(str, failures))
+
+
+REFERENCE_PREFIXES = ("/api/contracts", "/api/partners", "/api/quartiers", "/api/priorities")
+
+
+def test_matrix_covers_every_reference_data_route(api):
+    """A new route of the reference data cannot slip in without its expected statuses
+    (partner contacts belong to the notifications and are checked there)."""
+    reference = {
+        (method, path)
+        for method, path in api_operations(api.client)
+        if path.startswith((*REFERENCE_PREFIXES, "/api/meetings", "/api/communes"))
+        and "/contacts" not in path
+    }
+    assert reference - set(MATRIX) == set()

@@ -26,9 +26,14 @@ MAX_DATE = date(2100, 12, 31)
 T = TypeVar("T")
 
 
+# Control characters (other than tab and line breaks) cannot be stored in a spreadsheet or a
+# PDF and have no place in a title: refuse them at the door.
+_CONTROL_CHARACTERS = {chr(code) for code in range(32)} - {"\t", "\n", "\r"} | {"\x7f"}
+
+
 def _clean_text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("caractère nul interdit")
+    if any(character in _CONTROL_CHARACTERS for character in value):
+        raise ValueError("caractère de contrôle interdit")
     return value
 
 

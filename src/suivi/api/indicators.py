@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from suivi import scoping
@@ -270,6 +271,37 @@ def measurable_indicator(session: Session, principal: Principal, indicator_id: i
     if not scoping.can_log_measurement(session, principal, indicator):
         raise Forbidden("Vous ne pouvez pas saisir de mesure pour cet indicateur.")
     return indicator
+
+
+# An alias, so that it is never correlated with the `Indicator` of the scoping subqueries;
+# built once (building an alias per request costs more than the query).
+_MEASURED = aliased(Indicator, name="measured_indicator")
+
+
+def measurable_indicator_and_contract(
+    session: Session, principal: Principal, indicator_id: int
+) -> tuple[Indicator, Contract]:
+    """`measurable_indicator` and its contract in one query (logging a measurement is the
+    hot path): 404 if unknown or in another contract, 403 if out of the measurement scope."""
+    indicator = _MEASURED
+    allowed = (
+        select(Commitment.id)
+        .where(
+            Commitment.id == indicator.commitment_id,
+            scoping.measurement_commitment_condition(principal),
+        )
+        .exists()
+    )
+    found = session.execute(
+        select(indicator, Contract, allowed)
+        .join(Contract, Contract.id == indicator.contract_id)
+        .where(indicator.id == indicator_id)
+    ).first()
+    if found is None or not scoping.in_contracts(principal, found[0].contract_id):
+        raise NotFound("Indicateur introuvable.")
+    if not found[2]:
+        raise Forbidden("Vous ne pouvez pas saisir de mesure pour cet indicateur.")
+    return found[0], found[1]
 
 
 SORT_COLUMNS = {
@@ -570,8 +602,7 @@ def list_measurements(
 def create_measurement(
     session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, body: MeasurementIn
 ):
-    indicator = measurable_indicator(session, principal, indicator_id)
-    contract = session.get(Contract, indicator.contract_id)
+    indicator, contract = measurable_indicator_and_contract(session, principal, indicator_id)
     measurement = service.create_measurement(
         session,
         contract,

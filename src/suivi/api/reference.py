@@ -1,29 +1,46 @@
-"""Read API of the contract and its reference data: contracts, communes, quartiers (with
-their GeoJSON contour), partners (with contacts), priorities, meetings."""
+"""API of the contract and its reference data: contracts, communes, quartiers (with their
+GeoJSON contour), partners (with contacts), priorities, meetings.
+
+Everyone reads them (a partner account only its own partner); only the contract's admins
+change them (`scoping.can_write_reference`; 404 outside the user's contracts, 403 for other
+roles). Changes go through `suivi.contract.service` (validated, audited). Single objects carry
+an `ETag`; a change may send it back in `If-Match` to be refused (409) if the object changed
+in between. Partner contacts are managed by `suivi.notifications`."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
+from sqlmodel import Session
 
 from suivi import scoping
 from suivi.api.common import (
     MAX_ID,
     ContractQuery,
+    Day,
+    Id,
     Page,
     PageQuery,
     SizeQuery,
+    StrictModel,
+    Text,
     paginate,
     resolve_contract,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES, NotFound
-from suivi.auth.deps import CurrentPrincipal
+from suivi.api.errors import ERROR_RESPONSES, Forbidden, Invalid, NotFound
+from suivi.auth.deps import CurrentPrincipal, Principal
+from suivi.contract import service
 from suivi.contract.models import (
+    CROSS_CUTTING_TAGS,
+    DOMAINS,
+    MEETING_KINDS,
+    PARTNER_KINDS,
     Commune,
     Contract,
     Meeting,
@@ -38,6 +55,52 @@ from suivi.deps import SessionDep
 router = APIRouter(prefix="/api", tags=["référentiel"], responses=ERROR_RESPONSES)
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SortQuery = Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")]
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=200, description="ETag lu (refus 409 si l'objet a changé entre-temps)."),
+]
+PartnerKind = Literal[PARTNER_KINDS]  # type: ignore[valid-type]
+Domain = Literal[DOMAINS]  # type: ignore[valid-type]
+Tag = Literal[CROSS_CUTTING_TAGS]  # type: ignore[valid-type]
+MeetingKind = Literal[MEETING_KINDS]  # type: ignore[valid-type]
+Position = Annotated[int, Field(ge=0, le=100_000)]
+Tags = Annotated[list[Tag], Field(max_length=len(CROSS_CUTTING_TAGS))]
+
+
+def _siren(value: str | None) -> str | None:
+    try:
+        service.check_siren(value)
+    except Invalid as exc:
+        raise ValueError(exc.detail) from None
+    return value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _one_line(value: str) -> str:
+    # Names end up in spreadsheets, PDFs and email subjects: no control characters there.
+    if _CONTROL.search(value):
+        raise ValueError("caractère de contrôle interdit (texte sur une ligne attendu)")
+    return value
+
+
+def _paragraphs(value: str) -> str:
+    if _CONTROL_EXCEPT_LINES.search(value):
+        raise ValueError("caractère de contrôle interdit")
+    return value
+
+
+def Line(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
+    return Annotated[Text(max_length, min_length), AfterValidator(_one_line)]
+
+
+def Paragraphs(max_length: int):  # noqa: N802 - a type factory
+    return Annotated[Text(max_length), AfterValidator(_paragraphs)]
+
+
+Siren = Annotated[str | None, Field(max_length=9), AfterValidator(_siren)]
 
 
 class ContractOut(BaseModel):
@@ -120,8 +183,11 @@ def list_contracts(session: SessionDep, principal: CurrentPrincipal):
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractOut, summary="Un contrat")
-def get_contract(session: SessionDep, principal: CurrentPrincipal, contract_id: PathId):
+def get_contract(
+    session: SessionDep, principal: CurrentPrincipal, response: Response, contract_id: PathId
+):
     contract = resolve_contract(session, principal, contract_id)
+    response.headers["ETag"] = service.etag(contract)
     return ContractOut.model_validate(contract, from_attributes=True)
 
 
@@ -205,8 +271,12 @@ def _quartier(session, principal, quartier_id: int) -> Quartier:
 
 
 @router.get("/quartiers/{quartier_id}", response_model=QuartierOut, summary="Un quartier")
-def get_quartier(session: SessionDep, principal: CurrentPrincipal, quartier_id: PathId):
-    return _quartier_out(session, [_quartier(session, principal, quartier_id)])[0]
+def get_quartier(
+    session: SessionDep, principal: CurrentPrincipal, response: Response, quartier_id: PathId
+):
+    quartier = _quartier(session, principal, quartier_id)
+    response.headers["ETag"] = service.etag(quartier, ("contour",))
+    return _quartier_out(session, [quartier])[0]
 
 
 @router.get(
@@ -276,10 +346,13 @@ def list_partners(
 
 
 @router.get("/partners/{partner_id}", response_model=PartnerOut, summary="Un partenaire")
-def get_partner(session: SessionDep, principal: CurrentPrincipal, partner_id: PathId):
+def get_partner(
+    session: SessionDep, principal: CurrentPrincipal, response: Response, partner_id: PathId
+):
     partner = session.get(Partner, partner_id)
     if partner is None or not scoping.can_read_partner(principal, partner):
         raise NotFound("Partenaire introuvable.")
+    response.headers["ETag"] = service.etag(partner)
     return _partners_out(session, [partner])[0]
 
 
@@ -333,3 +406,331 @@ def list_meetings(
         page=page,
         size=size,
     )
+
+
+# -- changes (admins of the contract) ----------------------------------------------------------
+
+
+class ContractPatch(StrictModel):
+    name: Line(200, 1) | None = None
+    term_start: Day | None = None
+    term_end: Day | None = None
+    midterm_review_on: Day | None = None
+
+
+class PartnerIn(StrictModel):
+    code: Line(40, 1)
+    name: Line(200, 1)
+    kind: PartnerKind
+    is_signatory: bool = False
+    siren: Siren = None
+    commune_id: Id | None = None
+
+
+class PartnerPatch(StrictModel):
+    code: Line(40, 1) | None = None
+    name: Line(200, 1) | None = None
+    kind: PartnerKind | None = None
+    is_signatory: bool | None = None
+    siren: Siren = None
+    commune_id: Id | None = None
+
+
+class QuartierPatch(StrictModel):
+    name: Line(200, 1) | None = None
+    in_contract: bool | None = None
+
+
+class PriorityIn(StrictModel):
+    code: Line(20, 1)
+    title: Line(300, 1)
+    description: Paragraphs(10_000) = ""
+    domain: Domain
+    tags: Tags = []
+    parent_id: Id | None = None
+    position: Position = 0
+
+
+class PriorityPatch(StrictModel):
+    code: Line(20, 1) | None = None
+    title: Line(300, 1) | None = None
+    description: Paragraphs(10_000) | None = None
+    domain: Domain | None = None
+    tags: Tags | None = None
+    parent_id: Id | None = None
+    position: Position | None = None
+
+
+class MeetingIn(StrictModel):
+    kind: MeetingKind
+    held_on: Day
+    title: Line(200, 1)
+    location: Line(200) = ""
+
+
+class MeetingPatch(StrictModel):
+    kind: MeetingKind | None = None
+    held_on: Day | None = None
+    title: Line(200, 1) | None = None
+    location: Line(200) | None = None
+
+
+def _require_admin(principal: Principal, contract_id: int | None, what: str) -> None:
+    """404 outside the user's contracts, 403 for a role that may not change reference data."""
+    if not scoping.in_contracts(principal, contract_id):
+        raise NotFound(f"{what} introuvable.")
+    if not scoping.can_write_reference(principal, contract_id):
+        raise Forbidden("Seul un administrateur du contrat peut modifier le référentiel.")
+
+
+def _for_write(session: Session, principal: Principal, model, row_id: int, what: str):
+    """The row (locked for the transaction) if the principal administers its contract."""
+    row = service.locked(session, model, row_id)
+    _require_admin(principal, None if row is None else row.contract_id, what)
+    return row
+
+
+def _contract_for_create(session: Session, principal: Principal, contract_id: int | None):
+    contract = resolve_contract(session, principal, contract_id)
+    _require_admin(principal, contract.id, "Contrat")
+    return contract
+
+
+def _changes(body: StrictModel) -> dict:
+    return body.model_dump(exclude_unset=True)
+
+
+@router.patch(
+    "/contracts/{contract_id}",
+    response_model=ContractOut,
+    summary="Modifier le contrat (nom, durée, revue à mi-parcours)",
+)
+def update_contract(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    contract_id: PathId,
+    body: ContractPatch,
+    if_match: IfMatch = None,
+):
+    contract = service.locked(session, Contract, contract_id)
+    _require_admin(principal, None if contract is None else contract.id, "Contrat")
+    contract = service.update_contract(
+        session,
+        contract,
+        fields=_changes(body),
+        expected_etag=if_match,
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    response.headers["ETag"] = service.etag(contract)
+    return ContractOut.model_validate(contract, from_attributes=True)
+
+
+@router.post("/partners", response_model=PartnerOut, status_code=201, summary="Créer un partenaire")
+def create_partner(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    body: PartnerIn,
+    contract_id: ContractQuery = None,
+):
+    contract = _contract_for_create(session, principal, contract_id)
+    partner = service.create_partner(
+        session,
+        contract,
+        fields=body.model_dump(),
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    response.headers["ETag"] = service.etag(partner)
+    return _partners_out(session, [partner])[0]
+
+
+@router.patch("/partners/{partner_id}", response_model=PartnerOut, summary="Modifier un partenaire")
+def update_partner(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    partner_id: PathId,
+    body: PartnerPatch,
+    if_match: IfMatch = None,
+):
+    partner = _for_write(session, principal, Partner, partner_id, "Partenaire")
+    partner = service.update_partner(
+        session,
+        session.get(Contract, partner.contract_id),
+        partner,
+        fields=_changes(body),
+        expected_etag=if_match,
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    response.headers["ETag"] = service.etag(partner)
+    return _partners_out(session, [partner])[0]
+
+
+@router.patch(
+    "/quartiers/{quartier_id}",
+    response_model=QuartierOut,
+    summary="Modifier un quartier (nom, appartenance au contrat)",
+)
+def update_quartier(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    quartier_id: PathId,
+    body: QuartierPatch,
+    if_match: IfMatch = None,
+):
+    quartier = _for_write(session, principal, Quartier, quartier_id, "Quartier")
+    quartier = service.update_quartier(
+        session,
+        session.get(Contract, quartier.contract_id),
+        quartier,
+        fields=_changes(body),
+        expected_etag=if_match,
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    response.headers["ETag"] = service.etag(quartier, ("contour",))
+    return _quartier_out(session, [quartier])[0]
+
+
+def _readable(session: Session, principal: Principal, model, row_id: int, what: str):
+    row = session.get(model, row_id)
+    if row is None or not scoping.in_contracts(principal, row.contract_id):
+        raise NotFound(f"{what} introuvable.")
+    return row
+
+
+@router.get("/priorities/{priority_id}", response_model=PriorityOut, summary="Une priorité")
+def get_priority(
+    session: SessionDep, principal: CurrentPrincipal, response: Response, priority_id: PathId
+):
+    priority = _readable(session, principal, Priority, priority_id, "Priorité")
+    response.headers["ETag"] = service.etag(priority)
+    return PriorityOut.model_validate(priority, from_attributes=True)
+
+
+@router.post(
+    "/priorities",
+    response_model=PriorityOut,
+    status_code=201,
+    summary="Créer une orientation ou un objectif",
+)
+def create_priority(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    body: PriorityIn,
+    contract_id: ContractQuery = None,
+):
+    contract = _contract_for_create(session, principal, contract_id)
+    priority = service.create_priority(
+        session,
+        contract,
+        fields=body.model_dump(),
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    response.headers["ETag"] = service.etag(priority)
+    return PriorityOut.model_validate(priority, from_attributes=True)
+
+
+@router.patch(
+    "/priorities/{priority_id}", response_model=PriorityOut, summary="Modifier une priorité"
+)
+def update_priority(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    priority_id: PathId,
+    body: PriorityPatch,
+    if_match: IfMatch = None,
+):
+    priority = _for_write(session, principal, Priority, priority_id, "Priorité")
+    priority = service.update_priority(
+        session,
+        session.get(Contract, priority.contract_id),
+        priority,
+        fields=_changes(body),
+        expected_etag=if_match,
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    response.headers["ETag"] = service.etag(priority)
+    return PriorityOut.model_validate(priority, from_attributes=True)
+
+
+@router.get("/meetings/{meeting_id}", response_model=MeetingOut, summary="Une instance")
+def get_meeting(
+    session: SessionDep, principal: CurrentPrincipal, response: Response, meeting_id: PathId
+):
+    meeting = _readable(session, principal, Meeting, meeting_id, "Instance")
+    response.headers["ETag"] = service.etag(meeting)
+    return MeetingOut.model_validate(meeting, from_attributes=True)
+
+
+@router.post("/meetings", response_model=MeetingOut, status_code=201, summary="Créer une instance")
+def create_meeting(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    body: MeetingIn,
+    contract_id: ContractQuery = None,
+):
+    contract = _contract_for_create(session, principal, contract_id)
+    meeting = service.create_meeting(
+        session,
+        contract,
+        fields=body.model_dump(),
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    response.headers["ETag"] = service.etag(meeting)
+    return MeetingOut.model_validate(meeting, from_attributes=True)
+
+
+@router.patch("/meetings/{meeting_id}", response_model=MeetingOut, summary="Modifier une instance")
+def update_meeting(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    meeting_id: PathId,
+    body: MeetingPatch,
+    if_match: IfMatch = None,
+):
+    meeting = _for_write(session, principal, Meeting, meeting_id, "Instance")
+    meeting = service.update_meeting(
+        session,
+        session.get(Contract, meeting.contract_id),
+        meeting,
+        fields=_changes(body),
+        expected_etag=if_match,
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    response.headers["ETag"] = service.etag(meeting)
+    return MeetingOut.model_validate(meeting, from_attributes=True)
+
+
+@router.delete(
+    "/meetings/{meeting_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Supprimer une instance (tracé dans le journal)",
+)
+def delete_meeting(
+    session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, if_match: IfMatch = None
+):
+    meeting = _for_write(session, principal, Meeting, meeting_id, "Instance")
+    service.delete_meeting(
+        session,
+        session.get(Contract, meeting.contract_id),
+        meeting,
+        expected_etag=if_match,
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    return Response(status_code=204)

@@ -32,14 +32,14 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import Integer, cast, null, select, union_all
 from sqlmodel import Session
 
 from suivi.auth.models import ApiToken, AuthSession, User, UserContract, UserScope
 from suivi.auth.service import (
     authenticate,
     create_web_session,
-    find_token,
+    find_token_and_user,
     find_web_session,
     revoke_web_session,
     same_secret,
@@ -118,22 +118,24 @@ def load_principal(
     csrf_token: str | None = None,
     credential_id: int | None = None,
 ) -> Principal:
-    contract_ids = tuple(
-        sorted(
-            session.execute(
-                select(UserContract.contract_id).where(UserContract.user_id == user.id)
-            ).scalars()
-        )
+    # Contracts and scope in one round trip (this runs on every API request).
+    memberships = select(
+        UserContract.contract_id, cast(null(), Integer), cast(null(), Integer)
+    ).where(UserContract.user_id == user.id)
+    scopes = select(cast(null(), Integer), UserScope.partner_id, UserScope.quartier_id).where(
+        UserScope.user_id == user.id
     )
+    contracts: set[int] = set()
     partners: set[int] = set()
     quartiers: set[int] = set()
-    for partner_id, quartier_id in session.execute(
-        select(UserScope.partner_id, UserScope.quartier_id).where(UserScope.user_id == user.id)
-    ):
+    for contract_id, partner_id, quartier_id in session.execute(union_all(memberships, scopes)):
+        if contract_id is not None:
+            contracts.add(contract_id)
         if partner_id is not None:
             partners.add(partner_id)
         if quartier_id is not None:
             quartiers.add(quartier_id)
+    contract_ids = tuple(sorted(contracts))
     return Principal(
         user_id=user.id,
         email=user.email,
@@ -190,11 +192,11 @@ def get_current_principal(
 ) -> Principal:
     """API authentication: bearer token, else the web session cookie (+ CSRF on writes)."""
     if bearer:
-        token = find_token(session, bearer)
-        if token is None:
+        found = find_token_and_user(session, bearer)
+        if found is None:
             raise _unauthorized("Jeton invalide, expiré ou révoqué.")
-        user = session.get(User, token.user_id)
-        if user is None or not user.is_active:
+        token, user = found
+        if not user.is_active:
             raise _unauthorized("Compte désactivé.")
         touch(
             session,

@@ -216,6 +216,25 @@ def find_token(session: Session, clear: str | None) -> ApiToken | None:
     return row
 
 
+def find_token_and_user(session: Session, clear: str | None) -> tuple[ApiToken, User] | None:
+    """`find_token` and the token's user in one query (checked on every API request)."""
+    if not clear:
+        return None
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_secret(clear))
+    ).first()
+    if found is None:
+        return None
+    token, user = found
+    if token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return None
+    return token, user
+
+
 def revoke_token(session: Session, row: ApiToken, *, actor_id: int | None) -> None:
     before = snapshot(row, exclude=("token_hash",))
     row.revoked_at = utcnow()

@@ -11,8 +11,11 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from suivi.api.errors import STALE_VERSION, Conflict, Invalid
+from suivi import scoping
+from suivi.api.errors import STALE_VERSION, Conflict, Forbidden, Invalid
 from suivi.audit.service import record, snapshot
+from suivi.auth.deps import load_principal
+from suivi.auth.models import User
 from suivi.commitments.models import (
     FUNDING_TYPES,
     LIFECYCLE_STATUSES,
@@ -51,6 +54,20 @@ def commitment_snapshot(session: Session, commitment: Commitment) -> dict:
         )
     ]
     return data
+
+
+def check_still_writable(session: Session, commitment: Commitment, actor_id: int | None) -> None:
+    """After a change (flushed): the actor may still change the commitment, so a project
+    manager cannot move a commitment (or an indicator's quartier) out of their own scope.
+    403, and the request's transaction rolls the change back."""
+    user = None if actor_id is None else session.get(User, actor_id)
+    if user is None or user.role == "admin":
+        return  # an admin's scope is the contract, which a change cannot leave
+    if not scoping.can_write_commitment(session, load_principal(session, user), commitment):
+        raise Forbidden(
+            "Cette modification ferait sortir l'engagement de votre périmètre : "
+            "demandez-la à un administrateur."
+        )
 
 
 def _ids_in_contract(session: Session, model, ids: list[int], contract_id: int) -> set[int]:
@@ -247,6 +264,7 @@ def update_commitment(
     session.add(commitment)
     session.flush()
     _replace_links(session, commitment.id, partners, quartier_ids, amounts)
+    check_still_writable(session, commitment, actor_id)
     record(
         session,
         action="update",

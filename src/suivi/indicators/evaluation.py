@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Date, Float, Integer, bindparam, select, text
 from sqlmodel import Session
 
 from suivi.commitments.models import (
@@ -24,8 +24,20 @@ from suivi.commitments.models import (
     CommitmentQuartier,
 )
 from suivi.contract.models import Priority
+from suivi.db import is_sqlite
 from suivi.indicators.models import Indicator, Measurement, Target
-from suivi.progress import Evaluation, IndicatorSpec, Rollup, evaluate, rollup, rollup_by
+from suivi.progress import (
+    Evaluation,
+    IndicatorSpec,
+    LeastSquares,
+    MeasurementSummary,
+    Rollup,
+    evaluate,
+    evaluate_summary,
+    rollup,
+    rollup_by,
+    summarize,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +140,241 @@ def evaluate_indicators(
             quartier_id=indicator.quartier_id,
             spec=spec,
             measurements=readings,
+            evaluation=evaluation,
+        )
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Batch evaluation from SQL summaries (the daily check, at national scale)
+#
+# Instead of moving every measurement into Python, one query summarises each indicator's
+# counted measurements (not superseded, from the baseline date to as_of) into the few
+# numbers `suivi.progress.MeasurementSummary` holds; `evaluate_summary` then applies the very
+# same rules as `evaluate`. One window, ordered by date only, so a single sort serves it:
+# the running total of amounts includes every measurement of its date (RANGE frame, the
+# default), which is the cumulative actual on that date. When dates are unique the level
+# actual on a date is simply that row's value and the latest value is the last row's; an
+# indicator with several measurements on one date (`shared_dates`, rare: the engine then
+# takes the last id of the date) is summarised in Python from its rows instead, by the
+# engine's own `summarize`. Measured: one window instead of three `last_value` windows
+# halves the query at national scale (docs/benchmarks.md).
+
+_SUMMARY_SQL = """
+WITH counted AS (
+    SELECT m.indicator_id, m.measured_on, m.value, i.baseline_value AS base,
+           i.cumulative AS cumulative,
+           CASE WHEN m.measured_on > i.baseline_date THEN m.value ELSE 0 END AS amount,
+           {days} AS x
+    FROM measurement m
+    JOIN indicator i ON i.id = m.indicator_id
+    JOIN commitment c ON c.id = i.commitment_id
+    WHERE m.superseded_by_id IS NULL
+      AND m.measured_on >= i.baseline_date AND m.measured_on <= :as_of
+      {where}
+),
+points AS (
+    SELECT indicator_id, measured_on, value, base, amount, x,
+           CASE WHEN cumulative THEN sum(amount) OVER w ELSE value - base END AS dy,
+           count(*) OVER w - row_number() OVER w AS later_same_date,
+           lead(measured_on) OVER w AS next_on
+    FROM counted
+    WINDOW w AS (PARTITION BY indicator_id ORDER BY measured_on)
+)
+SELECT indicator_id, max(base) AS base, count(*) AS count, max(measured_on) AS latest_on,
+       max(CASE WHEN next_on IS NULL THEN value END) AS latest_value,
+       max(base) + sum(amount) AS total,
+       sum(x) AS sum_x, sum(x * x) AS sum_xx, sum(dy) AS sum_dy, sum(x * dy) AS sum_xdy,
+       max(later_same_date) AS shared_dates
+FROM points
+GROUP BY indicator_id
+"""
+
+_DAYS = {
+    "sqlite": "CAST(julianday(m.measured_on) - julianday(i.baseline_date) AS INTEGER)",
+    "postgresql": "(m.measured_on - i.baseline_date)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorVerdict:
+    """One indicator judged from its SQL summary (no measurement list: see
+    `evaluate_indicators` for pages and reports that show the history)."""
+
+    id: int
+    contract_id: int
+    code: str
+    commitment_id: int
+    commitment_status: str
+    quartier_id: int | None
+    spec: IndicatorSpec
+    summary: MeasurementSummary
+    evaluation: Evaluation | None  # None when the stored spec is inconsistent
+
+    @property
+    def active(self) -> bool:
+        return self.commitment_status not in INACTIVE_STATUSES
+
+
+def _filters(
+    contract_id: int | None, indicator_ids: Collection[int] | None, include_inactive: bool
+) -> tuple[list[str], dict]:
+    clauses, params = [], {}
+    if contract_id is not None:
+        clauses.append("i.contract_id = :contract_id")
+        params["contract_id"] = contract_id
+    if indicator_ids is not None:
+        clauses.append("i.id IN :indicator_ids")
+        params["indicator_ids"] = list(indicator_ids)
+    if not include_inactive:
+        clauses.append("c.status NOT IN :inactive")
+        params["inactive"] = list(INACTIVE_STATUSES)
+    return clauses, params
+
+
+def _sql_summaries(
+    session: Session, *, as_of: date, clauses: list[str], params: dict
+) -> tuple[dict[int, MeasurementSummary], set[int]]:
+    """One query: the summaries of the indicators that have counted measurements, and the
+    ids of those with several measurements on one date (to summarise from their rows)."""
+    dialect = "sqlite" if is_sqlite(session.get_bind()) else "postgresql"
+    statement = text(
+        _SUMMARY_SQL.format(
+            days=_DAYS[dialect], where="".join(f"AND {clause} " for clause in clauses)
+        )
+    ).bindparams(bindparam("as_of", type_=Date))
+    for name in ("indicator_ids", "inactive"):
+        if name in params:
+            statement = statement.bindparams(bindparam(name, expanding=True))
+    statement = statement.columns(
+        indicator_id=Integer,
+        base=Float,
+        count=Integer,
+        latest_on=Date,
+        latest_value=Float,
+        total=Float,
+        sum_x=Integer,
+        sum_xx=Integer,
+        sum_dy=Float,
+        sum_xdy=Float,
+        shared_dates=Integer,
+    )
+    summaries: dict[int, MeasurementSummary] = {}
+    shared_dates: set[int] = set()
+    for (
+        indicator_id,
+        base,
+        count,
+        latest_on,
+        latest_value,
+        total,
+        sum_x,
+        sum_xx,
+        sum_dy,
+        sum_xdy,
+        shared,
+    ) in session.execute(statement, {"as_of": as_of, **params}):
+        if shared:
+            shared_dates.add(indicator_id)
+            continue
+        fit = LeastSquares.from_sums(
+            count=count,
+            sum_x=sum_x,
+            sum_xx=sum_xx,
+            sum_dy=sum_dy,
+            sum_xdy=sum_xdy,
+            baseline_value=base,
+        )
+        summaries[indicator_id] = MeasurementSummary(count, latest_on, latest_value, total, fit)
+    return summaries, shared_dates
+
+
+_NO_MEASUREMENT = MeasurementSummary(
+    count=0, latest_on=None, latest_value=None, total=None, fit=None
+)
+
+
+def evaluate_summaries(
+    session: Session,
+    *,
+    as_of: date,
+    contract_id: int | None = None,
+    indicator_ids: Collection[int] | None = None,
+    include_inactive: bool = False,
+) -> dict[int, IndicatorVerdict]:
+    """Evaluate indicators at `as_of` from SQL summaries: the same verdicts as
+    `evaluate_indicators`, in three queries (four when some indicator has several
+    measurements on one date), without loading the measurements. All contracts
+    when `contract_id` is None. Suspended and abandoned commitments are left out unless
+    `include_inactive`."""
+    clauses, params = _filters(contract_id, indicator_ids, include_inactive)
+    where = " AND ".join(clauses) or "1 = 1"
+    expanding = [bindparam(name, expanding=True) for name in ("indicator_ids", "inactive")]
+    expanding = [param for param in expanding if param.key in params]
+    indicator_sql = text(
+        "SELECT i.id, i.contract_id, i.code, i.commitment_id, c.status, i.quartier_id, "
+        "i.direction, i.baseline_value, i.baseline_date, i.cumulative, i.frequency, "
+        "i.tolerance, i.grace_days "
+        "FROM indicator i JOIN commitment c ON c.id = i.commitment_id "
+        f"WHERE {where} ORDER BY i.id"
+    ).bindparams(*expanding)
+    target_sql = text(
+        "SELECT t.indicator_id, t.target_date, t.value FROM target t "
+        "JOIN indicator i ON i.id = t.indicator_id "
+        "JOIN commitment c ON c.id = i.commitment_id "
+        f"WHERE {where} ORDER BY t.indicator_id, t.target_date"
+    ).bindparams(*expanding)
+    indicator_sql = indicator_sql.columns(baseline_date=Date)
+    target_sql = target_sql.columns(target_date=Date)
+
+    targets: dict[int, list[tuple[date, float]]] = defaultdict(list)
+    for indicator_id, target_date, value in session.execute(target_sql, params):
+        targets[indicator_id].append((target_date, value))
+    summaries, shared_dates = _sql_summaries(session, as_of=as_of, clauses=clauses, params=params)
+    rows_of: dict[int, list[tuple[date, float]]] = defaultdict(list)
+    if shared_dates:
+        # Same order as `evaluate_indicators`: on a date, the last id is the value.
+        readings = (
+            select(Measurement.indicator_id, Measurement.measured_on, Measurement.value)
+            .where(
+                Measurement.indicator_id.in_(sorted(shared_dates)),
+                Measurement.superseded_by_id.is_(None),
+            )
+            .order_by(Measurement.indicator_id, Measurement.measured_on, Measurement.id)
+        )
+        for indicator_id, measured_on, value in session.execute(readings):
+            rows_of[indicator_id].append((measured_on, value))
+
+    result: dict[int, IndicatorVerdict] = {}
+    for row in session.execute(indicator_sql, params):
+        spec = IndicatorSpec(
+            direction=row.direction,
+            baseline_value=row.baseline_value,
+            baseline_date=row.baseline_date,
+            targets=tuple(targets.get(row.id, ())),
+            cumulative=bool(row.cumulative),
+            frequency=row.frequency,
+            tolerance=row.tolerance,
+            grace_days=row.grace_days,
+        )
+        if row.id in shared_dates:
+            summary = summarize(spec, rows_of[row.id], as_of)
+        else:
+            summary = summaries.get(row.id, _NO_MEASUREMENT)
+        try:
+            evaluation = evaluate_summary(spec, summary, as_of)
+        except ValueError as exc:
+            log.warning("indicator %s has an inconsistent spec: %s", row.code, exc)
+            evaluation = None
+        result[row.id] = IndicatorVerdict(
+            id=row.id,
+            contract_id=row.contract_id,
+            code=row.code,
+            commitment_id=row.commitment_id,
+            commitment_status=row.status,
+            quartier_id=row.quartier_id,
+            spec=spec,
+            summary=summary,
             evaluation=evaluation,
         )
     return result

@@ -18,6 +18,8 @@ from sqlmodel import Session
 
 from suivi.api.errors import STALE_VERSION, Conflict, Invalid
 from suivi.audit.service import record, snapshot
+from suivi.commitments.models import Commitment
+from suivi.commitments.service import check_still_writable
 from suivi.contract.models import Contract, Quartier
 from suivi.db import utcnow
 from suivi.indicators.evaluation import spec_of
@@ -140,6 +142,9 @@ def update_indicator(
     indicator.updated_at = utcnow()
     session.add(indicator)
     session.flush()
+    if "quartier_id" in fields:
+        # Its quartier may be what put the commitment in the actor's scope.
+        check_still_writable(session, session.get(Commitment, indicator.commitment_id), actor_id)
     record(
         session,
         action="update",

@@ -1,0 +1,405 @@
+"""Change the contract and its reference data: the contract itself (name, term, mid-term
+review), partners, quartiers (name, in-contract flag), priorities and meetings.
+
+Who may call these is decided by the caller (`suivi.scoping.can_write_reference`: admins of
+the contract). Every change is audited in the caller's transaction, never committed here.
+Input is checked against the contract first and refused with `Invalid` (422, French message,
+field) or `Conflict` (409: duplicate code, stale `If-Match`) before anything is written.
+
+Optimistic check: reference rows have no version column, so their version is an `etag` of
+their audited snapshot. A client that sends the etag it read (`If-Match`) gets a 409 when the
+row changed in between; the row is read `FOR UPDATE` (PostgreSQL) or under the SQLite write
+lock, so two writers holding the same etag cannot both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlmodel import Session, SQLModel
+
+from suivi.api.errors import STALE_VERSION, Conflict, Invalid
+from suivi.audit.service import record, snapshot
+from suivi.commitments.models import Commitment
+from suivi.contract.models import (
+    CROSS_CUTTING_TAGS,
+    DOMAINS,
+    MEETING_KINDS,
+    PARTNER_KINDS,
+    Commune,
+    Contract,
+    Meeting,
+    Partner,
+    Priority,
+    Quartier,
+)
+from suivi.reports.models import ReportFile
+
+# La Poste's SIREN is the one historical exception to the Luhn key.
+_LA_POSTE_SIREN = "356000000"
+_SIREN = re.compile(r"^[0-9]{9}$")
+# Columns an audit snapshot leaves out (bulky or not ours to show).
+_QUARTIER_EXCLUDE = ("contour",)
+
+
+def etag(row: SQLModel, exclude: tuple[str, ...] = ()) -> str:
+    """A short fingerprint of the row's columns, for `ETag` / `If-Match`."""
+    data = json.dumps(snapshot(row, exclude=exclude), sort_keys=True)
+    return '"' + hashlib.sha256(data.encode("utf-8")).hexdigest()[:20] + '"'
+
+
+def check_etag(row: SQLModel, expected: str | None, exclude: tuple[str, ...] = ()) -> None:
+    """409 if the client read another version of the row (no `If-Match`: no check)."""
+    if expected is None:
+        return
+    candidates = {value.strip().removeprefix("W/") for value in expected.split(",")}
+    if "*" not in candidates and etag(row, exclude) not in candidates:
+        raise Conflict(STALE_VERSION, "If-Match")
+
+
+def locked(session: Session, model, row_id: int):
+    """The row, locked until the end of the transaction (PostgreSQL `FOR UPDATE`; a SQLite
+    writing session already holds the database lock)."""
+    return session.get(model, row_id, with_for_update=True, populate_existing=True)
+
+
+def _audit(session, action, entity, row, before, actor_id, actor_label, contract_id, exclude=()):
+    record(
+        session,
+        action=action,
+        entity=entity,
+        entity_id=row.id,
+        before=before,
+        after=None if action == "delete" else snapshot(row, exclude=exclude),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=contract_id,
+    )
+
+
+def _check_choice(field: str, value, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise Invalid(field, f"{what} inconnu (possibles : {', '.join(allowed)}).")
+
+
+def _check_not_blank(fields: dict, *names: str) -> None:
+    for name in names:
+        if name in fields and (fields[name] is None or not str(fields[name]).strip()):
+            raise Invalid(name, "Ce champ ne peut pas être vide.")
+
+
+# -- contract ----------------------------------------------------------------------------------
+
+
+def update_contract(
+    session: Session,
+    contract: Contract,
+    *,
+    fields: dict,
+    expected_etag: str | None = None,
+    actor_id: int | None,
+    actor_label: str = "",
+) -> Contract:
+    """Name, term dates and mid-term review. The term must still hold every commitment."""
+    _check_not_blank(fields, "name", "term_start", "term_end")
+    check_etag(contract, expected_etag)
+    start = fields.get("term_start", contract.term_start)
+    end = fields.get("term_end", contract.term_end)
+    review = fields.get("midterm_review_on", contract.midterm_review_on)
+    if start >= end:
+        raise Invalid("term_end", "La fin du contrat doit suivre son début.")
+    if review is not None and not start < review < end:
+        raise Invalid(
+            "midterm_review_on", "La revue à mi-parcours doit tomber pendant la durée du contrat."
+        )
+    outside = session.execute(
+        select(func.count())
+        .select_from(Commitment)
+        .where(
+            Commitment.contract_id == contract.id,
+            (Commitment.start_date < start) | (Commitment.end_date > end),
+        )
+    ).scalar_one()
+    if outside:
+        field = "term_start" if "term_start" in fields else "term_end"
+        raise Invalid(
+            field,
+            f"{outside} engagement(s) sortiraient de la durée du contrat "
+            f"({start.isoformat()} – {end.isoformat()}) : modifiez-les d'abord.",
+        )
+    before = snapshot(contract)
+    for key, value in fields.items():
+        setattr(contract, key, value)
+    session.add(contract)
+    session.flush()
+    _audit(session, "update", "contract", contract, before, actor_id, actor_label, contract.id)
+    return contract
+
+
+# -- partners ----------------------------------------------------------------------------------
+
+
+def check_siren(value: str | None) -> None:
+    """9 digits with a valid Luhn key (the INSEE rule), or nothing."""
+    if value is None:
+        return
+    if not _SIREN.match(value):
+        raise Invalid("siren", "Le SIREN doit compter exactement 9 chiffres.")
+    if value == _LA_POSTE_SIREN:
+        return
+    total = 0
+    for index, char in enumerate(reversed(value)):
+        digit = int(char) * (2 if index % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    if total % 10:
+        raise Invalid("siren", "Ce SIREN n'est pas valide (clé de contrôle incorrecte).")
+
+
+def _check_partner_code(session, contract_id: int, code: str, exclude_id: int | None) -> None:
+    query = select(Partner.id).where(Partner.contract_id == contract_id, Partner.code == code)
+    if exclude_id is not None:
+        query = query.where(Partner.id != exclude_id)
+    if session.execute(query).first() is not None:
+        raise Conflict(f"Le code de partenaire « {code} » existe déjà dans ce contrat.", "code")
+
+
+def _check_partner_fields(session: Session, contract: Contract, fields: dict, exclude_id) -> None:
+    _check_not_blank(fields, "code", "name", "kind", "is_signatory")
+    if "kind" in fields:
+        _check_choice("kind", fields["kind"], PARTNER_KINDS, "Type de partenaire")
+    if "siren" in fields:
+        check_siren(fields["siren"])
+    if fields.get("commune_id") is not None and session.get(Commune, fields["commune_id"]) is None:
+        raise Invalid("commune_id", "Commune inconnue.")
+    if "code" in fields:
+        _check_partner_code(session, contract.id, fields["code"], exclude_id)
+
+
+def create_partner(
+    session: Session, contract: Contract, *, fields: dict, actor_id: int | None, actor_label=""
+) -> Partner:
+    _check_partner_fields(session, contract, fields, None)
+    partner = Partner(contract_id=contract.id, **fields)
+    session.add(partner)
+    session.flush()
+    _audit(session, "create", "partner", partner, None, actor_id, actor_label, contract.id)
+    return partner
+
+
+def update_partner(
+    session: Session,
+    contract: Contract,
+    partner: Partner,
+    *,
+    fields: dict,
+    expected_etag: str | None = None,
+    actor_id: int | None,
+    actor_label: str = "",
+) -> Partner:
+    check_etag(partner, expected_etag)
+    _check_partner_fields(session, contract, fields, partner.id)
+    before = snapshot(partner)
+    for key, value in fields.items():
+        setattr(partner, key, value)
+    session.add(partner)
+    session.flush()
+    _audit(session, "update", "partner", partner, before, actor_id, actor_label, contract.id)
+    return partner
+
+
+# -- quartiers ---------------------------------------------------------------------------------
+
+
+def update_quartier(
+    session: Session,
+    contract: Contract,
+    quartier: Quartier,
+    *,
+    fields: dict,
+    expected_etag: str | None = None,
+    actor_id: int | None,
+    actor_label: str = "",
+) -> Quartier:
+    """Name and the in-contract flag (the contract's exact list is not public, so the flag
+    stays editable). The official code and the contour are reference data, not edited here."""
+    _check_not_blank(fields, "name", "in_contract")
+    check_etag(quartier, expected_etag, _QUARTIER_EXCLUDE)
+    before = snapshot(quartier, exclude=_QUARTIER_EXCLUDE)
+    for key, value in fields.items():
+        setattr(quartier, key, value)
+    session.add(quartier)
+    session.flush()
+    _audit(
+        session,
+        "update",
+        "quartier",
+        quartier,
+        before,
+        actor_id,
+        actor_label,
+        contract.id,
+        _QUARTIER_EXCLUDE,
+    )
+    return quartier
+
+
+# -- priorities --------------------------------------------------------------------------------
+
+
+def _check_priority_fields(
+    session: Session, contract: Contract, fields: dict, priority: Priority | None
+) -> None:
+    _check_not_blank(fields, "code", "title", "domain", "tags", "position")
+    if "domain" in fields:
+        _check_choice("domain", fields["domain"], DOMAINS, "Domaine")
+    if "tags" in fields:
+        tags = fields["tags"]
+        if len(set(tags)) != len(tags):
+            raise Invalid("tags", "Une thématique transversale est citée deux fois.")
+        for tag in tags:
+            _check_choice("tags", tag, CROSS_CUTTING_TAGS, f"Thématique « {tag} »")
+    if fields.get("parent_id") is not None:
+        _check_parent(session, contract, fields["parent_id"], priority)
+    if "code" in fields:
+        query = select(Priority.id).where(
+            Priority.contract_id == contract.id, Priority.code == fields["code"]
+        )
+        if priority is not None:
+            query = query.where(Priority.id != priority.id)
+        if session.execute(query).first() is not None:
+            raise Conflict(
+                f"Le code de priorité « {fields['code']} » existe déjà dans ce contrat.", "code"
+            )
+
+
+def _check_parent(
+    session: Session, contract: Contract, parent_id: int, priority: Priority | None
+) -> None:
+    """The parent is a priority of the contract and not the priority itself or below it."""
+    parents = dict(
+        session.execute(
+            select(Priority.id, Priority.parent_id).where(Priority.contract_id == contract.id)
+        ).all()
+    )
+    if parent_id not in parents:
+        raise Invalid("parent_id", "Priorité parente inconnue dans ce contrat.")
+    if priority is None:
+        return
+    seen: set[int] = set()
+    current: int | None = parent_id
+    while current is not None and current not in seen:
+        if current == priority.id:
+            raise Invalid("parent_id", "Une priorité ne peut pas être rangée sous elle-même.")
+        seen.add(current)
+        current = parents.get(current)
+
+
+def create_priority(
+    session: Session, contract: Contract, *, fields: dict, actor_id: int | None, actor_label=""
+) -> Priority:
+    _check_priority_fields(session, contract, fields, None)
+    priority = Priority(contract_id=contract.id, **fields)
+    session.add(priority)
+    session.flush()
+    _audit(session, "create", "priority", priority, None, actor_id, actor_label, contract.id)
+    return priority
+
+
+def update_priority(
+    session: Session,
+    contract: Contract,
+    priority: Priority,
+    *,
+    fields: dict,
+    expected_etag: str | None = None,
+    actor_id: int | None,
+    actor_label: str = "",
+) -> Priority:
+    check_etag(priority, expected_etag)
+    _check_priority_fields(session, contract, fields, priority)
+    before = snapshot(priority)
+    for key, value in fields.items():
+        setattr(priority, key, value)
+    session.add(priority)
+    session.flush()
+    _audit(session, "update", "priority", priority, before, actor_id, actor_label, contract.id)
+    return priority
+
+
+# -- meetings ----------------------------------------------------------------------------------
+
+
+def _check_meeting_fields(contract: Contract, fields: dict) -> None:
+    _check_not_blank(fields, "kind", "held_on", "title")
+    if "kind" in fields:
+        _check_choice("kind", fields["kind"], MEETING_KINDS, "Type d'instance")
+    held_on: date | None = fields.get("held_on")
+    if held_on is not None and not contract.term_start <= held_on <= contract.term_end:
+        raise Invalid(
+            "held_on",
+            f"La date {held_on.isoformat()} est hors de la durée du contrat "
+            f"({contract.term_start.isoformat()} – {contract.term_end.isoformat()}).",
+        )
+
+
+def create_meeting(
+    session: Session, contract: Contract, *, fields: dict, actor_id: int | None, actor_label=""
+) -> Meeting:
+    _check_meeting_fields(contract, fields)
+    meeting = Meeting(contract_id=contract.id, **fields)
+    session.add(meeting)
+    session.flush()
+    _audit(session, "create", "meeting", meeting, None, actor_id, actor_label, contract.id)
+    return meeting
+
+
+def update_meeting(
+    session: Session,
+    contract: Contract,
+    meeting: Meeting,
+    *,
+    fields: dict,
+    expected_etag: str | None = None,
+    actor_id: int | None,
+    actor_label: str = "",
+) -> Meeting:
+    check_etag(meeting, expected_etag)
+    _check_meeting_fields(contract, fields)
+    before = snapshot(meeting)
+    for key, value in fields.items():
+        setattr(meeting, key, value)
+    session.add(meeting)
+    session.flush()
+    _audit(session, "update", "meeting", meeting, before, actor_id, actor_label, contract.id)
+    return meeting
+
+
+def delete_meeting(
+    session: Session,
+    contract: Contract,
+    meeting: Meeting,
+    *,
+    expected_etag: str | None = None,
+    actor_id: int | None,
+    actor_label: str = "",
+) -> None:
+    """A meeting may be deleted (a date entered by mistake); the audit row keeps it all."""
+    check_etag(meeting, expected_etag)
+    archived = session.execute(
+        select(func.count()).select_from(ReportFile).where(ReportFile.meeting_id == meeting.id)
+    ).scalar_one()
+    if archived:
+        # Archived reports are never rewritten nor orphaned: the meeting they cite stays.
+        raise Conflict(
+            f"{archived} rapport(s) archivé(s) sont rattachés à cette instance : "
+            "elle ne peut pas être supprimée, modifiez-la plutôt.",
+            "id",
+        )
+    before = snapshot(meeting)
+    _audit(session, "delete", "meeting", meeting, before, actor_id, actor_label, contract.id)
+    session.delete(meeting)
+    session.flush()

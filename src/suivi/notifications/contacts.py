@@ -1,0 +1,207 @@
+"""Partner contacts: the people who receive a partner's email summary.
+
+A contact is personal data: each has a random unsubscribe token (the link in every summary
+works without logging in), and every change — including an unsubscription through the link —
+writes an audit row in the same transaction. Services never commit; the request or job does.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from suivi.api.errors import Conflict, Invalid
+from suivi.audit.service import record, snapshot
+from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
+from suivi.db import utcnow
+from suivi.notifications.models import EmailDelivery
+
+CONTACT_FIELDS = ("name", "email", "role", "frequency")
+# Shown in the audit log when the person used the link in their email.
+UNSUBSCRIBE_ACTOR = "lien de désabonnement"
+
+
+def new_unsubscribe_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in email):
+        raise Invalid("email", "Adresse électronique invalide.")
+    return f"{local}@{domain.lower()}"
+
+
+def _check(fields: dict) -> dict:
+    clean = dict(fields)
+    if "email" in clean:
+        clean["email"] = normalise_email(clean["email"])
+    if "name" in clean:
+        clean["name"] = clean["name"].strip()
+        if not clean["name"]:
+            raise Invalid("name", "Le nom est obligatoire.")
+    if "frequency" in clean and clean["frequency"] not in CONTACT_FREQUENCIES:
+        raise Invalid("frequency", "Fréquence inconnue (weekly, monthly ou none).")
+    return clean
+
+
+def _email_taken(session: Session, partner_id: int, email: str, exclude_id: int | None) -> bool:
+    # Mailboxes are case-insensitive in practice: « Claire@x » and « claire@x » are one.
+    query = select(PartnerContact.id).where(
+        PartnerContact.partner_id == partner_id,
+        func.lower(PartnerContact.email) == email.lower(),
+    )
+    if exclude_id is not None:
+        query = query.where(PartnerContact.id != exclude_id)
+    return session.execute(query).first() is not None
+
+
+def list_contacts(session: Session, partner_id: int) -> list[PartnerContact]:
+    return list(
+        session.execute(
+            select(PartnerContact)
+            .where(PartnerContact.partner_id == partner_id)
+            .order_by(PartnerContact.id)
+        ).scalars()
+    )
+
+
+def create_contact(
+    session: Session,
+    partner: Partner,
+    *,
+    fields: dict,
+    actor_id: int | None = None,
+    actor_label: str = "",
+) -> PartnerContact:
+    clean = _check({"role": "", "frequency": "monthly", **fields})
+    if _email_taken(session, partner.id, clean["email"], None):
+        raise Conflict("Ce partenaire a déjà un contact avec cette adresse.", "email")
+    now = utcnow()
+    contact = PartnerContact(
+        partner_id=partner.id,
+        unsubscribe_token=new_unsubscribe_token(),
+        created_at=now,
+        updated_at=now,
+        **{key: clean[key] for key in CONTACT_FIELDS},
+    )
+    session.add(contact)
+    session.flush()
+    record(
+        session,
+        action="create",
+        entity="partner_contact",
+        entity_id=contact.id,
+        after=snapshot(contact, exclude=("unsubscribe_token",)),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=partner.contract_id,
+    )
+    return contact
+
+
+def update_contact(
+    session: Session,
+    partner: Partner,
+    contact: PartnerContact,
+    *,
+    fields: dict,
+    resubscribe: bool = False,
+    actor_id: int | None = None,
+    actor_label: str = "",
+) -> PartnerContact:
+    """Change some of name, email, role, frequency. An unsubscribed contact stays
+    unsubscribed unless `resubscribe` (the person asked for it again)."""
+    clean = _check({key: value for key, value in fields.items() if key in CONTACT_FIELDS})
+    if "email" in clean and _email_taken(session, partner.id, clean["email"], contact.id):
+        raise Conflict("Ce partenaire a déjà un contact avec cette adresse.", "email")
+    before = snapshot(contact, exclude=("unsubscribe_token",))
+    for key, value in clean.items():
+        setattr(contact, key, value)
+    if resubscribe:
+        contact.unsubscribed_at = None
+    contact.updated_at = utcnow()
+    session.add(contact)
+    session.flush()
+    record(
+        session,
+        action="update",
+        entity="partner_contact",
+        entity_id=contact.id,
+        before=before,
+        after=snapshot(contact, exclude=("unsubscribe_token",)),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=partner.contract_id,
+    )
+    return contact
+
+
+def delete_contact(
+    session: Session,
+    partner: Partner,
+    contact: PartnerContact,
+    *,
+    actor_id: int | None = None,
+    actor_label: str = "",
+) -> None:
+    """Remove a contact. Its past deliveries stay (they keep their deduplication key and
+    recipient address) but no longer point to it."""
+    before = snapshot(contact, exclude=("unsubscribe_token",))
+    session.execute(
+        update(EmailDelivery)
+        .where(EmailDelivery.contact_id == contact.id)
+        .values(contact_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.delete(contact)
+    session.flush()
+    record(
+        session,
+        action="delete",
+        entity="partner_contact",
+        entity_id=before["id"],
+        before=before,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=partner.contract_id,
+    )
+
+
+def find_by_token(session: Session, token: str) -> PartnerContact | None:
+    if not token or len(token) > 64:
+        return None
+    return session.execute(
+        select(PartnerContact).where(PartnerContact.unsubscribe_token == token)
+    ).scalar_one_or_none()
+
+
+def unsubscribe(
+    session: Session, token: str, *, now: datetime | None = None
+) -> PartnerContact | None:
+    """Stop the summaries of the contact holding `token` (the link in their emails).
+    Idempotent: a second click changes nothing. None for an unknown token."""
+    contact = find_by_token(session, token)
+    if contact is None or contact.unsubscribed_at is not None:
+        return contact
+    before = snapshot(contact, exclude=("unsubscribe_token",))
+    contact.unsubscribed_at = now or utcnow()
+    contact.updated_at = contact.unsubscribed_at
+    session.add(contact)
+    session.flush()
+    partner = session.get(Partner, contact.partner_id)
+    record(
+        session,
+        action="update",  # the actor label says it came from the link
+        entity="partner_contact",
+        entity_id=contact.id,
+        before=before,
+        after=snapshot(contact, exclude=("unsubscribe_token",)),
+        actor_label=UNSUBSCRIBE_ACTOR,
+        contract_id=partner.contract_id if partner else None,
+    )
+    return contact

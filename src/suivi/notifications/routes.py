@@ -1,0 +1,391 @@
+"""Contacts of a partner, summary previews, delivery problems (API), and the public
+unsubscribe link (no login).
+
+- `/api/partners/{id}/contacts[/{contact_id}]`: read by whoever may read the partner (a
+  partner account: its own), changed by admins (`suivi.scoping.can_write_reference`).
+- `/api/partners/{id}/contacts/{contact_id}/summary-preview`: admins; renders the summary
+  the contact would receive, sends nothing.
+- `/api/email-deliveries`: admins; failed (and pending) messages with the server's answer.
+- `/desabonnement/{token}`: GET shows a confirmation page with a button (so that mail
+  scanners following links unsubscribe no one), POST unsubscribes — which is also what mail
+  clients do for the one-click `List-Unsubscribe-Post` header (RFC 8058).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+
+from suivi import scoping
+from suivi.api.common import (
+    MAX_ID,
+    AsOfQuery,
+    Page,
+    PageQuery,
+    SizeQuery,
+    StrictModel,
+    Text,
+    paginate,
+    resolve_as_of,
+)
+from suivi.api.errors import ERROR_RESPONSES, Forbidden, NotFound
+from suivi.auth.deps import CurrentPrincipal, Principal, require_role
+from suivi.auth.models import UserContract
+from suivi.contract.models import Contract, Partner, PartnerContact
+from suivi.deps import SessionDep, SettingsDep
+from suivi.notifications import contacts as service
+from suivi.notifications.email import DEMO_NOTICE, email_environment
+from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery
+from suivi.notifications.summaries import summary_email, summary_for_contact
+
+router = APIRouter(prefix="/api", tags=["contacts et envois"], responses=ERROR_RESPONSES)
+public = APIRouter(tags=["désabonnement"], include_in_schema=False)
+
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+Frequency = Literal["weekly", "monthly", "none"]
+
+
+class ContactIn(StrictModel):
+    name: Text(160, 1)
+    email: Text(254, 3)
+    role: Text(160) = ""
+    frequency: Frequency = "monthly"
+
+
+class ContactPatch(StrictModel):
+    name: Text(160, 1) | None = None
+    email: Text(254, 3) | None = None
+    role: Text(160) | None = None
+    frequency: Frequency | None = None
+    # Subscribe again a contact who used the unsubscribe link (they asked for it).
+    resubscribe: bool = False
+
+
+class ContactDetailOut(BaseModel):
+    id: int
+    partner_id: int
+    name: str
+    email: str
+    role: str
+    frequency: str
+    subscribed: bool
+    unsubscribed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SummaryPreviewOut(BaseModel):
+    contact_id: int
+    recipient: str
+    subject: str
+    dedup_key: str
+    period: str
+    text: str
+    html: str
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    kind: str
+    period: str
+    recipient: str
+    contact_id: int | None
+    user_id: int | None
+    subject: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+    claimed_at: datetime | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+
+
+def _out(contact: PartnerContact) -> ContactDetailOut:
+    return ContactDetailOut(
+        id=contact.id,
+        partner_id=contact.partner_id,
+        name=contact.name,
+        email=contact.email,
+        role=contact.role,
+        frequency=contact.frequency,
+        subscribed=contact.unsubscribed_at is None and contact.frequency != "none",
+        unsubscribed_at=contact.unsubscribed_at,
+        created_at=contact.created_at,
+        updated_at=contact.updated_at,
+    )
+
+
+def _readable_partner(session, principal: Principal, partner_id: int) -> Partner:
+    partner = session.get(Partner, partner_id)
+    if partner is None or not scoping.can_read_partner(principal, partner):
+        raise NotFound("Partenaire introuvable.")
+    return partner
+
+
+def _writable_partner(session, principal: Principal, partner_id: int) -> Partner:
+    partner = _readable_partner(session, principal, partner_id)
+    if not scoping.can_write_reference(principal, partner.contract_id):
+        raise Forbidden("Seul un administrateur peut gérer les contacts des partenaires.")
+    return partner
+
+
+def _contact(session, partner: Partner, contact_id: int) -> PartnerContact:
+    contact = session.get(PartnerContact, contact_id)
+    if contact is None or contact.partner_id != partner.id:
+        raise NotFound("Contact introuvable.")
+    return contact
+
+
+@router.get(
+    "/partners/{partner_id}/contacts",
+    response_model=list[ContactDetailOut],
+    summary="Contacts d'un partenaire",
+)
+def list_contacts(session: SessionDep, principal: CurrentPrincipal, partner_id: PathId):
+    partner = _readable_partner(session, principal, partner_id)
+    return [_out(contact) for contact in service.list_contacts(session, partner.id)]
+
+
+@router.get(
+    "/partners/{partner_id}/contacts/{contact_id}",
+    response_model=ContactDetailOut,
+    summary="Un contact",
+)
+def get_contact(
+    session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, contact_id: PathId
+):
+    partner = _readable_partner(session, principal, partner_id)
+    return _out(_contact(session, partner, contact_id))
+
+
+@router.post(
+    "/partners/{partner_id}/contacts",
+    response_model=ContactDetailOut,
+    status_code=201,
+    summary="Ajouter un contact (administrateurs)",
+)
+def create_contact(
+    session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, body: ContactIn
+):
+    partner = _writable_partner(session, principal, partner_id)
+    contact = service.create_contact(
+        session,
+        partner,
+        fields=body.model_dump(),
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    return _out(contact)
+
+
+@router.patch(
+    "/partners/{partner_id}/contacts/{contact_id}",
+    response_model=ContactDetailOut,
+    summary="Modifier un contact (administrateurs)",
+)
+def update_contact(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    partner_id: PathId,
+    contact_id: PathId,
+    body: ContactPatch,
+):
+    partner = _writable_partner(session, principal, partner_id)
+    contact = _contact(session, partner, contact_id)
+    fields = body.model_dump(exclude={"resubscribe"}, exclude_none=True)
+    contact = service.update_contact(
+        session,
+        partner,
+        contact,
+        fields=fields,
+        resubscribe=body.resubscribe,
+        actor_id=principal.user_id,
+        actor_label=principal.label,
+    )
+    return _out(contact)
+
+
+@router.delete(
+    "/partners/{partner_id}/contacts/{contact_id}",
+    status_code=204,
+    summary="Supprimer un contact (administrateurs)",
+)
+def delete_contact(
+    session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, contact_id: PathId
+):
+    partner = _writable_partner(session, principal, partner_id)
+    contact = _contact(session, partner, contact_id)
+    service.delete_contact(
+        session, partner, contact, actor_id=principal.user_id, actor_label=principal.label
+    )
+
+
+@router.get(
+    "/partners/{partner_id}/contacts/{contact_id}/summary-preview",
+    response_model=SummaryPreviewOut,
+    summary="Aperçu du point envoyé à ce contact (rien n'est envoyé)",
+)
+def preview_summary(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Admin,
+    partner_id: PathId,
+    contact_id: PathId,
+    as_of: AsOfQuery = None,
+):
+    partner = _writable_partner(session, principal, partner_id)
+    contact = _contact(session, partner, contact_id)
+    summary = summary_for_contact(
+        session, settings, contact.id, as_of=resolve_as_of(as_of, settings)
+    )
+    message = summary_email(settings, summary)
+    return SummaryPreviewOut(
+        contact_id=contact.id,
+        recipient=message.recipient,
+        subject=message.subject,
+        dedup_key=message.dedup_key,
+        period=message.period,
+        text=message.text,
+        html=message.html,
+    )
+
+
+@router.get(
+    "/email-deliveries",
+    response_model=Page[DeliveryOut],
+    summary="Envois d'emails (par défaut : les échecs, avec la réponse du serveur)",
+)
+def list_deliveries(
+    session: SessionDep,
+    principal: Admin,
+    status: Annotated[
+        Literal["pending", "sending", "sent", "failed"] | None,
+        Query(description="Statut (défaut : failed)."),
+    ] = "failed",
+    kind: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]+$")] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 50,
+):
+    assert status is None or status in DELIVERY_STATUSES
+    # Messages of the admin's contracts: to their partners' contacts or their users.
+    contracts = list(principal.contract_ids)
+    mine = or_(
+        EmailDelivery.contact_id.in_(
+            select(PartnerContact.id)
+            .join(Partner, Partner.id == PartnerContact.partner_id)
+            .where(Partner.contract_id.in_(contracts))
+        ),
+        EmailDelivery.user_id.in_(
+            select(UserContract.user_id).where(UserContract.contract_id.in_(contracts))
+        ),
+        EmailDelivery.contact_id.is_(None) & EmailDelivery.user_id.is_(None),
+    )
+    query = select(EmailDelivery).where(mine)
+    if status:
+        query = query.where(EmailDelivery.status == status)
+    if kind:
+        query = query.where(EmailDelivery.kind == kind)
+    rows, total = paginate(
+        session,
+        query.order_by(EmailDelivery.created_at.desc(), EmailDelivery.id.desc()),
+        page,
+        size,
+    )
+    return Page(
+        items=[DeliveryOut.model_validate(row, from_attributes=True) for row in rows],
+        total=total,
+        page=page,
+        size=size,
+    )
+
+
+# -- the public unsubscribe link -------------------------------------------------------------
+
+UNSUBSCRIBE_TEMPLATE = "partner_summary_unsubscribe.html.j2"
+
+
+def _unsubscribe_page(
+    settings, action: str, *, state: str, contact=None, partner=None, contract=None
+):
+    html = (
+        email_environment(settings)
+        .get_template(UNSUBSCRIBE_TEMPLATE)
+        .render(
+            subject="Désabonnement — Suivi du contrat de ville",
+            contract_name=contract.name if contract else "Suivi du contrat de ville",
+            is_demo=bool(contract and contract.is_demo),
+            demo_notice=DEMO_NOTICE,
+            state=state,
+            contact=contact,
+            partner=partner,
+            action=action,
+        )
+    )
+    return HTMLResponse(
+        html,
+        status_code=404 if state == "unknown" else 200,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Robots-Tag": "noindex",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+def _load(session, token: str):
+    """(contact, partner, contract) of the token, or Nones."""
+    contact = service.find_by_token(session, token)
+    if contact is None:
+        return None, None, None
+    partner = session.get(Partner, contact.partner_id)
+    return contact, partner, session.get(Contract, partner.contract_id)
+
+
+TokenPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+@public.get("/desabonnement/{token}", response_class=HTMLResponse)
+def unsubscribe_form(
+    request: Request, session: SessionDep, settings: SettingsDep, token: TokenPath
+):
+    contact, partner, contract = _load(session, token)
+    if contact is None:
+        return _unsubscribe_page(settings, request.url.path, state="unknown")
+    return _unsubscribe_page(
+        settings,
+        request.url.path,
+        state="done" if contact.unsubscribed_at else "confirm",
+        contact=contact,
+        partner=partner,
+        contract=contract,
+    )
+
+
+@public.post("/desabonnement/{token}", response_class=HTMLResponse)
+def unsubscribe_confirm(
+    request: Request, session: SessionDep, settings: SettingsDep, token: TokenPath
+):
+    # The body is either our form's button or a mail client's "List-Unsubscribe=One-Click":
+    # both mean the same thing, the token in the path is the credential.
+    contact, partner, contract = _load(session, token)
+    if contact is None:
+        return _unsubscribe_page(settings, request.url.path, state="unknown")
+    service.unsubscribe(session, token)
+    return _unsubscribe_page(
+        settings,
+        request.url.path,
+        state="done",
+        contact=contact,
+        partner=partner,
+        contract=contract,
+    )
+
+
+__all__ = ["public", "router"]

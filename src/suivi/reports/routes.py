@@ -1,0 +1,183 @@
+"""API of the PDF reports: list and download the archive, generate a report.
+
+Who sees what: a partner account only the partner reports of its own partner (and may
+generate only that one); the other roles (admin, chef·fe de projet, COPIL) every report of
+their contracts. Reports outside the user's reach answer 404, like everything else.
+
+Generation takes seconds: the route is a plain `def` (FastAPI runs it in a worker thread,
+outside the event loop) and it releases the request's transaction before rendering, so no
+database lock is held while WeasyPrint lays out the pages.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from suivi.api.common import (
+    MAX_ID,
+    ContractQuery,
+    Day,
+    Page,
+    PageQuery,
+    SizeQuery,
+    StrictModel,
+    check_in_term,
+    paginate,
+    resolve_as_of,
+    resolve_contract,
+)
+from suivi.api.errors import ERROR_RESPONSES, Invalid, NotFound, forbidden
+from suivi.auth.deps import CurrentPrincipal, Principal
+from suivi.deps import SessionDep, SettingsDep
+from suivi.reports.archive import generate_report, may_generate
+from suivi.reports.context import ReportError
+from suivi.reports.models import REPORT_KINDS, ReportFile
+
+router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=ERROR_RESPONSES)
+
+ReportId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+Kind = Literal["copil", "quartier", "partner", "annual"]
+
+
+class ReportOut(BaseModel):
+    id: int
+    contract_id: int
+    kind: str
+    scope: str
+    as_of: date
+    generated_at: datetime
+    meeting_id: int | None
+    pages: int
+    size_bytes: int
+    sha256: str
+    is_demo: bool
+    download_url: str
+
+
+class ReportIn(StrictModel):
+    kind: Kind
+    scope: str = Field(
+        default="",
+        max_length=40,
+        description="Code du quartier (quartier) ou identifiant du partenaire (partner).",
+    )
+    as_of: Day | None = Field(default=None, description="Date de situation (défaut : aujourd'hui).")
+    contract_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+def _out(row: ReportFile) -> ReportOut:
+    return ReportOut(
+        **row.model_dump(include=set(ReportOut.model_fields) - {"download_url"}),
+        download_url=f"/api/reports/{row.id}/pdf",
+    )
+
+
+def _visible(principal: Principal, query):
+    query = query.where(ReportFile.contract_id.in_(principal.contract_ids))
+    if principal.role == "partenaire":
+        query = query.where(
+            ReportFile.kind == "partner", ReportFile.scope == str(principal.partner_id or "")
+        )
+    return query
+
+
+def _get(session, principal: Principal, report_id: int) -> ReportFile:
+    row = session.execute(
+        _visible(principal, select(ReportFile).where(ReportFile.id == report_id))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("Rapport introuvable.")
+    return row
+
+
+@router.get("", summary="Rapports archivés", response_model=Page[ReportOut])
+def list_reports(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    contract_id: ContractQuery = None,
+    kind: Annotated[Kind | None, Query(description="Type de rapport.")] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 50,
+) -> Page[ReportOut]:
+    contract = resolve_contract(session, principal, contract_id)
+    query = _visible(principal, select(ReportFile).where(ReportFile.contract_id == contract.id))
+    if kind is not None:
+        query = query.where(ReportFile.kind == kind)
+    rows, total = paginate(
+        session, query.order_by(ReportFile.generated_at.desc(), ReportFile.id.desc()), page, size
+    )
+    return Page[ReportOut](items=[_out(r) for r in rows], total=total, page=page, size=size)
+
+
+@router.get("/{report_id}", summary="Un rapport archivé", response_model=ReportOut)
+def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: ReportId) -> ReportOut:
+    return _out(_get(session, principal, report_id))
+
+
+@router.get(
+    "/{report_id}/pdf",
+    summary="Télécharger le PDF",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def download_report(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, report_id: ReportId
+) -> FileResponse:
+    row = _get(session, principal, report_id)
+    folder = Path(settings.reports.dir).resolve()
+    path = (folder / row.path).resolve()
+    if not path.is_relative_to(folder) or not path.is_file():
+        raise NotFound("Fichier du rapport introuvable dans l'archive.")
+    scope = f"-{row.scope}" if row.scope else ""
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        filename=f"rapport-{row.kind}{scope}-{row.as_of.isoformat()}.pdf",
+        headers={"X-Content-SHA256": row.sha256},
+    )
+
+
+@router.post("", summary="Générer un rapport", status_code=201, response_model=ReportOut)
+def create_report(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    body: ReportIn,
+) -> ReportOut:
+    contract = resolve_contract(session, principal, body.contract_id)
+    scope = body.scope.strip()
+    if body.kind in ("quartier", "partner") and not scope:
+        raise Invalid("scope", "Indiquez le quartier (code QPV) ou le partenaire (identifiant).")
+    if body.kind in ("copil", "annual"):
+        scope = ""
+    if not may_generate(principal.role, principal.partner_id, body.kind, scope):
+        raise forbidden("Un compte partenaire ne peut générer que le rapport de son partenaire.")
+    as_of = resolve_as_of(body.as_of, settings)
+    check_in_term(contract, as_of, "as_of")
+    # End the request's transaction now: rendering takes seconds and must hold no lock.
+    session.commit()
+    try:
+        generated = generate_report(
+            request.app.state.engine,
+            settings,
+            kind=body.kind,
+            scope=scope,
+            as_of=as_of,
+            contract_id=contract.id,
+            generated_by_id=principal.user_id,
+        )
+    except ReportError as exc:
+        raise Invalid("scope", str(exc)) from None
+    return _out(generated.file)
+
+
+__all__ = ["REPORT_KINDS", "router"]

@@ -1,0 +1,461 @@
+"""« Administration » (admins only): the scheduler's jobs and run log, email deliveries that
+failed or wait for a retry, partner contacts (list, add, edit, unsubscribe, resubscribe) and
+a preview of a contact's summary that sends nothing.
+
+Reads reuse `suivi.scheduler` (schedules, next runs, latest runs); contact changes go through
+`suivi.notifications.contacts` (audited); the preview is the function behind
+`suivi summaries preview`. Everything is limited to the contract shown in the header.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, or_, select
+
+from suivi import scoping
+from suivi.api.errors import ApiError
+from suivi.audit.service import record, snapshot
+from suivi.auth.deps import CSRF_FORM_FIELD
+from suivi.auth.models import UserContract
+from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
+from suivi.db import utcnow
+from suivi.formatting import format_date
+from suivi.monitoring.models import JobRun
+from suivi.notifications import contacts as contact_service
+from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery
+from suivi.notifications.summaries import summary_email, summary_for_contact
+from suivi.scheduler import last_runs, next_run, scheduled_jobs
+from suivi.web.common import (
+    PAGE_SIZE,
+    Page,
+    PageDep,
+    PageError,
+    Pagination,
+    check_csrf,
+    not_found,
+    page_number,
+)
+
+router = APIRouter(include_in_schema=False)
+
+OUTCOME_LABELS = {"running": "En cours", "success": "Réussie", "error": "En erreur"}
+OUTCOME_TONES = {"running": "info", "success": "success", "error": "danger"}
+DELIVERY_STATUS_LABELS = {
+    "pending": "En attente d'un nouvel essai",
+    "sending": "En cours d'envoi",
+    "sent": "Envoyé",
+    "failed": "Échec définitif",
+}
+DELIVERY_STATUS_TONES = {
+    "pending": "warning",
+    "sending": "info",
+    "sent": "success",
+    "failed": "danger",
+}
+DELIVERY_KIND_LABELS = {
+    "partner_summary": "Point aux partenaires",
+    "reminder": "Rappel des mises à jour",
+    "escalation": "Signalement des retards",
+}
+CONTACT_FREQUENCY_LABELS = {
+    "weekly": "Chaque semaine",
+    "monthly": "Chaque mois",
+    "none": "Aucun envoi",
+}
+# The deliveries that need an admin's eye, shown when no status is chosen.
+PROBLEM_STATUSES = ("failed", "pending")
+CONTACT_LIMITS = {"name": 160, "email": 254, "role": 160}
+# Audit label of an unsubscription done by an admin (the person asked by phone, mail…).
+ADMIN_UNSUBSCRIBE = "désabonnement par un administrateur"
+
+
+def require_admin(page: PageDep) -> Page:
+    if page.principal.role != "admin" or not scoping.can_write_reference(
+        page.principal, page.contract.id
+    ):
+        raise PageError(403, "Cette page est réservée aux administrateurs.")
+    return page
+
+
+AdminPage = Annotated[Page, Depends(require_admin)]
+
+
+def local_time(page: Page, moment: datetime | None) -> str:
+    """« 15 novembre 2026 à 06:00 » in the configured time zone."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(page.settings.tz)
+    return f"{format_date(moment)} à {moment:%H:%M}"
+
+
+def _render(page: Page, template: str, status_code: int = 200, **context: Any) -> Response:
+    return page.render(
+        template,
+        status_code=status_code,
+        when=lambda moment: local_time(page, moment),
+        frequency_labels=CONTACT_FREQUENCY_LABELS,
+        **context,
+    )
+
+
+# -- jobs and their run log ------------------------------------------------------------------
+
+
+@router.get("/administration")
+def jobs_page(page: AdminPage) -> Response:
+    settings = page.settings
+    now = datetime.now(settings.tz)
+    latest = last_runs(page.request.app.state.engine)
+    jobs = []
+    for item in scheduled_jobs(settings):
+        if not item.implemented:
+            upcoming = "Non disponible"
+        elif not item.enabled:
+            upcoming = "Désactivée"
+        else:
+            upcoming = local_time(page, next_run(item, now))
+        jobs.append({"item": item, "upcoming": upcoming, "last": latest.get(item.name)})
+    names = sorted({j["item"].name for j in jobs} | set(latest))
+    job_filter = page.request.query_params.get("tache") or ""
+    query = select(JobRun)
+    if job_filter in names:
+        query = query.where(JobRun.job_name == job_filter)
+    else:
+        job_filter = ""
+    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
+    runs = list(
+        page.session.execute(
+            query.order_by(JobRun.id.desc()).limit(pagination.size).offset(pagination.offset)
+        ).scalars()
+    )
+    return _render(
+        page,
+        "admin_jobs.html",
+        jobs=jobs,
+        runs=runs,
+        names=names,
+        job_filter=job_filter,
+        pagination=pagination,
+        outcome_labels=OUTCOME_LABELS,
+        outcome_tones=OUTCOME_TONES,
+    )
+
+
+# -- email deliveries ------------------------------------------------------------------------
+
+
+def _contract_deliveries(page: Page):
+    """Messages of the page's contract: to its partners' contacts or its users (and the
+    few without either, which belong to no contract)."""
+    contract_id = page.contract.id
+    return select(EmailDelivery).where(
+        or_(
+            EmailDelivery.contact_id.in_(
+                select(PartnerContact.id)
+                .join(Partner, Partner.id == PartnerContact.partner_id)
+                .where(Partner.contract_id == contract_id)
+            ),
+            EmailDelivery.user_id.in_(
+                select(UserContract.user_id).where(UserContract.contract_id == contract_id)
+            ),
+            EmailDelivery.contact_id.is_(None) & EmailDelivery.user_id.is_(None),
+        )
+    )
+
+
+@router.get("/administration/envois")
+def deliveries_page(page: AdminPage) -> Response:
+    status = page.request.query_params.get("statut") or ""
+    query = _contract_deliveries(page)
+    if status in DELIVERY_STATUSES:
+        query = query.where(EmailDelivery.status == status)
+    else:
+        status = ""
+        query = query.where(EmailDelivery.status.in_(PROBLEM_STATUSES))
+    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
+    deliveries = list(
+        page.session.execute(
+            query.order_by(EmailDelivery.created_at.desc(), EmailDelivery.id.desc())
+            .limit(pagination.size)
+            .offset(pagination.offset)
+        ).scalars()
+    )
+    return _render(
+        page,
+        "admin_deliveries.html",
+        deliveries=deliveries,
+        status=status,
+        pagination=pagination,
+        status_labels=DELIVERY_STATUS_LABELS,
+        status_tones=DELIVERY_STATUS_TONES,
+        kind_labels=DELIVERY_KIND_LABELS,
+    )
+
+
+# -- partner contacts ------------------------------------------------------------------------
+
+
+def _partner(page: Page, partner_id: int) -> Partner:
+    partner = page.session.get(Partner, partner_id)
+    if partner is None or partner.contract_id != page.contract.id:
+        raise not_found("Partenaire")
+    return partner
+
+
+def _contact(page: Page, contact_id: int) -> tuple[PartnerContact, Partner]:
+    contact = page.session.get(PartnerContact, contact_id)
+    if contact is None:
+        raise not_found("Contact")
+    return contact, _partner(page, contact.partner_id)
+
+
+@router.get("/administration/contacts")
+def partners_contacts_page(page: AdminPage) -> Response:
+    subscribed = (PartnerContact.unsubscribed_at.is_(None)) & (PartnerContact.frequency != "none")
+    rows = page.session.execute(
+        select(
+            Partner,
+            func.count(PartnerContact.id),
+            func.count(PartnerContact.id).filter(subscribed),
+        )
+        .outerjoin(PartnerContact, PartnerContact.partner_id == Partner.id)
+        .where(Partner.contract_id == page.contract.id)
+        .group_by(Partner.id)
+        .order_by(Partner.name)
+    ).all()
+    return _render(page, "admin_partners.html", rows=rows)
+
+
+def _contacts_page(
+    page: Page,
+    partner: Partner,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    contacts = contact_service.list_contacts(page.session, partner.id)
+    notice = ""
+    params = page.request.query_params
+    for key, text in (
+        ("ajoute", "Contact ajouté."),
+        ("modifie", "Contact modifié."),
+        ("desabonne", "Contact désabonné : il ne recevra plus de point."),
+        ("reabonne", "Contact réabonné : il recevra de nouveau les points."),
+    ):
+        if params.get(key):
+            notice = text
+    return _render(
+        page,
+        "admin_contacts.html",
+        status_code=status_code,
+        partner=partner,
+        contacts=contacts,
+        notice=notice,
+        errors=errors or {},
+        values=values or {"frequency": "monthly"},
+    )
+
+
+@router.get("/administration/partenaires/{partner_id}/contacts")
+def contacts_page(page: AdminPage, partner_id: int) -> Response:
+    return _contacts_page(page, _partner(page, partner_id))
+
+
+def _form_errors(values: dict[str, str]) -> dict[str, str]:
+    """Checks the service leaves to the form (lengths, a known frequency)."""
+    errors = {}
+    for key, limit in CONTACT_LIMITS.items():
+        if len(values.get(key, "")) > limit:
+            errors[key] = f"Texte trop long ({limit} caractères au plus)."
+    if values.get("frequency") not in CONTACT_FREQUENCIES:
+        errors["frequency"] = "Choisissez la fréquence des envois."
+    if any("\x00" in value for value in values.values()):
+        errors["name"] = "Caractère interdit dans le texte."
+    return errors
+
+
+def _service_error(exc: ApiError) -> dict[str, str]:
+    field = exc.field if exc.field in ("name", "email", "role", "frequency") else "email"
+    return {field: exc.detail}
+
+
+ContactText = Annotated[str, Form(max_length=1000)]
+
+
+@router.post("/administration/partenaires/{partner_id}/contacts")
+def add_contact(
+    page: AdminPage,
+    partner_id: int,
+    name: ContactText = "",
+    email: ContactText = "",
+    role: ContactText = "",
+    frequency: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    partner = _partner(page, partner_id)
+    values = {"name": name, "email": email, "role": role.strip(), "frequency": frequency}
+    errors = _form_errors(values)
+    if not errors:
+        try:
+            contact = contact_service.create_contact(
+                page.session,
+                partner,
+                fields=values,
+                actor_id=page.principal.user_id,
+                actor_label=page.principal.label,
+            )
+        except ApiError as exc:
+            errors = _service_error(exc)
+    if errors:
+        page.session.rollback()
+        return _contacts_page(page, partner, status_code=422, errors=errors, values=values)
+    return RedirectResponse(
+        page.url(f"/administration/partenaires/{partner.id}/contacts", ajoute=contact.id)
+        + f"#contact-{contact.id}",
+        status_code=303,
+    )
+
+
+def _edit_page(page: Page, contact, partner, *, status_code=200, errors=None, values=None):
+    return _render(
+        page,
+        "admin_contact_edit.html",
+        status_code=status_code,
+        contact=contact,
+        partner=partner,
+        errors=errors or {},
+        values=values
+        or {
+            "name": contact.name,
+            "email": contact.email,
+            "role": contact.role,
+            "frequency": contact.frequency,
+        },
+    )
+
+
+@router.get("/administration/contacts/{contact_id}/modifier")
+def edit_contact_form(page: AdminPage, contact_id: int) -> Response:
+    contact, partner = _contact(page, contact_id)
+    return _edit_page(page, contact, partner)
+
+
+@router.post("/administration/contacts/{contact_id}/modifier")
+def edit_contact(
+    page: AdminPage,
+    contact_id: int,
+    name: ContactText = "",
+    email: ContactText = "",
+    role: ContactText = "",
+    frequency: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    contact, partner = _contact(page, contact_id)
+    values = {"name": name, "email": email, "role": role.strip(), "frequency": frequency}
+    errors = _form_errors(values)
+    if not errors:
+        try:
+            contact_service.update_contact(
+                page.session,
+                partner,
+                contact,
+                fields=values,
+                actor_id=page.principal.user_id,
+                actor_label=page.principal.label,
+            )
+        except ApiError as exc:
+            errors = _service_error(exc)
+    if errors:
+        page.session.rollback()
+        contact, partner = _contact(page, contact_id)
+        return _edit_page(page, contact, partner, status_code=422, errors=errors, values=values)
+    return RedirectResponse(
+        page.url(f"/administration/partenaires/{partner.id}/contacts", modifie=contact.id)
+        + f"#contact-{contact.id}",
+        status_code=303,
+    )
+
+
+def unsubscribe_by_admin(session, partner: Partner, contact: PartnerContact, actor) -> None:
+    """Stop a contact's summaries at their request, audited with the admin's name.
+    (`contacts.unsubscribe` is the email link's path: it takes the token and records the
+    link as the actor; `contacts.update_contact` can only resubscribe.)"""
+    if contact.unsubscribed_at is not None:
+        return
+    before = snapshot(contact, exclude=("unsubscribe_token",))
+    contact.unsubscribed_at = utcnow()
+    contact.updated_at = contact.unsubscribed_at
+    session.add(contact)
+    session.flush()
+    record(
+        session,
+        action="update",
+        entity="partner_contact",
+        entity_id=contact.id,
+        before=before,
+        after=snapshot(contact, exclude=("unsubscribe_token",)),
+        actor_id=actor.user_id,
+        actor_label=f"{actor.label} ({ADMIN_UNSUBSCRIBE})",
+        contract_id=partner.contract_id,
+    )
+
+
+@router.post("/administration/contacts/{contact_id}/desabonner")
+def unsubscribe_contact(
+    page: AdminPage,
+    contact_id: int,
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    contact, partner = _contact(page, contact_id)
+    unsubscribe_by_admin(page.session, partner, contact, page.principal)
+    return RedirectResponse(
+        page.url(f"/administration/partenaires/{partner.id}/contacts", desabonne=contact.id)
+        + f"#contact-{contact.id}",
+        status_code=303,
+    )
+
+
+@router.post("/administration/contacts/{contact_id}/reabonner")
+def resubscribe_contact(
+    page: AdminPage,
+    contact_id: int,
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    contact, partner = _contact(page, contact_id)
+    if contact.unsubscribed_at is not None:
+        contact_service.update_contact(
+            page.session,
+            partner,
+            contact,
+            fields={},
+            resubscribe=True,
+            actor_id=page.principal.user_id,
+            actor_label=page.principal.label,
+        )
+    return RedirectResponse(
+        page.url(f"/administration/partenaires/{partner.id}/contacts", reabonne=contact.id)
+        + f"#contact-{contact.id}",
+        status_code=303,
+    )
+
+
+@router.get("/administration/contacts/{contact_id}/apercu")
+def preview_contact_summary(page: AdminPage, contact_id: int) -> Response:
+    """The summary this contact would receive at the page's date; nothing is sent."""
+    contact, partner = _contact(page, contact_id)
+    summary = summary_for_contact(page.session, page.settings, contact.id, as_of=page.as_of)
+    message = summary_email(page.settings, summary)
+    return _render(page, "admin_preview.html", contact=contact, partner=partner, message=message)

@@ -1,0 +1,270 @@
+"""What every page needs: the Jinja2 environment, the logged-in user, the contract, `as_of`,
+French form parsing, pagination and the HTML error pages.
+
+Pages are thin: a route resolves the user (`UserDep`, else a redirect to the login form),
+builds a `Page` (contract + as_of), reads through `suivi.scoping`, and renders a template.
+Objects the user may not read answer 404 (`PageError`), never a hint that they exist.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlmodel import Session
+
+from suivi import labels
+from suivi.auth.deps import CSRF_FORM_FIELD, CSRF_HEADER, PagePrincipal, Principal, verify_csrf
+from suivi.config import Settings
+from suivi.contract.models import Contract
+from suivi.deps import SessionDep
+from suivi.formatting import install_filters
+
+WEB_DIR = Path(__file__).parent
+PAGE_SIZE = 20
+MAX_TEXT = 2000
+
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+install_filters(templates.env)
+templates.env.globals.update(
+    labels=labels,
+    tone=labels.tone,
+    PERFORMANCE_LABELS=labels.PERFORMANCE_LABELS,
+    FRESHNESS_LABELS=labels.FRESHNESS_LABELS,
+    LIFECYCLE_LABELS=labels.LIFECYCLE_LABELS,
+    FUNDING_TYPE_LABELS=labels.FUNDING_TYPE_LABELS,
+    PARTNER_KIND_LABELS=labels.PARTNER_KIND_LABELS,
+    ALERT_KIND_LABELS=labels.ALERT_KIND_LABELS,
+    ROLE_LABELS=labels.ROLE_LABELS,
+    MEETING_KIND_LABELS=labels.MEETING_KIND_LABELS,
+    CSRF_FORM_FIELD=CSRF_FORM_FIELD,
+    CSRF_HEADER=CSRF_HEADER,
+)
+
+
+class PageError(Exception):
+    """An HTML error page (404 for what the user may not read, 403 for a refused action)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+class LoginRequired(Exception):  # noqa: N818 - a control-flow signal, not an error
+    pass
+
+
+def not_found(what: str = "Page") -> PageError:
+    return PageError(404, f"{what} introuvable (ou hors de votre périmètre).")
+
+
+def require_user(request: Request, principal: PagePrincipal) -> Principal:
+    if principal is None:
+        raise LoginRequired()
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(require_user)]
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def parse_as_of(request: Request, settings: Settings) -> tuple[date, bool]:
+    """`?as_of=AAAA-MM-JJ` (reproducible pages, tests), else today in the configured zone.
+    Returns (day, explicit)."""
+    raw = request.query_params.get("as_of") or ""
+    if raw:
+        try:
+            return date.fromisoformat(raw), True
+        except ValueError:
+            raise PageError(400, "Paramètre as_of invalide (format AAAA-MM-JJ).") from None
+    return datetime.now(settings.tz).date(), False
+
+
+@dataclass
+class Page:
+    """One request's context: who, which contract, which day."""
+
+    request: Request
+    session: Session
+    principal: Principal
+    contract: Contract
+    as_of: date
+    as_of_explicit: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.request.app.state.settings
+
+    @property
+    def can_edit(self) -> bool:
+        """May log measurements somewhere (copil never sees an edit form)."""
+        return self.principal.role in ("admin", "chef_de_projet", "partenaire")
+
+    def url(self, path: str, **params: Any) -> str:
+        """`path` with the query parameters (None/"" dropped) and the explicit as_of."""
+        query = {k: v for k, v in params.items() if v not in (None, "")}
+        if self.as_of_explicit:
+            query.setdefault("as_of", self.as_of.isoformat())
+        return path + ("?" + urlencode(query) if query else "")
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(
+            self.request,
+            template,
+            {"page": self, "user": self.principal, "contract": self.contract, **context},
+            status_code=status_code,
+        )
+
+
+# The contract chosen in the header's selector (users of several contracts).
+CONTRACT_COOKIE = "suivi_contrat"
+
+
+def chosen_contract_id(request: Request, principal: Principal) -> int | None:
+    """The cookie's contract if it is one of the user's, else the default (lowest id)."""
+    raw = request.cookies.get(CONTRACT_COOKIE) or ""
+    if raw.isdigit() and int(raw) in principal.contract_ids:
+        return int(raw)
+    return principal.default_contract_id
+
+
+def get_page(request: Request, session: SessionDep, principal: UserDep) -> Page:
+    contract_id = chosen_contract_id(request, principal)
+    contract = session.get(Contract, contract_id) if contract_id is not None else None
+    if contract is None:
+        raise PageError(404, "Aucun contrat n'est associé à votre compte.")
+    as_of, explicit = parse_as_of(request, request.app.state.settings)
+    page = Page(request, session, principal, contract, as_of, explicit)
+    if len(principal.contract_ids) > 1:  # the header's selector: (id, name) of each
+        page.extra["contract_choices"] = session.execute(
+            select(Contract.id, Contract.name)
+            .where(Contract.id.in_(principal.contract_ids))
+            .order_by(Contract.name, Contract.id)
+        ).all()
+    return page
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def check_csrf(request: Request, form_token: str | None) -> None:
+    """Refuse a state-changing request without the session's CSRF token (hidden field, or
+    the htmx header). Turns the 403 into the HTML error page."""
+    token = form_token or request.headers.get(CSRF_HEADER)
+    try:
+        verify_csrf(request, token)
+    except HTTPException as exc:
+        raise PageError(403, str(exc.detail)) from None
+
+
+# -- French form input -----------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+
+
+def parse_french_number(raw: str) -> float:
+    """« 1 234,5 », « 1234.5 », « -3 » → float; ValueError with a French message."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValueError("Indiquez la valeur.")
+    cleaned = re.sub(r"[\s\u00a0\u202f]", "", text).replace("\u2212", "-")
+    if not _NUMBER.match(cleaned):
+        raise ValueError("Saisissez un nombre, par exemple 1 234,5.")
+    value = float(cleaned.replace(",", "."))
+    if not math.isfinite(value) or abs(value) > 1e12:
+        raise ValueError("Nombre trop grand.")
+    return value
+
+
+def parse_french_date(raw: str) -> date:
+    """AAAA-MM-JJ (date input) or JJ/MM/AAAA; ValueError with a French message."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValueError("Indiquez la date de la mesure.")
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    try:
+        if match:
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("Date invalide : format attendu JJ/MM/AAAA.") from None
+
+
+# -- pagination ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pagination:
+    page: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    def slice(self, items: list) -> list:
+        return items[self.offset : self.offset + self.size]
+
+
+def page_number(request: Request) -> int:
+    try:
+        return max(1, min(int(request.query_params.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
+# -- exception handlers ----------------------------------------------------------------------
+
+
+def any_demo_contract(engine) -> bool:
+    """Pages without a contract (login, errors) still say when the instance holds demo data."""
+    from sqlalchemy import select
+
+    from suivi.db import session_scope
+
+    with session_scope(engine) as session:
+        return session.execute(select(Contract.id).where(Contract.is_demo)).first() is not None
+
+
+async def page_error_handler(request: Request, exc: PageError) -> Response:
+    principal = getattr(request.state, "principal", None)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "page": None,
+            "user": principal,
+            "contract": None,
+            "demo": any_demo_contract(request.app.state.engine),
+            "error": exc,
+        },
+        status_code=exc.status_code,
+    )
+
+
+async def login_required_handler(request: Request, exc: LoginRequired) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = "/connexion" if target == "/" else f"/connexion?suivant={quote(target)}"
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)

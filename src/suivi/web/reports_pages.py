@@ -1,0 +1,159 @@
+"""Reports page: the archive of generated PDF reports (list, download, generate) and the
+spreadsheet exports. A partner account sees and generates only its own partner's report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from suivi.auth.deps import CSRF_FORM_FIELD
+from suivi.contract.models import Partner, Quartier
+from suivi.reports.archive import generate_report, may_generate
+from suivi.reports.context import ReportError
+from suivi.reports.models import REPORT_KINDS, ReportFile
+from suivi.web.common import (
+    PAGE_SIZE,
+    Page,
+    PageDep,
+    PageError,
+    Pagination,
+    check_csrf,
+    not_found,
+    page_number,
+)
+
+router = APIRouter(include_in_schema=False)
+
+REPORT_KIND_LABELS = {
+    "copil": "Rapport au comité de pilotage",
+    "quartier": "Rapport par quartier",
+    "partner": "Rapport par partenaire",
+    "annual": "Rapport annuel",
+}
+
+
+def _reports_query(page: Page):
+    query = select(ReportFile).where(ReportFile.contract_id == page.contract.id)
+    if page.principal.role == "partenaire":
+        query = query.where(
+            ReportFile.kind == "partner", ReportFile.scope == str(page.principal.partner_id or "")
+        )
+    return query
+
+
+@router.get("/rapports")
+def reports_page(page: PageDep) -> Response:
+    return _render_reports(page)
+
+
+def _render_reports(
+    page: Page, errors: dict[str, str] | None = None, values: dict | None = None
+) -> Response:
+    kind = page.request.query_params.get("type") or ""
+    query = _reports_query(page)
+    if kind in REPORT_KINDS:
+        query = query.where(ReportFile.kind == kind)
+    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
+    reports = list(
+        page.session.execute(
+            query.order_by(ReportFile.generated_at.desc(), ReportFile.id.desc())
+            .limit(pagination.size)
+            .offset(pagination.offset)
+        ).scalars()
+    )
+    partner_names = dict(
+        page.session.execute(
+            select(Partner.id, Partner.name).where(Partner.contract_id == page.contract.id)
+        ).all()
+    )
+    quartier_names = dict(
+        page.session.execute(
+            select(Quartier.code, Quartier.name).where(Quartier.contract_id == page.contract.id)
+        ).all()
+    )
+
+    def scope_label(report: ReportFile) -> str:
+        if report.kind == "partner" and report.scope.isdigit():
+            return partner_names.get(int(report.scope), report.scope)
+        if report.kind == "quartier":
+            return quartier_names.get(report.scope, report.scope)
+        return "Tout le contrat"
+
+    quartiers = page.session.execute(
+        select(Quartier.code, Quartier.name)
+        .where(Quartier.contract_id == page.contract.id, Quartier.in_contract)
+        .order_by(Quartier.name)
+    ).all()
+    return page.render(
+        "reports.html",
+        status_code=422 if errors else 200,
+        reports=reports,
+        pagination=pagination,
+        kind=kind,
+        kinds=REPORT_KIND_LABELS,
+        scope_label=scope_label,
+        quartiers=quartiers,
+        partners=sorted(partner_names.items(), key=lambda item: item[1]),
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@router.post("/rapports")
+def generate_report_page(
+    page: PageDep,
+    kind: Annotated[str, Form(alias="type", max_length=20)] = "",
+    quartier: Annotated[str, Form(max_length=20)] = "",
+    partenaire: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    """Generate a report at the page's date, archive it, and come back to the list."""
+    check_csrf(page.request, csrf_token)
+    principal = page.principal
+    if principal.role == "partenaire":
+        kind, partenaire = "partner", str(principal.partner_id)
+    values = {"type": kind, "quartier": quartier, "partenaire": partenaire}
+    scope = {"quartier": quartier, "partner": partenaire}.get(kind, "")
+    if kind not in REPORT_KINDS:
+        return _render_reports(page, {"type": "Choisissez le type de rapport."}, values)
+    if kind in ("quartier", "partner") and not scope:
+        field = "quartier" if kind == "quartier" else "partenaire"
+        message = "Choisissez le quartier." if kind == "quartier" else "Choisissez le partenaire."
+        return _render_reports(page, {field: message}, values)
+    if not may_generate(principal.role, principal.partner_id, kind, scope):
+        raise PageError(403, "Vous ne pouvez générer que le rapport de votre partenaire.")
+    # Rendering takes seconds: end the request's transaction first so no lock is held.
+    page.session.commit()
+    try:
+        generated = generate_report(
+            page.request.app.state.engine,
+            page.settings,
+            kind=kind,
+            scope=scope,
+            as_of=page.as_of,
+            contract_id=page.contract.id,
+            generated_by_id=principal.user_id,
+        )
+    except ReportError as exc:
+        field = "quartier" if kind == "quartier" else "partenaire"
+        return _render_reports(page, {field: str(exc)}, values)
+    return RedirectResponse(page.url("/rapports", genere=generated.file.id), status_code=303)
+
+
+@router.get("/rapports/{report_id}/telecharger")
+def report_download(page: PageDep, report_id: int) -> Response:
+    report = page.session.execute(
+        _reports_query(page).where(ReportFile.id == report_id)
+    ).scalar_one_or_none()
+    if report is None:
+        raise not_found("Rapport")
+    root = Path(page.settings.reports.dir).resolve()
+    path = (root / report.path).resolve()
+    if root not in path.parents or not path.is_file():
+        raise not_found("Fichier du rapport")
+    return FileResponse(path, media_type="application/pdf", filename=path.name)

@@ -1,0 +1,9 @@
+// After htmx replaces a card, move the keyboard focus to what the user must read next: the
+// first field in error, or the « Mise à jour enregistrée » message (the old focus is gone).
+document.addEventListener("htmx:afterSettle", function () {
+  var target = document.querySelector("[data-autofocus]");
+  if (target) {
+    target.removeAttribute("data-autofocus");
+    target.focus();
+  }
+});

@@ -1,0 +1,258 @@
+"""« Mes mises à jour » (home), the indicator page, and the update form (htmx)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from suivi import scoping
+from suivi.api.errors import ApiError
+from suivi.formatting import format_date
+from suivi.indicators import service
+from suivi.indicators.models import Indicator, Measurement
+from suivi.web.cards import build_cards, loggable_indicator_ids
+from suivi.web.common import (
+    CSRF_FORM_FIELD,
+    MAX_TEXT,
+    PAGE_SIZE,
+    Page,
+    PageDep,
+    PageError,
+    Pagination,
+    check_csrf,
+    is_htmx,
+    not_found,
+    page_number,
+    parse_french_date,
+    parse_french_number,
+)
+
+router = APIRouter(include_in_schema=False)
+
+FRESHNESS_FILTERS = {
+    "retard": ("overdue", "En retard"),
+    "bientot": ("due_soon", "À mettre à jour bientôt"),
+    "ajour": ("up_to_date", "À jour"),
+}
+
+
+@router.get("/")
+def home(page: PageDep) -> Response:
+    if not page.can_edit:
+        # The committee reads; its home is the contract overview.
+        return RedirectResponse(page.url("/contrat"), status_code=303)
+    request = page.request
+    query = (request.query_params.get("q") or "").strip()[:100]
+    state = request.query_params.get("etat") or ""
+    ids = loggable_indicator_ids(page.session, page.principal, page.contract.id)
+    cards = build_cards(
+        page.session, page.principal, page.contract.id, page.as_of, ids, loggable=ids
+    )
+    counts = {
+        key: sum(1 for c in cards if c.freshness == code)
+        for key, (code, _) in FRESHNESS_FILTERS.items()
+    }
+    if query:
+        needle = query.casefold()
+        cards = [
+            c
+            for c in cards
+            if needle
+            in f"{c.indicator.code} {c.indicator.name} {c.commitment_code} "
+            f"{c.commitment_title} {c.quartier_name or ''}".casefold()
+        ]
+    if state in FRESHNESS_FILTERS:
+        cards = [c for c in cards if c.freshness == FRESHNESS_FILTERS[state][0]]
+    cards.sort(key=lambda c: c.sort_key)
+    pagination = Pagination(page_number(request), PAGE_SIZE, len(cards))
+    return page.render(
+        "home.html",
+        cards=pagination.slice(cards),
+        pagination=pagination,
+        counts=counts,
+        query=query,
+        state=state,
+        filters=FRESHNESS_FILTERS,
+    )
+
+
+def _readable_indicator(page: Page, indicator_id: int) -> Indicator:
+    indicator = page.session.get(Indicator, indicator_id)
+    if (
+        indicator is None
+        or indicator.contract_id != page.contract.id
+        or not scoping.can_read_indicator(page.session, page.principal, indicator)
+    ):
+        raise not_found("Indicateur")
+    return indicator
+
+
+def _card(page: Page, indicator: Indicator):
+    cards = build_cards(
+        page.session,
+        page.principal,
+        page.contract.id,
+        page.as_of,
+        [indicator.id],
+        include_inactive=True,
+    )
+    if not cards:
+        raise not_found("Indicateur")
+    return cards[0]
+
+
+@router.get("/indicateurs/{indicator_id}")
+def indicator_page(page: PageDep, indicator_id: int) -> Response:
+    indicator = _readable_indicator(page, indicator_id)
+    card = _card(page, indicator)
+    history = (
+        page.session.execute(
+            select(Measurement)
+            .where(Measurement.indicator_id == indicator.id)
+            .order_by(Measurement.measured_on.desc(), Measurement.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    return page.render("indicator.html", card=card, history=history)
+
+
+def _validate(page: Page, indicator: Indicator, form: dict[str, str]) -> tuple[dict, dict]:
+    """Parse the form; returns (clean values, French errors per field)."""
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    try:
+        clean["value"] = parse_french_number(form["value"])
+    except ValueError as exc:
+        errors["value"] = str(exc)
+    try:
+        day = parse_french_date(form["measured_on"])
+        if day > page.as_of:
+            errors["measured_on"] = (
+                f"La date ne peut pas être postérieure à aujourd'hui ({format_date(page.as_of)})."
+            )
+        elif day < indicator.baseline_date:
+            errors["measured_on"] = (
+                "La date précède la situation de référence de l'indicateur "
+                f"({format_date(indicator.baseline_date)})."
+            )
+        clean["measured_on"] = day
+    except ValueError as exc:
+        errors["measured_on"] = str(exc)
+    url = form["evidence_url"].strip()
+    if url and not url.lower().startswith(("http://", "https://")):
+        errors["evidence_url"] = "Le lien doit commencer par http:// ou https://."
+    elif len(url) > 500:
+        errors["evidence_url"] = "Lien trop long (500 caractères au plus)."
+    clean["evidence_url"] = url
+    if len(form["comment"]) > MAX_TEXT:
+        errors["comment"] = f"Commentaire trop long ({MAX_TEXT} caractères au plus)."
+    clean["comment"] = form["comment"].strip()
+    if len(form["reason"]) > 500:
+        errors["reason"] = "Motif trop long (500 caractères au plus)."
+    clean["reason"] = form["reason"].strip()
+    if "\x00" in "".join(form.values()):
+        errors["comment"] = "Caractère interdit dans le texte."
+    return clean, errors
+
+
+@router.post("/indicateurs/{indicator_id}/mesures")
+def log_measurement(
+    page: PageDep,
+    request: Request,
+    indicator_id: int,
+    value: Annotated[str, Form(max_length=100)] = "",
+    measured_on: Annotated[str, Form(max_length=20)] = "",
+    comment: Annotated[str, Form(max_length=MAX_TEXT + 100)] = "",
+    evidence_url: Annotated[str, Form(max_length=600)] = "",
+    reason: Annotated[str, Form(max_length=600)] = "",
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    check_csrf(request, csrf_token)
+    session = page.session
+    indicator = _readable_indicator(page, indicator_id)
+    if not scoping.can_log_measurement(session, page.principal, indicator):
+        raise PageError(403, "Vous ne pouvez pas saisir de mesure pour cet indicateur.")
+    form = {
+        "value": value,
+        "measured_on": measured_on,
+        "comment": comment,
+        "evidence_url": evidence_url,
+        "reason": reason,
+    }
+    clean, errors = _validate(page, indicator, form)
+    if not errors:
+        errors = _save(page, indicator, clean)
+    if errors:
+        session.rollback()  # nothing half-written
+    card = _card(page, indicator)
+    card.errors = errors
+    card.values = form if errors else {}
+    card.saved = not errors
+    status_code = 422 if errors else 200
+    if is_htmx(request):
+        return page.render("_card.html", status_code=status_code, card=card, standalone=False)
+    if not errors:
+        return RedirectResponse(
+            page.url(f"/indicateurs/{indicator.id}", enregistre=1), status_code=303
+        )
+    return page.render("indicator.html", status_code=status_code, card=card, history=[])
+
+
+def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
+    """Create the measurement, or correct the one already recorded at that date (a reason is
+    then required). Returns French errors per field (empty on success)."""
+    from suivi.contract.models import Contract
+
+    session = page.session
+    contract = session.get(Contract, indicator.contract_id)
+    existing = (
+        session.execute(
+            select(Measurement)
+            .where(
+                Measurement.indicator_id == indicator.id,
+                Measurement.measured_on == clean["measured_on"],
+                Measurement.superseded_by_id.is_(None),
+            )
+            .order_by(Measurement.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    try:
+        if existing is None:
+            service.create_measurement(
+                session,
+                contract,
+                indicator,
+                measured_on=clean["measured_on"],
+                value=clean["value"],
+                comment=clean["comment"],
+                evidence_url=clean["evidence_url"],
+                actor_id=page.principal.user_id,
+            )
+        elif not clean["reason"]:
+            return {
+                "reason": "Une valeur est déjà enregistrée au "
+                f"{format_date(existing.measured_on)} : indiquez le motif de la correction."
+            }
+        else:
+            service.correct_measurement(
+                session,
+                contract,
+                indicator,
+                existing,
+                measured_on=clean["measured_on"],
+                value=clean["value"],
+                reason=clean["reason"],
+                comment=clean["comment"] or None,
+                evidence_url=clean["evidence_url"] or None,
+                actor_id=page.principal.user_id,
+            )
+    except ApiError as exc:
+        field = exc.field if exc.field in ("measured_on", "value", "reason") else "value"
+        return {field: exc.detail}
+    return {}

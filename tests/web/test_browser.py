@@ -1,0 +1,236 @@
+"""Real browser tests: Playwright drives Debian's chromium against a real uvicorn server on a
+loopback port, over a demo database (SQLite). One browser for the whole module.
+
+Skipped when /usr/bin/chromium is missing, unless SUIVI_REQUIRE_BROWSER=1 (then they fail).
+Screenshots of the main pages land in test-artifacts/screenshots/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from suivi.app import create_app
+from suivi.monitoring.service import check_indicators
+from tests.databases import DEMO_AS_OF
+from tests.web.conftest import AS_OF, EMAILS, scope_ids
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = f"{CHROMIUM} absent (apt-get install chromium)"
+    if os.environ.get("SUIVI_REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(database_factory, tmp_path_factory):
+    """A uvicorn server over a fresh demo database, alerts checked as of the demo day."""
+    _require_chromium()
+    import uvicorn
+
+    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("browser"))
+    with database.session() as session:
+        check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(database.settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "ids": scope_ids(database)}
+    server.should_exit = True
+    thread.join(timeout=10)
+    database_factory.drop(database)
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _login(browser, site, role: str, **context_options):
+    context = browser.new_context(locale="fr-FR", **context_options)
+    page = context.new_page()
+    page.goto(f"{site['url']}/?as_of={AS_OF}")
+    assert "/connexion" in page.url
+    page.get_by_label("Adresse électronique").fill(EMAILS[role])
+    page.get_by_label("Mot de passe").fill("demo")
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
+    return context, page
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_each_demo_user_logs_in_and_sees_their_pages(browser, site):
+    quartier_link = None
+    for role in EMAILS:
+        context, page = _login(browser, site, role)
+        heading = page.locator("h1").first.inner_text()
+        if role == "copil":
+            # The committee reads: its home is the overview, with no edit form anywhere.
+            assert "/contrat" in page.url
+            assert page.locator("form.update-form").count() == 0
+        else:
+            assert heading == "Mes mises à jour"
+            assert page.locator("form.update-form").count() > 0
+        assert page.get_by_text("Données fictives de démonstration").is_visible()
+        _shot(page, f"accueil-{role}")
+        if role == "chef_de_projet":
+            for name, path in (
+                ("contrat", "/contrat"),
+                ("engagement", f"/engagements/{site['ids']['in_commitment']}"),
+                ("alertes", "/alertes"),
+                ("partenaire", f"/partenaires/{site['ids']['own_partner']}"),
+                ("engagements", "/engagements"),
+            ):
+                page.goto(f"{site['url']}{path}?as_of={AS_OF}")
+                assert page.locator("h1").count() == 1
+                _shot(page, name)
+            page.goto(f"{site['url']}/quartiers?as_of={AS_OF}")
+            quartier_link = page.locator("table a").first
+            quartier_link.click()
+            page.wait_for_load_state()
+            assert page.locator("svg.qpv-map").count() == 2  # contour + situation
+            _shot(page, "quartier")
+        page.get_by_role("button", name="Se déconnecter").click()
+        page.wait_for_load_state()
+        assert "/connexion" in page.url
+        context.close()
+
+
+def test_chef_sees_overdue_first_logs_an_update_and_sees_the_status_change(browser, site):
+    context, page = _login(browser, site, "chef_de_projet")
+    first = page.locator("article.card").first
+    assert "freshness-overdue" in first.get_attribute("class")
+    assert re.search(r"En retard depuis le \d", first.inner_text())
+    card_id = first.get_attribute("id")
+    card = page.locator(f"#{card_id}")
+    card.get_by_label(re.compile("Nouvelle valeur|Valeur pour la période")).fill("42")
+    card.get_by_role("button", name="Enregistrer la mise à jour").click()
+    saved = page.locator(f"#{card_id} .saved")
+    saved.wait_for()
+    assert "Mise à jour enregistrée" in saved.inner_text()
+    assert "freshness-overdue" not in page.locator(f"#{card_id}").get_attribute("class")
+    assert "En retard depuis" not in page.locator(f"#{card_id}").inner_text()
+    assert page.url.startswith(f"{site['url']}/?")  # never left the page
+    _shot(page, "mise-a-jour-enregistree")
+    context.close()
+
+
+def test_a_wrong_value_shows_a_french_error_next_to_the_field(browser, site):
+    context, page = _login(browser, site, "chef_de_projet", viewport={"width": 390, "height": 844})
+    card_id = page.locator("article.card").first.get_attribute("id")
+    card = page.locator(f"#{card_id}")
+    field = card.get_by_label(re.compile("Nouvelle valeur|Valeur pour la période"))
+    field.fill("douze")
+    card.get_by_role("button", name="Enregistrer la mise à jour").click()
+    error = page.locator(f"#{card_id} p.error").first
+    error.wait_for()
+    assert "Saisissez un nombre" in error.inner_text()
+    field = page.locator(f"#{card_id} input[name=value]")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert error.get_attribute("id") in field.get_attribute("aria-describedby")
+    # Phone width: nothing wider than the screen.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    _shot(page, "erreur-telephone")
+    context.close()
+
+
+def test_partner_cannot_open_another_partners_commitment_nor_post_without_csrf(browser, site):
+    context, page = _login(browser, site, "partenaire")
+    response = page.goto(f"{site['url']}/engagements/{site['ids']['out_commitment']}")
+    assert response.status == 404
+    assert "introuvable" in page.locator("main").inner_text()
+    response = page.goto(f"{site['url']}/engagements/{site['ids']['in_commitment']}?as_of={AS_OF}")
+    assert response.status == 200
+    # A form posted without its CSRF token (same cookies) is refused.
+    refused = page.request.post(
+        f"{site['url']}/indicateurs/{site['ids']['in_indicator']}/mesures?as_of={AS_OF}",
+        form={"value": "3", "measured_on": AS_OF},
+    )
+    assert refused.status == 403
+    # And the same form stripped of its hidden token in the page, submitted without htmx.
+    page.goto(f"{site['url']}/indicateurs/{site['ids']['in_indicator']}?as_of={AS_OF}")
+    page.evaluate(
+        """() => { const f = document.querySelector('form.update-form');
+                   f.querySelector('input[name=csrf_token]').remove();
+                   f.querySelector('input[name=value]').value = '3';
+                   HTMLFormElement.prototype.submit.call(f); }"""
+    )
+    page.wait_for_load_state()
+    assert "Jeton CSRF absent ou invalide" in page.locator("main").inner_text()
+    context.close()
+
+
+def test_keyboard_only_reaches_the_update_form(browser, site):
+    context, page = _login(browser, site, "chef_de_projet")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    page.keyboard.press("Enter")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "value":
+            break
+    else:
+        pytest.fail("the update form cannot be reached with the keyboard")
+    page.keyboard.type("7")
+    page.keyboard.press("Enter")  # submits the form
+    page.locator(".saved").first.wait_for()
+    # The focus moves to the confirmation (the focused field was replaced by the new card).
+    page.wait_for_function("document.activeElement.classList.contains('saved')")
+    assert "Mise à jour enregistrée" in page.evaluate("document.activeElement.textContent")
+    # The focus ring is visible on the next control (an outline, not removed).
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    context.close()
