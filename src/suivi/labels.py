@@ -97,6 +97,34 @@ MEETING_KIND_LABELS = {
 }
 
 # Colour tone of each status code (used as a CSS class suffix, in PDFs and e-mails).
+REPORT_KIND_LABELS = {
+    "copil": "Rapport au comité de pilotage",
+    "quartier": "Rapport par quartier",
+    "partner": "Rapport par partenaire",
+    "annual": "Rapport annuel",
+}
+
+JOB_OUTCOME_LABELS = {"running": "En cours", "success": "Réussie", "error": "En erreur"}
+
+DELIVERY_STATUS_LABELS = {
+    "pending": "En attente d'un nouvel essai",
+    "sending": "En cours d'envoi",
+    "sent": "Envoyé",
+    "failed": "Échec définitif",
+}
+
+DELIVERY_KIND_LABELS = {
+    "partner_summary": "Point aux partenaires",
+    "reminder": "Rappel des mises à jour",
+    "escalation": "Signalement des retards",
+}
+
+CONTACT_FREQUENCY_LABELS = {
+    "weekly": "Chaque semaine",
+    "monthly": "Chaque mois",
+    "none": "Aucun envoi",
+}
+
 # Status codes are unique across performance, freshness, forecast and alert kinds.
 STATUS_TONE = {
     # performance
@@ -135,6 +163,11 @@ LABELS = {
     "alert_kind": ALERT_KIND_LABELS,
     "role": ROLE_LABELS,
     "meeting_kind": MEETING_KIND_LABELS,
+    "report_kind": REPORT_KIND_LABELS,
+    "job_outcome": JOB_OUTCOME_LABELS,
+    "delivery_status": DELIVERY_STATUS_LABELS,
+    "delivery_kind": DELIVERY_KIND_LABELS,
+    "contact_frequency": CONTACT_FREQUENCY_LABELS,
 }
 
 

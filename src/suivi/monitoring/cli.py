@@ -17,13 +17,12 @@ import typer
 
 from suivi.cli import AsOfOption, app, parse_as_of, settings_of
 from suivi.config import Settings
+from suivi.labels import JOB_OUTCOME_LABELS
 
 log = logging.getLogger(__name__)
 
 jobs_app = typer.Typer(help="Tâches planifiées : liste, exécution immédiate.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
-
-OUTCOME_LABELS = {"running": "en cours", "success": "réussie", "error": "en erreur"}
 
 
 @app.command()
@@ -62,7 +61,8 @@ def jobs_list(ctx: typer.Context) -> None:
             last = "jamais"
         else:
             started = run.started_at.astimezone(settings.tz)
-            last = f"{format_date(started)} {started:%H:%M} — {OUTCOME_LABELS[run.outcome]}"
+            outcome = JOB_OUTCOME_LABELS[run.outcome].lower()
+            last = f"{format_date(started)} {started:%H:%M} — {outcome}"
             if run.counts:
                 last += " " + json.dumps(run.counts, ensure_ascii=False)
         rows.append((item.name, item.cron, upcoming, last))

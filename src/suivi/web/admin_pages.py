@@ -24,6 +24,12 @@ from suivi.auth.models import UserContract
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
 from suivi.db import utcnow
 from suivi.formatting import format_date
+from suivi.labels import (
+    CONTACT_FREQUENCY_LABELS,
+    DELIVERY_KIND_LABELS,
+    DELIVERY_STATUS_LABELS,
+    JOB_OUTCOME_LABELS,
+)
 from suivi.monitoring.models import JobRun
 from suivi.notifications import contacts as contact_service
 from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery
@@ -42,29 +48,12 @@ from suivi.web.common import (
 
 router = APIRouter(include_in_schema=False)
 
-OUTCOME_LABELS = {"running": "En cours", "success": "Réussie", "error": "En erreur"}
 OUTCOME_TONES = {"running": "info", "success": "success", "error": "danger"}
-DELIVERY_STATUS_LABELS = {
-    "pending": "En attente d'un nouvel essai",
-    "sending": "En cours d'envoi",
-    "sent": "Envoyé",
-    "failed": "Échec définitif",
-}
 DELIVERY_STATUS_TONES = {
     "pending": "warning",
     "sending": "info",
     "sent": "success",
     "failed": "danger",
-}
-DELIVERY_KIND_LABELS = {
-    "partner_summary": "Point aux partenaires",
-    "reminder": "Rappel des mises à jour",
-    "escalation": "Signalement des retards",
-}
-CONTACT_FREQUENCY_LABELS = {
-    "weekly": "Chaque semaine",
-    "monthly": "Chaque mois",
-    "none": "Aucun envoi",
 }
 # The deliveries that need an admin's eye, shown when no status is chosen.
 PROBLEM_STATUSES = ("failed", "pending")
@@ -143,7 +132,7 @@ def jobs_page(page: AdminPage) -> Response:
         names=names,
         job_filter=job_filter,
         pagination=pagination,
-        outcome_labels=OUTCOME_LABELS,
+        outcome_labels=JOB_OUTCOME_LABELS,
         outcome_tones=OUTCOME_TONES,
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.contract.models import Partner, Quartier
+from suivi.labels import REPORT_KIND_LABELS
 from suivi.reports.archive import generate_report, may_generate
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile
@@ -27,13 +28,6 @@ from suivi.web.common import (
 )
 
 router = APIRouter(include_in_schema=False)
-
-REPORT_KIND_LABELS = {
-    "copil": "Rapport au comité de pilotage",
-    "quartier": "Rapport par quartier",
-    "partner": "Rapport par partenaire",
-    "annual": "Rapport annuel",
-}
 
 
 def _reports_query(page: Page):
