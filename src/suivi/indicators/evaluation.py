@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -408,7 +408,7 @@ def contract_rollups(
     *,
     contract_id: int,
     as_of: date,
-    evaluated: dict[int, EvaluatedIndicator] | None = None,
+    evaluated: Mapping[int, EvaluatedIndicator | IndicatorVerdict] | None = None,
 ) -> ContractRollups:
     """Roll-ups per contract, priority, quartier and partner, over active commitments only.
 

@@ -21,10 +21,38 @@ from suivi.commitments.models import Commitment
 from suivi.contract.models import Quartier
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Measurement
-from suivi.progress import current_due_period
+from suivi.progress import Evaluation, current_due_period
 
 # Order of the home list: overdue first, then due soon, then the rest.
 FRESHNESS_ORDER = {"overdue": 0, "due_soon": 1, "up_to_date": 2}
+
+
+def due_order(evaluation: Evaluation | None, code: str) -> tuple:
+    """Sort key of the home list: overdue (oldest first), due soon (soonest first), the rest;
+    indicators that cannot be judged last."""
+    if evaluation is None:
+        return (3, date.max, code)
+    rank = FRESHNESS_ORDER.get(evaluation.freshness, 3)
+    when = evaluation.overdue_since if evaluation.freshness == "overdue" else evaluation.next_due
+    return (rank, when or date.max, code)
+
+
+def search_texts(session: Session, indicator_ids: Collection[int]) -> dict[int, str]:
+    """What the home page's search looks in, per indicator, in one query."""
+    rows = session.execute(
+        select(
+            Indicator.id,
+            Indicator.code,
+            Indicator.name,
+            Commitment.code,
+            Commitment.title,
+            Quartier.name,
+        )
+        .join(Commitment, Commitment.id == Indicator.commitment_id)
+        .outerjoin(Quartier, Quartier.id == Indicator.quartier_id)
+        .where(Indicator.id.in_(list(indicator_ids)))
+    ).all()
+    return {row[0]: " ".join(part or "" for part in row[1:]).casefold() for row in rows}
 
 
 @dataclass
@@ -52,12 +80,7 @@ class Card:
 
     @property
     def sort_key(self) -> tuple:
-        ev = self.ev
-        if ev is None:
-            return (3, date.max, self.indicator.code)
-        rank = FRESHNESS_ORDER.get(ev.freshness, 3)
-        when = ev.overdue_since if ev.freshness == "overdue" else ev.next_due
-        return (rank, when or date.max, self.indicator.code)
+        return due_order(self.ev, self.indicator.code)
 
     def chart(self, as_of: date, width: float = 460) -> Markup:
         spec = self.item.spec

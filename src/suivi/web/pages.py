@@ -34,7 +34,7 @@ from suivi.contract.models import (
     Quartier,
     QuartierCommune,
 )
-from suivi.indicators.evaluation import EvaluatedIndicator, contract_rollups, evaluate_indicators
+from suivi.indicators.evaluation import IndicatorVerdict, contract_rollups, evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.labels import FRESHNESS_LABELS, PERFORMANCE_LABELS
 from suivi.monitoring.models import ALERT_KINDS, Alert
@@ -48,10 +48,9 @@ router = APIRouter(include_in_schema=False)
 # -- shared reads ----------------------------------------------------------------------------
 
 
-def scoped_evaluated(
-    page: Page, *, include_inactive: bool = False
-) -> dict[int, EvaluatedIndicator]:
-    """The contract's indicators the user may read, evaluated at `as_of`."""
+def scoped_evaluated(page: Page, *, include_inactive: bool = False) -> dict[int, IndicatorVerdict]:
+    """The contract's indicators the user may read, evaluated at `as_of` (from SQL
+    summaries: these pages need verdicts and roll-ups, not the measurements)."""
     ids = None
     if page.principal.role not in scoping.READ_ALL_ROLES:
         ids = list(
@@ -61,7 +60,7 @@ def scoped_evaluated(
                 )
             ).scalars()
         )
-    return evaluate_indicators(
+    return evaluate_summaries(
         page.session,
         contract_id=page.contract.id,
         as_of=page.as_of,
@@ -76,7 +75,7 @@ def _visible_commitments_query(page: Page):
     )
 
 
-def _health(evaluated: dict[int, EvaluatedIndicator]) -> dict[int, object]:
+def _health(evaluated: dict[int, IndicatorVerdict]) -> dict[int, object]:
     per_commitment = defaultdict(list)
     for item in evaluated.values():
         if item.evaluation is not None:
@@ -129,7 +128,7 @@ def _commitment_rows(page: Page, commitments: list[Commitment], evaluated=None) 
                 )
             ).scalars()
         )
-        evaluated = evaluate_indicators(
+        evaluated = evaluate_summaries(
             page.session,
             contract_id=page.contract.id,
             as_of=page.as_of,

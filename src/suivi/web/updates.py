@@ -12,8 +12,9 @@ from suivi import scoping
 from suivi.api.errors import ApiError
 from suivi.formatting import format_date
 from suivi.indicators import service
+from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
-from suivi.web.cards import build_cards, loggable_indicator_ids
+from suivi.web.cards import build_cards, due_order, loggable_indicator_ids, search_texts
 from suivi.web.common import (
     CSRF_FORM_FIELD,
     MAX_TEXT,
@@ -48,29 +49,37 @@ def home(page: PageDep) -> Response:
     query = (request.query_params.get("q") or "").strip()[:100]
     state = request.query_params.get("etat") or ""
     ids = loggable_indicator_ids(page.session, page.principal, page.contract.id)
-    cards = build_cards(
-        page.session, page.principal, page.contract.id, page.as_of, ids, loggable=ids
+    # Sort and filter every indicator from SQL summaries (cheap), then build the full cards
+    # (measurements, charts, forms) for the displayed page only.
+    verdicts = list(
+        evaluate_summaries(
+            page.session, as_of=page.as_of, contract_id=page.contract.id, indicator_ids=ids
+        ).values()
     )
     counts = {
-        key: sum(1 for c in cards if c.freshness == code)
+        key: sum(1 for v in verdicts if v.evaluation and v.evaluation.freshness == code)
         for key, (code, _) in FRESHNESS_FILTERS.items()
     }
     if query:
         needle = query.casefold()
-        cards = [
-            c
-            for c in cards
-            if needle
-            in f"{c.indicator.code} {c.indicator.name} {c.commitment_code} "
-            f"{c.commitment_title} {c.quartier_name or ''}".casefold()
-        ]
+        texts = search_texts(page.session, [v.id for v in verdicts])
+        verdicts = [v for v in verdicts if needle in texts.get(v.id, "")]
     if state in FRESHNESS_FILTERS:
-        cards = [c for c in cards if c.freshness == FRESHNESS_FILTERS[state][0]]
-    cards.sort(key=lambda c: c.sort_key)
-    pagination = Pagination(page_number(request), PAGE_SIZE, len(cards))
+        wanted = FRESHNESS_FILTERS[state][0]
+        verdicts = [v for v in verdicts if v.evaluation and v.evaluation.freshness == wanted]
+    verdicts.sort(key=lambda v: due_order(v.evaluation, v.code))
+    pagination = Pagination(page_number(request), PAGE_SIZE, len(verdicts))
+    shown = [v.id for v in pagination.slice(verdicts)]
+    built = {
+        card.indicator.id: card
+        for card in build_cards(
+            page.session, page.principal, page.contract.id, page.as_of, shown, loggable=ids
+        )
+    }
+    cards = [built[indicator_id] for indicator_id in shown if indicator_id in built]
     return page.render(
         "home.html",
-        cards=pagination.slice(cards),
+        cards=cards,
         pagination=pagination,
         counts=counts,
         query=query,
