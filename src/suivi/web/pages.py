@@ -19,6 +19,7 @@ from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
 from suivi.charts import MapArea, bar_chart, qpv_map, status_bar
 from suivi.commitments.models import (
+    INACTIVE_STATUSES,
     LIFECYCLE_STATUSES,
     Commitment,
     CommitmentAmount,
@@ -143,7 +144,8 @@ def _commitment_rows(page: Page, commitments: list[Commitment], evaluated=None) 
             "c": c,
             "lead": partners.get(c.lead_partner_id, ""),
             "priority": priorities.get(c.priority_id, ""),
-            "health": health.get(c.id),
+            # Suspended and abandoned commitments are out of every roll-up: no health badge.
+            "health": None if c.status in INACTIVE_STATUSES else health.get(c.id),
         }
         for c in commitments
     ]
