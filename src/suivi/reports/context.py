@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import charts
+from suivi.commitments.funding import partner_shares
 from suivi.commitments.models import (
     INACTIVE_STATUSES,
     Commitment,
@@ -534,12 +535,8 @@ def _orientation_of(data: _Data, priority_id: int) -> int:
 
 
 def _shares(data: _Data, commitment_id: int) -> dict[int, Decimal]:
-    """Each partner's share of a commitment: co-partners' shares, the lead gets the rest, so
-    co-funded money is counted once."""
     commitment = data.commitments[commitment_id]
-    shares = {pid: share for pid, share in data.co_partners.get(commitment_id, ())}
-    shares[commitment.lead_partner_id] = max(Decimal(0), Decimal(1) - sum(shares.values()))
-    return shares
+    return partner_shares(commitment.lead_partner_id, data.co_partners.get(commitment_id, ()))
 
 
 def _indicator_quartiers(data: _Data, item: EvaluatedIndicator) -> list[int]:

@@ -18,6 +18,7 @@ from suivi import scoping
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
 from suivi.charts import MapArea, bar_chart, qpv_map, status_bar
+from suivi.commitments.funding import partner_shares
 from suivi.commitments.models import (
     INACTIVE_STATUSES,
     LIFECYCLE_STATUSES,
@@ -409,19 +410,16 @@ def partners_page(page: PageDep) -> Response:
 
 
 def partner_amounts(session, partner_id: int, commitments: list[Commitment]) -> dict:
-    """The partner's part of each commitment's amounts (lead: 1 − Σ co-partners' shares; a
-    co-partner: its share), so co-funded money is not counted twice. Totals by funding type."""
+    """The partner's part of each commitment's amounts (`partner_shares`: co-funded money is
+    counted once), and totals by funding type."""
     ids = [c.id for c in commitments]
-    shares: dict[int, Decimal] = {}
-    co_total: dict[int, Decimal] = defaultdict(Decimal)
+    co_partners: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     for commitment_id, pid, share in session.execute(
         select(
             CommitmentPartner.commitment_id, CommitmentPartner.partner_id, CommitmentPartner.share
         ).where(CommitmentPartner.commitment_id.in_(ids or [0]))
     ):
-        co_total[commitment_id] += Decimal(share)
-        if pid == partner_id:
-            shares[commitment_id] = Decimal(share)
+        co_partners[commitment_id].append((pid, share))
     totals: dict[int, Decimal] = defaultdict(Decimal)
     for commitment_id, amount in session.execute(
         select(CommitmentAmount.commitment_id, CommitmentAmount.amount).where(
@@ -432,10 +430,7 @@ def partner_amounts(session, partner_id: int, commitments: list[Commitment]) -> 
     per_commitment: dict[int, Decimal] = {}
     by_funding: dict[str, Decimal] = defaultdict(Decimal)
     for c in commitments:
-        if c.lead_partner_id == partner_id:
-            share = max(Decimal(0), Decimal(1) - co_total[c.id])
-        else:
-            share = shares.get(c.id, Decimal(0))
+        share = partner_shares(c.lead_partner_id, co_partners[c.id]).get(partner_id, Decimal(0))
         part = totals[c.id] * share
         per_commitment[c.id] = part
         by_funding[c.funding_type] += part
