@@ -14,6 +14,7 @@ from suivi.formatting import format_date
 from suivi.indicators import service
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
+from suivi.labels import FRESHNESS_LABELS
 from suivi.web.cards import build_cards, due_order, loggable_indicator_ids, search_texts
 from suivi.web.common import (
     CSRF_FORM_FIELD,
@@ -33,10 +34,10 @@ from suivi.web.common import (
 
 router = APIRouter(include_in_schema=False)
 
+# French query values of the home page's filter → freshness code and its label.
 FRESHNESS_FILTERS = {
-    "retard": ("overdue", "En retard"),
-    "bientot": ("due_soon", "À mettre à jour bientôt"),
-    "ajour": ("up_to_date", "À jour"),
+    slug: (code, FRESHNESS_LABELS[code])
+    for slug, code in (("retard", "overdue"), ("bientot", "due_soon"), ("ajour", "up_to_date"))
 }
 
 
