@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from suivi.app import create_app
 from suivi.monitoring.service import check_indicators
@@ -159,8 +160,9 @@ def test_chef_sees_overdue_first_logs_an_update_and_sees_the_status_change(brows
     saved = page.locator(f"#{card_id} .saved")
     saved.wait_for()
     assert "Mise à jour enregistrée" in saved.inner_text()
-    assert "freshness-overdue" not in page.locator(f"#{card_id}").get_attribute("class")
-    assert "En retard depuis" not in page.locator(f"#{card_id}").inner_text()
+    # The swap settles asynchronously: let Playwright retry until the new card is in place.
+    expect(page.locator(f"#{card_id}")).not_to_have_class(re.compile(r"\bfreshness-overdue\b"))
+    expect(page.locator(f"#{card_id}")).not_to_contain_text("En retard depuis")
     assert page.url.startswith(f"{site['url']}/?")  # never left the page
     _shot(page, "mise-a-jour-enregistree")
     context.close()
