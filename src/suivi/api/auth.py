@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Response
+from fastapi import APIRouter, Form, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from suivi.api.common import MAX_ID, StrictModel, Text
+from suivi.api.common import PathId, StrictModel, Text
 from suivi.api.errors import ERROR_RESPONSES, ErrorOut, Invalid, NotFound
 from suivi.auth.deps import CurrentPrincipal, authenticate
 from suivi.auth.models import ApiToken, User
@@ -151,7 +151,7 @@ def create_token(session: SessionDep, principal: CurrentPrincipal, body: TokenCr
 def delete_token(
     session: SessionDep,
     principal: CurrentPrincipal,
-    token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    token_id: PathId,
 ) -> Response:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != principal.user_id or row.kind != "personal":

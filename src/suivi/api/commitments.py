@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlmodel import Session
@@ -22,6 +22,7 @@ from suivi.api.common import (
     Id,
     Page,
     PageQuery,
+    PathId,
     SizeQuery,
     StrictModel,
     Text,
@@ -47,7 +48,6 @@ from suivi.indicators.models import Indicator
 from suivi.progress import FRESHNESSES, PERFORMANCES, commitment_health
 
 router = APIRouter(prefix="/api", tags=["engagements"], responses=ERROR_RESPONSES)
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Status = Literal[LIFECYCLE_STATUSES]  # type: ignore[valid-type]
 Funding = Literal[FUNDING_TYPES]  # type: ignore[valid-type]
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]

@@ -9,7 +9,7 @@ import math
 from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -60,7 +60,8 @@ Number = Annotated[float, AfterValidator(_finite)]
 Day = Annotated[date, AfterValidator(_reasonable_date)]
 
 # Query/path parameters
-IdPath = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Every numeric id in a URL path (one definition: bounded like the database's integers).
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PageQuery = Annotated[int, Query(ge=1, le=100_000, description="Numéro de page (à partir de 1).")]
 SizeQuery = Annotated[int, Query(ge=1, le=200, description="Taille de la page.")]
 ContractQuery = Annotated[

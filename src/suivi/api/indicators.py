@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -24,6 +24,7 @@ from suivi.api.common import (
     Number,
     Page,
     PageQuery,
+    PathId,
     SizeQuery,
     StrictModel,
     Text,
@@ -49,7 +50,6 @@ from suivi.indicators.models import (
 from suivi.progress import DIRECTIONS, FREQUENCIES, FRESHNESSES, PERFORMANCES, Evaluation, Rollup
 
 router = APIRouter(prefix="/api", tags=["indicateurs"], responses=ERROR_RESPONSES)
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Direction = Literal[DIRECTIONS]  # type: ignore[valid-type]
 Frequency = Literal[FREQUENCIES]  # type: ignore[valid-type]
 RevisionKind = Literal[TARGET_REVISION_KINDS]  # type: ignore[valid-type]

@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
@@ -26,6 +26,7 @@ from suivi.api.common import (
     Id,
     Page,
     PageQuery,
+    PathId,
     SizeQuery,
     StrictModel,
     Text,
@@ -53,7 +54,6 @@ from suivi.contract.models import (
 from suivi.deps import SessionDep
 
 router = APIRouter(prefix="/api", tags=["référentiel"], responses=ERROR_RESPONSES)
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SortQuery = Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")]
 IfMatch = Annotated[
     str | None,

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from suivi.api.common import (
-    MAX_ID,
     Id,
     Page,
     PageQuery,
+    PathId,
     SizeQuery,
     StrictModel,
     Text,
@@ -32,7 +32,6 @@ from suivi.deps import SessionDep
 
 router = APIRouter(prefix="/api", tags=["comptes"], responses=ERROR_RESPONSES)
 Admin = Annotated[Principal, Depends(require_role("admin"))]
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Role = Literal[ROLES]  # type: ignore[valid-type]
 Email = Annotated[Text(254, 3), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Password = Text(200, 8)

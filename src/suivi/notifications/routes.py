@@ -23,10 +23,10 @@ from sqlalchemy import or_, select
 
 from suivi import scoping
 from suivi.api.common import (
-    MAX_ID,
     AsOfQuery,
     Page,
     PageQuery,
+    PathId,
     SizeQuery,
     StrictModel,
     Text,
@@ -46,7 +46,6 @@ from suivi.notifications.summaries import summary_email, summary_for_contact
 router = APIRouter(prefix="/api", tags=["contacts et envois"], responses=ERROR_RESPONSES)
 public = APIRouter(tags=["désabonnement"], include_in_schema=False)
 
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 Frequency = Literal["weekly", "monthly", "none"]
 

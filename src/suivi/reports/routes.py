@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -27,6 +26,7 @@ from suivi.api.common import (
     Day,
     Page,
     PageQuery,
+    PathId,
     SizeQuery,
     StrictModel,
     check_in_term,
@@ -43,7 +43,6 @@ from suivi.reports.models import REPORT_KINDS, ReportFile
 
 router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=ERROR_RESPONSES)
 
-ReportId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 Kind = Literal["copil", "quartier", "partner", "annual"]
 
 
@@ -118,7 +117,7 @@ def list_reports(
 
 
 @router.get("/{report_id}", summary="Un rapport archivé", response_model=ReportOut)
-def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: ReportId) -> ReportOut:
+def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: PathId) -> ReportOut:
     return _out(_get(session, principal, report_id))
 
 
@@ -129,7 +128,7 @@ def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: Repo
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def download_report(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, report_id: ReportId
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, report_id: PathId
 ) -> FileResponse:
     row = _get(session, principal, report_id)
     folder = Path(settings.reports.dir).resolve()
