@@ -20,7 +20,13 @@ from suivi.contract.models import (
 )
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.modelbase import metadata
-from suivi.monitoring.models import Alert, JobRun, SchedulerLock
+from suivi.monitoring.models import (
+    Alert,
+    IndicatorChange,
+    IndicatorCheck,
+    JobRun,
+    SchedulerLock,
+)
 from suivi.notifications.models import EmailDelivery
 from suivi.reports.models import ReportFile
 
@@ -37,6 +43,8 @@ __all__ = [
     "Contract",
     "EmailDelivery",
     "Indicator",
+    "IndicatorChange",
+    "IndicatorCheck",
     "JobRun",
     "Measurement",
     "Meeting",

@@ -52,6 +52,7 @@ __all__ = [
     "current_due_period",
     "evaluate",
     "evaluate_summary",
+    "overdue_from",
     "period_bounds",
     "rollup",
     "rollup_by",
@@ -416,6 +417,39 @@ def _freshness(
     if plan.c_soon and (latest is None or latest < plan.c_first):
         return "due_soon", plan.next_due, None, plan.c_index, plan.months
     return "up_to_date", plan.next_due, None, plan.c_index, plan.months
+
+
+def overdue_from(spec: IndicatorSpec, latest: date | None) -> date | None:
+    """The first day on which an indicator whose latest counted measurement is dated
+    ``latest`` (None: no measurement) is overdue; None if it never is, every due period
+    starting on or before ``latest``.
+
+    Overdue means the latest past-due period P starts after ``latest``; P only moves
+    forward with the date, so this is the due date of the first due period that starts
+    after ``latest``. The daily check uses it to know until when a verdict holds.
+    """
+    final_target_date = spec.targets[-1][0] if spec.targets else None
+    return _overdue_from(
+        spec.baseline_date, spec.frequency, spec.grace_days, final_target_date, latest
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _overdue_from(
+    baseline_date: date,
+    frequency: str,
+    grace: int,
+    final_target_date: date | None,
+    latest: date | None,
+) -> date | None:
+    # Cached like `_schedule`: a portfolio shares a few baselines, frequencies and dates.
+    months = _MONTHS_PER_PERIOD[frequency]
+    first = _period_index(baseline_date, months) + 1
+    if latest is not None:
+        first = max(first, _period_index(latest, months) + 1)
+    if final_target_date is not None and first > _period_index(final_target_date, months):
+        return None
+    return _period_last(first, months) + timedelta(days=grace)
 
 
 def current_due_period(

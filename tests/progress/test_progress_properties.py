@@ -27,6 +27,7 @@ from suivi.progress import (
     IndicatorSpec,
     current_due_period,
     evaluate,
+    overdue_from,
     period_bounds,
     trajectory_value,
 )
@@ -435,3 +436,26 @@ def test_inputs_are_not_mutated(case):
     snapshot = (dataclasses.astuple(spec), list(measurements))
     evaluate(spec, measurements, as_of)
     assert (dataclasses.astuple(spec), measurements) == snapshot
+
+
+@FAST
+@given(
+    spec=specs(),
+    latest_offset=st.one_of(st.none(), st.integers(0, 2500)),
+    start_offset=st.integers(-400, 2500),
+)
+def test_overdue_from_is_the_first_overdue_day(spec, latest_offset, start_offset):
+    """With the same latest measurement, the indicator is overdue exactly from
+    `overdue_from` on (what lets the daily check skip indicators until then)."""
+    latest = None if latest_offset is None else spec.baseline_date + timedelta(latest_offset)
+    start = max(spec.baseline_date + timedelta(start_offset), latest or date.min)
+    readings = [] if latest is None else [(latest, spec.baseline_value)]
+    first = overdue_from(spec, latest)
+    # Every day from `start` for a little over two periods of the longest frequency.
+    for offset in range(0, 800, 7):
+        as_of = start + timedelta(offset)
+        overdue = evaluate(spec, readings, as_of).freshness == "overdue"
+        assert overdue == (first is not None and as_of >= first), (as_of, first)
+    if first is not None and first > start:
+        assert evaluate(spec, readings, first).freshness == "overdue"
+        assert evaluate(spec, readings, first - timedelta(1)).freshness != "overdue"

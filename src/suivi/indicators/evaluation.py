@@ -8,6 +8,7 @@ so through `suivi.progress`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -216,16 +217,32 @@ class IndicatorVerdict:
         return self.commitment_status not in INACTIVE_STATUSES
 
 
+def id_list_clause(
+    session: Session, column: str, name: str, ids: Collection[int]
+) -> tuple[str, object]:
+    """SQL `column IN (ids)` with one bound parameter `name`, whatever the number of ids (an
+    expanding IN renders one placeholder per id: slow to compile for thousands of ids, and
+    capped on SQLite). Returns the clause and the parameter's value."""
+    if is_sqlite(session.get_bind()):
+        return f"{column} IN (SELECT value FROM json_each(:{name}))", json.dumps(sorted(ids))
+    return f"{column} IN (SELECT unnest(CAST(:{name} AS integer[])))", sorted(ids)
+
+
 def _filters(
-    contract_id: int | None, indicator_ids: Collection[int] | None, include_inactive: bool
+    session: Session,
+    contract_id: int | None,
+    indicator_ids: Collection[int] | None,
+    include_inactive: bool,
 ) -> tuple[list[str], dict]:
     clauses, params = [], {}
     if contract_id is not None:
         clauses.append("i.contract_id = :contract_id")
         params["contract_id"] = contract_id
     if indicator_ids is not None:
-        clauses.append("i.id IN :indicator_ids")
-        params["indicator_ids"] = list(indicator_ids)
+        clause, params["indicator_ids"] = id_list_clause(
+            session, "i.id", "indicator_ids", indicator_ids
+        )
+        clauses.append(clause)
     if not include_inactive:
         clauses.append("c.status NOT IN :inactive")
         params["inactive"] = list(INACTIVE_STATUSES)
@@ -243,9 +260,8 @@ def _sql_summaries(
             days=_DAYS[dialect], where="".join(f"AND {clause} " for clause in clauses)
         )
     ).bindparams(bindparam("as_of", type_=Date))
-    for name in ("indicator_ids", "inactive"):
-        if name in params:
-            statement = statement.bindparams(bindparam(name, expanding=True))
+    if "inactive" in params:
+        statement = statement.bindparams(bindparam("inactive", expanding=True))
     statement = statement.columns(
         indicator_id=Integer,
         base=Float,
@@ -307,10 +323,9 @@ def evaluate_summaries(
     measurements on one date), without loading the measurements. All contracts
     when `contract_id` is None. Suspended and abandoned commitments are left out unless
     `include_inactive`."""
-    clauses, params = _filters(contract_id, indicator_ids, include_inactive)
+    clauses, params = _filters(session, contract_id, indicator_ids, include_inactive)
     where = " AND ".join(clauses) or "1 = 1"
-    expanding = [bindparam(name, expanding=True) for name in ("indicator_ids", "inactive")]
-    expanding = [param for param in expanding if param.key in params]
+    expanding = [bindparam("inactive", expanding=True)] if "inactive" in params else []
     indicator_sql = text(
         "SELECT i.id, i.contract_id, i.code, i.commitment_id, c.status, i.quartier_id, "
         "i.direction, i.baseline_value, i.baseline_date, i.cumulative, i.frequency, "

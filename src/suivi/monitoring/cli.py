@@ -102,8 +102,29 @@ def jobs_run(
 
 
 @app.command()
-def check(ctx: typer.Context, as_of: AsOfOption = None) -> None:
-    """Vérifie tous les indicateurs maintenant : ouvre et clôt les alertes."""
+def check(
+    ctx: typer.Context,
+    as_of: AsOfOption = None,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Juge de nouveau chaque indicateur, même inchangé (après une mise à jour "
+            "des règles).",
+        ),
+    ] = False,
+) -> None:
+    """Vérifie les indicateurs maintenant : ouvre et clôt les alertes.
+
+    Par défaut, seuls sont jugés les indicateurs dont les données ont changé ou dont
+    l'échéance est arrivée depuis la dernière vérification."""
+    if everything:
+        from suivi.db import get_engine, session_scope
+        from suivi.monitoring.service import forget_checks
+
+        settings = settings_of(ctx)
+        with session_scope(get_engine(settings), write=True) as session:
+            forget_checks(session, actor_label="cli:check --all")
     ctx.invoke(jobs_run, ctx=ctx, name="check_indicators", as_of=as_of)
 
 

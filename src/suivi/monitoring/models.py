@@ -68,3 +68,31 @@ class SchedulerLock(SQLModel, table=True):
     holder: str = Field(max_length=200)
     acquired_at: datetime = created_at_field()
     heartbeat_at: datetime = created_at_field()
+
+
+class IndicatorChange(SQLModel, table=True):
+    """A note that an indicator's inputs changed, so the next check must judge it again.
+
+    Written only by database triggers (migration 0002) on every insert, update or delete of
+    a measurement or a target, every update of an indicator and every change of a
+    commitment's status — whoever writes (services, imports, plain SQL), nothing is missed.
+    The check deletes exactly the notes it read; no foreign key, so a note never blocks a
+    write.
+    """
+
+    __tablename__ = "indicator_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int
+
+
+class IndicatorCheck(SQLModel, table=True):
+    """What the daily check last did for one indicator: judged on `checked_on`, its alerts
+    hold with the same inputs until `recheck_on` (None: only a change of its inputs can
+    alter them). Lets an ordinary day judge only what changed or came due."""
+
+    __tablename__ = "indicator_check"
+
+    indicator_id: int = Field(primary_key=True, foreign_key="indicator.id", ondelete="CASCADE")
+    checked_on: date
+    recheck_on: date | None = None

@@ -10,24 +10,32 @@ commitment became suspended or abandoned no longer hold, so they are resolved to
 A constant number of queries whatever the number of indicators; running it twice for the
 same day changes nothing; the partial unique index on open alerts makes a duplicate
 impossible even if two checks raced (the insert skips conflicting rows).
+
+An ordinary day judges only what may have changed (`pending_indicators`): with the same
+inputs, an indicator's alerts change with the date alone on two kinds of day only
+(`alerts_hold_until`), so each check remembers, per indicator, until when its conclusion
+holds (`IndicatorCheck`), and database triggers note every change of inputs
+(`IndicatorChange`, migration 0002). The first check of a database judges everything.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Date, bindparam, func, select, text, update
+from sqlalchemy import Date, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
 from suivi.audit.service import record
 from suivi.db import UTCDateTime, is_sqlite, utcnow
-from suivi.indicators.evaluation import IndicatorVerdict, evaluate_summaries
-from suivi.monitoring.models import Alert
-from suivi.progress import Evaluation
+from suivi.indicators.evaluation import IndicatorVerdict, evaluate_summaries, id_list_clause
+from suivi.indicators.models import Indicator
+from suivi.monitoring.models import Alert, IndicatorChange, IndicatorCheck
+from suivi.progress import Evaluation, overdue_from
 
 # Rows per bulk statement (SQLite caps the number of bound parameters).
 CHUNK = 2000
@@ -44,6 +52,26 @@ _INSERT_ALERTS_PG = text(
     RETURNING id
     """
 ).bindparams(bindparam("opened_on", type_=Date), bindparam("created_at", type_=UTCDateTime))
+
+
+_REMEMBER_PG = text(
+    """
+    INSERT INTO indicator_check (indicator_id, checked_on, recheck_on)
+    SELECT new.indicator_id, :checked_on, new.recheck_on
+    FROM unnest(CAST(:ids AS integer[]), CAST(:recheck_on AS date[]))
+         AS new (indicator_id, recheck_on)
+    ON CONFLICT (indicator_id)
+    DO UPDATE SET checked_on = excluded.checked_on, recheck_on = excluded.recheck_on
+    """
+).bindparams(bindparam("checked_on", type_=Date))
+_REMEMBER_SQLITE = sqlite.insert(IndicatorCheck.__table__)
+_REMEMBER_SQLITE = _REMEMBER_SQLITE.on_conflict_do_update(
+    index_elements=["indicator_id"],
+    set_={
+        "checked_on": _REMEMBER_SQLITE.excluded.checked_on,
+        "recheck_on": _REMEMBER_SQLITE.excluded.recheck_on,
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +123,28 @@ def wanted_alerts(evaluated: Mapping[int, IndicatorVerdict]) -> dict[tuple[int, 
     return wanted
 
 
+def alerts_hold_until(
+    verdict: IndicatorVerdict | None, next_measured_on: date | None
+) -> date | None:
+    """Pure rule: the first day on which an indicator judged today could call for other
+    alerts with the same inputs (None: only a change of its inputs can alter them).
+
+    Performance and forecast depend only on the counted measurements, so the date alone
+    changes them only when a measurement dated in the future starts to count
+    (`next_measured_on`). Freshness: an indicator that is not overdue becomes so on
+    `overdue_from` (its latest measurement is then older than the period due); once
+    overdue it stays so until a measurement arrives. An indicator that is not judged
+    (suspended or abandoned commitment, inconsistent spec) has no alert.
+    """
+    evaluation = verdict.evaluation if verdict is not None and verdict.active else None
+    if evaluation is None:
+        return None
+    days = [next_measured_on]
+    if evaluation.freshness != "overdue":
+        days.append(overdue_from(verdict.spec, evaluation.measured_on))
+    return min((day for day in days if day is not None), default=None)
+
+
 def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -106,20 +156,26 @@ def check_indicators(
     contract_id: int,
     as_of: date,
     evaluated: Mapping[int, IndicatorVerdict] | None = None,
+    indicator_ids: Collection[int] | None = None,
 ) -> CheckResult:
     """Open and resolve the contract's alerts for `as_of`. Never commits.
 
-    `evaluated`: the contract's active indicators already judged at `as_of` (the job judges
-    every contract in one pass); by default they are judged here, from SQL summaries.
+    `indicator_ids`: only these indicators' alerts (the job's pending ones); all the
+    contract's by default. `evaluated`: those of them that are active, already judged at
+    `as_of` (the job judges every contract in one pass); by default judged here.
     """
     if evaluated is None:
-        evaluated = evaluate_summaries(session, contract_id=contract_id, as_of=as_of)
-    wanted = wanted_alerts(evaluated)
-    open_rows = session.execute(
-        select(Alert.id, Alert.indicator_id, Alert.kind).where(
-            Alert.contract_id == contract_id, Alert.resolved_on.is_(None)
+        evaluated = evaluate_summaries(
+            session, contract_id=contract_id, as_of=as_of, indicator_ids=indicator_ids
         )
-    ).all()
+    wanted = wanted_alerts(evaluated)
+    open_query = select(Alert.id, Alert.indicator_id, Alert.kind).where(
+        Alert.contract_id == contract_id, Alert.resolved_on.is_(None)
+    )
+    if indicator_ids is not None:
+        clause, ids = id_list_clause(session, "alert.indicator_id", "scope", indicator_ids)
+        open_query = open_query.where(text(clause).bindparams(scope=ids))
+    open_rows = session.execute(open_query).all()
     open_keys = {(indicator_id, kind): alert_id for alert_id, indicator_id, kind in open_rows}
 
     now = utcnow()
@@ -195,6 +251,117 @@ def check_indicators(
             contract_id=contract_id,
         )
     return result
+
+
+@dataclass
+class Pending:
+    """What the check must judge again at `as_of`, per contract, and the change notes read
+    (deleted once their contract is checked; notes written meanwhile stay for next time)."""
+
+    indicators: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    notes: dict[int | None, list[int]] = field(default_factory=lambda: defaultdict(list))
+    total: int = 0  # indicators in the database
+
+    def indicator_ids(self) -> set[int]:
+        return set().union(*self.indicators.values())
+
+
+def pending_indicators(session: Session, *, as_of: date) -> Pending:
+    """Indicators whose inputs changed since their last check (a change note), never checked,
+    checked for a later day, or whose conclusion no longer holds at `as_of`.
+
+    Call it before judging: a note read here was written by a transaction whose data the
+    judging then sees.
+    """
+    pending = Pending()
+    notes = session.execute(
+        select(IndicatorChange.id, IndicatorChange.indicator_id, Indicator.contract_id).join(
+            Indicator, Indicator.id == IndicatorChange.indicator_id, isouter=True
+        )
+    )
+    for note_id, indicator_id, contract_id in notes:
+        pending.notes[contract_id].append(note_id)  # None: the indicator no longer exists
+        if contract_id is not None:
+            pending.indicators[contract_id].add(indicator_id)
+    due = session.execute(
+        select(Indicator.id, Indicator.contract_id)
+        .join(IndicatorCheck, IndicatorCheck.indicator_id == Indicator.id, isouter=True)
+        .where(
+            IndicatorCheck.indicator_id.is_(None)
+            | (IndicatorCheck.checked_on > as_of)
+            | (IndicatorCheck.recheck_on <= as_of)
+        )
+    )
+    for indicator_id, contract_id in due:
+        pending.indicators[contract_id].add(indicator_id)
+    pending.total = session.execute(select(func.count()).select_from(Indicator)).scalar_one()
+    return pending
+
+
+def next_measurement_dates(
+    session: Session, *, as_of: date, indicator_ids: Collection[int] | None
+) -> dict[int, date]:
+    """The first date after `as_of` of the current measurements dated in the future of each
+    indicator (all when `indicator_ids` is None): the day such a measurement starts to
+    count."""
+    params: dict = {"as_of": as_of}
+    clause = "1 = 1"
+    if indicator_ids is not None:
+        clause, params["ids"] = id_list_clause(session, "indicator_id", "ids", indicator_ids)
+    statement = (
+        text(
+            "SELECT indicator_id, min(measured_on) AS first_on FROM measurement "
+            f"WHERE superseded_by_id IS NULL AND measured_on > :as_of AND {clause} "
+            "GROUP BY indicator_id"
+        )
+        .bindparams(bindparam("as_of", type_=Date))
+        .columns(first_on=Date)
+    )
+    return dict(session.execute(statement, params).all())
+
+
+def remember_checks(
+    session: Session,
+    *,
+    as_of: date,
+    indicator_ids: Collection[int],
+    evaluated: Mapping[int, IndicatorVerdict],
+    next_measured: Mapping[int, date],
+    note_ids: Collection[int],
+) -> None:
+    """Record that these indicators were judged at `as_of` and until when their alerts hold,
+    and delete the change notes that made them pending. Never commits."""
+    ids = sorted(indicator_ids)
+    rechecks = [
+        alerts_hold_until(evaluated.get(indicator_id), next_measured.get(indicator_id))
+        for indicator_id in ids
+    ]
+    if ids and is_sqlite(session.get_bind()):
+        rows = [
+            {"indicator_id": indicator_id, "checked_on": as_of, "recheck_on": recheck_on}
+            for indicator_id, recheck_on in zip(ids, rechecks, strict=True)
+        ]
+        session.connection().execute(_REMEMBER_SQLITE, rows)
+    elif ids:
+        session.execute(_REMEMBER_PG, {"ids": ids, "checked_on": as_of, "recheck_on": rechecks})
+    if note_ids:
+        clause, ids = id_list_clause(session, "id", "ids", note_ids)
+        session.execute(text(f"DELETE FROM indicator_change WHERE {clause}"), {"ids": ids})
+
+
+def forget_checks(session: Session, *, actor_label: str) -> int:
+    """Forget every indicator's last conclusion, so that the next check judges everything
+    (after an upgrade that changes the rules). Audited; never commits."""
+    forgotten = session.execute(delete(IndicatorCheck)).rowcount or 0
+    record(
+        session,
+        action="delete",
+        entity="indicator_check",
+        entity_id="*",
+        after={"forgotten": forgotten},
+        actor_label=actor_label,
+    )
+    return forgotten
 
 
 def open_alerts_query(contract_id: int):
