@@ -103,6 +103,7 @@ def get_engine(settings=None) -> Engine:
 def dispose_engines() -> None:
     """Forget cached engines (tests and forked children call this)."""
     _cached_engine.cache_clear()
+    _writing.cache_clear()
 
 
 @contextmanager
@@ -111,11 +112,35 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
 
     `write=True` starts SQLite transactions with BEGIN IMMEDIATE.
     """
-    bind = engine.execution_options(sqlite_begin="IMMEDIATE") if write else engine
-    session = Session(bind=bind, expire_on_commit=False)
+    session = open_session(engine, write=write)
     try:
         yield session
-        session.commit()
+    except BaseException:
+        finish_session(session, commit=False)
+        raise
+    finish_session(session, commit=True)
+
+
+def open_session(engine: Engine, *, write: bool = False) -> Session:
+    """The start of `session_scope`. No I/O: the connection is taken at the first query."""
+    return Session(bind=_writing(engine) if write else engine, expire_on_commit=False)
+
+
+@lru_cache(maxsize=16)
+def _writing(engine: Engine) -> Engine:
+    """`engine` starting SQLite transactions with BEGIN IMMEDIATE (see `_begin`). Made once
+    per engine: it shares the engine's pool, and making it costs more than a short query."""
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
+
+
+def finish_session(session: Session, *, commit: bool) -> None:
+    """The end of `session_scope`: commit (or roll back), roll back if the commit fails,
+    always close."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise

@@ -4,12 +4,19 @@ login (same answer for an unknown user, lockout)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from suivi.app import create_app
-from suivi.auth.deps import SESSION_COOKIE, create_web_session, revoke_web_session
+from suivi.auth.deps import (
+    SESSION_COOKIE,
+    create_web_session,
+    get_current_principal,
+    load_principal,
+    revoke_web_session,
+)
 from suivi.auth.models import ApiToken, AuthSession, User
 from suivi.auth.service import MAX_FAILED_LOGINS, authenticate, hash_secret
 from suivi.db import utcnow
@@ -172,3 +179,27 @@ def test_cookie_session_timeouts_and_logout(demo_db):
     with demo_db.session() as session:
         assert revoke_web_session(session, cookie)
     assert client.get("/api/auth/me", cookies={SESSION_COOKIE: cookie}).status_code == 401
+
+
+def test_bearer_principal_is_the_users_contracts_and_scope(demo_db):
+    """The bearer path reads the token, its user and the memberships in one query: it must
+    give the same principal as `load_principal`, and refuse an inactive account."""
+    client = _client(demo_db)
+    token = login(client, "chef@example.org")
+    request = SimpleNamespace(method="POST", headers={}, state=SimpleNamespace())
+    with demo_db.session() as session:
+        user = session.execute(select(User).where(User.email == "chef@example.org")).scalar_one()
+        expected = load_principal(session, user)
+        assert expected.scope_quartier_ids  # the demo project manager has a scope
+        principal = get_current_principal(request, session, token)
+        assert principal.via == "token" and principal.credential_id is not None
+        assert (principal.contract_ids, principal.scope_partner_ids) == (
+            expected.contract_ids,
+            expected.scope_partner_ids,
+        )
+        assert principal.scope_quartier_ids == expected.scope_quartier_ids
+        assert (principal.user_id, principal.role) == (user.id, user.role)
+        user.is_active = False
+    response = client.get("/api/auth/me", headers=_bearer(token))
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Compte désactivé."

@@ -4,11 +4,12 @@ correct), evaluations (`GET /api/indicators/{id}/evaluation?as_of=`) and roll-up
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -278,11 +279,11 @@ def measurable_indicator(session: Session, principal: Principal, indicator_id: i
 _MEASURED = aliased(Indicator, name="measured_indicator")
 
 
-def measurable_indicator_and_contract(
-    session: Session, principal: Principal, indicator_id: int
-) -> tuple[Indicator, Contract]:
-    """`measurable_indicator` and its contract in one query (logging a measurement is the
-    hot path): 404 if unknown or in another contract, 403 if out of the measurement scope."""
+@lru_cache(maxsize=256)
+def _measurable_query(principal: Principal) -> Select:
+    """The query of `measurable_indicator_and_contract`, built once per principal: building
+    it and its SQL cache key costs more than running it. The principal is loaded afresh on
+    every request and is the whole key, so a changed role or scope gets a new query."""
     indicator = _MEASURED
     allowed = (
         select(Commitment.id)
@@ -292,11 +293,19 @@ def measurable_indicator_and_contract(
         )
         .exists()
     )
-    found = session.execute(
+    return (
         select(indicator, Contract, allowed)
         .join(Contract, Contract.id == indicator.contract_id)
-        .where(indicator.id == indicator_id)
-    ).first()
+        .where(indicator.id == bindparam("indicator_id"))
+    )
+
+
+def measurable_indicator_and_contract(
+    session: Session, principal: Principal, indicator_id: int
+) -> tuple[Indicator, Contract]:
+    """`measurable_indicator` and its contract in one query (logging a measurement is the
+    hot path): 404 if unknown or in another contract, 403 if out of the measurement scope."""
+    found = session.execute(_measurable_query(principal), {"indicator_id": indicator_id}).first()
     if found is None or not scoping.in_contracts(principal, found[0].contract_id):
         raise NotFound("Indicateur introuvable.")
     if not found[2]:

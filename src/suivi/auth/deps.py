@@ -27,20 +27,22 @@ What a user may do is decided by `suivi.scoping`, from the `Principal` built her
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Integer, cast, null, select, union_all
+from sqlalchemy import Integer, bindparam, cast, null, select, union_all
 from sqlmodel import Session
 
 from suivi.auth.models import ApiToken, AuthSession, User, UserContract, UserScope
 from suivi.auth.service import (
     authenticate,
     create_web_session,
-    find_token_and_user,
     find_web_session,
+    hash_secret,
+    is_live,
     revoke_web_session,
     same_secret,
     touch,
@@ -110,6 +112,52 @@ class Principal:
         return self.full_name or self.email
 
 
+def _no_id():
+    return cast(null(), Integer)
+
+
+# Every user's contracts and scope rows, as (user_id, contract_id, partner_id, quartier_id)
+# with None where a row has no such value. The queries below are built once (they run on
+# every API request; a reused statement keeps its SQL cache key).
+_MEMBERSHIPS = union_all(
+    select(
+        UserContract.user_id,
+        UserContract.contract_id,
+        _no_id().label("partner_id"),
+        _no_id().label("quartier_id"),
+    ),
+    select(UserScope.user_id, _no_id(), UserScope.partner_id, UserScope.quartier_id),
+).subquery("membership")
+
+_USER_MEMBERSHIPS = select(
+    _MEMBERSHIPS.c.contract_id, _MEMBERSHIPS.c.partner_id, _MEMBERSHIPS.c.quartier_id
+).where(_MEMBERSHIPS.c.user_id == bindparam("user_id"))
+
+# A bearer token, its user and the user's memberships in ONE round trip: one row per
+# membership (at least one: outer join), the token and user columns repeated on each.
+# Columns, not ORM objects: building those would cost more than the query.
+_TOKEN_USER_AND_MEMBERSHIPS = (
+    select(
+        ApiToken.id.label("token_id"),
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.id,
+        User.email,
+        User.full_name,
+        User.role,
+        User.partner_id,
+        User.is_active,
+        _MEMBERSHIPS.c.contract_id,
+        _MEMBERSHIPS.c.partner_id.label("scope_partner_id"),
+        _MEMBERSHIPS.c.quartier_id.label("scope_quartier_id"),
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(_MEMBERSHIPS, _MEMBERSHIPS.c.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def load_principal(
     session: Session,
     user: User,
@@ -118,36 +166,35 @@ def load_principal(
     csrf_token: str | None = None,
     credential_id: int | None = None,
 ) -> Principal:
-    # Contracts and scope in one round trip (this runs on every API request).
-    memberships = select(
-        UserContract.contract_id, cast(null(), Integer), cast(null(), Integer)
-    ).where(UserContract.user_id == user.id)
-    scopes = select(cast(null(), Integer), UserScope.partner_id, UserScope.quartier_id).where(
-        UserScope.user_id == user.id
+    memberships = session.execute(_USER_MEMBERSHIPS, {"user_id": user.id})
+    return _principal(
+        user, memberships, via=via, csrf_token=csrf_token, credential_id=credential_id
     )
+
+
+def _principal(user, memberships: Iterable[tuple], **credential) -> Principal:
+    """`user`: a `User`, or a row with its columns; `memberships`: (contract_id, partner_id,
+    quartier_id) rows, None where a row has no such value."""
     contracts: set[int] = set()
     partners: set[int] = set()
     quartiers: set[int] = set()
-    for contract_id, partner_id, quartier_id in session.execute(union_all(memberships, scopes)):
+    for contract_id, partner_id, quartier_id in memberships:
         if contract_id is not None:
             contracts.add(contract_id)
         if partner_id is not None:
             partners.add(partner_id)
         if quartier_id is not None:
             quartiers.add(quartier_id)
-    contract_ids = tuple(sorted(contracts))
     return Principal(
         user_id=user.id,
         email=user.email,
         full_name=user.full_name,
         role=user.role,
         partner_id=user.partner_id,
-        contract_ids=contract_ids,
+        contract_ids=tuple(sorted(contracts)),
         scope_partner_ids=frozenset(partners),
         scope_quartier_ids=frozenset(quartiers),
-        via=via,
-        csrf_token=csrf_token,
-        credential_id=credential_id,
+        **credential,
     )
 
 
@@ -192,21 +239,28 @@ def get_current_principal(
 ) -> Principal:
     """API authentication: bearer token, else the web session cookie (+ CSRF on writes)."""
     if bearer:
-        found = find_token_and_user(session, bearer)
-        if found is None:
+        # Plain columns: run on the session's connection (same transaction), without the
+        # ORM's execution layer, which would cost more than the query itself.
+        rows = (
+            session.connection()
+            .execute(_TOKEN_USER_AND_MEMBERSHIPS, {"token_hash": hash_secret(bearer)})
+            .all()
+        )
+        if not rows or not is_live(rows[0].revoked_at, rows[0].expires_at):
             raise _unauthorized("Jeton invalide, expiré ou révoqué.")
-        token, user = found
-        if not user.is_active:
+        found = rows[0]
+        if not found.is_active:
             raise _unauthorized("Compte désactivé.")
         touch(
             session,
             ApiToken,
-            token.id,
+            found.token_id,
             "last_used_at",
-            token.last_used_at,
+            found.last_used_at,
             separate=request.method in SAFE_METHODS,
         )
-        principal = load_principal(session, user, via="token", credential_id=token.id)
+        memberships = [(r.contract_id, r.scope_partner_id, r.scope_quartier_id) for r in rows]
+        principal = _principal(found, memberships, via="token", credential_id=found.token_id)
         request.state.principal = principal
         return principal
     if request.headers.get("authorization"):

@@ -209,30 +209,14 @@ def find_token(session: Session, clear: str | None) -> ApiToken | None:
     row = session.execute(
         select(ApiToken).where(ApiToken.token_hash == hash_secret(clear))
     ).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.expires_at is not None and row.expires_at <= utcnow():
+    if row is None or not is_live(row.revoked_at, row.expires_at):
         return None
     return row
 
 
-def find_token_and_user(session: Session, clear: str | None) -> tuple[ApiToken, User] | None:
-    """`find_token` and the token's user in one query (checked on every API request)."""
-    if not clear:
-        return None
-    found = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_secret(clear))
-    ).first()
-    if found is None:
-        return None
-    token, user = found
-    if token.revoked_at is not None:
-        return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
-        return None
-    return token, user
+def is_live(revoked_at: datetime | None, expires_at: datetime | None) -> bool:
+    """A token is live when not revoked and not expired."""
+    return revoked_at is None and (expires_at is None or expires_at > utcnow())
 
 
 def revoke_token(session: Session, row: ApiToken, *, actor_id: int | None) -> None:
