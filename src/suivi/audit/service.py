@@ -18,7 +18,11 @@ def snapshot(row: SQLModel | None, exclude: tuple[str, ...] = ("password_hash",)
     """A JSON-safe copy of a row's columns, for the before/after of an audit event."""
     if row is None:
         return None
-    data = row.model_dump(exclude=set(exclude))
+    return json_safe(row.model_dump(exclude=set(exclude)))
+
+
+def json_safe(data: dict) -> dict:
+    """`data` as it reads back from JSON (dates and datetimes as ISO strings)."""
     return json.loads(json.dumps(data, default=_json_default))
 
 
