@@ -236,7 +236,9 @@ def _filters(
 ) -> tuple[list[str], dict]:
     clauses, params = [], {}
     if contract_id is not None:
-        clauses.append("i.contract_id = :contract_id")
+        # Said of the commitment too (the indicator's contract is its commitment's): without
+        # it the planner hashes every commitment of the database to join one contract's.
+        clauses.append("i.contract_id = :contract_id AND c.contract_id = :contract_id")
         params["contract_id"] = contract_id
     if indicator_ids is not None:
         clause, params["indicator_ids"] = id_list_clause(
@@ -333,17 +335,32 @@ def evaluate_summaries(
         "FROM indicator i JOIN commitment c ON c.id = i.commitment_id "
         f"WHERE {where} ORDER BY i.id"
     ).bindparams(*expanding)
-    target_sql = text(
-        "SELECT t.indicator_id, t.target_date, t.value FROM target t "
-        "JOIN indicator i ON i.id = t.indicator_id "
-        "JOIN commitment c ON c.id = i.commitment_id "
-        f"WHERE {where} ORDER BY t.indicator_id, t.target_date"
-    ).bindparams(*expanding)
     indicator_sql = indicator_sql.columns(baseline_date=Date)
-    target_sql = target_sql.columns(target_date=Date)
+    indicator_rows = session.execute(indicator_sql, params).all()
 
+    if contract_id is None and indicator_ids is None:
+        target_sql = text(
+            "SELECT t.indicator_id, t.target_date, t.value FROM target t "
+            "JOIN indicator i ON i.id = t.indicator_id "
+            "JOIN commitment c ON c.id = i.commitment_id "
+            f"WHERE {where} ORDER BY t.indicator_id, t.target_date"
+        ).bindparams(*expanding)
+        target_params = params
+    else:
+        # The targets of the indicators just read, by id: index lookups. Joined on the
+        # contract instead, the planner scans every target of the database (measured on
+        # a contract of the national portfolio: 50 ms instead of 4 ms).
+        clause, ids = id_list_clause(
+            session, "indicator_id", "ids", [row.id for row in indicator_rows]
+        )
+        target_sql = text(
+            "SELECT indicator_id, target_date, value FROM target "
+            f"WHERE {clause} ORDER BY indicator_id, target_date"
+        )
+        target_params = {"ids": ids}
     targets: dict[int, list[tuple[date, float]]] = defaultdict(list)
-    for indicator_id, target_date, value in session.execute(target_sql, params):
+    target_sql = target_sql.columns(target_date=Date)
+    for indicator_id, target_date, value in session.execute(target_sql, target_params):
         targets[indicator_id].append((target_date, value))
     summaries, shared_dates = _sql_summaries(session, as_of=as_of, clauses=clauses, params=params)
     rows_of: dict[int, list[tuple[date, float]]] = defaultdict(list)
@@ -361,7 +378,7 @@ def evaluate_summaries(
             rows_of[indicator_id].append((measured_on, value))
 
     result: dict[int, IndicatorVerdict] = {}
-    for row in session.execute(indicator_sql, params):
+    for row in indicator_rows:
         spec = IndicatorSpec(
             direction=row.direction,
             baseline_value=row.baseline_value,
