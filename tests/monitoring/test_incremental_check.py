@@ -155,7 +155,6 @@ def test_a_check_for_an_earlier_day_judges_everything_again(demo_db):
 def test_months_of_daily_checks_match_a_full_check_every_day(demo_db):
     """Days go by while figures arrive, get corrected, targets move and commitments are
     suspended: after every run the open alerts are exactly those a full check opens."""
-    indicators = []
     with demo_db.session() as session:
         indicators = session.execute(
             select(Indicator.id, Indicator.commitment_id, Indicator.baseline_value).order_by(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -13,6 +14,7 @@ from suivi.jobs import JobContext, job
 from suivi.monitoring.models import Alert
 from suivi.monitoring.service import (
     check_indicators,
+    delete_notes,
     next_measurement_dates,
     pending_indicators,
     remember_checks,
@@ -48,17 +50,19 @@ def check_indicators_job(context: JobContext) -> dict[str, int]:
     """
     totals = {"contracts": 0, "evaluated": 0, "unchanged": 0, "opened": 0, "resolved": 0}
     by_contract: dict[int, dict[int, IndicatorVerdict]] = defaultdict(dict)
+    next_measured: dict[int, date] = {}
     with session_scope(context.engine) as session:
         pending = pending_indicators(session, as_of=context.as_of)
         indicator_ids = pending.indicator_ids()
         # An id filter pays off for part of the portfolio; for most of it (the first run)
         # plain scans are faster (measured at national scale: 3 s instead of 9 s).
         only = indicator_ids if len(indicator_ids) < pending.total // 2 else None
-        verdicts = evaluate_summaries(session, as_of=context.as_of, indicator_ids=only)
-        for indicator_id, verdict in verdicts.items():
-            if indicator_id in indicator_ids:
-                by_contract[verdict.contract_id][indicator_id] = verdict
-        next_measured = next_measurement_dates(session, as_of=context.as_of, indicator_ids=only)
+        if indicator_ids:  # an ordinary day may have nothing to judge
+            verdicts = evaluate_summaries(session, as_of=context.as_of, indicator_ids=only)
+            for indicator_id, verdict in verdicts.items():
+                if indicator_id in indicator_ids:
+                    by_contract[verdict.contract_id][indicator_id] = verdict
+            next_measured = next_measurement_dates(session, as_of=context.as_of, indicator_ids=only)
     for batch in _batches(sorted(pending.indicators.items())):
         with session_scope(context.engine, write=True) as session:
             judged: dict[int, IndicatorVerdict] = {}
@@ -89,14 +93,7 @@ def check_indicators_job(context: JobContext) -> dict[str, int]:
     leftover = pending.notes.pop(None, ())  # notes of indicators that no longer exist
     if leftover:
         with session_scope(context.engine, write=True) as session:
-            remember_checks(
-                session,
-                as_of=context.as_of,
-                indicator_ids=(),
-                evaluated={},
-                next_measured={},
-                note_ids=leftover,
-            )
+            delete_notes(session, leftover)
     with session_scope(context.engine) as session:
         totals["open"] = session.execute(
             select(func.count()).select_from(Alert).where(Alert.resolved_on.is_(None))

@@ -344,6 +344,12 @@ def remember_checks(
         session.connection().execute(_REMEMBER_SQLITE, rows)
     elif ids:
         session.execute(_REMEMBER_PG, {"ids": ids, "checked_on": as_of, "recheck_on": rechecks})
+    delete_notes(session, note_ids)
+
+
+def delete_notes(session: Session, note_ids: Collection[int]) -> None:
+    """Delete these change notes (exactly those read, never "up to an id": a note committed
+    later with a smaller id must stay). Never commits."""
     if note_ids:
         clause, ids = id_list_clause(session, "id", "ids", note_ids)
         session.execute(text(f"DELETE FROM indicator_change WHERE {clause}"), {"ids": ids})
