@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from suivi import clock
 from suivi.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(help="Suivi des engagements du contrat de ville.", no_args_is_help=True)
@@ -47,7 +48,7 @@ def settings_of(ctx: typer.Context) -> Settings:
 def parse_as_of(value: str | None, settings: Settings) -> date:
     """`--as-of` or today in the configured time zone."""
     if value is None:
-        return datetime.now(settings.tz).date()
+        return clock.today(settings.tz)
     try:
         return date.fromisoformat(value)
     except ValueError:

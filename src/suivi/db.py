@@ -17,9 +17,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
+from suivi import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current instant in UTC, read from the one clock (`suivi.clock`)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

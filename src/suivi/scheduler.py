@@ -34,6 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, delete, func, select, text, update
 
 import suivi.models  # noqa: F401 - every table mapped before a job writes
+from suivi import clock
 from suivi.config import Settings
 from suivi.db import is_sqlite, session_scope, utcnow
 from suivi.jobs import JobContext, registered_jobs
@@ -375,7 +376,7 @@ class SchedulerProcess:
             log.warning("job %s is still running; this run is skipped", name)
             return
         try:
-            as_of = datetime.now(self.tz).date()
+            as_of = clock.today(self.tz)
             run_job(self.engine, self.settings, name, as_of=as_of, trigger=trigger)
         finally:
             guard.release()
@@ -465,7 +466,7 @@ class SchedulerProcess:
                 log.warning("%d interrupted job run(s) marked as errors", interrupted)
             heartbeat = threading.Thread(target=self._heartbeat, daemon=True)
             heartbeat.start()
-            missed = self.add_jobs(datetime.now(self.tz))
+            missed = self.add_jobs(clock.now_in(self.tz))
             self.echo(
                 "Planificateur démarré ("
                 + ", ".join(job.name for job in self.scheduler.get_jobs() if ":" not in job.id)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
+from suivi.clock import frozen_at
 from suivi.config import JobSettings
 from suivi.contract.models import Contract, Partner, PartnerContact
 from suivi.db import utcnow
@@ -19,6 +21,7 @@ from suivi.monitoring.models import JobRun
 from suivi.notifications.models import EmailDelivery
 from tests.web.conftest import AS_OF
 
+PARIS = ZoneInfo("Europe/Paris")
 ADMIN_PATHS = ("/administration", "/administration/envois", "/administration/contacts")
 
 
@@ -106,12 +109,18 @@ def test_jobs_and_run_log_newest_first_filtered_and_paginated(web):
             )
         )
     client = web["admin"]
-    html = client.get(f"/administration?as_of={AS_OF}").text
+    # The next run is computed from the clock: pinned on a 1st of the month before 06:15
+    # (the day « 1er » is written as an ordinal), then on the last day after 06:15.
+    with frozen_at(datetime(2026, 12, 1, 3, 49, tzinfo=PARIS)):
+        html = client.get(f"/administration?as_of={AS_OF}").text
+    with frozen_at(datetime(2026, 11, 30, 23, 30, tzinfo=PARIS)):
+        late_html = client.get(f"/administration?as_of={AS_OF}").text
     # Jobs: schedule, next run, last outcome.
     jobs = html.split('id="journal"', 1)[0]
     check_row, reminders_row = re.findall(r"<tr><th scope=\"row\"><code>.*?</tr>", jobs, re.S)
-    # Next run: tomorrow (or today) at 06:15, Paris time; last run: the latest success.
-    assert re.search(r"<td>\d+ \w+ 20\d\d à 06:15</td>", check_row), check_row
+    # Next run: today (or tomorrow) at 06:15, Paris time; last run: the latest success.
+    assert "<td>1er décembre 2026 à 06:15</td>" in check_row, check_row
+    assert "<td>1er décembre 2026 à 06:15</td>" in late_html
     assert "Réussie" in check_row
     assert "Désactivée" in reminders_row and "En erreur" in reminders_row
     assert "24 exécutions, de la plus récente à la plus ancienne" in html

@@ -6,7 +6,7 @@ infinite or absurd numbers, dates in year 9999)."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Path, Query
@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from suivi import clock
 from suivi.api.errors import Invalid, NotFound
 from suivi.auth.deps import Principal
 from suivi.contract.models import Contract
@@ -122,7 +123,7 @@ def resolve_contract(session: Session, principal: Principal, contract_id: int | 
 
 def resolve_as_of(as_of: date | None, settings) -> date:
     if as_of is None:
-        return datetime.now(settings.tz).date()
+        return clock.today(settings.tz)
     if not MIN_DATE <= as_of <= MAX_DATE:
         raise Invalid("as_of", f"Date hors limites ({MIN_DATE.year}–{MAX_DATE.year}).")
     return as_of

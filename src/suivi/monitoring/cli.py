@@ -9,12 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from suivi import clock
 from suivi.cli import AsOfOption, app, parse_as_of, settings_of
 from suivi.config import Settings
 from suivi.labels import JOB_OUTCOME_LABELS
@@ -45,7 +45,7 @@ def jobs_list(ctx: typer.Context) -> None:
     from suivi.scheduler import last_runs, next_run, scheduled_jobs
 
     settings = settings_of(ctx)
-    now = datetime.now(settings.tz)
+    now = clock.now_in(settings.tz)
     latest = last_runs(get_engine(settings))
     rows = [("tâche", "planification", "prochaine exécution", "dernière exécution")]
     for item in scheduled_jobs(settings):

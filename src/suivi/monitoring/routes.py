@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from suivi import clock
 from suivi.api.common import ContractQuery, Page, PageQuery, SizeQuery, paginate, resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal, Principal, require_role
@@ -114,7 +115,7 @@ def list_jobs(session: SessionDep, settings: SettingsDep, admin: Admin):
     from suivi.scheduler import next_run, scheduled_jobs
 
     latest = _latest_runs(session)
-    now = datetime.now(settings.tz)
+    now = clock.now_in(settings.tz)
     return [
         JobOut(
             name=item.name,

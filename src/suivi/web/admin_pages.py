@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, or_, select
 
-from suivi import scoping
+from suivi import clock, scoping
 from suivi.api.errors import ApiError
 from suivi.audit.service import record, snapshot
 from suivi.auth.deps import CSRF_FORM_FIELD
@@ -99,7 +99,7 @@ def _render(page: Page, template: str, status_code: int = 200, **context: Any) -
 @router.get("/administration")
 def jobs_page(page: AdminPage) -> Response:
     settings = page.settings
-    now = datetime.now(settings.tz)
+    now = clock.now_in(settings.tz)
     latest = last_runs(page.request.app.state.engine)
     jobs = []
     for item in scheduled_jobs(settings):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi import labels
+from suivi import clock, labels
 from suivi.auth.deps import CSRF_FORM_FIELD, CSRF_HEADER, PagePrincipal, Principal, verify_csrf
 from suivi.config import Settings
 from suivi.contract.models import Contract
@@ -90,7 +90,7 @@ def parse_as_of(request: Request, settings: Settings) -> tuple[date, bool]:
             return date.fromisoformat(raw), True
         except ValueError:
             raise PageError(400, "Paramètre as_of invalide (format AAAA-MM-JJ).") from None
-    return datetime.now(settings.tz).date(), False
+    return clock.today(settings.tz), False
 
 
 @dataclass
