@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean-demo
+.PHONY: run test test-clock lint install clean-demo
 
 # `make run` serves the pages and starts the scheduler as a child process.
 SERVE_FLAGS ?= --with-scheduler
@@ -31,6 +31,24 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The date-sensitive tests (marker `clock`) under libfaketime (Debian's `faketime`) at instants
+## that broke or could break them, on SQLite, without the browser. Paris time, given in UTC
+## because 02:30 on 2027-03-28 does not exist in Paris: 01:30 UTC is the minute the clocks
+## jump from 02:00 to 03:00. The monotonic clock stays real: glibc's timed waits compare a
+## faked monotonic deadline with the real one and would sleep for years.
+CLOCK_INSTANTS_UTC := 2026-12-01T02:49:00 2026-12-31T22:30:00 2027-03-28T01:30:00 \
+	2028-02-29T11:00:00 2030-12-31T22:59:00
+CLOCK_PYTEST_ARGS ?= -q -p no:cacheprovider -m "clock and not browser and not slow"
+
+test-clock: $(STAMP)
+	@command -v faketime >/dev/null || { echo "faketime manquant : apt-get install faketime"; exit 2; }
+	@for instant in $(CLOCK_INSTANTS_UTC); do \
+	  echo "== horloge au $$instant UTC ($$(TZ=Europe/Paris date -d "$${instant}Z" '+%F %R %Z'))"; \
+	  TZ=UTC faketime "$$(echo $$instant | tr T ' ')" env TZ=Europe/Paris SUIVI_TEST_POSTGRES_URL= \
+	    FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	    $(BIN)/python -m pytest $(CLOCK_PYTEST_ARGS) || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
