@@ -74,8 +74,12 @@ def count_rows(connection, table_names) -> dict[str, int]:
     }
 
 
-def _revision(tables: dict[str, int], read) -> str | None:
-    return read("SELECT version_num FROM alembic_version") if "alembic_version" in tables else None
+def _revision(tables: dict[str, int], read_column) -> str | None:
+    """The Alembic revision ("a,b" if there are several heads; None without the table)."""
+    if "alembic_version" not in tables:
+        return None
+    values = sorted(read_column("SELECT version_num FROM alembic_version"))
+    return ",".join(values) or None
 
 
 def database_contents(url: str) -> tuple[str | None, dict[str, int]]:
@@ -87,9 +91,7 @@ def database_contents(url: str) -> tuple[str | None, dict[str, int]]:
     try:
         with engine.connect() as connection:
             tables = count_rows(connection, inspect(connection).get_table_names())
-            revision = _revision(
-                tables, lambda sql: connection.execute(text(sql)).scalar_one_or_none()
-            )
+            revision = _revision(tables, lambda sql: connection.execute(text(sql)).scalars())
     except Exception as exc:  # noqa: BLE001 - said to the administrator
         raise BackupError(f"Base cible injoignable : {exc}") from exc
     finally:
@@ -125,7 +127,7 @@ def _snapshot_sqlite(engine: Engine, folder: Path) -> DatabaseSnapshot:
             name: target.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0]  # noqa: S608
             for name in sorted(names)
         }
-        revision = _revision(tables, lambda sql: (target.execute(sql).fetchone() or [None])[0])
+        revision = _revision(tables, lambda sql: [row[0] for row in target.execute(sql)])
     finally:
         target.close()
         source.close()
@@ -201,7 +203,8 @@ def _run(command: list[str], environment: dict[str, str], what: str) -> None:
         command, env=environment, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        detail = [line for line in lines if "ERROR" in line or "FATAL" in line] or lines
         log.error("%s failed (%s): %s", command[0], result.returncode, result.stderr.strip())
         raise BackupError(f"{what} : échec de {Path(command[0]).name} ({' / '.join(detail[-3:])})")
 
@@ -222,7 +225,7 @@ def _snapshot_postgres(engine: Engine, settings: Settings, folder: Path) -> Data
         # The dump and the counts below read the same snapshot.
         snapshot_id = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
         tables = count_rows(connection, inspect(connection).get_table_names())
-        revision = _revision(tables, lambda sql: connection.execute(text(sql)).scalar_one_or_none())
+        revision = _revision(tables, lambda sql: connection.execute(text(sql)).scalars())
         server_version = connection.execute(text("SHOW server_version")).scalar_one()
         _run(
             [
@@ -238,9 +241,10 @@ def _snapshot_postgres(engine: Engine, settings: Settings, folder: Path) -> Data
     return DatabaseSnapshot(POSTGRES_FILE, "postgresql", revision, tables, server_version)
 
 
-# Drop every table, view and sequence of the target's schema (inside the restore's
-# transaction): the target ends up with the backup's tables and no others.
+# Drop every view, table, sequence and function of the target's schema (inside the
+# restore's transaction): the target ends up with the backup's objects and no others.
 _DROP_EVERYTHING = """
+SET client_min_messages = warning;
 DO $$
 DECLARE item record;
 BEGIN
@@ -253,6 +257,11 @@ BEGIN
   FOR item IN SELECT sequencename AS name FROM pg_sequences
       WHERE schemaname = current_schema() LOOP
     EXECUTE format('DROP SEQUENCE IF EXISTS %I.%I CASCADE', current_schema(), item.name);
+  END LOOP;
+  FOR item IN SELECT p.oid::regprocedure AS signature FROM pg_proc p
+      WHERE p.pronamespace = current_schema()::regnamespace
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') LOOP
+    EXECUTE format('DROP ROUTINE IF EXISTS %s CASCADE', item.signature);
   END LOOP;
 END $$;
 """

@@ -333,8 +333,9 @@ def _file_problems(root: Path, expected: dict[str, dict], extra_scope: list[Path
             continue
         actual = _hash_file(path)
         if actual["size"] != wanted["size"]:
+            truncated = " (tronqué)" if actual["size"] < wanted["size"] else ""
             problems.append(
-                f"{relative} : {actual['size']} octets au lieu de {wanted['size']} (tronqué ?)"
+                f"{relative} : {actual['size']} octets au lieu de {wanted['size']}{truncated}"
             )
         elif actual["sha256"] != wanted["sha256"]:
             problems.append(f"{relative} : contenu altéré (SHA-256 différent)")
