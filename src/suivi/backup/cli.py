@@ -37,7 +37,8 @@ def backup(
         f"Sauvegarde écrite : {result.path}\n"
         f"  base {manifest['backend']} (révision {manifest['schema_revision']}) : "
         f"{len(manifest['tables'])} tables, {result.rows} lignes\n"
-        f"  {result.files} fichiers (rapports et boîte d'envoi), {result.size_bytes} octets en tout"
+        f"  {result.files} fichier(s) (rapports et boîte d'envoi), "
+        f"{result.size_bytes} octets en tout"
     )
 
 
@@ -66,7 +67,7 @@ def restore(
     manifest = result.manifest
     typer.echo(
         f"Sauvegarde {manifest['name']} restaurée ({sum(manifest['tables'].values())} lignes, "
-        f"{len(manifest['files']) - 1} fichiers)."
+        f"{len(manifest['files']) - 1} fichier(s))."
     )
     if manifest["schema_revision"] not in current_heads():
         typer.echo(

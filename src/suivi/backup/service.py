@@ -401,6 +401,10 @@ def _swap_in(staged: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _lines(count: int) -> str:
+    return f"{count} ligne{'s' if count > 1 else ''}"
+
+
 def compare_with_manifest(url: str, settings: Settings, manifest: dict) -> list[str]:
     """What differs, in French, between the instance (database and folders) and a manifest."""
     differences = []
@@ -413,7 +417,7 @@ def compare_with_manifest(url: str, settings: Settings, manifest: dict) -> list[
         if name not in tables:
             differences.append(f"table {name} : absente")
         elif tables[name] != expected:
-            differences.append(f"table {name} : {tables[name]} lignes au lieu de {expected}")
+            differences.append(f"table {name} : {_lines(tables[name])} au lieu de {expected}")
     differences += [
         f"table {name} : en trop (absente de la sauvegarde)"
         for name in tables
