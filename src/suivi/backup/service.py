@@ -439,7 +439,14 @@ def restore_backup(
 ) -> RestoreResult:
     """Restore the backup `folder` into the instance of `settings` (database, reports,
     outbox). Raises BackupError (nothing touched) or RestoreRefusedError (target not empty)."""
-    folder = Path(folder)
+    try:
+        return _restore(Path(folder), settings, force=force, actor_label=actor_label)
+    except BackupError as exc:
+        log.warning("restore of %s not done: %s", folder, exc)
+        raise
+
+
+def _restore(folder: Path, settings: Settings, *, force: bool, actor_label: str) -> RestoreResult:
     url = settings.database.url
     manifest = verify_backup(folder, settings)
     target_backend = backend_of(url)
