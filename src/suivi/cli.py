@@ -143,6 +143,7 @@ def _safe_url(settings: Settings) -> str:
 # (One import per package; keep this list sorted.)
 # -- domain commands --
 import suivi.auth.cli  # noqa: E402, F401  (suivi users ...)
+import suivi.backup.cli  # noqa: E402,F401 - backup, restore
 import suivi.io.cli  # noqa: E402,F401 - export, import, opendata
 import suivi.monitoring.cli  # noqa: E402,F401 - scheduler, jobs, check
 import suivi.notifications.cli  # noqa: E402,F401 - summaries preview

@@ -113,6 +113,12 @@ class SummariesSettings(_Section):
     attach_pdf: bool = False
 
 
+class BackupSettings(_Section):
+    dir: Path = Path("var/backups")
+    keep: int = Field(default=14, ge=1)
+    pg_bin_dir: str = ""
+
+
 class Settings(_Section):
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -124,6 +130,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     reminders: RemindersSettings = Field(default_factory=RemindersSettings)
     summaries: SummariesSettings = Field(default_factory=SummariesSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
     # Where the settings came from (for messages); not a config key.
     source: str = Field(default="<defaults>", exclude=True)
@@ -199,6 +206,7 @@ def load_settings(
     settings.reports.dir = _resolve(base_dir, settings.reports.dir)
     settings.reports.templates_dir = _resolve(base_dir, settings.reports.templates_dir)
     settings.outbox.dir = _resolve(base_dir, settings.outbox.dir)
+    settings.backup.dir = _resolve(base_dir, settings.backup.dir)
     settings.database.url = _resolve_sqlite_url(base_dir, settings.database.url)
     return settings
 

@@ -29,6 +29,7 @@ JobFunction = Callable[[JobContext], dict[str, int]]
 
 # Modules that define jobs; imported on first use so that the CLI starts fast.
 JOB_MODULES = (
+    "suivi.backup.jobs",
     "suivi.monitoring.jobs",
     "suivi.notifications.jobs",
     "suivi.notifications.summaries",
