@@ -47,6 +47,7 @@ from suivi.io.reading import (
     UnreadableFileError,
     open_sheets,
 )
+from suivi.io.safe_text import csv_text_read
 from suivi.io.workbook import (
     AMOUNTS,
     CO_PARTNERS,
@@ -58,6 +59,7 @@ from suivi.io.workbook import (
     QUARTIERS,
     SHEETS,
     TARGETS,
+    TEXT_KINDS,
     CellError,
     SheetSpec,
     parse_cell,
@@ -331,6 +333,7 @@ class _Import:
             self.problem(spec, 1, column.header, "colonne obligatoire absente")
         rows: list[Row] = []
         count = 0
+        unquote = raw.from_csv
         for number, values in raw.rows:
             count += 1
             if self.progress and count % PROGRESS_EVERY == 0:
@@ -340,6 +343,8 @@ class _Import:
             row = Row(number, {})
             for index, column in positions:
                 raw_value = values[index] if index < len(values) else None
+                if unquote and column.kind in TEXT_KINDS and raw_value:
+                    raw_value = csv_text_read(raw_value.strip())
                 try:
                     value = parse_cell(column, raw_value)
                 except CellError as exc:

@@ -119,6 +119,8 @@ class RawSheet:
     header: list[Any]
     # (row number as people see it — the header is row 1 —, cell values)
     rows: Iterator[tuple[int, tuple[Any, ...]]]
+    # CSV text: its text fields may carry the quote `suivi.io.safe_text.csv_text` adds.
+    from_csv: bool = False
 
 
 def open_sheets(
@@ -234,7 +236,7 @@ def _csv_sheet(spec: SheetSpec, stream: IO[bytes], budget: _Budget) -> RawSheet:
                 # numbers right.
                 yield reader.line_num, tuple(values)
 
-    return RawSheet(spec, header, rows())
+    return RawSheet(spec, header, rows(), from_csv=True)
 
 
 def _counted(budget: _Budget, rows) -> Iterator[tuple[int, tuple[Any, ...]]]:
