@@ -38,7 +38,7 @@ def normalise_email(email: str) -> str:
             email.strip(), check_deliverability=False, allow_quoted_local=False
         )
     except EmailNotValidError:
-        raise Invalid("email", "Adresse électronique invalide (une seule adresse).") from None
+        raise Invalid("email", "Adresse électronique invalide.") from None
     return checked.normalized
 
 
