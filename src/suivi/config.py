@@ -119,6 +119,12 @@ class BackupSettings(_Section):
     pg_bin_dir: str = ""
 
 
+class IoSettings(_Section):
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_uncompressed_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_rows: int = Field(default=200_000, ge=1)
+
+
 class Settings(_Section):
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -131,6 +137,7 @@ class Settings(_Section):
     reminders: RemindersSettings = Field(default_factory=RemindersSettings)
     summaries: SummariesSettings = Field(default_factory=SummariesSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
+    io: IoSettings = Field(default_factory=IoSettings)
 
     # Where the settings came from (for messages); not a config key.
     source: str = Field(default="<defaults>", exclude=True)

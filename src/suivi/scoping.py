@@ -221,3 +221,20 @@ def can_read_partner(principal: Principal, partner: Partner) -> bool:
 def can_write_reference(principal: Principal, contract_id: int | None) -> bool:
     """Contract reference data (partners, contacts, priorities, quartiers, meetings)."""
     return principal.role == "admin" and in_contracts(principal, contract_id)
+
+
+def can_generate_report(principal: Principal, kind: str | None = None, scope: str = "") -> bool:
+    """Reports (API and pages alike). Every role reads and downloads the reports it can see.
+    Admins and project managers generate any report of their contracts; a partner account
+    only the partner report of its own partner; the committee (``copil``) reads, never
+    generates: it is given the reports. Without `kind`: may this role generate at all."""
+    if principal.role == "partenaire":
+        return kind is None or (kind == "partner" and scope == str(principal.partner_id))
+    return principal.role in ("admin", "chef_de_projet")
+
+
+def report_refusal(principal: Principal) -> str:
+    """Why `can_generate_report` said no (French, for people)."""
+    if principal.role == "partenaire":
+        return "Un compte partenaire ne peut générer que le rapport de son partenaire."
+    return "Votre rôle permet de consulter les rapports, pas d'en générer."

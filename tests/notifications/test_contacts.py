@@ -233,3 +233,55 @@ def test_service_refuses_bad_input_and_writes_nothing(demo_db, frequency):
         assert contact.name == "Zoé" and len(contact.unsubscribe_token) >= 32
         with pytest.raises(Invalid):
             contacts.create_contact(session, partner, fields={"name": " ", "email": "a@b.fr"})
+
+
+def _token(db, contact_id: int) -> str:
+    with db.session(write=False) as session:
+        return session.get(PartnerContact, contact_id).unsubscribe_token
+
+
+def test_one_address_per_contact_through_api_and_admin_page(api: Api):
+    from tests.web.conftest import login as web_login
+
+    partners = partner_ids(api.db)
+    url = f"/api/partners/{partners['caf-62']}/contacts"
+    page = web_login(api.client.app, "admin")
+    for email in ("a@example.org,evil@example.net", "a@example.org evil@example.net",
+                  "a@example.org;evil@example.net", "a@example", '"a b"@example.org'):  # fmt: skip
+        refused = api.post("admin", url, json={"name": "X", "email": email})
+        assert refused.status_code == 422 and refused.json()["field"] == "email", email
+        form = page.post(
+            f"/administration/partenaires/{partners['caf-62']}/contacts",
+            {"name": "X", "email": email, "frequency": "monthly"},
+            htmx=False,
+        )
+        assert form.status_code == 422, email
+        assert "Adresse électronique invalide." in form.text
+    with api.db.session(write=False) as session:
+        emails = session.execute(select(PartnerContact.email)).scalars().all()
+    assert not any("evil" in email for email in emails)
+
+
+def test_changing_the_email_gives_a_new_unsubscribe_token(api: Api):
+    partners = partner_ids(api.db)
+    url = f"/api/partners/{partners['caf-62']}/contacts"
+    contact = api.post("admin", url, json={"name": "Léa", "email": "lea@example.org"}).json()
+    first = _token(api.db, contact["id"])
+    item = f"{url}/{contact['id']}"
+    api.client.patch(item, headers=api.headers("admin"), json={"role": "Directrice"})
+    assert _token(api.db, contact["id"]) == first  # no new address, same link
+    new_email = {"email": "lea@ailleurs.fr"}
+    changed = api.client.patch(item, headers=api.headers("admin"), json=new_email)
+    assert changed.status_code == 200, changed.text
+    second = _token(api.db, contact["id"])
+    assert second != first and len(second) >= 40
+    public = TestClient(api.client.app)
+    assert public.post(f"/desabonnement/{first}").status_code == 404  # the old link is dead
+    assert public.post(f"/desabonnement/{second}").status_code == 200
+
+
+def test_demo_unsubscribe_tokens_are_random(demo_db):
+    with demo_db.session(write=False) as session:
+        tokens = session.execute(select(PartnerContact.unsubscribe_token)).scalars().all()
+    assert tokens and len(set(tokens)) == len(tokens)
+    assert all(len(token) >= 40 and "demo" not in token for token in tokens)

@@ -16,7 +16,7 @@ from suivi.cli import app
 from suivi.contract.models import Meeting, Partner
 from suivi.jobs import JobContext, registered_jobs
 from suivi.reports import jobs as report_jobs
-from suivi.reports.archive import generate_report, report_path, store_report
+from suivi.reports.archive import generate_report, publish, report_path, store_report
 from suivi.reports.models import ReportFile
 from suivi.reports.render import (
     ResourceRefusedError,
@@ -53,26 +53,6 @@ def test_same_data_and_as_of_give_the_same_bytes(demo_db):
 def test_archive_hashes_and_never_overwrites(demo_db):
     settings = demo_db.settings
     scope = str(_partner_id(demo_db))
-    one = generate_report(demo_db.engine, settings, kind="partner", scope=scope, as_of=DEMO_AS_OF)
-    two = generate_report(demo_db.engine, settings, kind="partner", scope=scope, as_of=DEMO_AS_OF)
-    assert one.path != two.path and one.path.exists() and two.path.exists()
-    for generated in (one, two):
-        data = generated.path.read_bytes()
-        assert generated.file.sha256 == hashlib.sha256(data).hexdigest()
-        assert generated.file.size_bytes == len(data)
-        assert generated.file.pages == generated.rendered.pages > 1
-        assert generated.path.is_relative_to(settings.reports.dir)
-    assert one.file.sha256 == two.file.sha256  # same data, same as_of
-    with demo_db.session(write=False) as session:
-        rows = session.execute(select(ReportFile).order_by(ReportFile.id)).scalars().all()
-        assert [(r.kind, r.scope, r.as_of, r.is_demo) for r in rows] == [
-            ("partner", scope, DEMO_AS_OF, True)
-        ] * 2
-        audits = session.execute(
-            select(func.count()).where(AuditEvent.entity == "report_file")
-        ).scalar_one()
-        assert audits == 2
-
     # A clash on the file name (same second, same report) never replaces the existing file.
     context = build(demo_db, "partner", scope)
     rendered = render_report(context, settings.reports.templates_dir)
@@ -82,8 +62,31 @@ def test_archive_hashes_and_never_overwrites(demo_db):
     existing.write_bytes(b"earlier file")
     with demo_db.session(write=True) as session:
         stored = store_report(session, settings, context, rendered, generated_at=at)
+    stored = publish(stored)
     assert existing.read_bytes() == b"earlier file"
     assert stored.path != existing and stored.path.read_bytes() == rendered.pdf
+
+    # Generating the same bytes again (same data, same as_of) reuses the archived entry.
+    one = generate_report(demo_db.engine, settings, kind="partner", scope=scope, as_of=DEMO_AS_OF)
+    two = generate_report(demo_db.engine, settings, kind="partner", scope=scope, as_of=DEMO_AS_OF)
+    assert one.file.id == two.file.id == stored.file.id and one.path == two.path == stored.path
+    data = one.path.read_bytes()
+    assert one.file.sha256 == hashlib.sha256(data).hexdigest()
+    assert one.file.size_bytes == len(data)
+    assert one.file.pages == one.rendered.pages > 1
+    assert one.path.is_relative_to(settings.reports.dir)
+    assert sorted(Path(settings.reports.dir).rglob("*.pdf")) == sorted([existing, one.path])
+    with demo_db.session(write=False) as session:
+        rows = session.execute(select(ReportFile).order_by(ReportFile.id)).scalars().all()
+        assert [(r.kind, r.scope, r.as_of, r.is_demo) for r in rows] == [
+            ("partner", scope, DEMO_AS_OF, True)
+        ]
+        audits = session.execute(
+            select(AuditEvent.entity, func.count())
+            .where(AuditEvent.entity.in_(("report_file", "report_request")))
+            .group_by(AuditEvent.entity)
+        ).all()
+        assert dict(audits) == {"report_file": 1, "report_request": 2}
 
 
 def test_fetcher_refuses_everything_outside_the_templates_folder(tmp_path):

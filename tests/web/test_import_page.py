@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from suivi.audit.models import AuditEvent
 from suivi.indicators.models import Indicator, Measurement
-from suivi.web import import_page
 from tests.web.conftest import AS_OF
 from tests.web.test_pages import _measurements
 
@@ -163,7 +162,7 @@ def test_upload_without_csrf_or_file_or_too_large_is_refused(web, monkeypatch):
     assert '<p class="error" id="fichier-err">Choisissez le fichier à importer.</p>' in (
         response.text
     )
-    monkeypatch.setattr(import_page, "MAX_UPLOAD_BYTES", 1024 * 1024)
+    monkeypatch.setattr(web.app.state.settings.io, "max_upload_bytes", 1024 * 1024)
     response = _upload(client, b"PK" + b"0" * (1024 * 1024 + 1))
     assert response.status_code == 413
     assert "Fichier trop volumineux (limite : 1 Mo)." in response.text

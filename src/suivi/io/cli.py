@@ -95,16 +95,26 @@ def import_command(
 ) -> None:
     """Importe un classeur au format de l'export : tout ou rien, chaque erreur signalée."""
     from suivi.db import get_engine, session_scope
-    from suivi.io.importer import import_portfolio
+    from suivi.io.importer import import_portfolio, read_portfolio
+    from suivi.io.reading import FileTooLargeError, ReadLimits
 
     settings = settings_of(ctx)
     if not path.exists():
         typer.secho(f"Fichier introuvable : {path}", err=True, fg="red")
         raise typer.Exit(1)
-    with session_scope(get_engine(settings), write=True) as session, _progress("Import") as advance:
+    # Read and typed before the database is opened: no write lock while reading.
+    try:
+        with _progress("Lecture") as advance:
+            read = read_portfolio(path, limits=ReadLimits.of(settings), progress=advance)
+    except FileTooLargeError as exc:
+        typer.secho(f"Import refusé : {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
+    # A dry run writes nothing: no write transaction.
+    engine = get_engine(settings)
+    with session_scope(engine, write=not dry_run) as session, _progress("Import") as advance:
         contract_id = _contract_id(session, settings)
         report = import_portfolio(
-            session, contract_id, path, dry_run=dry_run, actor_label="import", progress=advance
+            session, contract_id, read, dry_run=dry_run, actor_label="import", progress=advance
         )
     if not report.ok:
         count = len(report.problems)

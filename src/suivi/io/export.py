@@ -32,6 +32,7 @@ from suivi.commitments.models import (
 )
 from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
 from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.io.safe_text import is_formula_like, xlsx_text
 from suivi.io.workbook import (
     AMOUNTS,
     CO_PARTNERS,
@@ -457,7 +458,15 @@ def _write_sheet(workbook: Workbook, sheet: SheetSpec, rows: Table, list_ranges)
         )
 
 
-def _cell(worksheet, value: Any, number_format: str | None) -> Any:
+def _cell(worksheet, value: Any, number_format: str | None = None) -> Any:
+    if isinstance(value, str):
+        value = xlsx_text(value)
+        if is_formula_like(value):
+            cell = WriteOnlyCell(worksheet, value=value)
+            cell.data_type = "s"  # openpyxl makes "=…" a formula: text, always
+            cell.quotePrefix = True  # and a spreadsheet shows it, and keeps it, as text
+            return cell
+        return value
     if number_format is None or value is None:
         return value
     cell = WriteOnlyCell(worksheet, value=value)
@@ -468,21 +477,23 @@ def _cell(worksheet, value: Any, number_format: str | None) -> Any:
 def _write_lists(workbook: Workbook, lists: dict[str, tuple[str, list[str]]]) -> None:
     worksheet = workbook.create_sheet(LISTS_SHEET)
     worksheet.sheet_state = "hidden"
-    worksheet.append([title for title, _values in lists.values()])
+    worksheet.append([_cell(worksheet, title) for title, _values in lists.values()])
     columns = [values for _title, values in lists.values()]
     depth = max(len(values) for values in columns)
     for index in range(depth):
-        worksheet.append([values[index] if index < len(values) else None for values in columns])
+        worksheet.append(
+            [_cell(worksheet, values[index]) if index < len(values) else None for values in columns]
+        )
 
 
 def _write_readme(workbook: Workbook, contract: Contract) -> None:
     worksheet = workbook.create_sheet(README_SHEET)
     worksheet.column_dimensions["A"].width = 22
     worksheet.column_dimensions["B"].width = 100
-    title = WriteOnlyCell(worksheet, value=contract.name)
+    title = WriteOnlyCell(worksheet, value=xlsx_text(contract.name))
     title.font = Font(bold=True, size=14)
     worksheet.append([title])
-    worksheet.append([contract.territory])
+    worksheet.append([_cell(worksheet, contract.territory)])
     worksheet.append([])
     for line in README_LINES:
         worksheet.append(list(line))

@@ -15,6 +15,7 @@ complete list, and the file's list replaces the stored one.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -24,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -37,9 +38,16 @@ from suivi.commitments.models import (
     CommitmentQuartier,
 )
 from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
-from suivi.db import utcnow
+from suivi.db import finish_session, open_session, utcnow
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
-from suivi.io.reading import RawSheet, UnreadableFileError, open_sheets
+from suivi.io.reading import (
+    FileTooLargeError,
+    RawSheet,
+    ReadLimits,
+    UnreadableFileError,
+    open_sheets,
+)
+from suivi.io.safe_text import csv_text_read
 from suivi.io.workbook import (
     AMOUNTS,
     CO_PARTNERS,
@@ -51,6 +59,7 @@ from suivi.io.workbook import (
     QUARTIERS,
     SHEETS,
     TARGETS,
+    TEXT_KINDS,
     CellError,
     SheetSpec,
     parse_cell,
@@ -170,10 +179,59 @@ class SheetData:
     present: set[str]
 
 
+@dataclass
+class ReadFile:
+    """An import file read and typed (step 1), without the database: read it before taking
+    the database's write lock, so a slow or huge file never holds up other writers."""
+
+    name: str
+    sheets: dict[str, SheetData]
+    problems: list[ImportProblem]
+    rows_read: dict[str, int]
+
+
+def read_portfolio(
+    source: Path | IO[bytes],
+    *,
+    filename: str | None = None,
+    limits: ReadLimits | None = None,
+    progress: Progress | None = None,
+) -> ReadFile:
+    """Step 1 alone: read and type every cell of `source`. Raises `FileTooLargeError` (French
+    message) past `limits` (the `[io]` settings), whatever was read until then."""
+    name = filename or (source.name if isinstance(source, Path) else "import")
+    run = _Import(None, None, False, None, "import", progress)
+    run.read(source, name, limits)
+    return ReadFile(name, run.sheets, run.report.problems, run.report.rows_read)
+
+
+def read_upload(handle: IO[bytes], filename: str, settings) -> ReadFile:
+    """`read_portfolio` of an uploaded file, within the `[io]` settings: its own size first
+    (`FileTooLargeError`), then what it holds once decompressed."""
+    handle.seek(0, io.SEEK_END)
+    size = handle.tell()
+    handle.seek(0)
+    limit = settings.io.max_upload_bytes
+    if size > limit:
+        raise FileTooLargeError(f"Fichier trop volumineux (limite : {limit // 2**20} Mo).")
+    return read_portfolio(handle, filename=filename, limits=ReadLimits.of(settings))
+
+
+def dry_run_import(engine: Engine, contract_id: int, read: ReadFile, **options) -> ImportReport:
+    """`import_portfolio` as a dry run, in a session of its own that is always rolled back:
+    not the request's write session, so checking a file takes no write lock up front
+    (SQLite: BEGIN, not BEGIN IMMEDIATE)."""
+    session = open_session(engine)
+    try:
+        return import_portfolio(session, contract_id, read, dry_run=True, **options)
+    finally:
+        finish_session(session, commit=False)
+
+
 def import_portfolio(
     session: Session,
     contract_id: int,
-    source: Path | IO[bytes],
+    source: Path | IO[bytes] | ReadFile,
     *,
     filename: str | None = None,
     dry_run: bool = False,
@@ -181,20 +239,28 @@ def import_portfolio(
     actor_label: str = "import",
     progress: Progress | None = None,
     principal=None,
+    limits: ReadLimits | None = None,
 ) -> ImportReport:
     """Check `source` and, if it has no problem (and this is not a dry run), apply it in the
     session's transaction. Never commits: the caller's boundary does. The report lists the
     problems (then nothing was written) or the counts of what changed.
 
+    `source` is best a `ReadFile` (`read_portfolio`), read before the session's first
+    query; a file or a path is read here, within `limits`.
+
     With a `principal` (`suivi.auth.deps.Principal`), every change must be within what
     `suivi.scoping` lets them change; rows they may not change are problems too (unchanged
     rows are fine, so a user can re-import the workbook they exported)."""
+    if not isinstance(source, ReadFile):
+        source = read_portfolio(source, filename=filename, limits=limits, progress=progress)
     contract = session.get(Contract, contract_id)
     if contract is None:
         raise LookupError(f"contract {contract_id} not found")
     run = _Import(session, contract, dry_run, actor_id, actor_label, progress, principal)
-    name = filename or (source.name if isinstance(source, Path) else "import")
-    run.read(source, name)
+    name = source.name
+    run.sheets = source.sheets
+    run.report.problems.extend(source.problems)
+    run.report.rows_read.update(source.rows_read)
     if run.sheets:
         # Even after unreadable cells: every problem is reported at once.
         run.check()
@@ -232,9 +298,9 @@ class _Import:
 
     # -- 1. reading -------------------------------------------------------------------------
 
-    def read(self, source, name: str) -> None:
+    def read(self, source, name: str, limits: ReadLimits | None = None) -> None:
         try:
-            for raw in open_sheets(source, name):
+            for raw in open_sheets(source, name, limits):
                 if raw.spec.name in self.sheets:
                     self.problem(raw.spec, None, None, "feuille présente deux fois")
                     continue
@@ -267,6 +333,7 @@ class _Import:
             self.problem(spec, 1, column.header, "colonne obligatoire absente")
         rows: list[Row] = []
         count = 0
+        unquote = raw.from_csv
         for number, values in raw.rows:
             count += 1
             if self.progress and count % PROGRESS_EVERY == 0:
@@ -276,6 +343,8 @@ class _Import:
             row = Row(number, {})
             for index, column in positions:
                 raw_value = values[index] if index < len(values) else None
+                if unquote and column.kind in TEXT_KINDS and raw_value:
+                    raw_value = csv_text_read(raw_value.strip())
                 try:
                     value = parse_cell(column, raw_value)
                 except CellError as exc:

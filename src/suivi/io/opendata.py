@@ -33,6 +33,7 @@ from suivi.contract.models import (
 )
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
+from suivi.io.safe_text import csv_text
 from suivi.labels import DIRECTION_LABELS, FUNDING_TYPE_LABELS, LIFECYCLE_LABELS, PERFORMANCE_LABELS
 
 SCHEMA_SUFFIX = ".schema.json"
@@ -161,6 +162,7 @@ FIELDS: tuple[dict, ...] = (
     _field("date_situation", "date", "Date d'appréciation", "Date de calcul.", True),
 )
 FIELD_NAMES = tuple(f["name"] for f in FIELDS)
+STRING_FIELDS = frozenset(f["name"] for f in FIELDS if f["type"] == "string")
 
 
 def table_schema() -> dict:
@@ -300,6 +302,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _field_text(name: str, value: Any) -> str:
+    """A string field is neutralised against formulas; numbers, dates, booleans as they are."""
+    text = _text(value)
+    return csv_text(text) if name in STRING_FIELDS else text
+
+
 def write_opendata(session: Session, contract_id: int, out: Path, as_of: date) -> Path:
     """Write the CSV at `out` and its Table Schema at `out` with `.schema.json`; returns the
     schema's path."""
@@ -309,7 +317,7 @@ def write_opendata(session: Session, contract_id: int, out: Path, as_of: date) -
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(FIELD_NAMES)
         for row in rows:
-            writer.writerow([_text(row.get(name)) for name in FIELD_NAMES])
+            writer.writerow([_field_text(name, row.get(name)) for name in FIELD_NAMES])
     schema_path = out.with_name(out.stem + SCHEMA_SUFFIX)
     schema_path.write_text(
         json.dumps(table_schema(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

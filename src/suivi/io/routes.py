@@ -11,14 +11,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine
 
 from suivi.api.common import AsOfQuery, ContractQuery, resolve_as_of, resolve_contract
 from suivi.api.errors import ERROR_RESPONSES, ApiError
 from suivi.auth.deps import CurrentPrincipal, Principal, require_role
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, get_engine
 from suivi.io.export import export_portfolio
-from suivi.io.importer import import_portfolio
+from suivi.io.importer import dry_run_import, import_portfolio, read_upload
 from suivi.io.opendata import table_schema, write_opendata
+from suivi.io.reading import FileTooLargeError
 
 router = APIRouter(prefix="/api/io", tags=["tableurs"], responses=ERROR_RESPONSES)
 
@@ -26,9 +28,6 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "application/zip",
 }
-# Largest accepted upload (a national measurements file is far below).
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-
 Importer = Annotated[Principal, Depends(require_role("admin", "chef_de_projet", "partenaire"))]
 # Open data covers the whole contract: for the roles that read the whole contract.
 WholeReader = Annotated[Principal, Depends(require_role("admin", "chef_de_projet", "copil"))]
@@ -79,33 +78,30 @@ def template_download(
 @router.post(
     "/import",
     summary="Importer un classeur (tout ou rien) ; dry_run pour vérifier sans enregistrer",
-    responses={413: {"description": "Fichier trop volumineux"}},
+    responses={413: {"description": "Fichier trop volumineux, ou une fois décompressé"}},
 )
 def import_upload(
     session: SessionDep,
     principal: Importer,
+    settings: SettingsDep,
+    engine: Annotated[Engine, Depends(get_engine)],
     file: Annotated[UploadFile, File(description="Classeur .xlsx, archive .zip de CSV, ou CSV")],
     dry_run: bool = False,
     contract_id: ContractQuery = None,
 ) -> JSONResponse:
     contract = resolve_contract(session, principal, contract_id)
-    handle = file.file
-    handle.seek(0, io.SEEK_END)
-    if handle.tell() > MAX_UPLOAD_BYTES:
-        raise UploadTooLargeError(
-            f"Fichier trop volumineux (limite : {MAX_UPLOAD_BYTES // 2**20} Mo)."
-        )
-    handle.seek(0)
-    report = import_portfolio(
-        session,
-        contract.id,
-        handle,
-        filename=file.filename or "import",
-        dry_run=dry_run,
-        actor_id=principal.user_id,
-        actor_label="import",
-        principal=principal,
-    )
+    # End the transaction authentication opened: the file is read and typed without holding
+    # the database's write lock (a slow or huge file would hold up every other writer).
+    session.commit()
+    try:
+        read = read_upload(file.file, file.filename or "import", settings)
+    except FileTooLargeError as exc:
+        raise UploadTooLargeError(str(exc)) from None
+    options = {"actor_id": principal.user_id, "actor_label": "import", "principal": principal}
+    if dry_run:
+        report = dry_run_import(engine, contract.id, read, **options)
+    else:
+        report = import_portfolio(session, contract.id, read, **options)
     body = report.as_dict()
     if not report.ok:
         count = len(report.problems)

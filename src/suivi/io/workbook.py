@@ -17,6 +17,7 @@ from typing import Any
 
 from suivi.commitments.models import FUNDING_TYPES, LIFECYCLE_STATUSES
 from suivi.contract.models import PARTNER_KINDS
+from suivi.io.safe_text import csv_text
 from suivi.labels import (
     DIRECTION_LABELS,
     FREQUENCY_LABELS,
@@ -290,8 +291,13 @@ def cell_value(column: Column, value: Any) -> Any:
     return value
 
 
+# Columns written as text in CSV: neutralised against formulas (`suivi.io.safe_text`).
+TEXT_KINDS = frozenset({"text", "codes", "choice"})
+
+
 def csv_value(column: Column, value: Any) -> str:
-    """The text of a CSV field: ISO dates, dot decimals, labels for codes."""
+    """The text of a CSV field: ISO dates, dot decimals, labels for codes; text that a
+    spreadsheet would run as a formula quoted."""
     value = cell_value(column, value)
     if value is None:
         return ""
@@ -301,7 +307,7 @@ def csv_value(column: Column, value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return repr(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    return csv_text(str(value)) if column.kind in TEXT_KINDS else str(value)
 
 
 # -- cell values: reading ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
@@ -29,11 +30,16 @@ def new_unsubscribe_token() -> str:
 
 
 def normalise_email(email: str) -> str:
-    email = email.strip()
-    local, at, domain = email.rpartition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in email):
-        raise Invalid("email", "Adresse électronique invalide.")
-    return f"{local}@{domain.lower()}"
+    """One address (« a@x.org,b@y.org » is refused), checked by `email-validator` (syntax
+    only: no DNS lookup), its domain in lower case. Every writer of contact emails (API,
+    admin page) goes through here."""
+    try:
+        checked = validate_email(
+            email.strip(), check_deliverability=False, allow_quoted_local=False
+        )
+    except EmailNotValidError:
+        raise Invalid("email", "Adresse électronique invalide.") from None
+    return checked.normalized
 
 
 def _check(fields: dict) -> dict:
@@ -120,6 +126,9 @@ def update_contact(
     if "email" in clean and _email_taken(session, partner.id, clean["email"], contact.id):
         raise Conflict("Ce partenaire a déjà un contact avec cette adresse.", "email")
     before = snapshot(contact, exclude=("unsubscribe_token",))
+    if "email" in clean and clean["email"].lower() != contact.email.lower():
+        # The old address's links must stop working: they may be in someone else's hands.
+        contact.unsubscribe_token = new_unsubscribe_token()
     for key, value in clean.items():
         setattr(contact, key, value)
     if resubscribe:

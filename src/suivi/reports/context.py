@@ -35,6 +35,7 @@ from suivi.commitments.models import (
 from suivi.contract.models import Contract, Meeting, Partner, Priority, Quartier
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Target, TargetRevision
+from suivi.io.safe_text import csv_text
 from suivi.labels import (
     FRESHNESS_LABELS,
     PERFORMANCE_LABELS,
@@ -94,6 +95,18 @@ CSV_COLUMNS = (
     "prevision_statut",
     "prochaine_echeance",
     "en_retard_depuis",
+)
+
+# Numbers (dot decimals, maybe negative): written as they are, never quoted as text.
+NUMBER_CSV_COLUMNS = frozenset(
+    {
+        "valeur_initiale",
+        "cible_finale",
+        "valeur_actuelle",
+        "valeur_attendue",
+        "progression",
+        "prevision_echeance",
+    }
 )
 
 
@@ -429,7 +442,13 @@ def figures_csv(rows: Iterable[dict[str, str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow(
+            {
+                name: value if name in NUMBER_CSV_COLUMNS else csv_text(value)
+                for name, value in row.items()
+            }
+        )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

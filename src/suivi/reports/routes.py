@@ -2,7 +2,8 @@
 
 Who sees what: a partner account only the partner reports of its own partner (and may
 generate only that one); the other roles (admin, chef·fe de projet, COPIL) every report of
-their contracts. Reports outside the user's reach answer 404, like everything else.
+their contracts. Reports outside the user's reach answer 404, like everything else. Who
+generates: `suivi.scoping.can_generate_report` (the COPIL role reads, never generates: 403).
 
 Generation takes seconds: the route is a plain `def` (FastAPI runs it in a worker thread,
 outside the event loop) and it releases the request's transaction before rendering, so no
@@ -37,9 +38,10 @@ from suivi.api.common import (
 from suivi.api.errors import ERROR_RESPONSES, Invalid, NotFound, forbidden
 from suivi.auth.deps import CurrentPrincipal, Principal
 from suivi.deps import SessionDep, SettingsDep
-from suivi.reports.archive import generate_report, may_generate
+from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile
+from suivi.scoping import can_generate_report, report_refusal
 
 router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=ERROR_RESPONSES)
 
@@ -158,8 +160,8 @@ def create_report(
         raise Invalid("scope", "Indiquez le quartier (code QPV) ou le partenaire (identifiant).")
     if body.kind in ("copil", "annual"):
         scope = ""
-    if not may_generate(principal.role, principal.partner_id, body.kind, scope):
-        raise forbidden("Un compte partenaire ne peut générer que le rapport de son partenaire.")
+    if not can_generate_report(principal, body.kind, scope):
+        raise forbidden(report_refusal(principal))
     as_of = resolve_as_of(body.as_of, settings)
     check_in_term(contract, as_of, "as_of")
     # End the request's transaction now: rendering takes seconds and must hold no lock.

@@ -35,6 +35,7 @@ from suivi.contract.models import (
     QuartierCommune,
 )
 from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.notifications.contacts import new_unsubscribe_token
 from suivi.progress import IndicatorSpec, trajectory_value
 from suivi.seed.reference import load_reference
 
@@ -584,7 +585,7 @@ def _add_contacts(session: Session, partners: dict[str, Partner]) -> None:
             "monthly",
         ),
     )
-    for index, (code, name, email, role, frequency) in enumerate(contacts):
+    for code, name, email, role, frequency in contacts:
         session.add(
             PartnerContact(
                 partner_id=partners[code].id,
@@ -592,7 +593,8 @@ def _add_contacts(session: Session, partners: dict[str, Partner]) -> None:
                 email=email,
                 role=role,
                 frequency=frequency,
-                unsubscribe_token=f"demo-unsubscribe-{index:02d}-{code}",
+                # Random like any contact's: a guessable one would unsubscribe anyone.
+                unsubscribe_token=new_unsubscribe_token(),
             )
         )
 

@@ -9,7 +9,6 @@ confirmation that reads its counts back from the import's audit row.
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from typing import Annotated
 
@@ -19,8 +18,14 @@ from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
 from suivi.auth.deps import CSRF_FORM_FIELD
-from suivi.io.importer import ImportProblem, ImportReport, import_portfolio
-from suivi.io.routes import MAX_UPLOAD_BYTES
+from suivi.io.importer import (
+    ImportProblem,
+    ImportReport,
+    dry_run_import,
+    import_portfolio,
+    read_upload,
+)
+from suivi.io.reading import FileTooLargeError
 from suivi.web.common import Page, PageDep, PageError, check_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -77,7 +82,7 @@ def _render(page: Page, status_code: int = 200, **context) -> Response:
         "import.html",
         status_code=status_code,
         accept=ACCEPT,
-        max_mb=MAX_UPLOAD_BYTES // 2**20,
+        max_mb=page.settings.io.max_upload_bytes // 2**20,
         **context,
     )
 
@@ -106,29 +111,24 @@ def import_upload(
     filename = (fichier.filename or "") if fichier is not None else ""
     if fichier is None or not filename:
         return _render(page, 422, error="Choisissez le fichier à importer.", dry_run=dry_run)
-    handle = fichier.file
-    handle.seek(0, io.SEEK_END)
-    size = handle.tell()
-    handle.seek(0)
-    if size == 0:
+    if not fichier.file.read(1):
         return _render(page, 422, error="Le fichier est vide.", dry_run=dry_run)
-    if size > MAX_UPLOAD_BYTES:
-        return _render(
-            page,
-            413,
-            error=f"Fichier trop volumineux (limite : {MAX_UPLOAD_BYTES // 2**20} Mo).",
-            dry_run=dry_run,
-        )
-    report = import_portfolio(
-        page.session,
-        page.contract.id,
-        handle,
-        filename=filename,
-        dry_run=dry_run,
-        actor_id=page.principal.user_id,
-        actor_label=page.principal.label,
-        principal=page.principal,
-    )
+    # End the transaction of the page's own queries: the file is read and typed without
+    # holding the database's write lock.
+    page.session.commit()
+    try:
+        read = read_upload(fichier.file, filename, page.settings)
+    except FileTooLargeError as exc:
+        return _render(page, 413, error=str(exc), dry_run=dry_run)
+    options = {
+        "actor_id": page.principal.user_id,
+        "actor_label": page.principal.label,
+        "principal": page.principal,
+    }
+    if dry_run:
+        report = dry_run_import(page.request.app.state.engine, page.contract.id, read, **options)
+    else:
+        report = import_portfolio(page.session, page.contract.id, read, **options)
     if not report.ok or dry_run:
         page.session.rollback()  # nothing written, whatever happened
         return _render(

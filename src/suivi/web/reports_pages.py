@@ -1,5 +1,6 @@
 """Reports page: the archive of generated PDF reports (list, download, generate) and the
-spreadsheet exports. A partner account sees and generates only its own partner's report."""
+spreadsheet exports. A partner account sees and generates only its own partner's report; the
+COPIL role reads and downloads, without the form to generate (`can_generate_report`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from sqlalchemy import func, select
 from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.contract.models import Partner, Quartier
 from suivi.labels import REPORT_KIND_LABELS
-from suivi.reports.archive import generate_report, may_generate
+from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile
+from suivi.scoping import can_generate_report, report_refusal
 from suivi.web.common import (
     PAGE_SIZE,
     Page,
@@ -95,6 +97,7 @@ def _render_reports(
         partners=sorted(partner_names.items(), key=lambda item: item[1]),
         errors=errors or {},
         values=values or {},
+        may_generate=can_generate_report(page.principal),
     )
 
 
@@ -119,8 +122,8 @@ def generate_report_page(
         field = "quartier" if kind == "quartier" else "partenaire"
         message = "Choisissez le quartier." if kind == "quartier" else "Choisissez le partenaire."
         return _render_reports(page, {field: message}, values)
-    if not may_generate(principal.role, principal.partner_id, kind, scope):
-        raise PageError(403, "Vous ne pouvez générer que le rapport de votre partenaire.")
+    if not can_generate_report(principal, kind, scope):
+        raise PageError(403, report_refusal(principal))
     # Rendering takes seconds: end the request's transaction first so no lock is held.
     page.session.commit()
     try:
