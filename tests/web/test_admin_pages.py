@@ -103,7 +103,7 @@ def test_jobs_and_run_log_newest_first_filtered_and_paginated(web):
                 as_of=date(2026, 11, 16),
                 started_at=start + timedelta(days=2),
                 finished_at=start + timedelta(days=2, seconds=1),
-                outcome="error",
+                outcome="failed",
                 error="SMTPConnectError: connexion refusée",
                 trigger="manual",
             )
@@ -122,11 +122,11 @@ def test_jobs_and_run_log_newest_first_filtered_and_paginated(web):
     assert "<td>1er décembre 2026 à 06:15</td>" in check_row, check_row
     assert "<td>1er décembre 2026 à 06:15</td>" in late_html
     assert "Réussie" in check_row
-    assert "Désactivée" in reminders_row and "En erreur" in reminders_row
+    assert "Désactivée" in reminders_row and "En échec" in reminders_row
     assert "24 exécutions, de la plus récente à la plus ancienne" in html
     log = html.split('id="journal"', 1)[1]
     first_row = log.split("<tbody>", 1)[1].split("</tr>", 1)[0]
-    assert "send_reminders" in first_row and "En erreur" in first_row
+    assert "send_reminders" in first_row and "En échec" in first_row
     assert "SMTPConnectError: connexion refusée" in first_row
     assert "(lancée à la main)" in first_row
     assert "Page 1 sur 2" in html
