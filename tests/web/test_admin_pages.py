@@ -69,6 +69,27 @@ def test_administration_is_for_admins_only(web, role):
     assert "/administration" not in client.get(f"/contrat?as_of={AS_OF}").text
 
 
+def test_a_partial_run_is_shown_as_partial(web):
+    web.app.state.settings.scheduler.jobs = {"send_reminders": JobSettings(cron="0 8 * * mon")}
+    with web.db.session() as session:
+        session.add(
+            JobRun(
+                job_name="send_reminders",
+                as_of=date(2026, 11, 16),
+                started_at=datetime(2026, 11, 16, 7, 0, tzinfo=utcnow().tzinfo),
+                outcome="partial",
+                counts={"recipients": 6, "sent": 2, "pending": 4},
+                error="4 courriel(s) en attente d'un nouvel essai",
+            )
+        )
+    html = web["admin"].get(f"/administration?as_of={AS_OF}").text
+    jobs, log = html.split('id="journal"', 1)
+    assert '<span class="badge tone-warning">Partielle</span>' in jobs
+    first_row = log.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert '<span class="badge tone-warning">Partielle</span>' in first_row
+    assert "4 courriel(s) en attente" in first_row
+
+
 def test_admin_sees_the_link_and_every_page(web):
     client = web["admin"]
     assert 'href="/administration?as_of=' in client.get(f"/contrat?as_of={AS_OF}").text

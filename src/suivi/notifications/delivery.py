@@ -166,7 +166,7 @@ def deliver(
     transport: Transport | None = None,
     now: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], None] = time.sleep,
-    backoff: tuple[float, ...] = IN_RUN_BACKOFF,
+    backoff: tuple[float, ...] | None = None,
     respect_backoff: bool = True,
 ) -> DeliveryOutcome:
     """Send `outgoing` unless its key was already sent, failed, or is in flight elsewhere.
@@ -202,13 +202,13 @@ def _send_claimed(
     transport: Transport,
     now: Callable[[], datetime],
     sleep: Callable[[float], None],
-    backoff: tuple[float, ...],
+    backoff: tuple[float, ...] | None,
 ) -> DeliveryOutcome:
     """Send a claimed row's message (a few tries with `backoff`) and mark the outcome. A
     message left pending keeps its content for `retry_pending`; a sent or given-up one
     drops it."""
     error: TransientEmailError | None = None
-    for pause in (*backoff, None):
+    for pause in (*(IN_RUN_BACKOFF if backoff is None else backoff), None):
         try:
             transport.send(message, row.recipient)
         except PermanentEmailError as exc:
@@ -253,7 +253,7 @@ def retry_pending(
     transport: Transport | None = None,
     now: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], None] = time.sleep,
-    backoff: tuple[float, ...] = IN_RUN_BACKOFF,
+    backoff: tuple[float, ...] | None = None,
 ) -> dict[str, int]:
     """Send again every pending message whose content is stored (the `retry_emails` job),
     oldest first; also one left ``sending`` by a run that died (`IN_FLIGHT_MAX` ago).
