@@ -21,6 +21,7 @@ from suivi.scheduler import (
     ADVISORY_LOCK_KEY,
     EXIT_LOCKED,
     LOCK_STALE_SECONDS,
+    LockBusyError,
     RowLock,
     SchedulerProcess,
     acquire_lock,
@@ -54,11 +55,19 @@ def take_over(db):
             text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks"
                 " WHERE locktype = 'advisory' AND granted AND objid = :low AND classid = :high"
+                " AND database = (SELECT oid FROM pg_database"
+                " WHERE datname = current_database())"
             ),
             {"low": ADVISORY_LOCK_KEY & 0xFFFFFFFF, "high": ADVISORY_LOCK_KEY >> 32},
         )
     admin.dispose()
-    return acquire_lock(db.engine)
+    deadline = time.monotonic() + 10
+    while True:  # the terminated backend lets go of its locks as it exits
+        try:
+            return acquire_lock(db.engine)
+        except LockBusyError:
+            assert time.monotonic() < deadline, "the advisory lock was never released"
+            time.sleep(0.05)
 
 
 def test_a_scheduler_whose_lock_was_taken_over_runs_no_more_jobs(empty_db):
