@@ -205,7 +205,7 @@ def enter_figures(engine, day: date, per_day: int, indicators: int) -> None:
 def run_job_timed(engine, day: date) -> tuple[float, dict]:
     context = JobContext(engine, Settings(), day, trigger="manual")
     started = time.perf_counter()
-    counts = check_indicators_job(context)
+    counts = check_indicators_job(context).counts
     return time.perf_counter() - started, counts
 
 

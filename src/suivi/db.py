@@ -1,12 +1,22 @@
 """Engine and sessions. SQLite (default) gets WAL, foreign keys, a busy timeout and
 `BEGIN IMMEDIATE` for writing sessions; PostgreSQL goes through psycopg 3.
 
+SQLite admits one writer at a time, and a writer that finds the lock taken sleeps in
+SQLite's busy handler (steps up to 100 ms) rather than waking when it is free: under
+concurrent writes the slowest requests waited most of a second. So the writing sessions
+of one process first queue, in order, in the engine's `WriterQueue`, and only then send
+`BEGIN IMMEDIATE`; other processes (the scheduler, the CLI) still meet at SQLite's lock.
+
 Services never commit: the request or the job opens a session with `session_scope()` and
 the boundary commits (or rolls back on error).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import weakref
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -57,6 +67,70 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+class WriterQueue:
+    """A first-come, first-served lock for the writing transactions of one SQLite engine,
+    held by a pooled connection from its `BEGIN IMMEDIATE` until it goes back to the pool
+    (after its commit or rollback) — whichever thread commits.
+
+    A thread that already holds the queue through another connection (a write session
+    opened inside another one) is not queued — it would wait for itself: SQLite's own lock
+    decides, as without the queue. A writer that waits longer than the busy timeout gets
+    SQLite's "database is locked" error, as it would have from SQLite.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout_seconds = timeout_seconds
+        self._mutex = threading.Lock()
+        self._holder: object | None = None
+        self._holder_thread: int | None = None
+        self._waiting: deque[tuple[object, int, threading.Lock]] = deque()
+
+    def acquire(self, token: object) -> bool:
+        """Wait for `token`'s turn. False: not queued (this thread already holds it)."""
+        me = threading.get_ident()
+        with self._mutex:
+            if self._holder is None and not self._waiting:
+                self._holder, self._holder_thread = token, me
+                return True
+            if self._holder_thread == me:
+                return False
+            turn = threading.Lock()
+            turn.acquire()
+            entry = (token, me, turn)
+            self._waiting.append(entry)
+        if turn.acquire(timeout=self.timeout_seconds):
+            return True
+        with self._mutex:
+            if self._holder is token:  # handed over just as the wait timed out
+                return True
+            self._waiting.remove(entry)
+        raise sqlite3.OperationalError(
+            f"database is locked (waited {self.timeout_seconds:.0f} s for the writer queue)"
+        )
+
+    def release(self, token: object) -> None:
+        """Hand the queue to the writer waiting longest (`release` is called by the thread
+        that returns the connection, not necessarily the one that queued)."""
+        with self._mutex:
+            if self._holder is not token:
+                return
+            if self._waiting:
+                self._holder, self._holder_thread, turn = self._waiting.popleft()
+                turn.release()
+            else:
+                self._holder = self._holder_thread = None
+
+
+# Key of a pooled connection's `info` holding its place in the writer queue.
+_QUEUE_PLACE = "suivi_writer_queue"
+_QUEUES: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The writer queue of an SQLite engine made by `make_engine` (None for PostgreSQL)."""
+    return _QUEUES.get(engine)
+
+
 def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 10_000) -> Engine:
     url = normalize_url(url)
     if not is_sqlite(url):
@@ -79,12 +153,29 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 10_000) 
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    queue = WriterQueue(busy_timeout_ms / 1000)
+    _QUEUES[engine] = queue
+
     @event.listens_for(engine, "begin")
     def _begin(connection):
         # A writing session takes the write lock up front, so it waits on busy_timeout
-        # instead of failing later when a read lock cannot be upgraded.
+        # instead of failing later when a read lock cannot be upgraded; and it first waits
+        # for its turn among this process's writers.
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode == "IMMEDIATE":
+            info = connection.connection.info
+            if _QUEUE_PLACE not in info:
+                token = object()
+                if queue.acquire(token):
+                    info[_QUEUE_PLACE] = token
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(_dbapi_connection, record):
+        # Committed or rolled back (a session gives its connection back right after): next.
+        token = record.info.pop(_QUEUE_PLACE, None)
+        if token is not None:
+            queue.release(token)
 
     return engine
 

@@ -1,8 +1,15 @@
 """The job registry shared by the scheduler and `suivi jobs run`.
 
-A job is a function `(JobContext) -> dict[str, int]` (counts for the run log) registered
-with `@job("name")` in its domain package. A job opens its own sessions and commits its
-own work; it works out what is due from the database, so a rerun repeats nothing.
+A job is a function `(JobContext) -> JobResult | dict[str, int]` registered with
+`@job("name")` in its domain package. A job opens its own sessions and commits its own work;
+it works out what is due from the database, so a rerun repeats nothing.
+
+Outcomes (`JobResult.outcome`, the one rule): a job that raises is ``failed``; a job that
+went through says how many units of work (a contract, an email) it left unfinished (to be
+taken again later: an email left pending) or failed for good. Nothing left = ``success``;
+every unit failed for good and none done or pending = ``failed``; otherwise ``partial``.
+So an SMTP server down during a weekly run makes it ``partial`` (every message is kept
+pending for the hourly `retry_emails` job), not ``failed``. A plain dict is a success.
 """
 
 from __future__ import annotations
@@ -25,7 +32,32 @@ class JobContext:
     trigger: str = "manual"  # "schedule", "manual" (CLI/API), "catch-up"
 
 
-JobFunction = Callable[[JobContext], dict[str, int]]
+@dataclass(frozen=True)
+class JobResult:
+    """What a run did: `counts` for the run log; `done`, `unfinished` (left for a later run)
+    and `failed` (for good) units of work decide the outcome; `problems` are short lines
+    for the run log's error column."""
+
+    counts: dict[str, int]
+    done: int = 0
+    unfinished: int = 0
+    failed: int = 0
+    problems: tuple[str, ...] = ()
+
+    @property
+    def outcome(self) -> str:
+        if not (self.unfinished or self.failed):
+            return "success"
+        if self.failed and not (self.done or self.unfinished):
+            return "failed"
+        return "partial"
+
+    @classmethod
+    def of(cls, returned: JobResult | dict[str, int] | None) -> JobResult:
+        return returned if isinstance(returned, JobResult) else cls(counts=dict(returned or {}))
+
+
+JobFunction = Callable[[JobContext], JobResult | dict[str, int]]
 
 # Modules that define jobs; imported on first use so that the CLI starts fast.
 JOB_MODULES = (

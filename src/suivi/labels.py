@@ -104,7 +104,12 @@ REPORT_KIND_LABELS = {
     "annual": "Rapport annuel",
 }
 
-JOB_OUTCOME_LABELS = {"running": "En cours", "success": "Réussie", "error": "En erreur"}
+JOB_OUTCOME_LABELS = {
+    "running": "En cours",
+    "success": "Réussie",
+    "partial": "Partielle",
+    "failed": "En échec",
+}
 
 DELIVERY_STATUS_LABELS = {
     "pending": "En attente d'un nouvel essai",

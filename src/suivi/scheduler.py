@@ -5,13 +5,17 @@ One scheduler per database: a lock is held for the scheduler's whole life — a 
 advisory lock on a dedicated connection, or on SQLite a row in `scheduler_lock` refreshed by
 a heartbeat (a row whose holder died, or whose heartbeat is stale, is taken over). A second
 scheduler says who holds the lock and exits, or waits with `[scheduler] lock_wait = true`.
+A scheduler that cannot refresh its lock (heartbeat failed or row taken over) stops, and
+every run checks the lock first: two schedulers never run jobs together.
 
 Missed runs: APScheduler keeps its schedule in memory, so after a restart it would not know
 what it missed. At start-up we compare each job's latest scheduled time within
-`misfire_grace_seconds` with the run log: if no successful run started since, the job runs
-once now (several missed times collapse into one, as with `coalesce`). While running,
-APScheduler's own `coalesce` and `misfire_grace_time` handle a late wake-up the same way.
-Jobs work out what is due from the database, so a repeated run repeats nothing.
+`misfire_grace_seconds` with the run log: if no run that went through (``success`` or
+``partial``: a partial run's pending emails are the hourly `retry_emails` job's business)
+started since, the job runs once now (several missed times collapse into one, as with
+`coalesce`). While running, APScheduler's own `coalesce` and `misfire_grace_time` handle
+a late wake-up the same way. Jobs work out what is due from the database, so a repeated
+run repeats nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import suivi.models  # noqa: F401 - every table mapped before a job writes
 from suivi import clock
 from suivi.config import Settings
 from suivi.db import is_sqlite, session_scope, utcnow
-from suivi.jobs import JobContext, registered_jobs
+from suivi.jobs import JobContext, JobResult, registered_jobs
 from suivi.monitoring.models import JobRun, SchedulerLock
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,8 @@ HEARTBEAT_SECONDS = 10.0
 LOCK_STALE_SECONDS = 60.0
 LOCK_POLL_SECONDS = 2.0
 EXIT_LOCKED = 3
+# Runs that went through: a catch-up does not repeat them.
+DONE_OUTCOMES = ("success", "partial")
 
 
 def hostname() -> str:
@@ -79,7 +85,8 @@ def run_job(
     jobs: dict[str, Callable] | None = None,
 ) -> JobRun:
     """Run one job now and record it in `job_run` (committed before the job starts, so a
-    killed run leaves a trace). Errors are recorded, logged and not raised."""
+    killed run leaves a trace). The outcome is `JobResult.outcome` (``success``, ``partial``
+    or ``failed``); an exception is a ``failed`` run, recorded, logged and not raised."""
     jobs = registered_jobs() if jobs is None else jobs
     if name not in jobs:
         raise KeyError(name)
@@ -99,13 +106,23 @@ def run_job(
     log.info("job %s started (as of %s, %s)", name, as_of, trigger)
     context = JobContext(engine=engine, settings=settings, as_of=as_of, trigger=trigger)
     try:
-        counts = jobs[name](context) or {}
-        values = {"outcome": "success", "counts": counts, "error": ""}
-        log.info("job %s finished: %s", name, counts)
+        result = JobResult.of(jobs[name](context))
+        values = {
+            "outcome": result.outcome,
+            "counts": result.counts,
+            "error": "\n".join(result.problems)[:4000],
+        }
+        log.log(
+            logging.INFO if result.outcome == "success" else logging.WARNING,
+            "job %s finished (%s): %s",
+            name,
+            result.outcome,
+            result.counts,
+        )
     except Exception as exc:  # noqa: BLE001 - the run log records every failure
         log.exception("job %s failed", name)
         values = {
-            "outcome": "error",
+            "outcome": "failed",
             "counts": {},
             "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"[:4000],
         }
@@ -137,7 +154,7 @@ def mark_interrupted_runs(engine: Engine, *, before: datetime) -> int:
                 update(JobRun)
                 .where(JobRun.id.in_(dead))
                 .values(
-                    outcome="error",
+                    outcome="failed",
                     finished_at=utcnow(),
                     error="Exécution interrompue (processus arrêté).",
                 )
@@ -145,11 +162,11 @@ def mark_interrupted_runs(engine: Engine, *, before: datetime) -> int:
     return len(dead)
 
 
-def last_runs(engine: Engine, *, outcome: str | None = None) -> dict[str, JobRun]:
-    """The latest run of each job (optionally with a given outcome)."""
+def last_runs(engine: Engine, *, outcomes: tuple[str, ...] | None = None) -> dict[str, JobRun]:
+    """The latest run of each job (optionally with one of the given outcomes)."""
     latest = select(JobRun.job_name, func.max(JobRun.id).label("id")).group_by(JobRun.job_name)
-    if outcome is not None:
-        latest = latest.where(JobRun.outcome == outcome)
+    if outcomes is not None:
+        latest = latest.where(JobRun.outcome.in_(outcomes))
     latest = latest.subquery()
     with session_scope(engine) as session:
         rows = session.execute(select(JobRun).join(latest, latest.c.id == JobRun.id)).scalars()
@@ -211,8 +228,9 @@ def scheduled_jobs(settings: Settings) -> list[ScheduledJob]:
 
 
 def jobs_to_catch_up(engine: Engine, settings: Settings, *, now: datetime) -> list[str]:
-    """Jobs whose latest scheduled time (within the grace window) has no successful run."""
-    done = last_runs(engine, outcome="success")
+    """Jobs whose latest scheduled time (within the grace window) has no run that went
+    through (`DONE_OUTCOMES`)."""
+    done = last_runs(engine, outcomes=DONE_OUTCOMES)
     grace = timedelta(seconds=settings.scheduler.misfire_grace_seconds)
     names = []
     for item in scheduled_jobs(settings):
@@ -358,16 +376,43 @@ class SchedulerProcess:
         *,
         scheduler: BaseScheduler | None = None,
         echo: Callable[[str], None] = print,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.tz = ZoneInfo(settings.scheduler.timezone)
         self.scheduler = scheduler or BlockingScheduler(timezone=self.tz)
         self.echo = echo
+        self.heartbeat_seconds = heartbeat_seconds
         self.stop_requested = threading.Event()
+        self.lock_lost = False
         self.lock: SchedulerLockHandle | None = None
         self._running: dict[str, threading.Lock] = {}
         self._stopper: threading.Thread | None = None
+        # The heartbeat and the job threads check the lock; a PostgreSQL advisory lock is one
+        # connection, which two threads must not use at once.
+        self._lock_check = threading.Lock()
+
+    def holds_lock(self) -> bool:
+        """Refresh the lock now. False (logged) when it is lost — taken over, connection gone —
+        or cannot be refreshed (e.g. SQLite stayed locked by another writer past the busy
+        timeout): either way, this scheduler can no longer be sure it is the only one."""
+        if self.lock is None:
+            return False
+        with self._lock_check:
+            try:
+                held = self.lock.check()
+            except Exception:  # noqa: BLE001 - an unrefreshed lock may be taken over
+                log.exception("could not refresh the scheduler lock")
+                return False
+        if not held:
+            log.error("the scheduler lock is now held by another scheduler")
+        return held
+
+    def lose_lock(self, why: str) -> None:
+        log.error("%s: stopping the scheduler", why)
+        self.lock_lost = True
+        self.request_stop()
 
     # The function APScheduler calls.
     def execute(self, name: str, trigger: str = "schedule") -> None:
@@ -376,6 +421,12 @@ class SchedulerProcess:
             log.warning("job %s is still running; this run is skipped", name)
             return
         try:
+            if self.stop_requested.is_set():
+                log.info("job %s skipped: the scheduler is stopping", name)
+                return
+            if not self.holds_lock():
+                self.lose_lock(f"job {name} skipped, the scheduler lock is no longer held")
+                return
             as_of = clock.today(self.tz)
             run_job(self.engine, self.settings, name, as_of=as_of, trigger=trigger)
         finally:
@@ -447,10 +498,12 @@ class SchedulerProcess:
             self._stopper.start()
 
     def _heartbeat(self) -> None:
-        while not self.stop_requested.wait(HEARTBEAT_SECONDS):
-            if self.lock is not None and not self.lock.check():
-                log.error("the scheduler lock was lost: stopping")
-                self.request_stop()
+        """Refresh the lock every `HEARTBEAT_SECONDS`; the first failure stops the scheduler
+        (a stale lock row is taken over by another scheduler after `LOCK_STALE_SECONDS`)."""
+        while not self.stop_requested.wait(self.heartbeat_seconds):
+            if not self.holds_lock():
+                self.lose_lock("the scheduler lock could not be kept")
+                return
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
@@ -463,7 +516,7 @@ class SchedulerProcess:
         try:
             interrupted = mark_interrupted_runs(self.engine, before=started)
             if interrupted:
-                log.warning("%d interrupted job run(s) marked as errors", interrupted)
+                log.warning("%d interrupted job run(s) marked as failed", interrupted)
             heartbeat = threading.Thread(target=self._heartbeat, daemon=True)
             heartbeat.start()
             missed = self.add_jobs(clock.now_in(self.tz))
@@ -474,15 +527,21 @@ class SchedulerProcess:
                 + ")."
             )
             if self.stop_requested.is_set():
-                return 0
+                return EXIT_LOCKED if self.lock_lost else 0
             self.scheduler.start()
             if self._stopper is not None:
                 self._stopper.join()
+            if self.lock_lost:
+                self.echo("Verrou du planificateur perdu : arrêt (aucune tâche lancée depuis).")
+                return EXIT_LOCKED
             return 0
         finally:
             self.stop_requested.set()
             if self.lock is not None:
-                self.lock.release()
+                try:
+                    self.lock.release()
+                except Exception:  # noqa: BLE001 - a lost lock may not be releasable
+                    log.exception("could not release the scheduler lock")
             self.echo("Planificateur arrêté.")
 
 

@@ -38,7 +38,15 @@ def test_api_bench_prints_its_json_line_last(empty_db):
     assert result.returncode == 0, result.stderr[-2000:]
     last = result.stdout.strip().splitlines()[-1]
     line = json.loads(last)
-    assert set(line) == {"name", "suivi_s", "baseline_s", "ratio"}
+    assert set(line) == {
+        "name",
+        "suivi_s",
+        "baseline_s",
+        "ratio",
+        "suivi_p99_ms",
+        "baseline_p99_ms",
+    }
+    assert line["suivi_p99_ms"] > 0 and line["baseline_p99_ms"] > 0
     assert line["name"] == "api"
     assert line["suivi_s"] > 0 and line["baseline_s"] > 0
     # The printed times are rounded, the ratio is computed before rounding.

@@ -219,5 +219,5 @@ def test_job_failure_is_logged_not_raised(empty_db):
     run = run_job(
         empty_db.engine, empty_db.settings, "broken", as_of=DEMO_AS_OF, jobs={"broken": broken}
     )
-    assert run.outcome == "error"
+    assert run.outcome == "failed"
     assert "base indisponible" in run.error

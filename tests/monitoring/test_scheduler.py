@@ -128,7 +128,7 @@ def test_missed_run_caught_up_once_with_frozen_clock(demo_db):
 
 def test_failed_or_interrupted_run_is_caught_up_again(demo_db):
     settings = catch_up_settings(demo_db)
-    record_run(demo_db, "check_indicators", paris(2026, 11, 26, 6, 15, 1), outcome="error")
+    record_run(demo_db, "check_indicators", paris(2026, 11, 26, 6, 15, 1), outcome="failed")
     record_run(demo_db, "send_reminders", paris(2026, 11, 23, 8, 0, 2))
     now = paris(2026, 11, 26, 9, 30)
     assert jobs_to_catch_up(demo_db.engine, settings, now=now) == ["check_indicators"]
@@ -203,7 +203,7 @@ def test_interrupted_runs_are_marked(empty_db):
     assert mark_interrupted_runs(empty_db.engine, before=start) == 1
     with empty_db.session() as session:
         run = session.execute(select(JobRun)).scalar_one()
-        assert run.outcome == "error" and "interrompue" in run.error
+        assert run.outcome == "failed" and "interrompue" in run.error
 
 
 def test_job_runs_use_the_paris_date(monkeypatch, empty_db):
@@ -215,6 +215,10 @@ def test_job_runs_use_the_paris_date(monkeypatch, empty_db):
     monkeypatch.setattr(
         "suivi.scheduler.run_job", lambda engine, settings, name, **kw: seen.append((name, kw))
     )
-    process.execute("check_indicators")
+    assert process.acquire()  # a run checks the lock first
+    try:
+        process.execute("check_indicators")
+    finally:
+        process.lock.release()
     assert seen and seen[0][1]["as_of"] == datetime.now(PARIS).date()
     assert isinstance(seen[0][1]["as_of"], date)

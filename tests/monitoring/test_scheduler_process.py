@@ -190,4 +190,4 @@ def test_kill_9_during_a_run_then_restart_repeats_nothing_and_loses_nothing(demo
     assert len(duplicated) <= 1  # at most the one in flight, with the same Message-ID
     assert len(received) == len(rows) + len(duplicated)
     assert sent_before_kill < len(received)
-    assert runs[0].outcome == "error" and "interrompue" in runs[0].error
+    assert runs[0].outcome == "failed" and "interrompue" in runs[0].error

@@ -587,10 +587,11 @@ def test_the_job_is_registered_and_runs(demo_db, smtp_server):
     jobs = registered_jobs()
     assert "send_partner_summaries" in jobs
     settings = smtp_settings(demo_db.settings, smtp_server.port)
-    counts = jobs["send_partner_summaries"](
+    result = jobs["send_partner_summaries"](
         JobContext(demo_db.engine, settings, as_of=MONDAY, trigger="manual")
     )
-    assert counts["sent"] == 5 and counts["contacts"] == 5
+    assert result.counts["sent"] == 5 and result.counts["contacts"] == 5
+    assert result.outcome == "success"
 
 
 def test_outbox_mode_without_smtp_host(demo_db):

@@ -164,7 +164,7 @@ def test_generate_reports_job_is_idempotent_through_the_archive(demo_db, monkeyp
         ).scalar_one()
 
     def run(day):
-        return job(JobContext(demo_db.engine, demo_db.settings, day))
+        return job(JobContext(demo_db.engine, demo_db.settings, day)).counts
 
     # Far from any meeting: the monthly report only, once.
     assert run(date(2026, 10, 5)) == {"meeting": 0, "monthly": 1}

@@ -69,6 +69,27 @@ def test_administration_is_for_admins_only(web, role):
     assert "/administration" not in client.get(f"/contrat?as_of={AS_OF}").text
 
 
+def test_a_partial_run_is_shown_as_partial(web):
+    web.app.state.settings.scheduler.jobs = {"send_reminders": JobSettings(cron="0 8 * * mon")}
+    with web.db.session() as session:
+        session.add(
+            JobRun(
+                job_name="send_reminders",
+                as_of=date(2026, 11, 16),
+                started_at=datetime(2026, 11, 16, 7, 0, tzinfo=utcnow().tzinfo),
+                outcome="partial",
+                counts={"recipients": 6, "sent": 2, "pending": 4},
+                error="4 courriel(s) en attente d'un nouvel essai",
+            )
+        )
+    html = web["admin"].get(f"/administration?as_of={AS_OF}").text
+    jobs, log = html.split('id="journal"', 1)
+    assert '<span class="badge tone-warning">Partielle</span>' in jobs
+    first_row = log.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert '<span class="badge tone-warning">Partielle</span>' in first_row
+    assert "4 courriel(s) en attente" in first_row
+
+
 def test_admin_sees_the_link_and_every_page(web):
     client = web["admin"]
     assert 'href="/administration?as_of=' in client.get(f"/contrat?as_of={AS_OF}").text
@@ -103,7 +124,7 @@ def test_jobs_and_run_log_newest_first_filtered_and_paginated(web):
                 as_of=date(2026, 11, 16),
                 started_at=start + timedelta(days=2),
                 finished_at=start + timedelta(days=2, seconds=1),
-                outcome="error",
+                outcome="failed",
                 error="SMTPConnectError: connexion refusée",
                 trigger="manual",
             )
@@ -122,11 +143,11 @@ def test_jobs_and_run_log_newest_first_filtered_and_paginated(web):
     assert "<td>1er décembre 2026 à 06:15</td>" in check_row, check_row
     assert "<td>1er décembre 2026 à 06:15</td>" in late_html
     assert "Réussie" in check_row
-    assert "Désactivée" in reminders_row and "En erreur" in reminders_row
+    assert "Désactivée" in reminders_row and "En échec" in reminders_row
     assert "24 exécutions, de la plus récente à la plus ancienne" in html
     log = html.split('id="journal"', 1)[1]
     first_row = log.split("<tbody>", 1)[1].split("</tr>", 1)[0]
-    assert "send_reminders" in first_row and "En erreur" in first_row
+    assert "send_reminders" in first_row and "En échec" in first_row
     assert "SMTPConnectError: connexion refusée" in first_row
     assert "(lancée à la main)" in first_row
     assert "Page 1 sur 2" in html

@@ -21,6 +21,11 @@ from suivi.labels import JOB_OUTCOME_LABELS
 
 log = logging.getLogger(__name__)
 
+# `suivi jobs run` exit codes (2 = unknown job): a partial run (work left for a later run, e.g.
+# emails pending while the SMTP server is down) is told apart from a failed one.
+EXIT_FAILED = 1
+EXIT_PARTIAL = 4
+
 jobs_app = typer.Typer(help="Tâches planifiées : liste, exécution immédiate.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 
@@ -81,7 +86,10 @@ def jobs_run(
     name: Annotated[str, typer.Argument(help="Nom de la tâche (voir `suivi jobs list`).")],
     as_of: AsOfOption = None,
 ) -> None:
-    """Exécute une tâche maintenant (journalisée comme les exécutions planifiées)."""
+    """Exécute une tâche maintenant (journalisée comme les exécutions planifiées).
+
+    Code de sortie : 0 réussie, 4 partielle (une partie du travail reste à refaire, par
+    exemple des courriels en attente), 1 en échec, 2 tâche inconnue."""
     from suivi.db import get_engine
     from suivi.jobs import registered_jobs
     from suivi.scheduler import run_job
@@ -95,9 +103,19 @@ def jobs_run(
         )
         raise typer.Exit(2)
     run = run_job(get_engine(settings), settings, name, as_of=day, trigger="manual")
-    if run.outcome != "success":
-        typer.secho(f"Tâche {name} en erreur : {run.error.splitlines()[0]}", err=True, fg="red")
-        raise typer.Exit(1)
+    if run.outcome == "failed":
+        reason = run.error.splitlines()[0] if run.error else "raison inconnue"
+        typer.secho(f"Tâche {name} en échec : {reason}", err=True, fg="red")
+        raise typer.Exit(EXIT_FAILED)
+    if run.outcome == "partial":
+        typer.secho(
+            f"Tâche {name} partielle (au {day.isoformat()}) : " + _counts(run.counts),
+            err=True,
+            fg="yellow",
+        )
+        for line in run.error.splitlines()[:10]:
+            typer.secho(f"  {line}", err=True, fg="yellow")
+        raise typer.Exit(EXIT_PARTIAL)
     typer.echo(f"Tâche {name} réussie (au {day.isoformat()}) : " + _counts(run.counts))
 
 

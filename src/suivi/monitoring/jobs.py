@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date
 
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from suivi.db import session_scope
 from suivi.indicators.evaluation import IndicatorVerdict, evaluate_summaries
-from suivi.jobs import JobContext, job
+from suivi.jobs import JobContext, JobResult, job
 from suivi.monitoring.models import Alert
 from suivi.monitoring.service import (
     check_indicators,
@@ -19,6 +20,8 @@ from suivi.monitoring.service import (
     pending_indicators,
     remember_checks,
 )
+
+log = logging.getLogger(__name__)
 
 # Pending indicators written per transaction: an ordinary day commits once, the first run
 # (every indicator) in slices that keep each transaction, and SQLite's write lock, short.
@@ -38,17 +41,61 @@ def _batches(work: list[tuple[int, set[int]]]) -> Iterator[list[tuple[int, set[i
         yield batch
 
 
+def _write_batch(
+    context: JobContext,
+    batch: list[tuple[int, set[int]]],
+    *,
+    by_contract: dict[int, dict[int, IndicatorVerdict]],
+    notes: dict[int | None, list[int]],
+    next_measured: dict[int, date],
+) -> Counter:
+    """One transaction: the alerts and conclusions of a batch of contracts. Nothing is
+    consumed before the commit, so a failed batch can be written again contract by contract."""
+    counts: Counter = Counter()
+    with session_scope(context.engine, write=True) as session:
+        judged: dict[int, IndicatorVerdict] = {}
+        for contract_id, scope in batch:
+            evaluated = by_contract.get(contract_id, {})
+            result = check_indicators(
+                session,
+                contract_id=contract_id,
+                as_of=context.as_of,
+                evaluated=evaluated,
+                indicator_ids=scope,
+            )
+            judged.update(evaluated)
+            counts["contracts"] += 1
+            counts["evaluated"] += result.evaluated
+            counts["opened"] += result.opened
+            counts["resolved"] += result.resolved
+        remember_checks(
+            session,
+            as_of=context.as_of,
+            indicator_ids=[i for _, scope in batch for i in scope],
+            evaluated=judged,
+            next_measured=next_measured,
+            note_ids=[n for contract_id, _ in batch for n in notes.get(contract_id, ())],
+        )
+    for contract_id, _ in batch:
+        by_contract.pop(contract_id, None)
+        notes.pop(contract_id, None)
+    return counts
+
+
 @job("check_indicators")
-def check_indicators_job(context: JobContext) -> dict[str, int]:
+def check_indicators_job(context: JobContext) -> JobResult:
     """The indicators that may have changed (`pending_indicators`: all of them on the first
     run) judged in one read pass, then their alerts and conclusions written in batches of
-    whole contracts (a failure leaves the batches before it checked, and the rest pending).
+    whole contracts. A batch that fails is written again contract by contract: a contract
+    that still fails is left pending (its change notes kept, so the next run judges it
+    again) and makes the run partial — failed if no contract could be checked.
 
     Judging before writing is no staler than judging inside each write transaction: under
     READ COMMITTED a statement sees the data as of its start either way, and a measurement
     entered meanwhile leaves a change note that the next run judges.
     """
-    totals = {"contracts": 0, "evaluated": 0, "unchanged": 0, "opened": 0, "resolved": 0}
+    totals = Counter(contracts=0, evaluated=0, unchanged=0, opened=0, resolved=0)
+    failures: list[str] = []
     by_contract: dict[int, dict[int, IndicatorVerdict]] = defaultdict(dict)
     next_measured: dict[int, date] = {}
     with session_scope(context.engine) as session:
@@ -63,33 +110,28 @@ def check_indicators_job(context: JobContext) -> dict[str, int]:
                 if indicator_id in indicator_ids:
                     by_contract[verdict.contract_id][indicator_id] = verdict
             next_measured = next_measurement_dates(session, as_of=context.as_of, indicator_ids=only)
+    written = {"by_contract": by_contract, "notes": pending.notes, "next_measured": next_measured}
+
+    def write(batch: list[tuple[int, set[int]]]) -> None:
+        totals.update(_write_batch(context, batch, **written))
+
+    def failed(contract_id: int, exc: Exception) -> None:
+        log.error("check of contract %s failed", contract_id, exc_info=exc)
+        failures.append(f"contrat {contract_id} : {type(exc).__name__}: {exc}"[:300])
+
     for batch in _batches(sorted(pending.indicators.items())):
-        with session_scope(context.engine, write=True) as session:
-            judged: dict[int, IndicatorVerdict] = {}
-            for contract_id, scope in batch:
-                evaluated = by_contract.pop(contract_id, {})
-                result = check_indicators(
-                    session,
-                    contract_id=contract_id,
-                    as_of=context.as_of,
-                    evaluated=evaluated,
-                    indicator_ids=scope,
-                )
-                judged.update(evaluated)
-                totals["contracts"] += 1
-                totals["evaluated"] += result.evaluated
-                totals["opened"] += result.opened
-                totals["resolved"] += result.resolved
-            remember_checks(
-                session,
-                as_of=context.as_of,
-                indicator_ids=[i for _, scope in batch for i in scope],
-                evaluated=judged,
-                next_measured=next_measured,
-                note_ids=[
-                    n for contract_id, _ in batch for n in pending.notes.pop(contract_id, ())
-                ],
-            )
+        try:
+            write(batch)
+        except Exception as exc:  # noqa: BLE001 - one contract's failure must not stop the others
+            if len(batch) == 1:
+                failed(batch[0][0], exc)
+                continue
+            log.warning("a batch of %d contracts failed: writing them one by one", len(batch))
+            for item in batch:
+                try:
+                    write([item])
+                except Exception as exc:  # noqa: BLE001 - left pending for the next run
+                    failed(item[0], exc)
     leftover = pending.notes.pop(None, ())  # notes of indicators that no longer exist
     if leftover:
         with session_scope(context.engine, write=True) as session:
@@ -99,4 +141,12 @@ def check_indicators_job(context: JobContext) -> dict[str, int]:
             select(func.count()).select_from(Alert).where(Alert.resolved_on.is_(None))
         ).scalar_one()
     totals["unchanged"] = pending.total - len(indicator_ids)
-    return totals
+    counts = dict(totals)
+    if failures:
+        counts["failed_contracts"] = len(failures)
+    return JobResult(
+        counts=counts,
+        done=totals["contracts"],
+        failed=len(failures),
+        problems=tuple(failures[:50]),
+    )

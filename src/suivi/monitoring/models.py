@@ -10,7 +10,8 @@ from sqlmodel import Field, SQLModel
 from suivi.modelbase import created_at_field, enum_check, json_field, timestamp_field
 
 ALERT_KINDS = ("overdue", "off_track", "at_risk", "forecast_miss")
-JOB_OUTCOMES = ("running", "success", "error")
+# See `suivi.jobs.JobResult.outcome` for when a run is a success, partial or failed.
+JOB_OUTCOMES = ("running", "success", "partial", "failed")
 
 
 class Alert(SQLModel, table=True):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from suivi import clock
@@ -88,13 +88,19 @@ def _page(session, query, page: int, size: int):
     return rows, total
 
 
+JobOutcome = Literal["running", "success", "partial", "failed"]
+OUTCOME_HELP = (
+    "running, success, partial (work left for a later run, e.g. emails pending) or failed"
+)
+
+
 class JobOut(BaseModel):
     name: str
     cron: str
     enabled: bool
     available: bool
     next_run: datetime | None
-    last_outcome: str | None
+    last_outcome: JobOutcome | None = Field(description=OUTCOME_HELP)
     last_started_at: datetime | None
 
 
@@ -105,7 +111,7 @@ class JobRunOut(BaseModel):
     trigger: str
     started_at: datetime
     finished_at: datetime | None
-    outcome: str
+    outcome: JobOutcome = Field(description=OUTCOME_HELP)
     counts: dict[str, Any]
     error: str
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, timestamp_field
@@ -38,3 +38,6 @@ class EmailDelivery(SQLModel, table=True):
     claimed_at: datetime | None = timestamp_field()
     next_attempt_at: datetime | None = timestamp_field()
     sent_at: datetime | None = timestamp_field()
+    # The MIME message of a ``pending`` delivery, kept so that `retry_emails` can send it
+    # again as it was; cleared once the message is sent or given up.
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -35,7 +35,7 @@ from suivi.contract.models import Contract, Meeting, Partner, PartnerContact, Qu
 from suivi.db import session_scope, utcnow
 from suivi.formatting import format_date, format_month
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
-from suivi.jobs import JobContext, job
+from suivi.jobs import JobContext, JobResult, job
 from suivi.labels import (
     FRESHNESS_LABELS,
     LIFECYCLE_LABELS,
@@ -45,7 +45,7 @@ from suivi.labels import (
     forecast_label,
     tone,
 )
-from suivi.notifications.delivery import deliver_all
+from suivi.notifications.delivery import deliver_all, delivery_result
 from suivi.notifications.email import Attachment, OutgoingEmail, Transport, render_email
 from suivi.notifications.models import EmailDelivery
 from suivi.notifications.reminders import indicator_url, iso_week
@@ -757,15 +757,16 @@ def send_partner_summaries(
 
 
 @job("send_partner_summaries")
-def send_partner_summaries_job(context: JobContext) -> dict[str, int]:
+def send_partner_summaries_job(context: JobContext) -> JobResult:
     # A run started by hand retries pending messages at once; a scheduled one waits for
-    # each message's backoff.
-    return send_partner_summaries(
+    # each message's backoff. Messages left pending make the run partial (`delivery_result`).
+    counts = send_partner_summaries(
         context.engine,
         context.settings,
         as_of=context.as_of,
         respect_backoff=context.trigger != "manual",
     )
+    return delivery_result(counts)
 
 
 __all__ = [

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from suivi.contract.models import Contract, Meeting
 from suivi.db import session_scope
-from suivi.jobs import JobContext, job
+from suivi.jobs import JobContext, JobResult, job
 from suivi.reports.archive import generate_report
 from suivi.reports.models import ReportFile
 
@@ -67,21 +67,38 @@ def due_reports(session, contract_id: int, as_of) -> list[tuple[str, int | None]
 
 
 @job("generate_reports")
-def generate_reports_job(context: JobContext) -> dict[str, int]:
+def generate_reports_job(context: JobContext) -> JobResult:
+    """Each due report on its own: one that fails (logged, listed in the run log) leaves the
+    others generated and the run partial; it is due again at the next run."""
     counts = {"meeting": 0, "monthly": 0}
+    failures: list[str] = []
     with session_scope(context.engine) as session:
         contract_ids = session.execute(select(Contract.id).order_by(Contract.id)).scalars().all()
         plan = {cid: due_reports(session, cid, context.as_of) for cid in contract_ids}
     for contract_id, items in plan.items():
         for reason, meeting_id in items:
-            generated = generate_report(
-                context.engine,
-                context.settings,
-                kind="copil",
-                as_of=context.as_of,
-                contract_id=contract_id,
-                meeting_id=meeting_id,
-            )
+            try:
+                generated = generate_report(
+                    context.engine,
+                    context.settings,
+                    kind="copil",
+                    as_of=context.as_of,
+                    contract_id=contract_id,
+                    meeting_id=meeting_id,
+                )
+            except Exception as exc:  # noqa: BLE001 - the other reports still go out
+                log.error("report of contract %s (%s) failed", contract_id, reason, exc_info=exc)
+                failures.append(
+                    f"rapport du contrat {contract_id} ({reason}) : {type(exc).__name__}: {exc}"
+                )
+                continue
             log.info("report %s generated (%s)", generated.file.path, reason)
             counts[reason] += 1
-    return counts
+    if failures:
+        counts["failed"] = len(failures)
+    return JobResult(
+        counts=counts,
+        done=counts["meeting"] + counts["monthly"],
+        failed=len(failures),
+        problems=tuple(line[:300] for line in failures),
+    )

@@ -48,7 +48,7 @@ from suivi.web.common import (
 
 router = APIRouter(include_in_schema=False)
 
-OUTCOME_TONES = {"running": "info", "success": "success", "error": "danger"}
+OUTCOME_TONES = {"running": "info", "success": "success", "partial": "warning", "failed": "danger"}
 DELIVERY_STATUS_TONES = {
     "pending": "warning",
     "sending": "info",
