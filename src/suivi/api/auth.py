@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from suivi.auth.deps import (
     CurrentPrincipal,
     attempt_login,
     client_address,
+    login_rate_limit,
     login_succeeded,
     too_many_attempts,
 )
@@ -79,20 +81,32 @@ def _token_out(row: ApiToken) -> PersonalTokenOut:
         429: {"model": ErrorOut, "description": "Trop de tentatives (voir Retry-After)"},
     },
 )
-def login_for_token(
+async def login_for_token(
     request: Request,
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=1024)],
 ):
+    # Refused by the rate limits: answered on the event loop, no worker thread taken.
+    wait = login_rate_limit(request, username)
+    if wait:
+        return _too_many_attempts(wait)
+    return await run_in_threadpool(_login_for_token, request, settings, username, password)
+
+
+def _too_many_attempts(seconds: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": too_many_attempts(seconds)},
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _login_for_token(request: Request, settings, username: str, password: str):
     # No request session: the password is checked outside any write transaction.
     check = attempt_login(request, username, password)
     if check.retry_after:
-        return JSONResponse(
-            {"detail": too_many_attempts(check.retry_after)},
-            status_code=429,
-            headers={"Retry-After": str(check.retry_after)},
-        )
+        return _too_many_attempts(check.retry_after)
     if check.user is None:
         return JSONResponse({"detail": "Adresse ou mot de passe incorrect."}, status_code=400)
     expires_at = utcnow() + timedelta(hours=settings.web.api_token_hours)

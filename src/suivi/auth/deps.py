@@ -16,8 +16,9 @@ How a request is authenticated
   there is no valid session (the page redirects to the login form). Forms carry
   `principal.csrf_token` in a hidden field `csrf_token`; the POST handler calls
   `verify_csrf(request, token)`, which raises 403 when it does not match.
-- **Login** (`attempt_login`, for the form and `POST /api/auth/token` alike): first the
-  per-address and per-account rate limits (in process, no I/O), then `check_login`: Argon2
+- **Login** (the form and `POST /api/auth/token` alike): first `login_rate_limit`, the
+  per-address and per-account token buckets (in process, no I/O), then `attempt_login` →
+  `check_login`: Argon2
   through pwdlib outside any transaction, the same time for an unknown email, failures
   counted per (email, address) with an exponential backoff for that address only. Refused
   for a while → `LoginCheck.retry_after` > 0: answer 429 with `Retry-After` and
@@ -72,6 +73,7 @@ __all__ = [
     "require_role",
     "verify_csrf",
     "attempt_login",
+    "login_rate_limit",
     "too_many_attempts",
     "login_succeeded",
     "create_web_session",
@@ -359,14 +361,21 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def attempt_login(request: Request, email: str, password: str) -> LoginCheck:
-    """A login attempt through any way in: rate limits, then `check_login`."""
+def login_rate_limit(request: Request, email: str) -> int:
+    """Take a login attempt from the per-address and per-account buckets: 0 if it may go
+    on, else the seconds to wait. No I/O: routes call it on the event loop, so a flood of
+    refused attempts costs no worker thread."""
     address = client_address(request)
-    wait = login_limiter(request.app).retry_after(address, normalize_email(email or ""))
-    if wait:
-        return LoginCheck(None, retry_after=wait)
+    return login_limiter(request.app).retry_after(address, normalize_email(email or ""))
+
+
+def attempt_login(request: Request, email: str, password: str) -> LoginCheck:
+    """A login attempt through any way in, after `login_rate_limit`: `check_login` from the
+    request's address (blocking: Argon2; run it in a worker thread)."""
     settings = request.app.state.settings
-    return check_login(request.app.state.engine, email, password, address, settings.login)
+    return check_login(
+        request.app.state.engine, email, password, client_address(request), settings.login
+    )
 
 
 def too_many_attempts(seconds: int) -> str:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from suivi.auth.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    LoginCheck,
     PagePrincipal,
     attempt_login,
     clear_session_cookie,
@@ -17,6 +18,7 @@ from suivi.auth.deps import (
     create_web_session,
     login_csrf_token,
     login_csrf_valid,
+    login_rate_limit,
     login_succeeded,
     revoke_web_session,
     set_login_csrf_cookie,
@@ -87,7 +89,8 @@ def login(
         errors["password"] = "Indiquez votre mot de passe."  # noqa: S105 - a message
     if errors:
         return _login_page(request, status_code=422, errors=errors, **page)
-    check = attempt_login(request, email, password)
+    wait = login_rate_limit(request, email)
+    check = LoginCheck(None, retry_after=wait) if wait else attempt_login(request, email, password)
     if check.retry_after:
         return _login_page(
             request,
