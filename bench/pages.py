@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -112,8 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     client = TestClient(create_app(settings))
+    form = client.get("/connexion").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     response = client.post(
-        "/connexion", data={"email": EMAIL, "password": "bench"}, follow_redirects=False
+        "/connexion",
+        data={"email": EMAIL, "password": "bench", "csrf_token": csrf},
+        follow_redirects=False,
     )
     assert response.status_code == 303, response.text
 

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_SECRET = "change-me-demo-secret"  # noqa: S105 - the known default we refuse in production
 ENV_PREFIX = "SUIVI_"
@@ -69,6 +76,17 @@ class WebSettings(_Section):
     session_absolute_hours: int = Field(default=12, ge=1)
     secure_cookies: bool = False
     api_token_hours: int = Field(default=24, ge=1)
+
+
+class LoginSettings(_Section):
+    # Login attempts (POST /connexion, POST /api/auth/token) allowed per minute from one
+    # address, and for one email from all addresses; beyond: 429 with Retry-After.
+    attempts_per_minute_per_address: int = Field(default=10, ge=1)
+    attempts_per_minute_per_account: int = Field(default=30, ge=1)
+    # After this many failures in a row for one email from one address, that address waits
+    # 2^k seconds (k = failures beyond this number) before its next try, up to the cap.
+    backoff_after_failures: int = Field(default=5, ge=1)
+    backoff_max_seconds: int = Field(default=900, ge=1)
 
 
 class ReportsSettings(_Section):
@@ -138,6 +156,7 @@ class Settings(_Section):
     summaries: SummariesSettings = Field(default_factory=SummariesSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
     io: IoSettings = Field(default_factory=IoSettings)
+    login: LoginSettings = Field(default_factory=LoginSettings)
 
     # Where the settings came from (for messages); not a config key.
     source: str = Field(default="<defaults>", exclude=True)
@@ -150,12 +169,33 @@ class Settings(_Section):
     def is_demo(self) -> bool:
         return self.app.mode in ("demo", "dev")
 
+    @property
+    def uses_https(self) -> bool:
+        return self.app.base_url.lower().startswith("https://")
+
+    @model_validator(mode="after")
+    def _secure_cookies_behind_https(self) -> Settings:
+        """Pages served over HTTPS get `Secure` cookies, whatever `[web] secure_cookies`."""
+        if self.uses_https:
+            self.web.secure_cookies = True
+        return self
+
     def check_secret(self) -> None:
-        """Refuse to run a production instance with the published default secret."""
-        if not self.is_demo and self.app.secret_key in ("", DEFAULT_SECRET):
+        """Refuse to run a production instance with the published default secret, or over
+        plain HTTP (its session cookies would travel in clear)."""
+        if self.is_demo:
+            return
+        if self.app.secret_key in ("", DEFAULT_SECRET):
             raise ConfigError(
                 "[app] secret_key: the default secret cannot be used when mode = "
                 '"production"; set SUIVI_APP_SECRET_KEY or secret_key in the config file'
+            )
+        if not self.uses_https:
+            raise ConfigError(
+                f"[app] base_url: {self.app.base_url!r} is not https:// while mode = "
+                '"production": session cookies would be sent without Secure, in clear; '
+                "serve the pages over HTTPS (e.g. behind a TLS proxy) and set "
+                "SUIVI_APP_BASE_URL or base_url in the config file"
             )
 
 

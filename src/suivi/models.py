@@ -1,7 +1,14 @@
 """Every table, imported in one place so that Alembic and the tests see the whole schema."""
 
 from suivi.audit.models import AuditEvent
-from suivi.auth.models import ApiToken, AuthSession, User, UserContract, UserScope
+from suivi.auth.models import (
+    ApiToken,
+    AuthSession,
+    LoginFailure,
+    User,
+    UserContract,
+    UserScope,
+)
 from suivi.commitments.models import (
     Commitment,
     CommitmentAmount,
@@ -46,6 +53,7 @@ __all__ = [
     "IndicatorChange",
     "IndicatorCheck",
     "JobRun",
+    "LoginFailure",
     "Measurement",
     "Meeting",
     "Partner",

@@ -43,6 +43,11 @@ def editor_write(status):
     return rule
 
 
+def unreadable_404(rule):
+    """A write to an indicator one may not even read is 404: it does not reveal it exists."""
+    return lambda role, scope: 404 if scoped_read(role, scope) == 404 else rule(role, scope)
+
+
 def measurement_write(role, scope):
     if role == "admin" or (role in ("chef_de_projet", "partenaire") and scope == "in"):
         return 201
@@ -182,20 +187,23 @@ MATRIX = {
     ("get", "/api/indicators/{indicator_id}/evaluation"): scoped_read,
     ("get", "/api/rollups"): everyone(200),
     ("post", "/api/indicators"): editor_write(201),
-    ("patch", "/api/indicators/{indicator_id}"): editor_write(200),
-    ("post", "/api/indicators/{indicator_id}/targets"): editor_write(201),
-    ("put", "/api/indicators/{indicator_id}/targets/{target_id}"): editor_write(200),
+    ("patch", "/api/indicators/{indicator_id}"): unreadable_404(editor_write(200)),
+    ("post", "/api/indicators/{indicator_id}/targets"): unreadable_404(editor_write(201)),
+    ("put", "/api/indicators/{indicator_id}/targets/{target_id}"): unreadable_404(
+        editor_write(200)
+    ),
     ("get", "/api/indicators/{indicator_id}/targets/{target_id}/revisions"): scoped_read,
     ("get", "/api/indicators/{indicator_id}/measurements"): scoped_read,
-    ("post", "/api/indicators/{indicator_id}/measurements"): measurement_write,
+    ("post", "/api/indicators/{indicator_id}/measurements"): unreadable_404(measurement_write),
     (
         "post",
         "/api/indicators/{indicator_id}/measurements/{measurement_id}/correction",
-    ): measurement_write,
+    ): unreadable_404(measurement_write),
     ("get", "/api/users"): admin_only(200),
     ("get", "/api/users/{user_id}"): admin_only(200),
     ("post", "/api/users"): admin_only(201),
     ("patch", "/api/users/{user_id}"): admin_only(200),
+    ("post", "/api/users/{user_id}/unlock"): admin_only(200),
     ("get", "/api/audit"): admin_only(200),
     # Reference data: read by all, changed by the contract's admins only.
     ("patch", "/api/contracts/{contract_id}"): in_contract(admin_only(200)),

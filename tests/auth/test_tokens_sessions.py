@@ -18,7 +18,7 @@ from suivi.auth.deps import (
     revoke_web_session,
 )
 from suivi.auth.models import ApiToken, AuthSession, User
-from suivi.auth.service import MAX_FAILED_LOGINS, authenticate, hash_secret
+from suivi.auth.service import hash_secret
 from suivi.db import utcnow
 from tests.api.conftest import login
 
@@ -98,31 +98,6 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(demo_db):
     wrong = client.post("/api/auth/token", data={"username": "copil@example.org", "password": "a"})
     assert unknown.status_code == wrong.status_code == 400
     assert unknown.json() == wrong.json()
-
-
-def test_repeated_failures_lock_the_account(demo_db):
-    client = _client(demo_db)
-    for _ in range(MAX_FAILED_LOGINS):
-        client.post("/api/auth/token", data={"username": "copil@example.org", "password": "x"})
-    locked = client.post(
-        "/api/auth/token", data={"username": "copil@example.org", "password": "demo"}
-    )
-    assert locked.status_code == 400
-    with demo_db.session() as session:
-        user = session.execute(select(User).where(User.email == "copil@example.org")).scalar_one()
-        assert user.locked_until is not None and user.locked_until > utcnow()
-        user.locked_until = utcnow() - timedelta(seconds=1)
-    assert login(client, "copil@example.org")
-
-
-def test_authenticate_counts_failures_and_resets_on_success(demo_db):
-    with demo_db.session() as session:
-        assert authenticate(session, "chef@example.org", "nope") is None
-        user = session.execute(select(User).where(User.email == "chef@example.org")).scalar_one()
-        assert user.failed_logins == 1
-        assert authenticate(session, "CHEF@example.org ", "demo").id == user.id
-        assert user.failed_logins == 0
-        assert authenticate(session, "nobody@example.org", "demo") is None
 
 
 def _session_cookie(db, email):

@@ -83,6 +83,12 @@ def test_production_refuses_the_default_secret(tmp_path):
     assert settings.app.secret_key == DEFAULT_SECRET
     with pytest.raises(ConfigError, match="secret_key"):
         settings.check_secret()
-    ok = load_settings(path, environ={"SUIVI_APP_SECRET_KEY": "a-long-random-secret-value"})
+    ok = load_settings(
+        path,
+        environ={
+            "SUIVI_APP_SECRET_KEY": "a-long-random-secret-value",
+            "SUIVI_APP_BASE_URL": "https://suivi.example.org",
+        },
+    )
     ok.check_secret()
     assert load_settings(ROOT / "config.toml", environ={}).is_demo

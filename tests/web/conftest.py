@@ -17,6 +17,7 @@ from suivi.auth.models import User
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Partner
 from suivi.indicators.models import Indicator
+from tests.auth.forms import post_login_form
 from tests.databases import DEMO_AS_OF
 
 EMAILS = {
@@ -47,9 +48,7 @@ class WebClient:
 
 def login(app, role: str) -> WebClient:
     client = TestClient(app)
-    response = client.post(
-        "/connexion", data={"email": EMAILS[role], "password": "demo"}, follow_redirects=False
-    )
+    response = post_login_form(client, EMAILS[role], "demo")
     assert response.status_code == 303, response.text
     page = client.get(f"/contrat?as_of={AS_OF}")
     assert page.status_code == 200

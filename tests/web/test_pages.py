@@ -15,6 +15,7 @@ from suivi.contract.models import Quartier
 from suivi.indicators.models import Measurement
 from suivi.monitoring.service import check_indicators
 from suivi.reports.models import ReportFile
+from tests.auth.forms import post_login_form
 from tests.databases import DEMO_AS_OF
 from tests.web.conftest import AS_OF, EMAILS
 
@@ -68,20 +69,15 @@ def test_anonymous_visits_go_to_the_login_form(web, path):
 
 
 def test_wrong_password_is_refused_in_french(web):
-    response = web.anonymous().post(
-        "/connexion", data={"email": "chef@example.org", "password": "faux"}
-    )
+    response = post_login_form(web.anonymous(), "chef@example.org", "faux")
     assert response.status_code == 401
     assert "mot de passe incorrect" in response.text
     assert 'lang="fr"' in response.text
 
 
 def test_login_redirects_only_to_local_paths(web):
-    client = web.anonymous()
-    response = client.post(
-        "/connexion",
-        data={"email": EMAILS["chef_de_projet"], "password": "demo", "suivant": "//evil.test/"},
-        follow_redirects=False,
+    response = post_login_form(
+        web.anonymous(), EMAILS["chef_de_projet"], "demo", suivant="//evil.test/"
     )
     assert response.headers["location"] == "/"
 

@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from suivi.api.common import PathId, StrictModel, Text
 from suivi.api.errors import ERROR_RESPONSES, ErrorOut, Invalid, NotFound
-from suivi.auth.deps import CurrentPrincipal, authenticate
+from suivi.auth.deps import (
+    CurrentPrincipal,
+    attempt_login,
+    client_address,
+    login_rate_limit,
+    login_succeeded,
+    too_many_attempts,
+)
 from suivi.auth.models import ApiToken, User
 from suivi.auth.service import issue_token, revoke_token
-from suivi.db import utcnow
+from suivi.db import session_scope, utcnow
 from suivi.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api", tags=["authentification"], responses=ERROR_RESPONSES)
@@ -68,29 +76,43 @@ def _token_out(row: ApiToken) -> PersonalTokenOut:
     "/auth/token",
     response_model=TokenOut,
     summary="Obtenir un jeton (OAuth2, mot de passe)",
-    responses={400: {"model": ErrorOut, "description": "Identifiants refusés"}},
+    responses={
+        400: {"model": ErrorOut, "description": "Identifiants refusés"},
+        429: {"model": ErrorOut, "description": "Trop de tentatives (voir Retry-After)"},
+    },
 )
-def login_for_token(
-    session: SessionDep,
+async def login_for_token(
+    request: Request,
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=1024)],
 ):
-    user = None
-    if "\x00" not in username and "\x00" not in password:
-        user = authenticate(session, username, password)
-    else:
-        from suivi.auth.passwords import dummy_verify
+    # Refused by the rate limits: answered on the event loop, no worker thread taken.
+    wait = login_rate_limit(request, username)
+    if wait:
+        return _too_many_attempts(wait)
+    return await run_in_threadpool(_login_for_token, request, settings, username, password)
 
-        dummy_verify("x")
-    if user is None:
-        # A response, not an exception: the failed-login counter must be committed.
-        return JSONResponse(
-            {"detail": "Adresse ou mot de passe incorrect, ou compte verrouillé."},
-            status_code=400,
-        )
+
+def _too_many_attempts(seconds: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": too_many_attempts(seconds)},
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _login_for_token(request: Request, settings, username: str, password: str):
+    # No request session: the password is checked outside any write transaction.
+    check = attempt_login(request, username, password)
+    if check.retry_after:
+        return _too_many_attempts(check.retry_after)
+    if check.user is None:
+        return JSONResponse({"detail": "Adresse ou mot de passe incorrect."}, status_code=400)
     expires_at = utcnow() + timedelta(hours=settings.web.api_token_hours)
-    _, clear = issue_token(session, user, kind="login", expires_at=expires_at)
+    with session_scope(request.app.state.engine, write=True) as session:
+        login_succeeded(session, check.user, client_address(request))
+        _, clear = issue_token(session, check.user, kind="login", expires_at=expires_at)
     return TokenOut(access_token=clear, expires_at=expires_at)
 
 

@@ -254,8 +254,11 @@ def readable_indicator(session: Session, principal: Principal, indicator_id: int
 
 
 def _indicator_for_write(session: Session, principal: Principal, indicator_id: int) -> Indicator:
+    """404 unless the principal may at least read it (a write does not reveal existence)."""
     indicator = session.get(Indicator, indicator_id)
     if indicator is None or not scoping.in_contracts(principal, indicator.contract_id):
+        raise NotFound("Indicateur introuvable.")
+    if not scoping.can_read_indicator(session, principal, indicator):
         raise NotFound("Indicateur introuvable.")
     return indicator
 
@@ -338,6 +341,7 @@ def measurable_indicator_and_contract(
     if found is None or not scoping.in_contracts(principal, found[2]):
         raise NotFound("Indicateur introuvable.")
     if not found[5]:
+        _indicator_for_write(session, principal, indicator_id)  # 404 if not even readable
         raise Forbidden("Vous ne pouvez pas saisir de mesure pour cet indicateur.")
     return _MeasuredIndicator(found[0], found[1]), _ContractTerm(found[2], found[3], found[4])
 

@@ -26,7 +26,14 @@ from suivi.audit.service import record
 from suivi.auth.deps import Principal, require_role
 from suivi.auth.models import ROLES, User, UserContract, UserScope
 from suivi.auth.passwords import hash_password
-from suivi.auth.service import create_user, normalize_email, revoke_all_credentials
+from suivi.auth.service import (
+    LAST_ADMIN_MESSAGE,
+    create_user,
+    leaves_no_admin,
+    normalize_email,
+    revoke_all_credentials,
+    unlock,
+)
 from suivi.contract.models import Partner, Quartier
 from suivi.deps import SessionDep
 
@@ -189,6 +196,23 @@ def add_user(session: SessionDep, admin: Admin, body: UserIn):
     return _user_out(session, user)
 
 
+def _replace_scope(session: Session, user: User, role: str, changes: dict) -> None:
+    """Only the lists sent change: sending the partners keeps the quartiers, and the other
+    way round. A role other than project manager has no scope at all."""
+    if role != "chef_de_projet":
+        session.execute(delete(UserScope).where(UserScope.user_id == user.id))
+        return
+    for key, column in (
+        ("scope_partner_ids", UserScope.partner_id),
+        ("scope_quartier_ids", UserScope.quartier_id),
+    ):
+        if key not in changes:
+            continue
+        session.execute(delete(UserScope).where(UserScope.user_id == user.id, column.is_not(None)))
+        for target_id in changes[key] or []:
+            session.add(UserScope(user_id=user.id, **{column.key: target_id}))
+
+
 @router.patch("/users/{user_id}", response_model=UserOut, summary="Modifier un compte")
 def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPatch):
     user = _visible_user(session, admin, user_id)
@@ -209,6 +233,9 @@ def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPa
         changes.get("scope_partner_ids"),
         changes.get("scope_quartier_ids"),
     )
+    disabling = changes.get("is_active") is False
+    if (disabling or role != "admin") and leaves_no_admin(session, user):
+        raise Conflict(LAST_ADMIN_MESSAGE, "is_active" if disabling else "role")
     user.role = role
     user.partner_id = partner_id
     if changes.get("full_name") is not None:
@@ -220,16 +247,7 @@ def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPa
     if changes.get("password"):
         user.password_hash = hash_password(changes["password"])
         revoke_all_credentials(session, user.id)
-    if (
-        "scope_partner_ids" in changes
-        or "scope_quartier_ids" in changes
-        or role != "chef_de_projet"
-    ):
-        session.execute(delete(UserScope).where(UserScope.user_id == user.id))
-        for p in changes.get("scope_partner_ids") or []:
-            session.add(UserScope(user_id=user.id, partner_id=p))
-        for q in changes.get("scope_quartier_ids") or []:
-            session.add(UserScope(user_id=user.id, quartier_id=q))
+    _replace_scope(session, user, role, changes)
     session.add(user)
     session.flush()
     after = _user_out(session, user)
@@ -244,3 +262,23 @@ def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPa
         contract_id=admin.default_contract_id,
     )
     return after
+
+
+@router.post(
+    "/users/{user_id}/unlock",
+    response_model=UserOut,
+    summary="Lever les délais de connexion d'un compte (après des échecs répétés)",
+)
+def unlock_user(session: SessionDep, admin: Admin, user_id: PathId):
+    user = _visible_user(session, admin, user_id)
+    cleared = unlock(session, user)
+    record(
+        session,
+        action="update",
+        entity="user",
+        entity_id=user.id,
+        after={"unlocked_addresses": cleared},
+        actor_id=admin.user_id,
+        contract_id=admin.default_contract_id,
+    )
+    return _user_out(session, user)

@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from suivi.api.common import MAX_ID, Page, PageQuery, SizeQuery, paginate
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.audit.models import AUDIT_ACTIONS, AuditEvent
 from suivi.auth.deps import Principal, require_role
+from suivi.auth.models import UserContract
 from suivi.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api", tags=["journal"], responses=ERROR_RESPONSES)
@@ -32,6 +33,25 @@ class AuditOut(BaseModel):
     after: dict[str, Any] | None
 
 
+def visible_events(admin: Principal):
+    """WHERE condition on `AuditEvent`: what this admin may read. A login or a token event
+    names no contract: it is shown to the admins of its user's contracts only."""
+    colleagues = select(UserContract.user_id).where(
+        UserContract.contract_id.in_(admin.contract_ids)
+    )
+    return or_(
+        AuditEvent.contract_id.in_(admin.contract_ids),
+        and_(
+            AuditEvent.contract_id.is_(None),
+            or_(
+                AuditEvent.actor_id.is_(None),
+                AuditEvent.actor_id == admin.user_id,
+                AuditEvent.actor_id.in_(colleagues),
+            ),
+        ),
+    )
+
+
 @router.get("/audit", response_model=Page[AuditOut], summary="Journal des modifications")
 def list_audit(
     session: SessionDep,
@@ -46,10 +66,9 @@ def list_audit(
     page: PageQuery = 1,
     size: SizeQuery = 50,
 ):
-    """Newest first. Events of the admin's contracts, and those tied to no contract."""
-    query = select(AuditEvent).where(
-        or_(AuditEvent.contract_id.is_(None), AuditEvent.contract_id.in_(admin.contract_ids))
-    )
+    """Newest first. Events of the admin's contracts; of those tied to no contract (logins,
+    tokens, jobs), the ones done by no user or by a user of the admin's contracts."""
+    query = select(AuditEvent).where(visible_events(admin))
     if entity:
         query = query.where(AuditEvent.entity == entity)
     if entity_id:

@@ -1,4 +1,4 @@
-"""`suivi users add|list|disable|set-password`: accounts from the command line."""
+"""`suivi users add|list|disable|enable|unlock|set-password`: accounts from the command line."""
 
 from __future__ import annotations
 
@@ -117,9 +117,12 @@ def list_users(ctx: typer.Context) -> None:
             typer.echo(f"{user.email}\t{ROLE_LABELS.get(user.role, user.role)}\t{state}")
 
 
-def _set(ctx: typer.Context, email: str, change) -> None:
+def _set(ctx: typer.Context, email: str, change, *, revoke: bool = True) -> None:
+    """Apply `change(session, user)` to the account, audited (in the account's first
+    contract, so that only that contract's admins see it); `revoke`: end its sessions and
+    tokens."""
     from suivi.audit.service import record, snapshot
-    from suivi.auth.models import User
+    from suivi.auth.models import User, UserContract
     from suivi.auth.service import normalize_email, revoke_all_credentials
     from suivi.db import get_engine, session_scope
 
@@ -130,10 +133,16 @@ def _set(ctx: typer.Context, email: str, change) -> None:
         if user is None:
             _fail(f"Compte introuvable : {email}")
         before = snapshot(user)
-        change(user)
-        revoke_all_credentials(session, user.id)
+        change(session, user)
+        if revoke:
+            revoke_all_credentials(session, user.id)
         session.add(user)
         session.flush()
+        contract_id = session.execute(
+            select(UserContract.contract_id)
+            .where(UserContract.user_id == user.id)
+            .order_by(UserContract.contract_id)
+        ).scalar()
         record(
             session,
             action="update",
@@ -142,18 +151,47 @@ def _set(ctx: typer.Context, email: str, change) -> None:
             before=before,
             after=snapshot(user),
             actor_label="cli",
+            contract_id=contract_id,
         )
 
 
 @users_app.command("disable")
 def disable(ctx: typer.Context, email: str) -> None:
     """Désactive un compte (ses sessions et jetons cessent de fonctionner)."""
+    from suivi.auth.service import LAST_ADMIN_MESSAGE, leaves_no_admin
 
-    def change(user) -> None:
+    def change(session, user) -> None:
+        if leaves_no_admin(session, user):
+            _fail(LAST_ADMIN_MESSAGE)
         user.is_active = False
 
     _set(ctx, email, change)
     typer.echo(f"Compte désactivé : {email}")
+
+
+@users_app.command("enable")
+def enable(ctx: typer.Context, email: str) -> None:
+    """Réactive un compte désactivé (il devra se connecter de nouveau)."""
+
+    def change(session, user) -> None:
+        user.is_active = True
+
+    _set(ctx, email, change)
+    typer.echo(f"Compte réactivé : {email}")
+
+
+@users_app.command("unlock")
+def unlock(ctx: typer.Context, email: str) -> None:
+    """Lève les délais d'attente imposés après des échecs de connexion répétés."""
+    from suivi.auth.service import unlock as clear_waits
+
+    cleared = []
+
+    def change(session, user) -> None:
+        cleared.append(clear_waits(session, user))
+
+    _set(ctx, email, change, revoke=False)
+    typer.echo(f"Compte débloqué : {email} ({cleared[0]} adresse(s) en attente levée(s)).")
 
 
 @users_app.command("set-password")
@@ -170,10 +208,11 @@ def set_password(
 
     secret = _password(password)
 
-    def change(user) -> None:
+    def change(session, user) -> None:
+        from suivi.auth.service import unlock as clear_waits
+
         user.password_hash = hash_password(secret)
-        user.failed_logins = 0
-        user.locked_until = None
+        clear_waits(session, user)
 
     _set(ctx, email, change)
     typer.echo(f"Mot de passe changé : {email}")

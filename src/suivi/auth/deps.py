@@ -16,10 +16,15 @@ How a request is authenticated
   there is no valid session (the page redirects to the login form). Forms carry
   `principal.csrf_token` in a hidden field `csrf_token`; the POST handler calls
   `verify_csrf(request, token)`, which raises 403 when it does not match.
-- **Login** (`authenticate`): Argon2 through pwdlib, the same time for an unknown email,
-  lock for a while after repeated failures. Its counters are written in the request's
-  session: on failure, return an error response instead of raising, so they are committed.
-  Then `create_web_session(session, user, user_agent)` → (cookie value, CSRF token);
+- **Login** (the form and `POST /api/auth/token` alike): first `login_rate_limit`, the
+  per-address and per-account token buckets (in process, no I/O), then `attempt_login` →
+  `check_login`: Argon2
+  through pwdlib outside any transaction, the same time for an unknown email, failures
+  counted per (email, address) with an exponential backoff for that address only. Refused
+  for a while → `LoginCheck.retry_after` > 0: answer 429 with `Retry-After` and
+  `too_many_attempts(seconds)`. The routes take no request session (no write lock while
+  hashing): on success they open a short write transaction for `login_succeeded` and
+  `create_web_session(session, user, user_agent)` → (cookie value, CSRF token) or the token;
   logout: `revoke_web_session(session, cookie_value)`.
 
 What a user may do is decided by `suivi.scoping`, from the `Principal` built here.
@@ -27,6 +32,8 @@ What a user may do is decided by `suivi.scoping`, from the `Principal` built her
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
@@ -37,12 +44,17 @@ from sqlalchemy import Integer, bindparam, cast, null, select, union_all
 from sqlmodel import Session
 
 from suivi.auth.models import ApiToken, AuthSession, User, UserContract, UserScope
+from suivi.auth.ratelimit import login_limiter
 from suivi.auth.service import (
-    authenticate,
+    LoginCheck,
+    check_login,
     create_web_session,
     find_web_session,
     hash_secret,
     is_live,
+    login_succeeded,
+    new_secret,
+    normalize_email,
     revoke_web_session,
     same_secret,
     touch,
@@ -60,15 +72,26 @@ __all__ = [
     "get_page_principal",
     "require_role",
     "verify_csrf",
-    "authenticate",
+    "attempt_login",
+    "login_rate_limit",
+    "too_many_attempts",
+    "login_succeeded",
     "create_web_session",
     "revoke_web_session",
     "set_session_cookie",
+    "LOGIN_CSRF_COOKIE",
+    "login_csrf_token",
+    "login_csrf_valid",
+    "set_login_csrf_cookie",
     "clear_session_cookie",
     "load_principal",
 ]
 
 SESSION_COOKIE = "suivi_session"
+# Before any session, the login form is protected by a signed double submit: this cookie
+# holds a random nonce, the form's hidden field its HMAC with `[app] secret_key`.
+LOGIN_CSRF_COOKIE = "suivi_login_csrf"
+LOGIN_CSRF_MINUTES = 120
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 
@@ -330,3 +353,65 @@ def set_session_cookie(response, cookie_value: str, *, secure: bool, max_age_hou
 
 def clear_session_cookie(response, *, secure: bool) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+
+
+def client_address(request: Request) -> str:
+    """The peer address (behind a proxy, run uvicorn with --proxy-headers and
+    --forwarded-allow-ips so that this is the client's)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def login_rate_limit(request: Request, email: str) -> int:
+    """Take a login attempt from the per-address and per-account buckets: 0 if it may go
+    on, else the seconds to wait. No I/O: routes call it on the event loop, so a flood of
+    refused attempts costs no worker thread."""
+    address = client_address(request)
+    return login_limiter(request.app).retry_after(address, normalize_email(email or ""))
+
+
+def attempt_login(request: Request, email: str, password: str) -> LoginCheck:
+    """A login attempt through any way in, after `login_rate_limit`: `check_login` from the
+    request's address (blocking: Argon2; run it in a worker thread)."""
+    settings = request.app.state.settings
+    return check_login(
+        request.app.state.engine, email, password, client_address(request), settings.login
+    )
+
+
+def too_many_attempts(seconds: int) -> str:
+    return (
+        "Trop de tentatives de connexion depuis cette adresse ou pour ce compte : "
+        f"réessayez dans {seconds} seconde{'s' if seconds > 1 else ''}."
+    )
+
+
+def _login_csrf_signature(request: Request, nonce: str) -> str:
+    secret = request.app.state.settings.app.secret_key.encode("utf-8")
+    return hmac.new(secret, f"login-form:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def login_csrf_token(request: Request) -> tuple[str, str]:
+    """(nonce, hidden field) for a login form: the browser's nonce if it has one, so that
+    several open login tabs all work. Put the nonce back with `set_login_csrf_cookie`."""
+    nonce = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not (20 <= len(nonce) <= 64):
+        nonce = new_secret()
+    return nonce, _login_csrf_signature(request, nonce)
+
+
+def set_login_csrf_cookie(request: Request, response, nonce: str) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        nonce,
+        max_age=LOGIN_CSRF_MINUTES * 60,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.web.secure_cookies,
+        path="/connexion",
+    )
+
+
+def login_csrf_valid(request: Request, token: str | None) -> bool:
+    """Does the login form's hidden field match the nonce cookie of this browser?"""
+    nonce = request.cookies.get(LOGIN_CSRF_COOKIE)
+    return bool(nonce) and same_secret(_login_csrf_signature(request, nonce), token)

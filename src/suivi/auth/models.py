@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, timestamp_field
@@ -30,7 +30,12 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=20)
     partner_id: int | None = Field(default=None, foreign_key="partner.id", index=True)
     is_active: bool = True
+    # Failed logins since the last success, from any address (incremented in SQL, so that
+    # parallel failures are all counted). Information for admins: the backoff is per
+    # (email, address), in `LoginFailure`.
     failed_logins: int = 0
+    # No longer set (accounts are not locked as a whole since migration 0004); kept because
+    # dropping a column of `user` rebuilds the table on SQLite.
     locked_until: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
 
@@ -90,3 +95,20 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = timestamp_field()
     last_used_at: datetime | None = timestamp_field()
     revoked_at: datetime | None = timestamp_field()
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins in a row for one email from one source address: after
+    `[login] backoff_after_failures` of them, that address waits 2^k seconds (capped) before
+    its next try for that email. Keyed by the email typed, not the account, so that an
+    unknown email behaves like a known one. Deleted by a successful login from that address
+    or `suivi users unlock`."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (UniqueConstraint("email", "address", name="uq_login_failure_email_address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    address: str = Field(max_length=64)
+    failures: int = 0
+    last_failed_at: datetime = created_at_field()

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from functools import lru_cache
 
 from pwdlib import PasswordHash
+
+# Argon2 takes a core for ~0.2 s per verification. At most this many run at once, so that a
+# login flood (each attempt has to be verified) leaves cores to the other requests; the
+# other logins wait their turn without using the CPU.
+_VERIFY_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))
 
 
 @lru_cache(maxsize=1)
@@ -17,7 +24,8 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, password_hash: str) -> bool:
-    return _hasher().verify(password, password_hash)
+    with _VERIFY_SLOTS:
+        return _hasher().verify(password, password_hash)
 
 
 # Verified against when the account does not exist, so that an unknown email costs the same
@@ -29,4 +37,4 @@ def dummy_verify(password: str) -> None:
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
         _DUMMY_HASH = hash_password("not-a-real-password")
-    _hasher().verify(password, _DUMMY_HASH)
+    verify_password(password, _DUMMY_HASH)

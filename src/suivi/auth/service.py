@@ -8,21 +8,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from suivi.audit.service import record, snapshot
-from suivi.auth.models import ROLES, ApiToken, AuthSession, User, UserContract, UserScope
+from suivi.auth.models import (
+    ROLES,
+    ApiToken,
+    AuthSession,
+    LoginFailure,
+    User,
+    UserContract,
+    UserScope,
+)
 from suivi.auth.passwords import dummy_verify, hash_password, verify_password
-from suivi.db import utcnow
+from suivi.config import LoginSettings
+from suivi.db import session_scope, utcnow
 
-# Lockout: after this many failed logins in a row, the account is refused for a while, even
-# with the right password (slows down guessing without locking anyone out for good).
-MAX_FAILED_LOGINS = 5
-LOCKOUT_MINUTES = 15
 # Sessions and tokens are "touched" (last_seen_at / last_used_at) at most this often.
 TOUCH_EVERY = timedelta(minutes=1)
 DEFAULT_SESSION_HOURS = 12
@@ -50,45 +59,111 @@ def normalize_email(email: str) -> str:
 # Login
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active, unlocked user with this email and password, or None.
+@dataclass(frozen=True, slots=True)
+class LoginCheck:
+    """What `check_login` concluded: the user (right password, active account), or None;
+    `retry_after` > 0 when the attempt was refused unchecked (backoff), in seconds."""
 
-    The same Argon2 work is done whether the account exists or not (`dummy_verify`), so the
-    answer takes the same time for an unknown email. Failures are counted on the account and
-    lock it for LOCKOUT_MINUTES after MAX_FAILED_LOGINS; a success resets the count.
+    user: User | None
+    retry_after: int = 0
 
-    The counters are written in `session`: the caller must let the transaction commit even
-    when the login fails (return an error response, do not raise an exception).
+
+def backoff_seconds(failures: int, settings: LoginSettings) -> int:
+    """How long an address waits after `failures` failures in a row for one email."""
+    beyond = failures - settings.backoff_after_failures
+    if beyond < 0:
+        return 0
+    return min(2 ** min(beyond, 30), settings.backoff_max_seconds)
+
+
+def check_login(
+    engine: Engine, email: str, password: str, address: str, settings: LoginSettings
+) -> LoginCheck:
+    """Check a login attempt from `address`, in its own short transactions.
+
+    The password is verified (Argon2, ~0.2 s) outside any transaction: the user is read in a
+    read-only one, and a failure is then counted in a short write transaction. On SQLite a
+    login flood therefore never holds the write lock while hashing.
+
+    The same Argon2 work is done whether the account exists or not (`dummy_verify`), and a
+    failure writes the same rows, so the answer takes the same time for an unknown email.
+    After `backoff_after_failures` failures in a row for this email from this address, the
+    address waits (`backoff_seconds`); other addresses are not affected. On success the
+    caller opens its write transaction and calls `login_succeeded` there.
     """
-    user = session.execute(
-        select(User).where(User.email == normalize_email(email or ""))
-    ).scalar_one_or_none()
+    if "\x00" in (email or "") or "\x00" in (password or ""):
+        # PostgreSQL refuses NUL in text: no query, the same refusal after the same work.
+        dummy_verify("x")
+        return LoginCheck(None)
+    email = normalize_email(email or "")[:254]
+    address = (address or "unknown")[:64]
+    with session_scope(engine) as session:
+        user = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+        failure = session.execute(
+            select(LoginFailure.failures, LoginFailure.last_failed_at).where(
+                LoginFailure.email == email, LoginFailure.address == address
+            )
+        ).first()
+    if failure is not None:
+        wait_until = failure.last_failed_at + timedelta(
+            seconds=backoff_seconds(failure.failures, settings)
+        )
+        wait = (wait_until - utcnow()).total_seconds()
+        if wait > 0:
+            return LoginCheck(None, retry_after=math.ceil(wait))
     if user is None:
         dummy_verify(password or "")
-        return None
-    try:
-        valid = verify_password(password or "", user.password_hash)
-    except Exception:  # noqa: BLE001 - an unreadable hash is a refused login, not a 500
         valid = False
+    else:
+        try:
+            valid = verify_password(password or "", user.password_hash)
+        except Exception:  # noqa: BLE001 - an unreadable hash is a refused login, not a 500
+            valid = False
+    if valid:
+        # A disabled account is refused, but the right password is no guess: not counted.
+        return LoginCheck(user if user.is_active else None)
+    with session_scope(engine, write=True) as session:
+        _count_failure(session, email, address, user.id if user is not None else None)
+    return LoginCheck(None)
+
+
+def _count_failure(session: Session, email: str, address: str, user_id: int | None) -> None:
+    """One more failure for (email, address) and for the account, incremented in SQL: with
+    parallel failures (PostgreSQL), a read-modify-write in Python would lose some."""
     now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        return None
-    if not user.is_active:
-        return None
-    if not valid:
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
-            user.failed_logins = 0
-        session.add(user)
-        session.flush()
-        return None
-    if user.failed_logins or user.locked_until is not None:
-        user.failed_logins = 0
-        user.locked_until = None
-        session.add(user)
-        session.flush()
-    return user
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = LoginFailure.__table__
+    session.execute(
+        dialect_insert(table)
+        .values(email=email, address=address, failures=1, last_failed_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.email, table.c.address],
+            set_={"failures": table.c.failures + 1, "last_failed_at": now},
+        )
+    )
+    if user_id is not None:
+        session.execute(
+            update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1)
+        )
+
+
+def login_succeeded(session: Session, user: User, address: str) -> None:
+    """A successful login from `address` clears that address's failures and the count."""
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.email == user.email, LoginFailure.address == (address or "unknown")[:64]
+        )
+    )
+    if user.failed_logins:
+        session.execute(update(User).where(User.id == user.id).values(failed_logins=0))
+
+
+def unlock(session: Session, user: User) -> int:
+    """Clear every waiting address of this account (admin action); returns how many."""
+    removed = session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
+    user.failed_logins = 0
+    session.add(user)
+    return removed.rowcount or 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,8 +318,6 @@ def touch(
     `separate`: in its own short transaction (read-only requests, which must not write in
     their own session); otherwise in `session` (a writing request already holds the lock).
     """
-    from suivi.db import session_scope
-
     now = utcnow()
     if last is not None and now - last < TOUCH_EVERY:
         return
@@ -322,6 +395,39 @@ def revoke_all_credentials(session: Session, user_id: int) -> None:
         .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def leaves_no_admin(session: Session, user: User) -> bool:
+    """Would disabling or demoting `user` leave one of its contracts (or the instance) with
+    no active admin? Locks the active admins' rows on PostgreSQL, so that two admins
+    disabling each other at the same time cannot both succeed."""
+    if user.role != "admin" or not user.is_active:
+        return False
+    admins = set(
+        session.execute(
+            select(User.id)
+            .where(User.role == "admin", User.is_active.is_(True), User.id != user.id)
+            .with_for_update()
+        ).scalars()
+    )
+    contracts = session.execute(
+        select(UserContract.contract_id).where(UserContract.user_id == user.id)
+    ).scalars()
+    for contract_id in contracts:
+        others = session.execute(
+            select(UserContract.user_id).where(
+                UserContract.contract_id == contract_id, UserContract.user_id.in_(admins)
+            )
+        ).first()
+        if others is None:
+            return True
+    return not admins
+
+
+LAST_ADMIN_MESSAGE = (
+    "Impossible : c'est le dernier administrateur actif de son contrat. Nommez d'abord un "
+    "autre administrateur."
+)
 
 
 def count_users(session: Session) -> int:

@@ -8,14 +8,24 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from suivi.auth.deps import (
+    LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    LoginCheck,
     PagePrincipal,
-    authenticate,
+    attempt_login,
     clear_session_cookie,
+    client_address,
     create_web_session,
+    login_csrf_token,
+    login_csrf_valid,
+    login_rate_limit,
+    login_succeeded,
     revoke_web_session,
+    set_login_csrf_cookie,
     set_session_cookie,
+    too_many_attempts,
 )
+from suivi.db import session_scope
 from suivi.deps import SessionDep
 from suivi.web.common import CSRF_FORM_FIELD, any_demo_contract, check_csrf, templates
 
@@ -29,8 +39,11 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _login_page(request: Request, *, status_code: int = 200, **context) -> HTMLResponse:
-    return templates.TemplateResponse(
+def _login_page(
+    request: Request, *, status_code: int = 200, headers: dict | None = None, **context
+) -> HTMLResponse:
+    nonce, csrf_token = login_csrf_token(request)
+    response = templates.TemplateResponse(
         request,
         "login.html",
         {
@@ -38,10 +51,14 @@ def _login_page(request: Request, *, status_code: int = 200, **context) -> HTMLR
             "user": None,
             "contract": None,
             "demo": any_demo_contract(request.app.state.engine),
+            "login_csrf": csrf_token,
             **context,
         },
         status_code=status_code,
+        headers=headers,
     )
+    set_login_csrf_cookie(request, response, nonce)
+    return response
 
 
 @router.get("/connexion")
@@ -54,38 +71,46 @@ def login_form(request: Request, principal: PagePrincipal, suivant: str = "/") -
 @router.post("/connexion")
 def login(
     request: Request,
-    session: SessionDep,
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=500)] = "",
     suivant: Annotated[str, Form(max_length=2000)] = "/",
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD, max_length=200)] = None,
 ) -> Response:
+    # No request session: the password is checked outside any write transaction.
+    page = {"email": email, "next": _safe_next(suivant)}
+    if not login_csrf_valid(request, csrf_token):
+        # A form from another site, or an old page: the new one carries a valid token.
+        message = "La page de connexion a expiré : vérifiez vos informations et recommencez."
+        return _login_page(request, status_code=403, errors={"form": message}, **page)
     errors = {}
     if not email.strip():
         errors["email"] = "Indiquez votre adresse électronique."
     if not password:
         errors["password"] = "Indiquez votre mot de passe."  # noqa: S105 - a message
-    user = authenticate(session, email, password) if not errors else None
-    if user is None:
-        if not errors:
-            errors["form"] = (
-                "Adresse électronique ou mot de passe incorrect (après plusieurs échecs, "
-                "le compte est bloqué quelques minutes)."
-            )
-        # The failure counters must be committed: return a response, do not raise.
+    if errors:
+        return _login_page(request, status_code=422, errors=errors, **page)
+    wait = login_rate_limit(request, email)
+    check = LoginCheck(None, retry_after=wait) if wait else attempt_login(request, email, password)
+    if check.retry_after:
         return _login_page(
             request,
-            status_code=401 if "form" in errors else 422,
-            errors=errors,
-            email=email,
-            next=_safe_next(suivant),
+            status_code=429,
+            headers={"Retry-After": str(check.retry_after)},
+            errors={"form": too_many_attempts(check.retry_after)},
+            **page,
         )
+    if check.user is None:
+        message = "Adresse électronique ou mot de passe incorrect."
+        return _login_page(request, status_code=401, errors={"form": message}, **page)
     settings = request.app.state.settings
-    cookie_value, _ = create_web_session(
-        session,
-        user,
-        request.headers.get("user-agent", ""),
-        absolute_hours=settings.web.session_absolute_hours,
-    )
+    with session_scope(request.app.state.engine, write=True) as session:
+        login_succeeded(session, check.user, client_address(request))
+        cookie_value, _ = create_web_session(
+            session,
+            check.user,
+            request.headers.get("user-agent", ""),
+            absolute_hours=settings.web.session_absolute_hours,
+        )
     response = RedirectResponse(_safe_next(suivant), status_code=303)
     set_session_cookie(
         response,
@@ -93,6 +118,7 @@ def login(
         secure=settings.web.secure_cookies,
         max_age_hours=settings.web.session_absolute_hours,
     )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/connexion")
     return response
 
 

@@ -1,0 +1,138 @@
+"""Failed logins slow down the address that fails, not the account (issue 15, item 7):
+anyone could lock any account, admins included, by failing 5 times. Now, after
+`[login] backoff_after_failures` failures for an email from one address, that address waits
+2^k seconds (capped); a right password from another address still works; an admin lifts
+the waits (`suivi users unlock`, POST /api/users/{id}/unlock). The form and the API refuse
+the same way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from suivi import clock
+from suivi.app import create_app
+from suivi.auth.models import LoginFailure, User
+from suivi.auth.service import backoff_seconds
+from suivi.config import LoginSettings
+from tests.api.conftest import login
+from tests.auth.forms import post_login_form
+from tests.auth.test_users_cli import _run
+
+ADMIN = "admin@example.org"
+T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+
+
+def _app(db):
+    return create_app(db.settings)
+
+
+def _token_attempt(client, email, password):
+    return client.post("/api/auth/token", data={"username": email, "password": password})
+
+
+def _fail(client, email, times):
+    for _ in range(times):
+        assert _token_attempt(client, email, "mauvais").status_code == 400
+
+
+def test_backoff_doubles_and_is_capped():
+    settings = LoginSettings(backoff_after_failures=5, backoff_max_seconds=900)
+    assert [backoff_seconds(n, settings) for n in (0, 4, 5, 6, 7, 10)] == [0, 0, 1, 2, 4, 32]
+    assert backoff_seconds(15, settings) == 900
+    assert backoff_seconds(10_000, settings) == 900
+
+
+def test_failures_from_one_address_do_not_lock_the_admin_elsewhere(demo_db):
+    app = _app(demo_db)
+    attacker = TestClient(app, client=("203.0.113.9", 4000))
+    admin = TestClient(app, client=("198.51.100.7", 4000))
+    with clock.frozen_at(T0):
+        _fail(attacker, ADMIN, 5)
+        # The attacker's address waits, even with the right password…
+        refused = _token_attempt(attacker, ADMIN, "demo")
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["detail"].startswith("Trop de tentatives")
+        # …the admin, from their own address, is not blocked.
+        assert _token_attempt(admin, ADMIN, "demo").status_code == 200
+    with clock.frozen_at(T0 + timedelta(seconds=1)):
+        _fail(attacker, ADMIN, 1)  # the 6th failure: 2 seconds now
+        assert _token_attempt(attacker, ADMIN, "demo").headers["retry-after"] == "2"
+    with clock.frozen_at(T0 + timedelta(seconds=3)):
+        # Waited long enough: the right password works and clears that address.
+        assert _token_attempt(attacker, ADMIN, "demo").status_code == 200
+    with demo_db.session(write=False) as session:
+        assert session.execute(select(LoginFailure)).first() is None
+        assert (
+            session.execute(select(User.failed_logins).where(User.email == ADMIN)).scalar_one() == 0
+        )
+
+
+def test_the_form_refuses_the_same_way(demo_db):
+    app = _app(demo_db)
+    attacker = TestClient(app, client=("203.0.113.9", 4000))
+    other = TestClient(app, client=("198.51.100.7", 4000))
+    with clock.frozen_at(T0):
+        for _ in range(5):
+            assert post_login_form(attacker, ADMIN, "mauvais").status_code == 401
+        refused = post_login_form(attacker, ADMIN, "demo")
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"
+        assert "Trop de tentatives" in refused.text
+        assert "suivi_session" not in refused.cookies
+        # The failures of the form and of the API are the same count.
+        assert _token_attempt(attacker, ADMIN, "demo").status_code == 429
+        assert post_login_form(other, ADMIN, "demo").status_code == 303
+
+
+def test_unknown_email_gets_the_same_backoff(demo_db):
+    """Otherwise the backoff would tell which emails have an account."""
+    app = _app(demo_db)
+    first = TestClient(app, client=("203.0.113.9", 4000))
+    second = TestClient(app, client=("203.0.113.10", 4000))
+    with clock.frozen_at(T0):
+        _fail(first, "personne@example.org", 5)
+        _fail(second, "copil@example.org", 5)
+        unknown = _token_attempt(first, "personne@example.org", "x")
+        known = _token_attempt(second, "copil@example.org", "x")
+    assert known.status_code == unknown.status_code == 429
+    assert known.json() == unknown.json()
+
+
+def test_admin_unlocks_by_cli(demo_db, monkeypatch):
+    (demo_db.work_dir / "none.toml").write_text("", encoding="utf-8")
+    client = TestClient(_app(demo_db), client=("203.0.113.9", 4000))
+    with clock.frozen_at(T0):
+        _fail(client, "copil@example.org", 5)
+        assert _token_attempt(client, "copil@example.org", "demo").status_code == 429
+        result = _run(monkeypatch, demo_db, "users", "unlock", "copil@example.org")
+        assert result.exit_code == 0, result.output
+        assert "1 adresse" in result.output
+        assert _token_attempt(client, "copil@example.org", "demo").status_code == 200
+    unknown = _run(monkeypatch, demo_db, "users", "unlock", "personne@example.org")
+    assert unknown.exit_code == 2 and "Compte introuvable" in unknown.output
+
+
+@pytest.mark.parametrize("role", ["admin", "copil"])
+def test_admin_unlocks_by_api(demo_db, role):
+    app = _app(demo_db)
+    client = TestClient(app, client=("203.0.113.9", 4000))
+    token = login(TestClient(app), f"{role}@example.org")
+    with demo_db.session(write=False) as session:
+        chef_id = session.execute(
+            select(User.id).where(User.email == "chef@example.org")
+        ).scalar_one()
+    with clock.frozen_at(T0):
+        _fail(client, "chef@example.org", 5)
+        response = client.post(
+            f"/api/users/{chef_id}/unlock", headers={"Authorization": f"Bearer {token}"}
+        )
+        if role != "admin":
+            assert response.status_code == 403
+            return
+        assert response.status_code == 200, response.text
+        assert _token_attempt(client, "chef@example.org", "demo").status_code == 200
