@@ -1,7 +1,7 @@
 """login failures per (email, source address), for the login backoff
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 00:00:00
 
 Failed logins used to lock the whole account (`user.locked_until`), so anyone could lock
