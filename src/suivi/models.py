@@ -11,6 +11,7 @@ from suivi.commitments.models import (
 from suivi.contract.models import (
     Commune,
     Contract,
+    ContractQuartier,
     Meeting,
     Partner,
     PartnerContact,
@@ -41,6 +42,7 @@ __all__ = [
     "CommitmentQuartier",
     "Commune",
     "Contract",
+    "ContractQuartier",
     "EmailDelivery",
     "Indicator",
     "IndicatorChange",
