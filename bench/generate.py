@@ -265,12 +265,18 @@ def _write_contract(
                 "id": qid,
                 "code": row["code_qp"],
                 "name": row["lib_qp"],
-                "contract_id": contract_id,
-                "in_contract": True,
                 "cited_in_press_release": False,
                 "contour": None,
             }
             for qid, row in zip(quartier_ids, qpvs, strict=True)
+        ],
+    )
+    writer.insert(
+        connection,
+        "contract_quartier",
+        [
+            {"contract_id": contract_id, "quartier_id": qid, "in_contract": True}
+            for qid in quartier_ids
         ],
     )
     writer.insert(

@@ -18,6 +18,7 @@ from suivi.commitments.models import (
 from suivi.contract.models import (
     Commune,
     Contract,
+    ContractQuartier,
     Meeting,
     Partner,
     PartnerContact,
@@ -48,6 +49,7 @@ __all__ = [
     "CommitmentQuartier",
     "Commune",
     "Contract",
+    "ContractQuartier",
     "EmailDelivery",
     "Indicator",
     "IndicatorChange",

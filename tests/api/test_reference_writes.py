@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import User, UserScope
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Contract, Meeting, Partner, Priority, Quartier
+from suivi.contract.models import (
+    Contract,
+    ContractQuartier,
+    Meeting,
+    Partner,
+    Priority,
+    Quartier,
+    contract_quartier_ids,
+)
 from suivi.reports.models import ReportFile
 
 NOT_ADMINS = ("chef_de_projet", "partenaire", "copil")
@@ -144,9 +152,10 @@ def test_another_contracts_reference_data_does_not_exist_for_the_admin(api):
         partner = Partner(contract_id=other.id, code="p", name="P", kind="etat")
         priority = Priority(contract_id=other.id, code="O1", title="O", domain="emploi")
         meeting = Meeting(contract_id=other.id, kind="copil", held_on=date(2026, 1, 5), title="C")
-        quartier = Quartier(code="QN99999X", name="Q", contract_id=other.id)
+        quartier = Quartier(code="QN99999X", name="Q")
         session.add_all([partner, priority, meeting, quartier])
         session.flush()
+        session.add(ContractQuartier(contract_id=other.id, quartier_id=quartier.id))
         ids = (other.id, partner.id, priority.id, meeting.id, quartier.id)
     other_id, partner_id, priority_id, meeting_id, quartier_id = ids
     for method, url in [
@@ -344,7 +353,7 @@ def _chef_scope(api) -> tuple[list[int], int, int]:
         outside = (
             session.execute(
                 select(Quartier.id)
-                .where(Quartier.contract_id == 1, Quartier.id.not_in(scope))
+                .where(Quartier.id.in_(contract_quartier_ids(1)), Quartier.id.not_in(scope))
                 .order_by(Quartier.id)
             )
             .scalars()

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
+from suivi.contract.models import (
+    Commune,
+    Contract,
+    ContractQuartier,
+    Partner,
+    Priority,
+    Quartier,
+    QuartierCommune,
+)
 from suivi.seed.reference import load_reference
 
 SHARED = Path(__file__).resolve().parents[2] / "src" / "suivi" / "seed" / "data"
@@ -96,19 +104,22 @@ def test_contract_partners_and_priorities(reference_db):
 
 def test_reloading_reference_keeps_edits_and_adds_nothing(reference_db):
     with reference_db.session() as session:
-        quartier = session.exec(select(Quartier).where(Quartier.code == "QN06230M")).one()
-        quartier.in_contract = False
+        link = session.exec(
+            select(ContractQuartier)
+            .join(Quartier, Quartier.id == ContractQuartier.quartier_id)
+            .where(Quartier.code == "QN06230M")
+        ).one()
+        link.in_contract = False
+    tables = (Commune, Quartier, ContractQuartier, Partner, Priority, QuartierCommune)
     with reference_db.session() as session:
-        before = {
-            m: session.exec(select(func.count()).select_from(m)).one()
-            for m in (Commune, Quartier, Partner, Priority, QuartierCommune)
-        }
+        before = {m: session.exec(select(func.count()).select_from(m)).one() for m in tables}
         load_reference(session, reference_db.settings.contract)
     with reference_db.session() as session:
-        after = {
-            m: session.exec(select(func.count()).select_from(m)).one()
-            for m in (Commune, Quartier, Partner, Priority, QuartierCommune)
-        }
-        quartier = session.exec(select(Quartier).where(Quartier.code == "QN06230M")).one()
+        after = {m: session.exec(select(func.count()).select_from(m)).one() for m in tables}
+        link = session.exec(
+            select(ContractQuartier)
+            .join(Quartier, Quartier.id == ContractQuartier.quartier_id)
+            .where(Quartier.code == "QN06230M")
+        ).one()
     assert before == after
-    assert quartier.in_contract is False
+    assert link.in_contract is False

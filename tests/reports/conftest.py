@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from suivi.contract.models import Contract, Quartier
+from suivi.contract.models import Contract, ContractQuartier, Quartier
 from suivi.reports.context import ReportContext, build_report_context
 from suivi.reports.render import RenderedReport, render_report
 from tests.databases import BACKENDS, DEMO_AS_OF, TestDatabase
@@ -103,6 +103,9 @@ def in_contract_quartiers(module_demo_db) -> list[tuple[str, str]]:
         return [
             (q.code, q.name)
             for q in session.execute(
-                select(Quartier).where(Quartier.in_contract).order_by(Quartier.code)
+                select(Quartier)
+                .join(ContractQuartier, ContractQuartier.quartier_id == Quartier.id)
+                .where(ContractQuartier.in_contract)
+                .order_by(Quartier.code)
             ).scalars()
         ]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from suivi.audit.models import AuditEvent
-from suivi.contract.models import Quartier
+from suivi.contract.models import ContractQuartier, Quartier
 from suivi.indicators.models import Measurement
 from suivi.monitoring.service import check_indicators
 from suivi.reports.models import ReportFile
@@ -37,7 +37,7 @@ def _quartier_code(db) -> str:
         return (
             session.execute(
                 select(Quartier.code)
-                .where(Quartier.contract_id.is_not(None))
+                .where(Quartier.id.in_(select(ContractQuartier.quartier_id)))
                 .order_by(Quartier.code)
             )
             .scalars()

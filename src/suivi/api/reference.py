@@ -44,12 +44,14 @@ from suivi.contract.models import (
     PARTNER_KINDS,
     Commune,
     Contract,
+    ContractQuartier,
     Meeting,
     Partner,
     PartnerContact,
     Priority,
     Quartier,
     QuartierCommune,
+    contract_quartier_ids,
 )
 from suivi.deps import SessionDep
 
@@ -201,10 +203,8 @@ def list_communes(
     sort: SortQuery = None,
 ):
     contract = resolve_contract(session, principal, contract_id)
-    in_contract = (
-        select(QuartierCommune.commune_id)
-        .join(Quartier, Quartier.id == QuartierCommune.quartier_id)
-        .where(Quartier.contract_id == contract.id)
+    in_contract = select(QuartierCommune.commune_id).where(
+        QuartierCommune.quartier_id.in_(contract_quartier_ids(contract.id))
     )
     columns = {"id": Commune.id, "name": Commune.name, "insee": Commune.insee}
     query = (
@@ -221,7 +221,9 @@ def list_communes(
     )
 
 
-def _quartier_out(session, rows: list[Quartier]) -> list[QuartierOut]:
+def _quartier_out(session, contract_id: int, rows: list[Quartier]) -> list[QuartierOut]:
+    """The quartiers as this contract lists them (its in-contract flag)."""
+    flagged = set(session.scalars(contract_quartier_ids(contract_id, in_contract=True)))
     communes: dict[int, list[int]] = {row.id: [] for row in rows}
     if rows:
         for quartier_id, commune_id in session.execute(
@@ -235,8 +237,8 @@ def _quartier_out(session, rows: list[Quartier]) -> list[QuartierOut]:
             id=r.id,
             code=r.code,
             name=r.name,
-            contract_id=r.contract_id,
-            in_contract=r.in_contract,
+            contract_id=contract_id,
+            in_contract=r.id in flagged,
             cited_in_press_release=r.cited_in_press_release,
             commune_ids=communes[r.id],
         )
@@ -256,27 +258,42 @@ def list_quartiers(
 ):
     contract = resolve_contract(session, principal, contract_id)
     columns = {"id": Quartier.id, "name": Quartier.name, "code": Quartier.code}
-    query = select(Quartier).where(Quartier.contract_id == contract.id)
-    if in_contract is not None:
-        query = query.where(Quartier.in_contract == in_contract)
+    query = select(Quartier).where(Quartier.id.in_(contract_quartier_ids(contract.id, in_contract)))
     rows, total = paginate(session, query.order_by(*sort_clause(sort, columns, "code")), page, size)
-    return Page(items=_quartier_out(session, rows), total=total, page=page, size=size)
+    return Page(items=_quartier_out(session, contract.id, rows), total=total, page=page, size=size)
 
 
-def _quartier(session, principal, quartier_id: int) -> Quartier:
-    quartier = session.get(Quartier, quartier_id)
-    if quartier is None or not scoping.in_contracts(principal, quartier.contract_id):
-        raise NotFound("Quartier introuvable.")
-    return quartier
+def _listing(session, principal, quartier_id: int, contract_id: int | None) -> ContractQuartier:
+    """The quartier as listed by the contract asked for; without one, by the user's default
+    contract or else another of theirs (a QPV may be listed by several contracts)."""
+    if contract_id is not None:
+        candidates = [contract_id]
+    else:
+        candidates = [principal.default_contract_id, *sorted(principal.contract_ids)]
+    for candidate in candidates:
+        if scoping.in_contracts(principal, candidate):
+            link = session.get(ContractQuartier, (candidate, quartier_id))
+            if link is not None:
+                return link
+    raise NotFound("Quartier introuvable.")
+
+
+def _quartier(session, principal, quartier_id: int, contract_id: int | None = None) -> Quartier:
+    return session.get(Quartier, _listing(session, principal, quartier_id, contract_id).quartier_id)
 
 
 @router.get("/quartiers/{quartier_id}", response_model=QuartierOut, summary="Un quartier")
 def get_quartier(
-    session: SessionDep, principal: CurrentPrincipal, response: Response, quartier_id: PathId
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    quartier_id: PathId,
+    contract_id: ContractQuery = None,
 ):
-    quartier = _quartier(session, principal, quartier_id)
-    response.headers["ETag"] = service.etag(quartier, ("contour",))
-    return _quartier_out(session, [quartier])[0]
+    link = _listing(session, principal, quartier_id, contract_id)
+    quartier = session.get(Quartier, quartier_id)
+    response.headers["ETag"] = service.quartier_etag(quartier, link)
+    return _quartier_out(session, link.contract_id, [quartier])[0]
 
 
 @router.get(
@@ -582,19 +599,22 @@ def update_quartier(
     quartier_id: PathId,
     body: QuartierPatch,
     if_match: IfMatch = None,
+    contract_id: ContractQuery = None,
 ):
-    quartier = _for_write(session, principal, Quartier, quartier_id, "Quartier")
+    link = _listing(session, principal, quartier_id, contract_id)
+    _require_admin(principal, link.contract_id, "Quartier")
+    quartier = service.locked(session, Quartier, quartier_id)
     quartier = service.update_quartier(
         session,
-        session.get(Contract, quartier.contract_id),
+        session.get(Contract, link.contract_id),
         quartier,
         fields=_changes(body),
         expected_etag=if_match,
         actor_id=principal.user_id,
         actor_label=principal.label,
     )
-    response.headers["ETag"] = service.etag(quartier, ("contour",))
-    return _quartier_out(session, [quartier])[0]
+    response.headers["ETag"] = service.quartier_etag(quartier, link)
+    return _quartier_out(session, link.contract_id, [quartier])[0]
 
 
 def _readable(session: Session, principal: Principal, model, row_id: int, what: str):

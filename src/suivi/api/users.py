@@ -34,7 +34,7 @@ from suivi.auth.service import (
     revoke_all_credentials,
     unlock,
 )
-from suivi.contract.models import Partner, Quartier
+from suivi.contract.models import ContractQuartier, Partner
 from suivi.deps import SessionDep
 
 router = APIRouter(prefix="/api", tags=["comptes"], responses=ERROR_RESPONSES)
@@ -124,15 +124,21 @@ def _check_refs(session, admin, role, partner_id, scope_partners, scope_quartier
         ).first()
         if found is None:
             raise Invalid("partner_id", "Partenaire inconnu.")
-    for field, model, ids in (
-        ("scope_partner_ids", Partner, scope_partners or []),
-        ("scope_quartier_ids", Quartier, scope_quartiers or []),
+    for field, id_column, contract_column, ids in (
+        ("scope_partner_ids", Partner.id, Partner.contract_id, scope_partners or []),
+        # A QPV is listed by its contracts (it may be shared).
+        (
+            "scope_quartier_ids",
+            ContractQuartier.quartier_id,
+            ContractQuartier.contract_id,
+            scope_quartiers or [],
+        ),
     ):
         if ids and (
             len(set(ids)) != len(ids)
             or set(
                 session.execute(
-                    select(model.id).where(model.id.in_(ids), model.contract_id.in_(contracts))
+                    select(id_column).where(id_column.in_(ids), contract_column.in_(contracts))
                 ).scalars()
             )
             != set(ids)

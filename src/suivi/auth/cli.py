@@ -49,7 +49,7 @@ def add(
     """Crée un compte rattaché au contrat configuré."""
     from suivi.auth.models import ROLES, User
     from suivi.auth.service import create_user, normalize_email
-    from suivi.contract.models import Contract, Partner, Quartier
+    from suivi.contract.models import Contract, Partner, Quartier, contract_quartier_ids
     from suivi.db import get_engine, session_scope
 
     settings = settings_of(ctx)
@@ -83,7 +83,7 @@ def add(
         for code in quartiers:
             found = session.execute(
                 select(Quartier.id).where(
-                    Quartier.contract_id == contract.id, Quartier.code == code
+                    Quartier.id.in_(contract_quartier_ids(contract.id)), Quartier.code == code
                 )
             ).scalar_one_or_none()
             if found is None:

@@ -24,7 +24,7 @@ from suivi.commitments.models import (
     CommitmentPartner,
     CommitmentQuartier,
 )
-from suivi.contract.models import Contract, Partner, Priority, Quartier
+from suivi.contract.models import Contract, Partner, Priority, Quartier, contract_quartier_ids
 from suivi.db import utcnow
 
 
@@ -73,11 +73,13 @@ def check_still_writable(session: Session, commitment: Commitment, actor_id: int
 def _ids_in_contract(session: Session, model, ids: list[int], contract_id: int) -> set[int]:
     if not ids:
         return set()
-    return set(
-        session.execute(
-            select(model.id).where(model.id.in_(ids), model.contract_id == contract_id)
-        ).scalars()
+    # A QPV is shared reference data: the contract lists it rather than owns it.
+    of_contract = (
+        model.id.in_(contract_quartier_ids(contract_id))
+        if model is Quartier
+        else model.contract_id == contract_id
     )
+    return set(session.execute(select(model.id).where(model.id.in_(ids), of_contract)).scalars())
 
 
 def check_links(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Select, Text, UniqueConstraint, select
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, json_field, timestamp_field
@@ -58,17 +58,34 @@ class Commune(SQLModel, table=True):
 
 
 class Quartier(SQLModel, table=True):
-    __table_args__ = (Index("ix_quartier_contract_id", "contract_id"),)
+    """A QPV: national reference data, shared by every contract that lists it."""
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=12, unique=True)
     name: str = Field(max_length=200)
-    # A QPV belongs to at most one contract; the flag stays editable because the contract's
-    # exact annex is not public (21 quartiers announced, 22 touch the agglomeration).
-    contract_id: int | None = Field(default=None, foreign_key="contract.id")
-    in_contract: bool = False
     cited_in_press_release: bool = False
     contour: dict | None = json_field(default_factory=lambda: None, nullable=True)
+
+
+class ContractQuartier(SQLModel, table=True):
+    """The quartiers a contract lists; two contracts may list the same QPV."""
+
+    __tablename__ = "contract_quartier"
+
+    contract_id: int = Field(foreign_key="contract.id", primary_key=True)
+    quartier_id: int = Field(foreign_key="quartier.id", primary_key=True, index=True)
+    # Per contract, and editable: the contract's exact annex is not public (21 quartiers
+    # announced, 22 touch the agglomeration).
+    in_contract: bool = False
+
+
+def contract_quartier_ids(contract_id: int, in_contract: bool | None = None) -> Select:
+    """`SELECT quartier_id` of the quartiers the contract lists (for `Quartier.id.in_()`);
+    with `in_contract`, only those whose flag in this contract has that value."""
+    query = select(ContractQuartier.quartier_id).where(ContractQuartier.contract_id == contract_id)
+    if in_contract is not None:
+        query = query.where(ContractQuartier.in_contract == in_contract)
+    return query
 
 
 class QuartierCommune(SQLModel, table=True):

@@ -32,6 +32,7 @@ from suivi.contract.models import (
     PARTNER_KINDS,
     Commune,
     Contract,
+    ContractQuartier,
     Meeting,
     Partner,
     Priority,
@@ -46,19 +47,27 @@ _SIREN = re.compile(r"^[0-9]{9}$")
 _QUARTIER_EXCLUDE = ("contour",)
 
 
+def _digest(data: dict | None) -> str:
+    text = json.dumps(data, sort_keys=True)
+    return '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20] + '"'
+
+
+def _check_digest(current: str, expected: str | None) -> None:
+    if expected is None:
+        return
+    candidates = {value.strip().removeprefix("W/") for value in expected.split(",")}
+    if "*" not in candidates and current not in candidates:
+        raise Conflict(STALE_VERSION, "If-Match")
+
+
 def etag(row: SQLModel, exclude: tuple[str, ...] = ()) -> str:
     """A short fingerprint of the row's columns, for `ETag` / `If-Match`."""
-    data = json.dumps(snapshot(row, exclude=exclude), sort_keys=True)
-    return '"' + hashlib.sha256(data.encode("utf-8")).hexdigest()[:20] + '"'
+    return _digest(snapshot(row, exclude=exclude))
 
 
 def check_etag(row: SQLModel, expected: str | None, exclude: tuple[str, ...] = ()) -> None:
     """409 if the client read another version of the row (no `If-Match`: no check)."""
-    if expected is None:
-        return
-    candidates = {value.strip().removeprefix("W/") for value in expected.split(",")}
-    if "*" not in candidates and etag(row, exclude) not in candidates:
-        raise Conflict(STALE_VERSION, "If-Match")
+    _check_digest(etag(row, exclude), expected)
 
 
 def locked(session: Session, model, row_id: int):
@@ -214,6 +223,17 @@ def update_partner(
 # -- quartiers ---------------------------------------------------------------------------------
 
 
+def quartier_snapshot(quartier: Quartier, link: ContractQuartier) -> dict:
+    """A quartier as one contract sees it (audit, ETag): the shared QPV without its contour,
+    and this contract's in-contract flag."""
+    data = snapshot(quartier, exclude=_QUARTIER_EXCLUDE)
+    return {**data, "contract_id": link.contract_id, "in_contract": link.in_contract}
+
+
+def quartier_etag(quartier: Quartier, link: ContractQuartier) -> str:
+    return _digest(quartier_snapshot(quartier, link))
+
+
 def update_quartier(
     session: Session,
     contract: Contract,
@@ -225,24 +245,28 @@ def update_quartier(
     actor_label: str = "",
 ) -> Quartier:
     """Name and the in-contract flag (the contract's exact list is not public, so the flag
-    stays editable). The official code and the contour are reference data, not edited here."""
+    stays editable, per contract). The official code and the contour are reference data, not
+    edited here. The quartier must be listed by the contract."""
     _check_not_blank(fields, "name", "in_contract")
-    check_etag(quartier, expected_etag, _QUARTIER_EXCLUDE)
-    before = snapshot(quartier, exclude=_QUARTIER_EXCLUDE)
+    link = session.get(ContractQuartier, (contract.id, quartier.id), with_for_update=True)
+    if link is None:
+        raise Invalid("quartier_id", "Quartier inconnu dans ce contrat.")
+    _check_digest(quartier_etag(quartier, link), expected_etag)
+    before = quartier_snapshot(quartier, link)
     for key, value in fields.items():
-        setattr(quartier, key, value)
-    session.add(quartier)
+        setattr(link if key == "in_contract" else quartier, key, value)
+    session.add_all([quartier, link])
     session.flush()
-    _audit(
+    record(
         session,
-        "update",
-        "quartier",
-        quartier,
-        before,
-        actor_id,
-        actor_label,
-        contract.id,
-        _QUARTIER_EXCLUDE,
+        action="update",
+        entity="quartier",
+        entity_id=quartier.id,
+        before=before,
+        after=quartier_snapshot(quartier, link),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=contract.id,
     )
     return quartier
 

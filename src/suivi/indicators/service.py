@@ -21,7 +21,7 @@ from suivi.api.errors import STALE_VERSION, Conflict, Invalid
 from suivi.audit.service import json_safe, record, snapshot
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import check_still_writable
-from suivi.contract.models import Contract, Quartier
+from suivi.contract.models import Contract, ContractQuartier
 from suivi.db import utcnow
 from suivi.indicators.evaluation import spec_of
 from suivi.indicators.models import (
@@ -61,8 +61,7 @@ def _check_code(session: Session, contract_id: int, code: str, exclude_id: int |
 def _check_quartier(session: Session, contract: Contract, quartier_id: int | None) -> None:
     if quartier_id is None:
         return
-    quartier = session.get(Quartier, quartier_id)
-    if quartier is None or quartier.contract_id != contract.id:
+    if session.get(ContractQuartier, (contract.id, quartier_id)) is None:
         raise Invalid("quartier_id", "Quartier inconnu dans ce contrat.")
 
 

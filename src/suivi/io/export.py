@@ -30,7 +30,15 @@ from suivi.commitments.models import (
     CommitmentPartner,
     CommitmentQuartier,
 )
-from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
+from suivi.contract.models import (
+    Commune,
+    Contract,
+    Partner,
+    Priority,
+    Quartier,
+    QuartierCommune,
+    contract_quartier_ids,
+)
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.io.safe_text import is_formula_like, xlsx_text
 from suivi.io.workbook import (
@@ -144,18 +152,22 @@ def _quartiers(session: Session, contract_id: int) -> Table:
     for quartier_id, insee in session.execute(
         select(QuartierCommune.quartier_id, Commune.insee)
         .join(Commune, Commune.id == QuartierCommune.commune_id)
-        .join(Quartier, Quartier.id == QuartierCommune.quartier_id)
-        .where(Quartier.contract_id == contract_id)
+        .where(QuartierCommune.quartier_id.in_(contract_quartier_ids(contract_id)))
         .order_by(Commune.insee)
     ):
         communes[quartier_id].append(insee)
-    query = select(Quartier).where(Quartier.contract_id == contract_id).order_by(Quartier.code)
+    flagged = set(session.scalars(contract_quartier_ids(contract_id, in_contract=True)))
+    query = (
+        select(Quartier)
+        .where(Quartier.id.in_(contract_quartier_ids(contract_id)))
+        .order_by(Quartier.code)
+    )
     return [
         {
             "code": quartier.code,
             "name": quartier.name,
             "communes": tuple(communes[quartier.id]),
-            "in_contract": quartier.in_contract,
+            "in_contract": quartier.id in flagged,
         }
         for quartier in session.scalars(query)
     ]
@@ -319,7 +331,9 @@ def dropdown_lists(
         .order_by(Partner.code)
     )
     quartiers = session.scalars(
-        select(Quartier.code).where(Quartier.contract_id == contract_id).order_by(Quartier.code)
+        select(Quartier.code)
+        .where(Quartier.id.in_(contract_quartier_ids(contract_id)))
+        .order_by(Quartier.code)
     )
     priorities = session.scalars(
         select(Priority.code)

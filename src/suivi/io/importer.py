@@ -37,7 +37,17 @@ from suivi.commitments.models import (
     CommitmentPartner,
     CommitmentQuartier,
 )
-from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
+from suivi.contract.models import (
+    Commune,
+    Contract,
+    ContractQuartier,
+    Partner,
+    Priority,
+    Quartier,
+    QuartierCommune,
+    contract_quartier_ids,
+)
+from suivi.contract.service import quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.io.reading import (
@@ -410,7 +420,9 @@ class _Import:
         self.communes = {c.insee: c for c in session.scalars(select(Commune))}
         self.quartiers = {
             q.code: q
-            for q in session.scalars(select(Quartier).where(Quartier.contract_id == contract_id))
+            for q in session.scalars(
+                select(Quartier).where(Quartier.id.in_(contract_quartier_ids(contract_id)))
+            )
         }
         self.priorities = {
             p.code: p
@@ -852,18 +864,21 @@ class _Import:
             return
         links: dict[int, set[int]] = defaultdict(set)
         for quartier_id, commune_id in self.session.execute(
-            select(QuartierCommune.quartier_id, QuartierCommune.commune_id)
-            .join(Quartier, Quartier.id == QuartierCommune.quartier_id)
-            .where(Quartier.contract_id == self.contract.id)
+            select(QuartierCommune.quartier_id, QuartierCommune.commune_id).where(
+                QuartierCommune.quartier_id.in_(contract_quartier_ids(self.contract.id))
+            )
         ):
             links[quartier_id].add(commune_id)
         for row in self.rows(QUARTIERS):
             quartier = self.quartiers[row.values["code"]]
             values = self._given(row, QUARTIERS, quartier, {"name": None, "in_contract": False})
-            before = snapshot(quartier)
-            changed = {k: v for k, v in values.items() if getattr(quartier, k) != v}
+            # The flag is this contract's (the QPV may be listed by others), the name the QPV's.
+            link = self.session.get(ContractQuartier, (self.contract.id, quartier.id))
+            before = quartier_snapshot(quartier, link)
+            owner = {"name": quartier, "in_contract": link}
+            changed = {k: v for k, v in values.items() if getattr(owner[k], k) != v}
             for key, value in changed.items():
-                setattr(quartier, key, value)
+                setattr(owner[key], key, value)
             wanted = {self.communes[insee].id for insee in row.get("communes") or ()}
             current = links[quartier.id]
             if "communes" in self.sheets[QUARTIERS.name].present and wanted != current:
@@ -883,9 +898,7 @@ class _Import:
                 self._forbidden(QUARTIERS, row)
             elif changed:
                 self.report.updated[QUARTIERS.name] += 1
-                after = snapshot(quartier)
-                for data in (before, after):
-                    data.pop("contour", None)
+                after = quartier_snapshot(quartier, link)
                 after["communes"] = sorted(wanted)
                 self._audit("update", "quartier", quartier.id, before, after)
             else:

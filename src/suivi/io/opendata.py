@@ -30,6 +30,7 @@ from suivi.contract.models import (
     Priority,
     Quartier,
     QuartierCommune,
+    contract_quartier_ids,
 )
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
@@ -181,7 +182,9 @@ def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[
         raise LookupError(f"contract {contract_id} not found")
     quartiers = {
         q.id: q
-        for q in session.scalars(select(Quartier).where(Quartier.contract_id == contract_id))
+        for q in session.scalars(
+            select(Quartier).where(Quartier.id.in_(contract_quartier_ids(contract_id)))
+        )
     }
     insee: dict[int, list[str]] = defaultdict(list)
     for quartier_id, code in session.execute(

@@ -31,7 +31,14 @@ from suivi import scoping
 from suivi.auth.deps import Principal
 from suivi.commitments.models import INACTIVE_STATUSES, Commitment
 from suivi.config import Settings
-from suivi.contract.models import Contract, Meeting, Partner, PartnerContact, Quartier
+from suivi.contract.models import (
+    Contract,
+    Meeting,
+    Partner,
+    PartnerContact,
+    Quartier,
+    contract_quartier_ids,
+)
 from suivi.db import session_scope, utcnow
 from suivi.formatting import format_date, format_month
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
@@ -536,7 +543,9 @@ class _Loader:
         if contract_id not in self._quartiers:
             self._quartiers[contract_id] = dict(
                 self.session.execute(
-                    select(Quartier.id, Quartier.name).where(Quartier.contract_id == contract_id)
+                    select(Quartier.id, Quartier.name).where(
+                        Quartier.id.in_(contract_quartier_ids(contract_id))
+                    )
                 ).all()
             )
         return self._quartiers[contract_id]

@@ -32,7 +32,14 @@ from suivi.commitments.models import (
     CommitmentPartner,
     CommitmentQuartier,
 )
-from suivi.contract.models import Contract, Meeting, Partner, Priority, Quartier
+from suivi.contract.models import (
+    Contract,
+    Meeting,
+    Partner,
+    Priority,
+    Quartier,
+    contract_quartier_ids,
+)
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Target, TargetRevision
 from suivi.io.safe_text import csv_text
@@ -483,6 +490,8 @@ class _Data:
     co_partners: dict[int, list[tuple[int, Decimal]]]
     commitment_quartiers: dict[int, list[int]]
     amounts: dict[int, dict[int, Decimal]]
+    # The quartiers the contract flags as in it (the others are listed but not in it).
+    in_contract_quartiers: set[int]
 
 
 def _load(session: Session, contract_id: int) -> _Data:
@@ -503,7 +512,9 @@ def _load(session: Session, contract_id: int) -> _Data:
     }
     quartiers = {
         q.id: q
-        for q in session.execute(select(Quartier).where(Quartier.contract_id == contract_id))
+        for q in session.execute(
+            select(Quartier).where(Quartier.id.in_(contract_quartier_ids(contract_id)))
+        )
         .scalars()
         .all()
     }
@@ -545,6 +556,7 @@ def _load(session: Session, contract_id: int) -> _Data:
     return _Data(
         contract, priorities, partners, quartiers, commitments, co_partners,
         commitment_quartiers, amounts,
+        set(session.scalars(contract_quartier_ids(contract_id, in_contract=True))),
     )  # fmt: skip
 
 
@@ -713,7 +725,8 @@ def build_report_context(
 
     # -- quartiers named, map, matrix ---------------------------------------------------------
     contract_quartiers = sorted(
-        (q for q in data.quartiers.values() if q.in_contract), key=lambda q: q.code
+        (q for q in data.quartiers.values() if q.id in data.in_contract_quartiers),
+        key=lambda q: q.code,
     )
     if quartier_scope is not None:
         named = [(quartier_scope.code, quartier_scope.name)]

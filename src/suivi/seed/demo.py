@@ -33,6 +33,7 @@ from suivi.contract.models import (
     Priority,
     Quartier,
     QuartierCommune,
+    contract_quartier_ids,
 )
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.notifications.contacts import new_unsubscribe_token
@@ -508,7 +509,7 @@ def load_demo(session: Session, contract_settings: ContractSettings, as_of: date
     quartiers = list(
         session.exec(
             select(Quartier)
-            .where(Quartier.contract_id == contract.id, Quartier.in_contract)
+            .where(Quartier.id.in_(contract_quartier_ids(contract.id, in_contract=True)))
             .order_by(Quartier.code)
         )
     )

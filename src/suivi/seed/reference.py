@@ -14,7 +14,15 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from suivi.config import ContractSettings
-from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
+from suivi.contract.models import (
+    Commune,
+    Contract,
+    ContractQuartier,
+    Partner,
+    Priority,
+    Quartier,
+    QuartierCommune,
+)
 
 DATA_DIR = Path(__file__).parent / "data"
 COMMUNES_FILE = DATA_DIR / "communes-call.csv"
@@ -215,15 +223,19 @@ def load_reference(session: Session, contract_settings: ContractSettings) -> Con
     for feature in read_quartiers():
         quartier = session.exec(select(Quartier).where(Quartier.code == feature["code"])).first()
         if quartier is None:
-            # The press release announces 21 quartiers and names 16; 22 QPV touch the CALL.
-            # All 22 start in the contract; an administrator unflags the one that is not.
-            quartier = Quartier(code=feature["code"], in_contract=True)
+            quartier = Quartier(code=feature["code"])
             session.add(quartier)
         quartier.name = feature["nom"]
-        quartier.contract_id = contract.id
         quartier.cited_in_press_release = bool(feature["cite_dans_communique"])
         quartier.contour = feature["geometry"]
         session.flush()
+        # The QPV is shared: another contract listing it keeps its own link and flag.
+        if session.get(ContractQuartier, (contract.id, quartier.id)) is None:
+            # The press release announces 21 quartiers and names 16; 22 QPV touch the CALL.
+            # All 22 start in the contract; an administrator unflags the one that is not.
+            session.add(
+                ContractQuartier(contract_id=contract.id, quartier_id=quartier.id, in_contract=True)
+            )
         linked = set(
             session.exec(
                 select(QuartierCommune.commune_id).where(QuartierCommune.quartier_id == quartier.id)

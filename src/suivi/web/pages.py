@@ -35,6 +35,7 @@ from suivi.contract.models import (
     Priority,
     Quartier,
     QuartierCommune,
+    contract_quartier_ids,
 )
 from suivi.indicators.evaluation import IndicatorVerdict, contract_rollups, evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
@@ -96,7 +97,9 @@ def _names(session, model, ids, attribute="name") -> dict[int, str]:
 def _contract_quartiers(page: Page) -> list[Quartier]:
     return list(
         page.session.execute(
-            select(Quartier).where(Quartier.contract_id == page.contract.id).order_by(Quartier.name)
+            select(Quartier)
+            .where(Quartier.id.in_(contract_quartier_ids(page.contract.id)))
+            .order_by(Quartier.name)
         ).scalars()
     )
 
@@ -296,7 +299,9 @@ def quartiers_page(page: PageDep) -> Response:
 def quartier_page(page: PageDep, code: str) -> Response:
     session = page.session
     quartier = session.execute(
-        select(Quartier).where(Quartier.code == code, Quartier.contract_id == page.contract.id)
+        select(Quartier).where(
+            Quartier.code == code, Quartier.id.in_(contract_quartier_ids(page.contract.id))
+        )
     ).scalar_one_or_none()
     if quartier is None:
         raise not_found("Quartier")

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from suivi.auth.deps import CSRF_FORM_FIELD
-from suivi.contract.models import Partner, Quartier
+from suivi.contract.models import Partner, Quartier, contract_quartier_ids
 from suivi.labels import REPORT_KIND_LABELS
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
@@ -69,7 +69,9 @@ def _render_reports(
     )
     quartier_names = dict(
         page.session.execute(
-            select(Quartier.code, Quartier.name).where(Quartier.contract_id == page.contract.id)
+            select(Quartier.code, Quartier.name).where(
+                Quartier.id.in_(contract_quartier_ids(page.contract.id))
+            )
         ).all()
     )
 
@@ -82,7 +84,7 @@ def _render_reports(
 
     quartiers = page.session.execute(
         select(Quartier.code, Quartier.name)
-        .where(Quartier.contract_id == page.contract.id, Quartier.in_contract)
+        .where(Quartier.id.in_(contract_quartier_ids(page.contract.id, in_contract=True)))
         .order_by(Quartier.name)
     ).all()
     return page.render(
