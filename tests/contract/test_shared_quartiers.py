@@ -19,6 +19,7 @@ from suivi.db import dispose_engines
 from suivi.io.export import collect_tables
 from suivi.migrate import downgrade, upgrade
 from suivi.reports.context import build_report_context
+from tests.auth.forms import post_login_form
 from tests.databases import DEMO_AS_OF
 
 SECOND_CODE = "AUTRE-2024"
@@ -232,9 +233,7 @@ def test_each_contract_sees_only_its_own_data_on_a_shared_quartier(demo_db, tmp_
     pages = {}
     for email, password in (("admin@example.org", "demo"), (SECOND_ADMIN, PASSWORD)):
         web.cookies.clear()
-        login = web.post(
-            "/connexion", data={"email": email, "password": password}, follow_redirects=False
-        )
+        login = post_login_form(web, email, password)
         assert login.status_code == 303, login.text
         page = web.get(f"/quartiers/{SHARED_CODE}?as_of={DEMO_AS_OF.isoformat()}")
         assert page.status_code == 200, page.text
