@@ -22,6 +22,8 @@ from typing import Any
 from babel.dates import format_date as _babel_date
 from babel.numbers import format_decimal
 
+from suivi.validation import is_safe_url
+
 __all__ = [
     "LOCALE",
     "MISSING",
@@ -33,6 +35,7 @@ __all__ = [
     "format_percent",
     "format_signed",
     "install_filters",
+    "safe_url",
 ]
 
 LOCALE = "fr_FR"
@@ -101,9 +104,16 @@ def format_month(value: date | None) -> str:
     return _babel_date(value, format="MMMM y", locale=LOCALE)
 
 
+def safe_url(value: Any) -> str:
+    """The stored link if it is an http(s) link (`suivi.validation`), else "" (no link):
+    whatever an old database or a direct write holds, a `javascript:` link is never rendered
+    as `href`. Templates: ``{% set link = m.evidence_url|safe_url %}{% if link %}…``."""
+    return value if is_safe_url(value) else ""
+
+
 def install_filters(env: Any) -> Any:
     """Register the filters on a Jinja2 environment: ``{{ x|number }}``, ``|percent``,
-    ``|amount``, ``|frdate``, ``|month``, ``|signed``. Returns the environment."""
+    ``|amount``, ``|frdate``, ``|month``, ``|signed``, ``|safe_url``. Returns the environment."""
     env.filters.update(
         number=format_number,
         percent=format_percent,
@@ -111,5 +121,6 @@ def install_filters(env: Any) -> Any:
         frdate=format_date,
         month=format_month,
         signed=format_signed,
+        safe_url=safe_url,
     )
     return env

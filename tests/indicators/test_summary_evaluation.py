@@ -56,10 +56,18 @@ def _awkward_measurements(session) -> None:
         ).scalar()
         if old is None:
             continue
-        new = Measurement(indicator_id=indicator.id, measured_on=old.measured_on, value=0.5)
+        # Written superseded by the old row, then swapped: one current value per date.
+        new = Measurement(
+            indicator_id=indicator.id,
+            measured_on=old.measured_on,
+            value=0.5,
+            superseded_by_id=old.id,
+        )
         session.add(new)
         session.flush()
         old.superseded_by_id = new.id
+        session.flush()
+        new.superseded_by_id = None
     session.flush()
 
 

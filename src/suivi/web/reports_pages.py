@@ -21,6 +21,7 @@ from suivi.web.common import (
     Page,
     PageDep,
     PageError,
+    PageId,
     Pagination,
     check_csrf,
     not_found,
@@ -140,7 +141,7 @@ def generate_report_page(
 
 
 @router.get("/rapports/{report_id}/telecharger")
-def report_download(page: PageDep, report_id: int) -> Response:
+def report_download(page: PageDep, report_id: PageId) -> Response:
     report = page.session.execute(
         _reports_query(page).where(ReportFile.id == report_id)
     ).scalar_one_or_none()
