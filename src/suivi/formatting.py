@@ -15,6 +15,7 @@ every font we ship (DejaVu Sans) has the glyph::
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -43,6 +44,8 @@ NNBSP = "\u202f"
 MISSING = "—"
 
 Number = int | float | Decimal
+# Past this, Babel's decimal arithmetic cannot quantise (about 1e27) and digits are noise.
+EXACT_LIMIT = 1e15
 
 
 def _decimal_pattern(decimals: int) -> str:
@@ -58,7 +61,21 @@ def format_number(value: Number | None, decimals: int = 1) -> str:
     """« 1 234,5 »: up to ``decimals`` decimals, trailing zeros dropped."""
     if value is None:
         return MISSING
+    if not math.isfinite(value) or abs(value) >= EXACT_LIMIT:
+        return _out_of_range(value)
     return _normalise(format_decimal(value, format=_decimal_pattern(decimals), locale=LOCALE))
+
+
+def _out_of_range(value: Number) -> str:
+    """A stored value no writer accepts any more (|x| > 1e12) may still be in an old base:
+    shown in scientific notation (« 1,7 × 10^308 »), never an error for the whole page."""
+    if math.isnan(value):
+        return MISSING
+    if math.isinf(value):
+        return "−∞" if value < 0 else "∞"
+    mantissa, exponent = f"{float(value):.1e}".split("e")
+    sign = "−" if mantissa.startswith("-") else ""
+    return f"{sign}{mantissa.lstrip('-').replace('.', ',')}{NNBSP}×{NNBSP}10^{int(exponent)}"
 
 
 def format_signed(value: Number | None, decimals: int = 1) -> str:
