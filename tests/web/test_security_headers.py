@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from suivi.app import CONTENT_SECURITY_POLICY, create_app
+from suivi.contract.models import PartnerContact
 from suivi.db import dispose_engines
 from tests.databases import make_settings
 from tests.web.conftest import AS_OF
@@ -79,3 +81,13 @@ def test_healthz_hides_database_errors_from_callers(tmp_path, caplog):
     assert body["database"] == "error" and "error" not in body
     assert "nowhere.db" not in response.text and "unable to open" not in response.text
     assert any("database unreachable" in record.getMessage() for record in caplog.records)
+
+
+def test_email_preview_page_alone_allows_inline_styles_for_its_frame(web):
+    with web.db.session(write=False) as session:
+        contact_id = session.execute(select(PartnerContact.id).limit(1)).scalar_one()
+    response = web["admin"].get(f"/administration/contacts/{contact_id}/apercu?as_of={AS_OF}")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+    assert 'sandbox srcdoc="' in response.text  # the email's HTML, in a frame without scripts
