@@ -13,9 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from suivi.api.errors import Conflict
 from suivi.clock import frozen_at
+from suivi.contract.models import Contract
 from suivi.db import utcnow
-from suivi.indicators.models import Measurement
+from suivi.indicators import service
+from suivi.indicators.models import Indicator, Measurement
 from tests.databases import DEMO_AS_OF
 
 NOW = datetime.combine(DEMO_AS_OF, datetime.min.time().replace(hour=15), ZoneInfo("Europe/Paris"))
@@ -57,6 +60,58 @@ def test_parallel_corrections_leave_one_current_value(api):
             .where(
                 Measurement.indicator_id == indicator,
                 Measurement.measured_on == day,
+                Measurement.superseded_by_id.is_(None),
+            )
+        )
+    assert current == 1
+
+
+def test_parallel_corrections_in_the_service_serialise(api):
+    """The race itself, without the API's token bookkeeping (which happens to serialise
+    requests of one token): eight transactions correct the same row at once."""
+    measurement = api.ids["in"]["measurement_id"]
+    start = threading.Barrier(THREADS)
+    outcomes: list[str] = []
+
+    def correct(value: float) -> None:
+        start.wait()  # (before the session: on SQLite a writing session holds the lock)
+        with api.db.session() as session:
+            old = session.get(Measurement, measurement)
+            indicator = session.get(Indicator, old.indicator_id)
+            contract = session.get(Contract, indicator.contract_id)
+            try:
+                service.correct_measurement(
+                    session,
+                    contract,
+                    indicator,
+                    old,
+                    measured_on=None,
+                    value=value,
+                    reason="course",
+                    actor_id=None,
+                    today=DEMO_AS_OF,
+                )
+                session.flush()
+            except Conflict:
+                outcomes.append("409")
+                session.rollback()
+                return
+        outcomes.append("201")
+
+    threads = [threading.Thread(target=correct, args=(float(n),)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["201"] + ["409"] * (THREADS - 1)
+    with api.db.session(write=False) as session:
+        old = session.get(Measurement, measurement)
+        current = session.scalar(
+            select(func.count())
+            .select_from(Measurement)
+            .where(
+                Measurement.indicator_id == old.indicator_id,
+                Measurement.measured_on == old.measured_on,
                 Measurement.superseded_by_id.is_(None),
             )
         )
