@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -157,15 +157,15 @@ def _pythonpath() -> str:
     return os.pathsep.join(part for part in parts if part)
 
 
-def prepare(url: str) -> tuple[list[int], int]:
-    """Schema + demo; the ids of the indicators the project manager may update."""
+def prepare(url: str) -> tuple[list[tuple[int, str]], tuple[int, int]]:
+    """Schema + demo; free (indicator, date) slots the project manager may update."""
     from sqlalchemy import select
 
     from suivi import scoping
     from suivi.auth.deps import load_principal
     from suivi.auth.models import User
     from suivi.db import make_engine, session_scope
-    from suivi.indicators.models import Indicator
+    from suivi.indicators.models import Indicator, Measurement
     from suivi.migrate import upgrade
     from suivi.seed.demo import load_demo
 
@@ -189,10 +189,34 @@ def prepare(url: str) -> tuple[list[int], int]:
             ).scalars()
         )
         count = _count(session)
+        baselines = dict(
+            session.execute(
+                select(Indicator.id, Indicator.baseline_date).where(Indicator.id.in_(ids))
+            ).all()
+        )
+        taken = set(
+            session.execute(
+                select(Measurement.indicator_id, Measurement.measured_on).where(
+                    Measurement.indicator_id.in_(ids), Measurement.superseded_by_id.is_(None)
+                )
+            ).all()
+        )
     engine.dispose()
     if not ids:
         raise SystemExit("no indicator in the project manager's scope")
-    return ids, count
+    return _free_slots(ids, baselines, taken), count
+
+
+def _free_slots(ids: list[int], baselines: dict, taken: set) -> list[tuple[int, str]]:
+    """(indicator, date) pairs without a current measurement, going back day by day from
+    MEASURED_ON: one current value per indicator and date, so every update needs its own."""
+    slots, day = [], date.fromisoformat(MEASURED_ON)
+    while len(slots) < 200_000 and day.year >= 2025:
+        slots.extend(
+            (i, day.isoformat()) for i in ids if (i, day) not in taken and day >= baselines[i]
+        )
+        day -= timedelta(days=1)
+    return slots
 
 
 def _count(session) -> tuple[int, int]:
@@ -217,8 +241,9 @@ def counts(url: str) -> tuple[int, int]:
     return result
 
 
-def run_round(base: str, path: str, headers: dict, ids: list[int], count: int, clients: int):
-    """`count` POSTs shared by `clients` threads; returns (wall seconds, latencies)."""
+def run_round(base: str, path: str, headers: dict, slots, count: int, clients: int):
+    """`count` POSTs shared by `clients` threads, each to a free (indicator, date) slot taken
+    from the shared iterator `slots`; returns (wall seconds, latencies)."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -232,11 +257,13 @@ def run_round(base: str, path: str, headers: dict, ids: list[int], count: int, c
             while True:
                 with lock:
                     i = next(next_index, None)
+                    slot = next(slots) if i is not None else None
                 if i is None:
                     return
-                body = {"measured_on": MEASURED_ON, "value": float(i % 97), "comment": "bench"}
+                indicator_id, day = slot
+                body = {"measured_on": day, "value": float(i % 97), "comment": "bench"}
                 began = time.perf_counter()
-                response = client.post(path.format(ids[i % len(ids)]), json=body)
+                response = client.post(path.format(indicator_id), json=body)
                 elapsed = time.perf_counter() - began
                 with lock:
                     latencies.append(elapsed)
@@ -278,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
 
     work_dir = Path(tempfile.mkdtemp(prefix="suivi-bench-api-"))
     url = args.url or f"sqlite:///{work_dir / 'bench.db'}"
-    ids, (measurements_before, audit_before) = prepare(url)
+    free_slots, (measurements_before, audit_before) = prepare(url)
+    slots = iter(free_slots)
     servers = [start_server(kind, url, work_dir) for kind in ("suivi", "baseline")]
     try:
         (_, suivi_base), (_, baseline_base) = servers
@@ -297,11 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         warmup = max(args.clients, args.count // 10)
         for base, path, headers in targets.values():
-            run_round(base, path, headers, ids, warmup, args.clients)
+            run_round(base, path, headers, slots, warmup, args.clients)
         results: dict[str, list[tuple[float, list[float]]]] = {name: [] for name in targets}
         for _ in range(args.rounds):
             for name, (base, path, headers) in targets.items():
-                results[name].append(run_round(base, path, headers, ids, args.count, args.clients))
+                results[name].append(
+                    run_round(base, path, headers, slots, args.count, args.clients)
+                )
     finally:
         for process, _ in servers:
             process.terminate()

@@ -136,6 +136,23 @@ def actual_series(
     return points
 
 
+# Beyond this a value is out of the input domain (±1e12, sums of many such values aside):
+# left unplotted, since scales and coordinates would overflow.
+CHARTABLE = 1e15
+
+
+def _unavailable(title: str, width: float, height: float) -> Markup:
+    """What replaces a chart whose data are out of the input domain (an old base)."""
+    message = "Graphique indisponible : données invalides (valeur hors limites)."
+    return _svg(
+        [
+            _open(width, height, title, message, "trajectory unavailable"),
+            f'<text x="{_num(width / 2)}" y="{_num(height / 2)}" font-size="11" '
+            f'text-anchor="middle" fill="{MUTED}">{escape(message)}</text></svg>',
+        ]
+    )
+
+
 def _nice_step(span: float, count: int = 4) -> float:
     raw = span / max(count, 1)
     if raw <= 0:
@@ -168,6 +185,11 @@ def trajectory_chart(
     """
     baseline_day, baseline_value = baseline
     targets = sorted(targets)
+    plotted = [baseline_value, *(v for _, v in targets), *(v for _, v in actual)]
+    if forecast is not None:
+        plotted.append(forecast)
+    if not all(math.isfinite(v) and abs(v) <= CHARTABLE for v in plotted):
+        return _unavailable(title, width, height)
     expected_line = [baseline, *targets]
     end_day = max(
         [as_of, baseline_day, *(d for d, _ in targets), *(d for d, _ in actual)],

@@ -15,12 +15,15 @@ every font we ship (DejaVu Sans) has the glyph::
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date as _babel_date
 from babel.numbers import format_decimal
+
+from suivi.validation import is_safe_url
 
 __all__ = [
     "LOCALE",
@@ -33,6 +36,7 @@ __all__ = [
     "format_percent",
     "format_signed",
     "install_filters",
+    "safe_url",
 ]
 
 LOCALE = "fr_FR"
@@ -40,6 +44,8 @@ NNBSP = "\u202f"
 MISSING = "—"
 
 Number = int | float | Decimal
+# Past this, Babel's decimal arithmetic cannot quantise (about 1e27) and digits are noise.
+EXACT_LIMIT = 1e15
 
 
 def _decimal_pattern(decimals: int) -> str:
@@ -55,7 +61,21 @@ def format_number(value: Number | None, decimals: int = 1) -> str:
     """« 1 234,5 »: up to ``decimals`` decimals, trailing zeros dropped."""
     if value is None:
         return MISSING
+    if not math.isfinite(value) or abs(value) >= EXACT_LIMIT:
+        return _out_of_range(value)
     return _normalise(format_decimal(value, format=_decimal_pattern(decimals), locale=LOCALE))
+
+
+def _out_of_range(value: Number) -> str:
+    """A stored value no writer accepts any more (|x| > 1e12) may still be in an old base:
+    shown in scientific notation (« 1,7 × 10^308 »), never an error for the whole page."""
+    if math.isnan(value):
+        return MISSING
+    if math.isinf(value):
+        return "−∞" if value < 0 else "∞"
+    mantissa, exponent = f"{float(value):.1e}".split("e")
+    sign = "−" if mantissa.startswith("-") else ""
+    return f"{sign}{mantissa.lstrip('-').replace('.', ',')}{NNBSP}×{NNBSP}10^{int(exponent)}"
 
 
 def format_signed(value: Number | None, decimals: int = 1) -> str:
@@ -101,9 +121,16 @@ def format_month(value: date | None) -> str:
     return _babel_date(value, format="MMMM y", locale=LOCALE)
 
 
+def safe_url(value: Any) -> str:
+    """The stored link if it is an http(s) link (`suivi.validation`), else "" (no link):
+    whatever an old database or a direct write holds, a `javascript:` link is never rendered
+    as `href`. Templates: ``{% set link = m.evidence_url|safe_url %}{% if link %}…``."""
+    return value if is_safe_url(value) else ""
+
+
 def install_filters(env: Any) -> Any:
     """Register the filters on a Jinja2 environment: ``{{ x|number }}``, ``|percent``,
-    ``|amount``, ``|frdate``, ``|month``, ``|signed``. Returns the environment."""
+    ``|amount``, ``|frdate``, ``|month``, ``|signed``, ``|safe_url``. Returns the environment."""
     env.filters.update(
         number=format_number,
         percent=format_percent,
@@ -111,5 +138,6 @@ def install_filters(env: Any) -> Any:
         frdate=format_date,
         month=format_month,
         signed=format_signed,
+        safe_url=safe_url,
     )
     return env

@@ -99,12 +99,18 @@ def test_matches_the_engine_and_ignores_superseded(demo_db):
         )
         latest = readings[-1]
         # Correct the latest value: the old row is superseded, never erased.
+        # (written superseded by the old row, then swapped: one current value per date)
         correction = Measurement(
-            indicator_id=indicator.id, measured_on=latest.measured_on, value=latest.value * 10
+            indicator_id=indicator.id,
+            measured_on=latest.measured_on,
+            value=latest.value * 10,
+            superseded_by_id=latest.id,
         )
         session.add(correction)
         session.flush()
         latest.superseded_by_id = correction.id
+        session.flush()
+        correction.superseded_by_id = None
         session.flush()
         result = evaluate_indicators(
             session, contract_id=contract_id, as_of=DEMO_AS_OF, indicator_ids=[indicator.id]

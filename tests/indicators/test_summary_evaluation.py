@@ -9,7 +9,7 @@ import math
 import random
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from suivi.contract.models import Contract
 from suivi.indicators.evaluation import evaluate_indicators, evaluate_summaries
@@ -19,6 +19,9 @@ from tests.indicators.test_evaluation_service import QueryCounter
 
 
 def _awkward_measurements(session) -> None:
+    # Several current values on one date cannot be written since migration 0005 (a unique
+    # index); the engine still takes the last id of a date, as a base written before did.
+    session.execute(text("DROP INDEX ix_measurement_current"))
     rnd = random.Random(7)
     indicators = session.execute(select(Indicator).order_by(Indicator.id)).scalars().all()
     for indicator in indicators[::3]:
@@ -56,10 +59,18 @@ def _awkward_measurements(session) -> None:
         ).scalar()
         if old is None:
             continue
-        new = Measurement(indicator_id=indicator.id, measured_on=old.measured_on, value=0.5)
+        # Written superseded by the old row, then swapped: one current value per date.
+        new = Measurement(
+            indicator_id=indicator.id,
+            measured_on=old.measured_on,
+            value=0.5,
+            superseded_by_id=old.id,
+        )
         session.add(new)
         session.flush()
         old.superseded_by_id = new.id
+        session.flush()
+        new.superseded_by_id = None
     session.flush()
 
 

@@ -128,10 +128,13 @@ def test_off_track_resolved_then_reopened_as_a_new_alert(demo_db):
             measured_on=DEMO_AS_OF,
             value=indicator.baseline_value,
             correction_reason="erreur de saisie",
+            superseded_by_id=old.id,  # swapped below: one current value per date
         )
         session.add(correction)
         session.flush()
         old.superseded_by_id = correction.id
+        session.flush()
+        correction.superseded_by_id = None
     day_three = DEMO_AS_OF + timedelta(days=2)
     check(demo_db, day_three)
     rows = [a for a in alerts(demo_db) if (a[1], a[2]) == key]

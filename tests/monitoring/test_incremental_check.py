@@ -189,10 +189,13 @@ def test_months_of_daily_checks_match_a_full_check_every_day(demo_db):
                         measured_on=old.measured_on,
                         value=old.value * 3 + 1,
                         correction_reason="erreur de saisie",
+                        superseded_by_id=old.id,  # swapped below: one current value per date
                     )
                     session.add(new)
                     session.flush()
                     old.superseded_by_id = new.id
+                    session.flush()
+                    new.superseded_by_id = None
             elif step % 4 == 2:  # a target is revised
                 session.execute(
                     update(Target)

@@ -5,7 +5,6 @@ infinite or absurd numbers, dates in year 9999)."""
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
@@ -18,30 +17,24 @@ from suivi import clock
 from suivi.api.errors import Invalid, NotFound
 from suivi.auth.deps import Principal
 from suivi.contract.models import Contract
+from suivi.validation import MAX_ABS_NUMBER, clean_number, clean_text, clean_url
 
 MAX_ID = 2**31 - 1
-MAX_ABS_VALUE = 1e12
+MAX_ABS_VALUE = MAX_ABS_NUMBER
 MIN_DATE = date(1990, 1, 1)
 MAX_DATE = date(2100, 12, 31)
 
 T = TypeVar("T")
 
 
-# Control characters (other than tab and line breaks) cannot be stored in a spreadsheet or a
-# PDF and have no place in a title: refuse them at the door.
-_CONTROL_CHARACTERS = {chr(code) for code in range(32)} - {"\t", "\n", "\r"} | {"\x7f"}
-
-
 def _clean_text(value: str) -> str:
-    if any(character in _CONTROL_CHARACTERS for character in value):
-        raise ValueError("caractère de contrôle interdit")
-    return value
+    # One text domain for every writer (control characters refused, line breaks normalised);
+    # the length is bounded by each field.
+    return clean_text(value, len(value) + 1)
 
 
 def _finite(value: float) -> float:
-    if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
-        raise ValueError(f"nombre fini attendu, entre -{MAX_ABS_VALUE:.0e} et {MAX_ABS_VALUE:.0e}")
-    return value
+    return clean_number(value)
 
 
 def _reasonable_date(value: date) -> date:
@@ -58,6 +51,8 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Number = Annotated[float, AfterValidator(_finite)]
+# A link shown to readers: http(s) only (`suivi.validation.clean_url`).
+Url = Annotated[str, Field(max_length=500), AfterValidator(clean_url)]
 Day = Annotated[date, AfterValidator(_reasonable_date)]
 
 # Query/path parameters

@@ -13,7 +13,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from suivi import scoping
+from suivi import clock, scoping
 from suivi.api.commitments import writable_commitment
 from suivi.api.common import (
     MAX_ID,
@@ -29,6 +29,7 @@ from suivi.api.common import (
     SizeQuery,
     StrictModel,
     Text,
+    Url,
     paginate,
     resolve_as_of,
     resolve_contract,
@@ -142,7 +143,7 @@ class MeasurementIn(StrictModel):
     measured_on: Day
     value: Number
     comment: Text(5_000) = ""
-    evidence_url: Text(500) = ""
+    evidence_url: Url = ""
 
 
 class CorrectionIn(StrictModel):
@@ -150,7 +151,7 @@ class CorrectionIn(StrictModel):
     reason: Text(500, 1)
     measured_on: Day | None = None
     comment: Text(5_000) | None = None
-    evidence_url: Text(500) | None = None
+    evidence_url: Url | None = None
 
 
 class MeasurementOut(BaseModel):
@@ -642,7 +643,11 @@ def list_measurements(
     summary="Saisir une mesure",
 )
 def create_measurement(
-    session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, body: MeasurementIn
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    indicator_id: PathId,
+    body: MeasurementIn,
 ):
     indicator, contract = measurable_indicator_and_contract(session, principal, indicator_id)
     measurement = service.create_measurement(
@@ -654,6 +659,7 @@ def create_measurement(
         comment=body.comment,
         evidence_url=body.evidence_url,
         actor_id=principal.user_id,
+        today=clock.today(settings.tz),
     )
     # The hot path: serialized here, in the endpoint's worker thread. Returning the model
     # would make FastAPI validate it again against `response_model` in one more threadpool
@@ -673,6 +679,7 @@ def create_measurement(
 )
 def correct_measurement(
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     indicator_id: PathId,
     measurement_id: PathId,
@@ -694,5 +701,6 @@ def correct_measurement(
         comment=body.comment,
         evidence_url=body.evidence_url,
         actor_id=principal.user_id,
+        today=clock.today(settings.tz),
     )
     return MeasurementOut.model_validate(new, from_attributes=True)

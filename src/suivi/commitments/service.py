@@ -26,6 +26,7 @@ from suivi.commitments.models import (
 )
 from suivi.contract.models import Contract, Partner, Priority, Quartier, contract_quartier_ids
 from suivi.db import utcnow
+from suivi.validation import InputError, clean_number
 
 
 def commitment_snapshot(session: Session, commitment: Commitment) -> dict:
@@ -119,9 +120,13 @@ def check_links(
         years = [y for y, _ in amounts]
         if len(set(years)) != len(years):
             raise Invalid("amounts", "Une année est citée deux fois.")
-        for year, _ in amounts:
+        for year, amount in amounts:
             if not contract.term_start.year <= year <= contract.term_end.year:
                 raise Invalid("amounts", f"L'année {year} est hors de la durée du contrat.")
+            try:
+                clean_number(amount, "Le montant")
+            except InputError as exc:
+                raise Invalid("amounts", str(exc)) from None
 
 
 def check_period(contract: Contract, start: date, end: date) -> None:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from math import isfinite
 
 from sqlalchemy import Date, Float, Integer, bindparam, select, text
 from sqlmodel import Session
@@ -39,8 +40,25 @@ from suivi.progress import (
     rollup_by,
     summarize,
 )
+from suivi.validation import MAX_ABS_NUMBER
 
 log = logging.getLogger(__name__)
+
+
+def in_domain(spec: IndicatorSpec, readings: Iterable[tuple[date, float]] = ()) -> bool:
+    """Whether every number of an indicator is within the input domain (finite, ±1e12).
+    Writers enforce it (`suivi.validation`); an old base or a direct write may not have: such
+    an indicator is not evaluated (« données invalides ») rather than overflow the engine's
+    sums and take every page, report and check of the contract down with it."""
+    values = [spec.baseline_value, *(value for _, value in spec.targets)]
+    values.extend(value for _, value in readings)
+    return all(
+        value is not None and isfinite(value) and abs(value) <= MAX_ABS_NUMBER for value in values
+    )
+
+
+def _log_out_of_domain(code: str) -> None:
+    log.warning("indicator %s holds a value outside +/-1e12 or not finite: not evaluated", code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +144,14 @@ def evaluate_indicators(
     for indicator, status in session.execute(indicator_query):
         spec = spec_of(indicator, targets.get(indicator.id, ()))
         readings = tuple(measurements.get(indicator.id, ()))
-        try:
-            evaluation = evaluate(spec, readings, as_of)
-        except ValueError as exc:
-            log.warning("indicator %s has an inconsistent spec: %s", indicator.code, exc)
-            evaluation = None
+        evaluation = None
+        if not in_domain(spec, readings):
+            _log_out_of_domain(indicator.code)
+        else:
+            try:
+                evaluation = evaluate(spec, readings, as_of)
+            except ValueError as exc:
+                log.warning("indicator %s has an inconsistent spec: %s", indicator.code, exc)
         result[indicator.id] = EvaluatedIndicator(
             id=indicator.id,
             code=indicator.code,
@@ -163,9 +184,11 @@ def evaluate_indicators(
 
 _SUMMARY_SQL = """
 WITH counted AS (
-    SELECT m.indicator_id, m.measured_on, m.value, i.baseline_value AS base,
+    SELECT m.indicator_id, m.measured_on, {value} AS value, {base} AS base,
            i.cumulative AS cumulative,
-           CASE WHEN m.measured_on > i.baseline_date THEN m.value ELSE 0 END AS amount,
+           CASE WHEN m.measured_on > i.baseline_date THEN {value} ELSE 0 END AS amount,
+           CASE WHEN abs(m.value) <= {limit} AND abs(i.baseline_value) <= {limit}
+                THEN 0 ELSE 1 END AS bad,
            {days} AS x
     FROM measurement m
     JOIN indicator i ON i.id = m.indicator_id
@@ -175,7 +198,7 @@ WITH counted AS (
       {where}
 ),
 points AS (
-    SELECT indicator_id, measured_on, value, base, amount, x,
+    SELECT indicator_id, measured_on, value, base, amount, bad, x,
            CASE WHEN cumulative THEN sum(amount) OVER w ELSE value - base END AS dy,
            count(*) OVER w - row_number() OVER w AS later_same_date,
            lead(measured_on) OVER w AS next_on
@@ -186,7 +209,7 @@ SELECT indicator_id, max(base) AS base, count(*) AS count, max(measured_on) AS l
        max(CASE WHEN next_on IS NULL THEN value END) AS latest_value,
        max(base) + sum(amount) AS total,
        sum(x) AS sum_x, sum(x * x) AS sum_xx, sum(dy) AS sum_dy, sum(x * dy) AS sum_xdy,
-       max(later_same_date) AS shared_dates
+       max(later_same_date) AS shared_dates, max(bad) AS bad
 FROM points
 GROUP BY indicator_id
 """
@@ -195,6 +218,12 @@ _DAYS = {
     "sqlite": "CAST(julianday(m.measured_on) - julianday(i.baseline_date) AS INTEGER)",
     "postgresql": "(m.measured_on - i.baseline_date)",
 }
+# Values outside the input domain (an old base) are summed as 0 and flag their indicator
+# (`bad`), which is then not evaluated: a sum that overflows is an error on PostgreSQL, for
+# the whole query, so for every indicator of the check.
+_LIMIT = f"{MAX_ABS_NUMBER:.0f}"
+_CLAMPED_VALUE = f"CASE WHEN abs(m.value) <= {_LIMIT} THEN m.value ELSE 0 END"
+_CLAMPED_BASE = f"CASE WHEN abs(i.baseline_value) <= {_LIMIT} THEN i.baseline_value ELSE 0 END"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +288,11 @@ def _sql_summaries(
     dialect = "sqlite" if is_sqlite(session.get_bind()) else "postgresql"
     statement = text(
         _SUMMARY_SQL.format(
-            days=_DAYS[dialect], where="".join(f"AND {clause} " for clause in clauses)
+            days=_DAYS[dialect],
+            where="".join(f"AND {clause} " for clause in clauses),
+            value=_CLAMPED_VALUE,
+            base=_CLAMPED_BASE,
+            limit=_LIMIT,
         )
     ).bindparams(bindparam("as_of", type_=Date))
     if "inactive" in params:
@@ -276,6 +309,7 @@ def _sql_summaries(
         sum_dy=Float,
         sum_xdy=Float,
         shared_dates=Integer,
+        bad=Integer,
     )
     summaries: dict[int, MeasurementSummary] = {}
     shared_dates: set[int] = set()
@@ -291,8 +325,11 @@ def _sql_summaries(
         sum_dy,
         sum_xdy,
         shared,
+        bad,
     ) in session.execute(statement, {"as_of": as_of, **params}):
-        if shared:
+        if shared or bad:
+            # Summarised from its rows (several values on one date), or judged unevaluable
+            # from them (a value out of the domain): see `evaluate_summaries`.
             shared_dates.add(indicator_id)
             continue
         fit = LeastSquares.from_sums(
@@ -389,15 +426,19 @@ def evaluate_summaries(
             tolerance=row.tolerance,
             grace_days=row.grace_days,
         )
-        if row.id in shared_dates:
-            summary = summarize(spec, rows_of[row.id], as_of)
+        evaluation = None
+        if not in_domain(spec, rows_of.get(row.id, ())):
+            _log_out_of_domain(row.code)
+            summary = _NO_MEASUREMENT
         else:
-            summary = summaries.get(row.id, _NO_MEASUREMENT)
-        try:
-            evaluation = evaluate_summary(spec, summary, as_of)
-        except ValueError as exc:
-            log.warning("indicator %s has an inconsistent spec: %s", row.code, exc)
-            evaluation = None
+            if row.id in shared_dates:
+                summary = summarize(spec, rows_of[row.id], as_of)
+            else:
+                summary = summaries.get(row.id, _NO_MEASUREMENT)
+            try:
+                evaluation = evaluate_summary(spec, summary, as_of)
+            except ValueError as exc:
+                log.warning("indicator %s has an inconsistent spec: %s", row.code, exc)
         result[row.id] = IndicatorVerdict(
             id=row.id,
             contract_id=row.contract_id,
@@ -422,9 +463,12 @@ def evaluate_indicator(session: Session, indicator: Indicator, as_of: date) -> E
         .where(Measurement.indicator_id == indicator.id, Measurement.superseded_by_id.is_(None))
         .order_by(Measurement.measured_on, Measurement.id)
     ).all()
-    return evaluate(
-        spec_of(indicator, [tuple(t) for t in targets]), [tuple(r) for r in readings], as_of
-    )
+    spec = spec_of(indicator, [tuple(t) for t in targets])
+    readings = [tuple(r) for r in readings]
+    if not in_domain(spec, readings):
+        _log_out_of_domain(indicator.code)
+        raise ValueError("données invalides (valeur hors de ±1e12 ou non finie)")
+    return evaluate(spec, readings, as_of)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,11 +75,13 @@ class Measurement(SQLModel, table=True):
 
     __table_args__ = (
         CheckConstraint("superseded_by_id IS NULL OR superseded_by_id <> id", name="not_self"),
-        # The hot lookup: current measurements of an indicator by date.
+        # The hot lookup: current measurements of an indicator by date. Unique: at most one
+        # current value per indicator and date, even under concurrent corrections.
         Index(
             "ix_measurement_current",
             "indicator_id",
             "measured_on",
+            unique=True,
             sqlite_where=text("superseded_by_id IS NULL"),
             postgresql_where=text("superseded_by_id IS NULL"),
         ),

@@ -6,7 +6,12 @@
 - A target's value changes only through a revision with a reason (`TargetRevision` keeps
   the old and new values, who and why).
 - A measurement is never deleted nor edited: a correction is a new measurement, and the
-  old one points to it (`superseded_by_id`) with the reason.
+  old one points to it (`superseded_by_id`) with the reason. At most one measurement is
+  current per indicator and date (a partial unique index); concurrent corrections of one
+  measurement serialise on its row lock and all but the first get 409.
+- Every value goes through `suivi.validation` (numbers within ±1e12, texts without control
+  characters, http(s) links only) whoever calls, and a measurement cannot be dated after the
+  real today (`today`, from `suivi.clock`, never a page's `as_of`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from suivi.api.errors import STALE_VERSION, Conflict, Invalid
@@ -32,6 +38,36 @@ from suivi.indicators.models import (
     TargetRevision,
 )
 from suivi.progress import validate_spec
+from suivi.validation import InputError, clean_number, clean_text, clean_url
+
+MAX_COMMENT = 5_000
+MAX_REASON = 500
+
+
+def _number(value: float, field: str, what: str = "La valeur") -> float:
+    try:
+        return clean_number(value, what)
+    except InputError as exc:
+        raise Invalid(field, str(exc)) from None
+
+
+def _text(value: str, max_length: int, field: str, what: str) -> str:
+    try:
+        return clean_text(value, max_length, what)
+    except InputError as exc:
+        raise Invalid(field, str(exc)) from None
+
+
+def _url(value: str, field: str = "evidence_url") -> str:
+    try:
+        return clean_url(value)
+    except InputError as exc:
+        raise Invalid(field, str(exc)) from None
+
+
+def _check_targets_values(targets: list[tuple[date, float]], field: str) -> None:
+    for index, (_, value) in enumerate(targets):
+        _number(value, f"{field}.{index}.value", "La valeur de la cible")
 
 
 def _targets_of(session: Session, indicator_id: int) -> list[tuple[date, float]]:
@@ -85,6 +121,8 @@ def create_indicator(
     actor_label: str = "",
 ) -> Indicator:
     """`fields` include commitment_id (already checked by the caller for scope)."""
+    _number(fields["baseline_value"], "baseline_value", "La valeur de référence")
+    _check_targets_values(targets, "targets")
     _check_quartier(session, contract, fields.get("quartier_id"))
     if fields["baseline_date"] > contract.term_end:
         raise Invalid("baseline_date", "La date de référence dépasse la fin du contrat.")
@@ -127,6 +165,8 @@ def update_indicator(
 ) -> Indicator:
     if version != indicator.version:
         raise Conflict(STALE_VERSION, "version")
+    if "baseline_value" in fields:
+        _number(fields["baseline_value"], "baseline_value", "La valeur de référence")
     if "quartier_id" in fields:
         _check_quartier(session, contract, fields["quartier_id"])
     if "baseline_date" in fields and fields["baseline_date"] > contract.term_end:
@@ -168,6 +208,7 @@ def add_target(
     value: float,
     actor_id: int | None,
 ) -> Target:
+    value = _number(value, "value", "La valeur de la cible")
     targets = _targets_of(session, indicator.id)
     if any(d == target_date for d, _ in targets):
         raise Conflict("Une cible existe déjà à cette date : révisez-la.", "target_date")
@@ -202,6 +243,8 @@ def revise_target(
     """Change a target's value; the revision (old, new, who, why) is kept."""
     if kind not in TARGET_REVISION_KINDS:
         raise Invalid("kind", "Type de révision inconnu.")
+    value = _number(value, "value", "La valeur de la cible")
+    reason = _text(reason, 2_000, "reason", "Le motif")
     if not reason.strip():
         raise Invalid("reason", "Une révision de cible doit être motivée.")
     targets = [
@@ -252,7 +295,13 @@ class _Baseline(Protocol):
     baseline_date: date
 
 
-def _check_measured_on(contract: _Term, indicator: _Baseline, day: date) -> None:
+def _check_measured_on(contract: _Term, indicator: _Baseline, day: date, today: date) -> None:
+    if day > today:
+        raise Invalid(
+            "measured_on",
+            f"La date {day.isoformat()} est postérieure à aujourd'hui ({today.isoformat()}) : "
+            "on ne saisit que des mesures déjà constatées.",
+        )
     if not contract.term_start <= day <= contract.term_end:
         raise Invalid(
             "measured_on",
@@ -266,6 +315,10 @@ def _check_measured_on(contract: _Term, indicator: _Baseline, day: date) -> None
 # Logging a measurement is the API's hot write: a plain INSERT, built once, costs about half
 # of building a `Measurement` object and flushing it through the unit of work.
 _INSERT_MEASUREMENT = insert(Measurement.__table__)
+_ALREADY_MEASURED = (
+    "Une valeur est déjà enregistrée au {day} pour cet indicateur : corrigez-la "
+    "(POST …/measurements/{{id}}/correction) plutôt que d'en saisir une seconde."
+)
 
 
 def create_measurement(
@@ -278,11 +331,15 @@ def create_measurement(
     comment: str = "",
     evidence_url: str = "",
     actor_id: int | None,
+    today: date,
 ) -> dict[str, Any]:
     """Insert a measurement; return its columns (all of them, as `Measurement` has them).
     Deliberately not a `Measurement` object: one that already has an id but is not in the
     session would be inserted again if it were ever added to it."""
-    _check_measured_on(contract, indicator, measured_on)
+    value = _number(value, "value")
+    comment = _text(comment, MAX_COMMENT, "comment", "Le commentaire")
+    evidence_url = _url(evidence_url)
+    _check_measured_on(contract, indicator, measured_on, today)
     row: dict[str, Any] = dict(
         indicator_id=indicator.id,
         measured_on=measured_on,
@@ -295,7 +352,25 @@ def create_measurement(
         correction_reason="",
     )
     session.flush()  # pending changes first, as the unit of work would order them
-    inserted = session.connection().execute(_INSERT_MEASUREMENT, row)
+    current = session.execute(
+        select(Measurement.id).where(
+            Measurement.indicator_id == indicator.id,
+            Measurement.measured_on == measured_on,
+            Measurement.superseded_by_id.is_(None),
+        )
+    ).first()
+    if current is not None:
+        raise Conflict(_ALREADY_MEASURED.format(day=measured_on.isoformat()), "measured_on")
+    try:
+        inserted = session.connection().execute(_INSERT_MEASUREMENT, row)
+    except IntegrityError as exc:
+        # A concurrent writer recorded this date first (the unique index of current values);
+        # the request's transaction is rolled back by its boundary.
+        if "ix_measurement_current" in str(exc.orig) or "measured_on" in str(exc.orig):
+            raise Conflict(
+                _ALREADY_MEASURED.format(day=measured_on.isoformat()), "measured_on"
+            ) from None
+        raise
     row = {"id": inserted.inserted_primary_key[0], **row}
     record(
         session,
@@ -321,16 +396,28 @@ def correct_measurement(
     comment: str | None = None,
     evidence_url: str | None = None,
     actor_id: int | None,
+    today: date,
 ) -> Measurement:
     """A new measurement supersedes `old` (kept, with the reason). Only a current
     measurement can be corrected (409 otherwise)."""
+    value = _number(value, "value")
+    reason = _text(reason, MAX_REASON, "reason", "Le motif").strip()
+    if comment is not None:
+        comment = _text(comment, MAX_COMMENT, "comment", "Le commentaire")
+    if evidence_url is not None:
+        evidence_url = _url(evidence_url)
+    # Lock the row (PostgreSQL; SQLite writers are serialised by BEGIN IMMEDIATE) and read it
+    # again: a concurrent correction committed meanwhile makes this one a 409.
+    session.refresh(old, with_for_update=True)
     if old.superseded_by_id is not None:
         raise Conflict("Cette mesure a déjà été corrigée : corrigez la plus récente.", "id")
-    if not reason.strip():
+    if not reason:
         raise Invalid("reason", "Une correction doit être motivée.")
     day = measured_on or old.measured_on
-    _check_measured_on(contract, indicator, day)
+    _check_measured_on(contract, indicator, day, today)
     before = snapshot(old)
+    # At most one current measurement per date (a unique index): the new one is written as
+    # superseded by the old one, then the two swap, so no statement sees two current rows.
     new = Measurement(
         indicator_id=indicator.id,
         measured_on=day,
@@ -338,12 +425,16 @@ def correct_measurement(
         comment=old.comment if comment is None else comment,
         evidence_url=old.evidence_url if evidence_url is None else evidence_url,
         author_id=actor_id,
+        superseded_by_id=old.id,
     )
     session.add(new)
     session.flush()
     old.superseded_by_id = new.id
-    old.correction_reason = reason.strip()
+    old.correction_reason = reason
     session.add(old)
+    session.flush()
+    new.superseded_by_id = None
+    session.add(new)
     session.flush()
     record(
         session,

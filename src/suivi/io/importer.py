@@ -76,6 +76,7 @@ from suivi.io.workbook import (
     quote,
 )
 from suivi.progress import IndicatorSpec, validate_spec
+from suivi.validation import InputError, clean_number, clean_text, clean_url
 
 log = logging.getLogger(__name__)
 
@@ -356,9 +357,12 @@ class _Import:
                 if unquote and column.kind in TEXT_KINDS and raw_value:
                     raw_value = csv_text_read(raw_value.strip())
                 try:
-                    value = parse_cell(column, raw_value)
+                    value = _in_domain(column, parse_cell(column, raw_value))
                 except CellError as exc:
                     self.refuse(spec, row, column.key, str(exc))
+                    continue
+                except InputError as exc:
+                    self.refuse(spec, row, column.key, _row_message(exc))
                     continue
                 if value is None and column.required:
                     self.refuse(spec, row, column.key, "valeur obligatoire manquante")
@@ -1216,6 +1220,9 @@ class _Import:
                 value=row.values["value"],
                 author_id=self.actor_id,
                 correction_reason=reason,
+                # A correction is written superseded by the row it replaces, then the two
+                # swap: at most one current measurement per date (a unique index).
+                superseded_by_id=old.id if old is not None else None,
                 **values,
             )
             created.append(measurement)
@@ -1224,15 +1231,44 @@ class _Import:
         self.session.add_all(created)
         self.session.flush()
         corrected = {id(new) for _old, new in corrections}
+        befores = [snapshot(old) for old, _new in corrections]
         for old, new in corrections:
-            before = snapshot(old)
             old.superseded_by_id = new.id
+        self.session.flush()
+        for _old, new in corrections:
+            new.superseded_by_id = None
+        self.session.flush()
+        for before, (old, new) in zip(befores, corrections, strict=True):
             self._audit("update", "measurement", old.id, before, snapshot(new))
         for measurement in created:
             if id(measurement) not in corrected:
                 self._audit("create", "measurement", measurement.id, None, snapshot(measurement))
         self.report.created[MEASUREMENTS.name] += len(created) - len(corrections)
         self.report.updated[MEASUREMENTS.name] += len(corrections)
+
+
+# Texts without a bound of their own in the workbook (descriptions, comments).
+MAX_FREE_TEXT = 10_000
+
+
+def _in_domain(column, value: Any) -> Any:
+    """The value within Suivi's input domain (`suivi.validation`, as for the API and the
+    forms): links http(s) only, texts without control characters, numbers within ±1e12."""
+    if value is None:
+        return None
+    if column.key == "evidence_url":
+        return clean_url(value)
+    if column.kind == "text":
+        return clean_text(value, column.max_length or MAX_FREE_TEXT, "Le texte")
+    if column.kind == "number":
+        return clean_number(value)
+    return value
+
+
+def _row_message(exc: InputError) -> str:
+    """« La valeur doit être… » → « la valeur doit être… », as the report's other problems."""
+    message = str(exc).rstrip(".")
+    return message[:1].lower() + message[1:]
 
 
 def _nonzero(counts: Counter) -> dict[str, int]:

@@ -962,6 +962,8 @@ def _alerts(session, data, evaluated, scoped_ids, as_of) -> tuple[list[AlertRow]
     else:
         for indicator_id in scoped_ids:
             item = evaluated[indicator_id]
+            if item.evaluation is None:  # inconsistent or invalid data: nothing to compute
+                continue
             for kind in _computed_alert_kinds(item.evaluation):
                 opened = item.evaluation.overdue_since if kind == "overdue" else None
                 rows.append(_alert_row(data, item, kind, opened))

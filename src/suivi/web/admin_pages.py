@@ -40,6 +40,7 @@ from suivi.web.common import (
     Page,
     PageDep,
     PageError,
+    PageId,
     Pagination,
     check_csrf,
     not_found,
@@ -255,7 +256,7 @@ def _contacts_page(
 
 
 @router.get("/administration/partenaires/{partner_id}/contacts")
-def contacts_page(page: AdminPage, partner_id: int) -> Response:
+def contacts_page(page: AdminPage, partner_id: PageId) -> Response:
     return _contacts_page(page, _partner(page, partner_id))
 
 
@@ -283,7 +284,7 @@ ContactText = Annotated[str, Form(max_length=1000)]
 @router.post("/administration/partenaires/{partner_id}/contacts")
 def add_contact(
     page: AdminPage,
-    partner_id: int,
+    partner_id: PageId,
     name: ContactText = "",
     email: ContactText = "",
     role: ContactText = "",
@@ -334,7 +335,7 @@ def _edit_page(page: Page, contact, partner, *, status_code=200, errors=None, va
 
 
 @router.get("/administration/contacts/{contact_id}/modifier")
-def edit_contact_form(page: AdminPage, contact_id: int) -> Response:
+def edit_contact_form(page: AdminPage, contact_id: PageId) -> Response:
     contact, partner = _contact(page, contact_id)
     return _edit_page(page, contact, partner)
 
@@ -342,7 +343,7 @@ def edit_contact_form(page: AdminPage, contact_id: int) -> Response:
 @router.post("/administration/contacts/{contact_id}/modifier")
 def edit_contact(
     page: AdminPage,
-    contact_id: int,
+    contact_id: PageId,
     name: ContactText = "",
     email: ContactText = "",
     role: ContactText = "",
@@ -403,7 +404,7 @@ def unsubscribe_by_admin(session, partner: Partner, contact: PartnerContact, act
 @router.post("/administration/contacts/{contact_id}/desabonner")
 def unsubscribe_contact(
     page: AdminPage,
-    contact_id: int,
+    contact_id: PageId,
     csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
 ) -> Response:
     check_csrf(page.request, csrf_token)
@@ -419,7 +420,7 @@ def unsubscribe_contact(
 @router.post("/administration/contacts/{contact_id}/reabonner")
 def resubscribe_contact(
     page: AdminPage,
-    contact_id: int,
+    contact_id: PageId,
     csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
 ) -> Response:
     check_csrf(page.request, csrf_token)
@@ -442,7 +443,7 @@ def resubscribe_contact(
 
 
 @router.get("/administration/contacts/{contact_id}/apercu")
-def preview_contact_summary(page: AdminPage, contact_id: int) -> Response:
+def preview_contact_summary(page: AdminPage, contact_id: PageId) -> Response:
     """The summary this contact would receive at the page's date; nothing is sent."""
     contact, partner = _contact(page, contact_id)
     summary = summary_for_contact(page.session, page.settings, contact.id, as_of=page.as_of)

@@ -17,17 +17,20 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import clock, labels
+from suivi.api.common import MAX_DATE, MAX_ID, MIN_DATE
 from suivi.auth.deps import CSRF_FORM_FIELD, CSRF_HEADER, PagePrincipal, Principal, verify_csrf
 from suivi.config import Settings
 from suivi.contract.models import Contract
 from suivi.deps import SessionDep
 from suivi.formatting import install_filters
+from suivi.validation import clean_number
 
 WEB_DIR = Path(__file__).parent
 PAGE_SIZE = 20
@@ -76,6 +79,10 @@ def require_user(request: Request, principal: PagePrincipal) -> Principal:
 
 UserDep = Annotated[Principal, Depends(require_user)]
 
+# Every numeric id in a page's path: bounded like the database's integers (a larger one
+# would overflow the query), refused with 422 before anything is read.
+PageId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
@@ -87,9 +94,12 @@ def parse_as_of(request: Request, settings: Settings) -> tuple[date, bool]:
     raw = request.query_params.get("as_of") or ""
     if raw:
         try:
-            return date.fromisoformat(raw), True
+            day = date.fromisoformat(raw)
         except ValueError:
             raise PageError(400, "Paramètre as_of invalide (format AAAA-MM-JJ).") from None
+        if not MIN_DATE <= day <= MAX_DATE:
+            raise PageError(422, f"Paramètre as_of hors limites ({MIN_DATE.year}–{MAX_DATE.year}).")
+        return day, True
     return clock.today(settings.tz), False
 
 
@@ -184,10 +194,7 @@ def parse_french_number(raw: str) -> float:
     cleaned = re.sub(r"[\s\u00a0\u202f]", "", text).replace("\u2212", "-")
     if not _NUMBER.match(cleaned):
         raise ValueError("Saisissez un nombre, par exemple 1 234,5.")
-    value = float(cleaned.replace(",", "."))
-    if not math.isfinite(value) or abs(value) > 1e12:
-        raise ValueError("Nombre trop grand.")
-    return value
+    return clean_number(float(cleaned.replace(",", ".")))
 
 
 def parse_french_date(raw: str) -> date:

@@ -43,7 +43,15 @@ from suivi.labels import FRESHNESS_LABELS, PERFORMANCE_LABELS
 from suivi.monitoring.models import ALERT_KINDS, Alert
 from suivi.progress import commitment_health
 from suivi.web.cards import build_cards
-from suivi.web.common import PAGE_SIZE, Page, PageDep, Pagination, not_found, page_number
+from suivi.web.common import (
+    PAGE_SIZE,
+    Page,
+    PageDep,
+    PageId,
+    Pagination,
+    not_found,
+    page_number,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -242,7 +250,7 @@ def contract_page(page: PageDep) -> Response:
 
 
 @router.get("/orientations/{priority_id}")
-def priority_page(page: PageDep, priority_id: int) -> Response:
+def priority_page(page: PageDep, priority_id: PageId) -> Response:
     by_id, children = _priority_index(page)
     priority = by_id.get(priority_id)
     if priority is None:
@@ -447,7 +455,7 @@ def partner_amounts(session, partner_id: int, commitments: list[Commitment]) -> 
 
 
 @router.get("/partenaires/{partner_id}")
-def partner_page(page: PageDep, partner_id: int) -> Response:
+def partner_page(page: PageDep, partner_id: PageId) -> Response:
     session = page.session
     partner = session.get(Partner, partner_id)
     if partner is None or not scoping.can_read_partner(page.principal, partner):
@@ -545,7 +553,7 @@ def commitments_page(page: PageDep) -> Response:
 
 
 @router.get("/engagements/{commitment_id}")
-def commitment_page(page: PageDep, commitment_id: int) -> Response:
+def commitment_page(page: PageDep, commitment_id: PageId) -> Response:
     session = page.session
     commitment = session.get(Commitment, commitment_id)
     if (

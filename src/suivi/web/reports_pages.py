@@ -23,6 +23,7 @@ from suivi.web.common import (
     Page,
     PageDep,
     PageError,
+    PageId,
     Pagination,
     check_csrf,
     not_found,
@@ -145,7 +146,7 @@ def generate_report_page(
 
 
 @router.get("/rapports/{report_id}/telecharger")
-def report_download(page: PageDep, report_id: int) -> Response:
+def report_download(page: PageDep, report_id: PageId) -> Response:
     report = page.session.execute(
         _reports_query(page).where(ReportFile.id == report_id)
     ).scalar_one_or_none()

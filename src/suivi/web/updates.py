@@ -8,13 +8,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from suivi import scoping
+from suivi import clock, scoping
 from suivi.api.errors import ApiError
 from suivi.formatting import format_date
 from suivi.indicators import service
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
 from suivi.labels import FRESHNESS_LABELS
+from suivi.validation import InputError, clean_number, clean_text, clean_url
 from suivi.web.cards import build_cards, due_order, loggable_indicator_ids, search_texts
 from suivi.web.common import (
     CSRF_FORM_FIELD,
@@ -23,6 +24,7 @@ from suivi.web.common import (
     Page,
     PageDep,
     PageError,
+    PageId,
     Pagination,
     check_csrf,
     is_htmx,
@@ -33,6 +35,7 @@ from suivi.web.common import (
 )
 
 router = APIRouter(include_in_schema=False)
+MAX_REASON = 500
 
 # French query values of the home page's filter → freshness code and its label.
 FRESHNESS_FILTERS = {
@@ -115,7 +118,7 @@ def _card(page: Page, indicator: Indicator):
 
 
 @router.get("/indicateurs/{indicator_id}")
-def indicator_page(page: PageDep, indicator_id: int) -> Response:
+def indicator_page(page: PageDep, indicator_id: PageId) -> Response:
     indicator = _readable_indicator(page, indicator_id)
     card = _card(page, indicator)
     history = (
@@ -131,18 +134,21 @@ def indicator_page(page: PageDep, indicator_id: int) -> Response:
 
 
 def _validate(page: Page, indicator: Indicator, form: dict[str, str]) -> tuple[dict, dict]:
-    """Parse the form; returns (clean values, French errors per field)."""
+    """Parse the form; returns (clean values, French errors per field). The same domain as
+    the API and the import (`suivi.validation`); the date is checked against the real today,
+    never against the page's `as_of`."""
     errors: dict[str, str] = {}
     clean: dict = {}
     try:
-        clean["value"] = parse_french_number(form["value"])
+        clean["value"] = clean_number(parse_french_number(form["value"]))
     except ValueError as exc:
         errors["value"] = str(exc)
+    today = clock.today(page.settings.tz)
     try:
         day = parse_french_date(form["measured_on"])
-        if day > page.as_of:
+        if day > today:
             errors["measured_on"] = (
-                f"La date ne peut pas être postérieure à aujourd'hui ({format_date(page.as_of)})."
+                f"La date ne peut pas être postérieure à aujourd'hui ({format_date(today)})."
             )
         elif day < indicator.baseline_date:
             errors["measured_on"] = (
@@ -152,20 +158,15 @@ def _validate(page: Page, indicator: Indicator, form: dict[str, str]) -> tuple[d
         clean["measured_on"] = day
     except ValueError as exc:
         errors["measured_on"] = str(exc)
-    url = form["evidence_url"].strip()
-    if url and not url.lower().startswith(("http://", "https://")):
-        errors["evidence_url"] = "Le lien doit commencer par http:// ou https://."
-    elif len(url) > 500:
-        errors["evidence_url"] = "Lien trop long (500 caractères au plus)."
-    clean["evidence_url"] = url
-    if len(form["comment"]) > MAX_TEXT:
-        errors["comment"] = f"Commentaire trop long ({MAX_TEXT} caractères au plus)."
-    clean["comment"] = form["comment"].strip()
-    if len(form["reason"]) > 500:
-        errors["reason"] = "Motif trop long (500 caractères au plus)."
-    clean["reason"] = form["reason"].strip()
-    if "\x00" in "".join(form.values()):
-        errors["comment"] = "Caractère interdit dans le texte."
+    for key, check in (
+        ("evidence_url", clean_url),
+        ("comment", lambda text: clean_text(text, MAX_TEXT, "Le commentaire").strip()),
+        ("reason", lambda text: clean_text(text, MAX_REASON, "Le motif").strip()),
+    ):
+        try:
+            clean[key] = check(form[key])
+        except InputError as exc:
+            errors[key] = str(exc)
     return clean, errors
 
 
@@ -173,7 +174,7 @@ def _validate(page: Page, indicator: Indicator, form: dict[str, str]) -> tuple[d
 def log_measurement(
     page: PageDep,
     request: Request,
-    indicator_id: int,
+    indicator_id: PageId,
     value: Annotated[str, Form(max_length=100)] = "",
     measured_on: Annotated[str, Form(max_length=20)] = "",
     comment: Annotated[str, Form(max_length=MAX_TEXT + 100)] = "",
@@ -243,6 +244,7 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
                 comment=clean["comment"],
                 evidence_url=clean["evidence_url"],
                 actor_id=page.principal.user_id,
+                today=clock.today(page.settings.tz),
             )
         elif not clean["reason"]:
             return {
@@ -261,8 +263,10 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
                 comment=clean["comment"] or None,
                 evidence_url=clean["evidence_url"] or None,
                 actor_id=page.principal.user_id,
+                today=clock.today(page.settings.tz),
             )
     except ApiError as exc:
-        field = exc.field if exc.field in ("measured_on", "value", "reason") else "value"
+        known = ("measured_on", "value", "reason", "comment", "evidence_url")
+        field = exc.field if exc.field in known else "value"
         return {field: exc.detail}
     return {}
