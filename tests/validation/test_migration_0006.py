@@ -1,4 +1,4 @@
-"""Migration 0005 on a base written before it: `javascript:` evidence links are emptied and
+"""Migration 0006 on a base written before it: `javascript:` evidence links are emptied and
 audited, duplicate current values of one date are resolved, then the unique index holds;
 downgrade works."""
 
@@ -12,7 +12,7 @@ from suivi.indicators.models import Measurement
 from suivi.migrate import downgrade, upgrade
 
 
-def test_0005_neutralises_links_and_duplicates(demo_db):
+def test_0006_neutralises_links_and_duplicates(demo_db):
     demo_db.close()
     downgrade(demo_db.url, "0002")
     demo_db.close()
@@ -67,7 +67,7 @@ def test_0005_neutralises_links_and_duplicates(demo_db):
         audited = session.scalar(
             select(func.count())
             .select_from(AuditEvent)
-            .where(AuditEvent.actor_label == "migration:0005")
+            .where(AuditEvent.actor_label == "migration:0006")
         )
         assert audited == 2
     demo_db.close()

@@ -1,11 +1,11 @@
 """input domain: only http(s) evidence links, one current measurement per indicator and date
 
-Revision ID: 0005
-Revises: 0008
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 00:00:00
 
 - Evidence links are rendered as links: a stored `javascript:`, `data:`… link (accepted by
-  the API and the import before 0005) is emptied, and each one is recorded in the audit
+  the API and the import before 0006) is emptied, and each one is recorded in the audit
   trail (before/after) and logged.
 - `ix_measurement_current` becomes unique: two concurrent corrections could leave two
   current values for one date. Duplicates already stored are resolved first: the latest
@@ -20,15 +20,15 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0008"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 log = logging.getLogger("alembic.runtime.migration")
 
-ACTOR = "migration:0005"
-DUPLICATE_REASON = "Doublon de valeur courante résolu par la migration 0005"
+ACTOR = "migration:0006"
+DUPLICATE_REASON = "Doublon de valeur courante résolu par la migration 0006"
 WHERE_CURRENT = sa.text("superseded_by_id IS NULL")
 
 # The columns this migration writes (a frozen view, not the application's models).
@@ -115,7 +115,7 @@ def _neutralise_links(connection) -> None:
         ],
     )
     log.warning(
-        "0005: emptied %d evidence link(s) that were not http(s) (measurement ids %s)",
+        "0006: emptied %d evidence link(s) that were not http(s) (measurement ids %s)",
         len(unsafe),
         json.dumps([row.id for row in unsafe]),
     )
@@ -167,7 +167,7 @@ def _resolve_duplicate_current(connection) -> None:
             )
     _audit(connection, audits)
     log.warning(
-        "0005: %d measurement(s) superseded by a later current value of the same date",
+        "0006: %d measurement(s) superseded by a later current value of the same date",
         len(audits),
     )
 
