@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from suivi import clock
 from suivi.app import create_app
 from suivi.db import session_scope
 from suivi.reports.archive import generate_report, store_report, sweep_archive
@@ -94,7 +93,8 @@ def test_crash_before_the_commit_leaves_no_final_file_and_the_sweep_cleans(demo_
     old_orphan, fresh_orphan = folder / "quartier" / "vieux.pdf", folder / "frais.pdf"
     old_orphan.write_bytes(b"%PDF old")
     fresh_orphan.write_bytes(b"%PDF fresh")
-    two_days_ago = (clock.now() - timedelta(days=2)).timestamp()
+    # Two days before the filesystem's own "now" (the sweep reads ages on that clock).
+    two_days_ago = fresh_orphan.stat().st_mtime - timedelta(days=2).total_seconds()
     for path in (old_orphan, kept.path, leftover):
         os.utime(path, (two_days_ago, two_days_ago))
 

@@ -26,7 +26,6 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table, for the foreign keys of report_file
-from suivi import clock
 from suivi.audit.service import record, snapshot
 from suivi.config import Settings
 from suivi.contract.models import Contract
@@ -226,6 +225,16 @@ def store_report(
     return GeneratedReport(row, final, rendered, temporary)
 
 
+def _filesystem_now(folder: Path) -> datetime:
+    """The current time as the filesystem of `folder` stamps files."""
+    marker = folder / f".sweep-{os.getpid()}{TEMPORARY_SUFFIX}"
+    marker.touch()
+    try:
+        return datetime.fromtimestamp(marker.stat().st_mtime, UTC)
+    finally:
+        marker.unlink(missing_ok=True)
+
+
 def sweep_archive(session: Session, settings: Settings) -> list[Path]:
     """Clean what an interrupted generation left in the archive folder: a temporary file
     whose row was committed gets its final name; temporary files and PDFs without a row are
@@ -235,7 +244,10 @@ def sweep_archive(session: Session, settings: Settings) -> list[Path]:
     if not folder.is_dir():
         return []
     known = set(session.execute(select(ReportFile.path)).scalars())
-    oldest_kept = clock.now() - ORPHAN_AGE
+    # Ages are read on the clock that wrote the modification times, the filesystem's: a
+    # process whose clock differs (a skewed host, libfaketime in tests) must not take a
+    # file being written for an old orphan.
+    oldest_kept = _filesystem_now(folder) - ORPHAN_AGE
     removed = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
