@@ -107,7 +107,7 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{suivi_db}")
         started = time.perf_counter()
         with session_scope(engine, write=True) as session:
-            report = import_portfolio(session, contract_id, path)
+            report = import_portfolio(session, contract_id, path, today=date(2030, 12, 31))
         suivi_s = time.perf_counter() - started
         engine.dispose()
         assert report.ok, [str(p) for p in report.problems[:5]]

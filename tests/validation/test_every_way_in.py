@@ -219,3 +219,32 @@ def test_page_ids_and_as_of_out_of_range_are_refused_not_500(web):
         assert response.status_code in (404, 422), (url, response.status_code)
     report = chef.post("/rapports?as_of=9999-12-31", {"type": "copil"}, htmx=False)
     assert report.status_code == 422
+
+
+def test_import_refuses_a_measurement_dated_after_today_by_api_and_cli(api, tmp_path, monkeypatch):
+    code = _indicator_code(api.db, api.ids["in"]["indicator_id"])
+    tomorrow = DEMO_AS_OF + timedelta(days=1)
+    workbook = _workbook(code, "value", 12.0)
+    workbook.active.cell(row=2, column=2, value=tomorrow)
+    path = tmp_path / "mesures.xlsx"
+    workbook.save(path)
+    before = _measurements(api.db)
+    config = tmp_path / "config.toml"
+    config.write_text("[app]\nmode = 'dev'\n", encoding="utf-8")
+    monkeypatch.setenv("SUIVI_DATABASE_URL", api.db.url)
+    with frozen_at(NOW):
+        uploaded = api.post(
+            "chef_de_projet",
+            "/api/io/import",
+            files={"file": (path.name, io.BytesIO(path.read_bytes()), "application/octet-stream")},
+        )
+        try:
+            result = CliRunner().invoke(cli_app, ["--config", str(config), "import", str(path)])
+        finally:
+            dispose_engines()
+    assert uploaded.status_code == 422, uploaded.text
+    problems = " ".join(f"{e['field']} : {e['message']}" for e in uploaded.json()["errors"])
+    assert "Mesures, ligne 2" in problems and "postérieure à aujourd'hui" in problems
+    assert result.exit_code == 1
+    assert "Mesures, ligne 2" in result.output and "postérieure à aujourd'hui" in result.output
+    assert _measurements(api.db) == before

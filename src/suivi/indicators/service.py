@@ -295,13 +295,19 @@ class _Baseline(Protocol):
     baseline_date: date
 
 
-def _check_measured_on(contract: _Term, indicator: _Baseline, day: date, today: date) -> None:
+def check_not_future(day: date, today: date) -> None:
+    """A measurement is a figure already observed: never dated after the real today (every
+    writer passes `clock.today(...)`, never a display `as_of`)."""
     if day > today:
         raise Invalid(
             "measured_on",
             f"La date {day.isoformat()} est postérieure à aujourd'hui ({today.isoformat()}) : "
             "on ne saisit que des mesures déjà constatées.",
         )
+
+
+def _check_measured_on(contract: _Term, indicator: _Baseline, day: date, today: date) -> None:
+    check_not_future(day, today)
     if not contract.term_start <= day <= contract.term_end:
         raise Invalid(
             "measured_on",

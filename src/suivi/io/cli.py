@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
+from suivi import clock
 from suivi.cli import AsOfOption, app, parse_as_of, settings_of
 
 # Problems shown on the terminal; the rest are counted (the report lists them all).
@@ -114,7 +115,13 @@ def import_command(
     with session_scope(engine, write=not dry_run) as session, _progress("Import") as advance:
         contract_id = _contract_id(session, settings)
         report = import_portfolio(
-            session, contract_id, read, dry_run=dry_run, actor_label="import", progress=advance
+            session,
+            contract_id,
+            read,
+            dry_run=dry_run,
+            actor_label="import",
+            progress=advance,
+            today=clock.today(settings.tz),
         )
     if not report.ok:
         count = len(report.problems)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table mapped, so flushes can sort foreign keys
+from suivi.api.errors import Invalid
 from suivi.audit.service import record, snapshot
 from suivi.commitments.models import (
     Commitment,
@@ -50,6 +51,7 @@ from suivi.contract.models import (
 from suivi.contract.service import quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
+from suivi.indicators.service import check_not_future
 from suivi.io.reading import (
     FileTooLargeError,
     RawSheet,
@@ -251,6 +253,7 @@ def import_portfolio(
     progress: Progress | None = None,
     principal=None,
     limits: ReadLimits | None = None,
+    today: date,
 ) -> ImportReport:
     """Check `source` and, if it has no problem (and this is not a dry run), apply it in the
     session's transaction. Never commits: the caller's boundary does. The report lists the
@@ -268,6 +271,7 @@ def import_portfolio(
     if contract is None:
         raise LookupError(f"contract {contract_id} not found")
     run = _Import(session, contract, dry_run, actor_id, actor_label, progress, principal)
+    run.today = today
     name = source.name
     run.sheets = source.sheets
     run.report.problems.extend(source.problems)
@@ -473,6 +477,15 @@ class _Import:
                 f"le {_fr(day)} est hors de la durée du contrat (du {_fr(start)} au {_fr(end)})",
             )
 
+    def _not_future(self, row: Row) -> None:
+        day = row.get("measured_on")
+        if day is None or not row.ok("measured_on"):
+            return
+        try:
+            check_not_future(day, self.today)
+        except Invalid as exc:
+            self.refuse(MEASUREMENTS, row, "measured_on", exc.detail)
+
     def _known(self, spec, row: Row, column: str, known: Iterable[str], what: str) -> None:
         value = row.get(column)
         if value is not None and row.ok(column) and value not in known:
@@ -597,6 +610,7 @@ class _Import:
         for row in self.rows(MEASUREMENTS):
             self._known(MEASUREMENTS, row, "indicator", self.indicator_codes, "indicateur")
             self._within_term(MEASUREMENTS, row, "measured_on")
+            self._not_future(row)
 
     def _check_indicators(self) -> None:
         for row in self.rows(INDICATORS):

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
+from suivi import clock
 from suivi.api.common import AsOfQuery, ContractQuery, resolve_as_of, resolve_contract
 from suivi.api.errors import ERROR_RESPONSES, ApiError
 from suivi.auth.deps import CurrentPrincipal, Principal, require_role
@@ -97,7 +98,12 @@ def import_upload(
         read = read_upload(file.file, file.filename or "import", settings)
     except FileTooLargeError as exc:
         raise UploadTooLargeError(str(exc)) from None
-    options = {"actor_id": principal.user_id, "actor_label": "import", "principal": principal}
+    options = {
+        "actor_id": principal.user_id,
+        "actor_label": "import",
+        "principal": principal,
+        "today": clock.today(settings.tz),
+    }
     if dry_run:
         report = dry_run_import(engine, contract.id, read, **options)
     else:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from suivi import clock
 from suivi.audit.models import AuditEvent
 from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.io.importer import (
@@ -124,6 +125,7 @@ def import_upload(
         "actor_id": page.principal.user_id,
         "actor_label": page.principal.label,
         "principal": page.principal,
+        "today": clock.today(page.settings.tz),
     }
     if dry_run:
         report = dry_run_import(page.request.app.state.engine, page.contract.id, read, **options)
