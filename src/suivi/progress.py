@@ -9,7 +9,9 @@ Vocabulary:
 * the *trajectory* is the piecewise-linear line from the baseline to each target;
 * *performance* says whether the latest value is where the trajectory expected it to be;
 * *freshness* says whether the indicator was updated for the reporting periods already due;
-* the *forecast* extrapolates all the measurements to the final target date (early warning).
+* the *forecast* extrapolates all the measurements to the final target date (early warning),
+  unless the spec says successive values are not comparable (``forecast=False``);
+* the *margin* is the indicator's precision: a gap to the trajectory within it is no gap.
 
 Example::
 
@@ -115,6 +117,12 @@ class IndicatorSpec:
     grace_days: int = 30
     # How many days before a due date the indicator is flagged "due_soon".
     due_soon_days: int = 14
+    # The indicator's precision in its own unit: a gap to the trajectory no larger than the
+    # margin is no gap (it also widens the `maintain` and forecast thresholds).
+    margin: float = 0.0
+    # False for indicators whose successive values are not comparable (INSEE-type
+    # statistics, small counts): no forecast and no forecast status at all.
+    forecast: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +247,8 @@ def validate_spec(spec: IndicatorSpec) -> None:
         raise ValueError(f"grace_days must not be negative, got {spec.grace_days!r}")
     if spec.due_soon_days < 0:
         raise ValueError(f"due_soon_days must not be negative, got {spec.due_soon_days!r}")
+    if not (isfinite(spec.margin) and spec.margin >= 0):
+        raise ValueError(f"margin must be a finite number >= 0, got {spec.margin!r}")
     if not isfinite(spec.baseline_value):
         raise ValueError(f"baseline value must be a finite number, got {spec.baseline_value!r}")
 
@@ -482,16 +492,17 @@ def _performance(spec: IndicatorSpec, actual: float | None, expected: float | No
     if actual is None or expected is None:
         return "no_data"
     tol = spec.tolerance
+    margin = spec.margin
     direction = spec.direction
+    gap = abs(actual - expected)
 
     if direction == "maintain":
         scale = abs(expected)
         if scale <= EPSILON:
             scale = 1.0
-        gap = abs(actual - expected)
-        if gap <= tol * scale + EPSILON:
+        if gap <= tol * scale + margin + EPSILON:
             return "on_track"
-        if gap <= 2 * tol * scale + EPSILON:
+        if gap <= 2 * tol * scale + margin + EPSILON:
             return "at_risk"
         return "off_track"
 
@@ -504,6 +515,8 @@ def _performance(spec: IndicatorSpec, actual: float | None, expected: float | No
     expected_change = expected - base
     if abs(expected_change) <= EPSILON:
         return "too_early"
+    if gap <= margin + EPSILON:
+        return "on_track"  # within the indicator's precision: no gap
     ratio = (actual - base) / expected_change
     if ratio >= 1 - tol - EPSILON:
         return "on_track"
@@ -553,13 +566,13 @@ def _forecast_status(spec: IndicatorSpec, forecast: float) -> str:
         scale = abs(final)
         if scale <= EPSILON:
             scale = 1.0
-        meets = abs(forecast - final) <= tol * scale + EPSILON
+        meets = abs(forecast - final) <= tol * scale + spec.margin + EPSILON
     else:
-        margin = tol * abs(final - spec.baseline_value)
+        slack = tol * abs(final - spec.baseline_value) + spec.margin
         if spec.direction == "increase":
-            meets = forecast >= final - margin - EPSILON
+            meets = forecast >= final - slack - EPSILON
         else:
-            meets = forecast <= final + margin + EPSILON
+            meets = forecast <= final + slack + EPSILON
     return "will_meet" if meets else "will_miss"
 
 
@@ -593,7 +606,7 @@ def _summarize(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> Measur
         total = fsum(
             itertools.chain((spec.baseline_value,), (v for d, v in counted if d > base_day))
         )
-    fit = _fit(spec, counted) if spec.targets and len(counted) >= 2 else None
+    fit = _fit(spec, counted) if spec.forecast and spec.targets and len(counted) >= 2 else None
     return MeasurementSummary(
         count=len(counted),
         latest_on=latest_on,
@@ -649,7 +662,7 @@ def _judge(spec: IndicatorSpec, summary: MeasurementSummary, as_of: date) -> Eva
 
     forecast: float | None = None
     forecast_status: str | None = None
-    if targets and summary.count >= 2 and summary.fit is not None:
+    if spec.forecast and targets and summary.count >= 2 and summary.fit is not None:
         forecast = summary.fit.value_at((targets[-1][0] - spec.baseline_date).days)
         if forecast is not None:
             forecast_status = _forecast_status(spec, forecast)
