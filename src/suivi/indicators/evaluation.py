@@ -74,6 +74,8 @@ def spec_of(indicator: Indicator, targets: Iterable[tuple[date, float]]) -> Indi
         frequency=indicator.frequency,
         tolerance=indicator.tolerance,
         grace_days=indicator.grace_days,
+        margin=indicator.margin,
+        forecast=indicator.forecast,
     )
 
 
@@ -331,7 +333,7 @@ def evaluate_summaries(
     indicator_sql = text(
         "SELECT i.id, i.contract_id, i.code, i.commitment_id, c.status, i.quartier_id, "
         "i.direction, i.baseline_value, i.baseline_date, i.cumulative, i.frequency, "
-        "i.tolerance, i.grace_days "
+        "i.tolerance, i.grace_days, i.margin, i.forecast "
         "FROM indicator i JOIN commitment c ON c.id = i.commitment_id "
         f"WHERE {where} ORDER BY i.id"
     ).bindparams(*expanding)
@@ -388,6 +390,8 @@ def evaluate_summaries(
             frequency=row.frequency,
             tolerance=row.tolerance,
             grace_days=row.grace_days,
+            margin=row.margin,
+            forecast=bool(row.forecast),
         )
         if row.id in shared_dates:
             summary = summarize(spec, rows_of[row.id], as_of)
