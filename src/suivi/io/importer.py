@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table mapped, so flushes can sort foreign keys
+from suivi.api.errors import Invalid
 from suivi.audit.service import record, snapshot
 from suivi.commitments.models import (
     Commitment,
@@ -36,15 +37,25 @@ from suivi.commitments.models import (
     CommitmentPartner,
     CommitmentQuartier,
 )
-from suivi.contract.models import Commune, Contract, Partner, Priority, Quartier, QuartierCommune
+from suivi.contract.models import (
+    Commune,
+    Contract,
+    Partner,
+    PartnerContact,
+    Priority,
+    Quartier,
+    QuartierCommune,
+)
 from suivi.db import utcnow
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
+from suivi.indicators.service import check_sheet, prepare_sheet
 from suivi.io.reading import RawSheet, UnreadableFileError, open_sheets
 from suivi.io.workbook import (
     AMOUNTS,
     CO_PARTNERS,
     COMMITMENTS,
     DIRECTION_CHOICES,
+    INDICATOR_SHEET_KEYS,
     INDICATORS,
     MEASUREMENTS,
     PARTNERS,
@@ -529,7 +540,53 @@ class _Import:
             grace = row.get("grace_days")
             if grace is not None and row.ok("grace_days") and grace < 0:
                 self.refuse(INDICATORS, row, "grace_days", f"{quote(grace)} est négatif")
+        self._check_indicator_sheets()
         self._check_specs()
+
+    def _sheet_values(self, row: Row, stored: Indicator | None) -> dict[str, Any]:
+        """The reference sheet a row gives: its columns present in the file, the stored
+        values (or the defaults of a new indicator) for the others."""
+        present = self.sheets[INDICATORS.name].present
+        values = {}
+        for key in INDICATOR_SHEET_KEYS:
+            if key in present:
+                values[key] = row.get(key, INDICATORS.by_key[key].default)
+            elif stored is not None:
+                values[key] = getattr(stored, key)
+        if "forecast" not in present and stored is not None and "comparability" in present:
+            del values["forecast"]  # a newly non-comparable statistic loses its forecast
+        return prepare_sheet(values, stored)
+
+    def _check_indicator_sheets(self) -> None:
+        """Each row's reference sheet follows the rules of the indicators service (a rate
+        has a denominator, a weight goes with a weighted mean…) and its data owner is a
+        contact of one of the contract's partners, given by e-mail."""
+        self.owner_contacts: dict[str, int] = {}
+        if not self.has(INDICATORS):
+            return
+        for contact_id, email in self.session.execute(
+            select(PartnerContact.id, PartnerContact.email)
+            .join(Partner, Partner.id == PartnerContact.partner_id)
+            .where(Partner.contract_id == self.contract.id)
+            .order_by(PartnerContact.id)
+        ):
+            self.owner_contacts.setdefault(email.lower(), contact_id)
+        for row in self.rows(INDICATORS):
+            email = row.get("data_owner")
+            if email and row.ok("data_owner") and email.lower() not in self.owner_contacts:
+                self.refuse(
+                    INDICATORS,
+                    row,
+                    "data_owner",
+                    f"{quote(email)} n'est le contact d'aucun partenaire du contrat",
+                )
+            if not row.ok(*INDICATOR_SHEET_KEYS):
+                continue
+            candidate = Indicator(**self._sheet_values(row, self.indicators.get(row.get("code"))))
+            try:
+                check_sheet(self.session, self.contract.id, candidate)
+            except Invalid as exc:
+                self.refuse(INDICATORS, row, exc.field, exc.detail[:1].lower() + exc.detail[1:])
 
     def _check_specs(self) -> None:
         """Baseline, targets and direction must make a consistent spec (suivi.progress)."""
@@ -1026,8 +1083,15 @@ class _Import:
                     "grace_days": 30,
                     "baseline_value": None,
                     "baseline_date": None,
+                    "data_owner": None,
                 },
             )
+            values |= self._sheet_values(row, stored)
+            if "data_owner" in values:
+                owner = values.pop("data_owner")
+                values["data_owner_contact_id"] = (
+                    self.owner_contacts[owner.lower()] if owner else None
+                )
             values["commitment_id"] = self.commitments[values.pop("commitment")].id
             if "quartier" in values:
                 quartier = values.pop("quartier")
