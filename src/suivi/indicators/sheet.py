@@ -75,7 +75,7 @@ def sheet_sections(indicator: Indicator, owners: Mapping[int, str]) -> list[Shee
             ),
         ),
         SheetSection("Ventilations", (("Ventilations", label("breakdown", indicator.breakdown)),)),
-        SheetSection("Agrégation entre quartiers", (("Règle", aggregation),)),
+        SheetSection("Agrégation entre quartiers", (("Règle d'agrégation", aggregation),)),
         SheetSection("Comparabilité", (("Comparabilité", comparability),)),
         SheetSection(
             "Marge",
@@ -85,7 +85,7 @@ def sheet_sections(indicator: Indicator, owners: Mapping[int, str]) -> list[Shee
             "Responsable de la donnée",
             (
                 (
-                    "Contact",
+                    "Responsable de la donnée",
                     owners.get(indicator.data_owner_contact_id, MISSING)
                     if indicator.data_owner_contact_id
                     else MISSING,
