@@ -233,3 +233,30 @@ def test_service_refuses_bad_input_and_writes_nothing(demo_db, frequency):
         assert contact.name == "Zoé" and len(contact.unsubscribe_token) >= 32
         with pytest.raises(Invalid):
             contacts.create_contact(session, partner, fields={"name": " ", "email": "a@b.fr"})
+
+
+def test_deleting_a_data_owner_leaves_its_indicators_without_owner(api: Api):
+    from suivi.indicators.models import Indicator
+
+    partners = partner_ids(api.db)
+    with api.db.session(write=False) as session:
+        contact = session.execute(
+            select(PartnerContact).where(PartnerContact.partner_id == partners["caf-62"])
+        ).scalar()
+        owned = (
+            session.execute(
+                select(Indicator.id).where(Indicator.data_owner_contact_id == contact.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert owned, "the demo's CAF contact owns indicators' data"
+    url = f"/api/partners/{partners['caf-62']}/contacts/{contact.id}"
+    assert api.client.delete(url, headers=api.headers("admin")).status_code == 204
+    with api.db.session(write=False) as session:
+        owners = (
+            session.execute(select(Indicator.data_owner_contact_id).where(Indicator.id.in_(owned)))
+            .scalars()
+            .all()
+        )
+    assert set(owners) == {None}
