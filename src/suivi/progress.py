@@ -33,7 +33,6 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from math import fsum, isfinite
-from operator import itemgetter
 from typing import TypeVar
 
 __all__ = [
@@ -96,8 +95,6 @@ HEALTH_ORDER = (
 
 # A reporting period is a block of whole calendar months starting in January.
 _MONTHS_PER_PERIOD = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
-
-_first_item = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,10 +215,11 @@ class MeasurementSummary:
     from one SQL query, and :func:`evaluate_summary` judges it.
 
     ``latest_value`` is the value of the last measurement of the latest date; ``total`` is
-    the baseline value plus every counted measurement dated after the baseline date (the
-    actual value of a cumulative indicator); ``fit`` the forecast line's sums. A field the
-    spec cannot use may be None (``total`` of a level indicator, ``fit`` without targets or
-    with fewer than two measurements).
+    the baseline value plus the value at every counted date after the baseline date (the
+    last measurement of each date: the actual value of a cumulative indicator); ``fit`` the
+    forecast line's sums. A field the spec cannot use may be None (``total`` of a level
+    indicator, ``fit`` without targets, with fewer than two measurements or with
+    ``forecast=False``).
     """
 
     count: int
@@ -533,16 +531,18 @@ def _fit(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> LeastSquares
     xs = [0]
     ys = [float(base)]
     if spec.cumulative:
-        # Running total per date; every measurement of a date gets that date's total.
+        # Running total per date, the amount of a date being the last measurement given for
+        # it; every measurement of a date gets that date's total.
+        amount_on = dict(counted)
         amounts = [base]
-        for day, group in itertools.groupby(sorted(counted, key=_first_item), key=_first_item):
-            rows = list(group)
+        total_on = {}
+        for day in sorted(amount_on):
             if day > base_day:
-                amounts.extend(value for _, value in rows)
-            total = fsum(amounts)
-            x = (day - base_day).days
-            xs.extend([x] * len(rows))
-            ys.extend([total] * len(rows))
+                amounts.append(amount_on[day])
+            total_on[day] = fsum(amounts)
+        for day, _ in counted:
+            xs.append((day - base_day).days)
+            ys.append(total_on[day])
     else:
         # The actual value on a date is the last measurement of that date (iterable order).
         value_on = dict(counted)
@@ -602,9 +602,13 @@ def _summarize(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> Measur
             latest_on, latest_value = day, value
     total: float | None = None
     if spec.cumulative:
-        # fsum: exact sum, so the result does not depend on the order of the measurements.
+        # The amount of a date is the last measurement given for it (a later entry for the
+        # same date replaces the earlier one). fsum: exact, so independent of the order.
+        amount_on = dict(counted)
         total = fsum(
-            itertools.chain((spec.baseline_value,), (v for d, v in counted if d > base_day))
+            itertools.chain(
+                (spec.baseline_value,), (v for d, v in amount_on.items() if d > base_day)
+            )
         )
     fit = _fit(spec, counted) if spec.forecast and spec.targets and len(counted) >= 2 else None
     return MeasurementSummary(
@@ -622,10 +626,11 @@ def evaluate(
     """Evaluate an indicator at date ``as_of`` from ``(date, value)`` measurements in any order.
 
     Only measurements dated from ``baseline_date`` to ``as_of`` (both included) count.
-    For a level indicator the actual value is the latest measurement; when several share the
-    latest date, the last one in iteration order wins (the caller controls which is "newest",
-    e.g. by ordering on the recording timestamp). For a cumulative indicator the actual value is
-    the baseline plus every counted measurement dated strictly after the baseline date.
+    When several measurements share a date, the last one in iteration order is the value at
+    that date (the caller controls which is "newest", e.g. by ordering on the recording
+    timestamp). For a level indicator the actual value is the value at the latest date; for a
+    cumulative indicator it is the baseline plus the value at every counted date strictly
+    after the baseline date.
     """
     validate_spec(spec)
     return _judge(spec, summarize(spec, measurements, as_of), as_of)

@@ -882,10 +882,20 @@ def test_forecast_cumulative_uses_running_totals():
 
 def test_forecast_cumulative_duplicate_dates_share_the_total():
     spec = spec_with(LONG, cumulative=True)
-    # Points (0, 0), (100, 10), (100, 10), (200, 20): x̄ = 100, ȳ = 10, Sxx = 20000,
-    # Sxy = 1000 + 1000 = 2000, slope 0.1, forecast 10 + 0.1 * 300 = 40.
-    ms = [(day(100), 5.0), (day(200), 10.0), (day(100), 5.0)]
-    assert evaluate(spec, ms, day(250)).forecast == pytest.approx(40.0)
+    # Day 100 given twice (5 then 7): 7 is its amount, so the totals are 7 and 17.
+    # Points (0, 0), (100, 7), (100, 7), (200, 17): x̄ = 100, ȳ = 7.75, Sxx = 20000,
+    # Sxy = (-100)(-7.75) + 100 * 9.25 = 1700, slope 0.085, forecast 7.75 + 0.085 * 300 = 33.25.
+    ms = [(day(100), 5.0), (day(200), 10.0), (day(100), 7.0)]
+    ev = evaluate(spec, ms, day(250))
+    assert ev.actual == 17.0
+    assert ev.forecast == pytest.approx(33.25)
+
+
+def test_cumulative_amount_of_a_shared_date_is_the_one_given_last():
+    # A later entry for the same period replaces the earlier one: it is not a second amount.
+    ms = [(day(30), 10.0), (day(60), 5.0), (day(30), 12.0)]
+    assert evaluate(CUMULATIVE, ms, day(100)).actual == 27.0  # 10 + 12 + 5
+    assert evaluate(CUMULATIVE, list(reversed(ms)), day(100)).actual == 25.0  # 10 + 10 + 5
 
 
 def test_forecast_cumulative_with_amount_on_baseline_date():

@@ -130,7 +130,9 @@ def ref_actual(spec, rows, on):
     """Actual value as of ``on`` from counted ``rows`` (level or cumulative)."""
     rows = [(d, v) for d, v in rows if d <= on]
     if spec.cumulative:
-        return spec.baseline_value + sum(v for d, v in rows if d > spec.baseline_date)
+        # The value at a date is the one given last for it.
+        last = {d: [w for e, w in rows if e == d][-1] for d, _ in rows}
+        return spec.baseline_value + sum(v for d, v in last.items() if d > spec.baseline_date)
     latest = max(d for d, _ in rows)
     return [v for d, v in rows if d == latest][-1]
 
@@ -502,10 +504,10 @@ def test_forecast_false_means_no_forecast_and_nothing_else_changes(case):
 @FAST
 @given(cases(), st.data())
 def test_the_last_given_of_a_shared_date_is_its_value(case, data):
-    """A level indicator judged with a duplicate of one of its dates given last is judged
-    as if that date only had the duplicate's value."""
+    """An indicator (level or cumulative) judged with a duplicate of one of its dates given
+    last is judged as if that date only had the duplicate's value."""
     spec, measurements, as_of = case
-    assume(not spec.cumulative and measurements)
+    assume(measurements)
     day_, _ = data.draw(st.sampled_from(measurements))
     value = data.draw(values)
     with_duplicate = evaluate(spec, [*measurements, (day_, value)], as_of)

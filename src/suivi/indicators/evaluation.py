@@ -155,13 +155,13 @@ def evaluate_indicators(
 # counted measurements (not superseded, from the baseline date to as_of) into the few
 # numbers `suivi.progress.MeasurementSummary` holds; `evaluate_summary` then applies the very
 # same rules as `evaluate`. One window, ordered by date only, so a single sort serves it:
-# the running total of amounts includes every measurement of its date (RANGE frame, the
-# default), which is the cumulative actual on that date. When dates are unique the level
-# actual on a date is simply that row's value and the latest value is the last row's; an
-# indicator with several measurements on one date (`shared_dates`, rare: the engine then
-# takes the last id of the date) is summarised in Python from its rows instead, by the
-# engine's own `summarize`. Measured: one window instead of three `last_value` windows
-# halves the query at national scale (docs/benchmarks.md).
+# when dates are unique, the running total of amounts (RANGE frame, the default) is the
+# cumulative actual on that date, the level actual on a date is that row's value and the
+# latest value is the last row's. An indicator with several measurements on one date
+# (`shared_dates`, rare: the value at that date, level or cumulative, is then the last id's)
+# is summarised in Python from its rows instead, by the engine's own `summarize`.
+# Measured: one window instead of three `last_value` windows halves the query at national
+# scale (docs/benchmarks.md).
 
 _SUMMARY_SQL = """
 WITH counted AS (
