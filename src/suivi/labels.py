@@ -198,3 +198,26 @@ def tone(code: str | None) -> str:
     if code is None:
         return "neutral"
     return STATUS_TONE.get(code, "neutral")
+
+
+# Indicator reference sheet (fiche indicateur), see suivi.indicators.models.
+AGGREGATION_LABELS = {
+    "sum": "Somme des quartiers",
+    "weighted_mean": "Moyenne pondérée des quartiers",
+    "none": "Aucune (ne s'agrège pas entre quartiers)",
+}
+COMPARABILITY_LABELS = {
+    "comparable": "Comparable d'une période à l'autre",
+    "statistique_non_comparable": "Statistique non comparable d'une année sur l'autre",
+}
+BREAKDOWN_LABELS = {
+    "none": "Aucune",
+    "sex": "Par sexe",
+    "age_band": "Par tranche d'âge",
+    "sex_age_band": "Par sexe et tranche d'âge",
+}
+LABELS.update(
+    aggregation=AGGREGATION_LABELS,
+    comparability=COMPARABILITY_LABELS,
+    breakdown=BREAKDOWN_LABELS,
+)

@@ -9,7 +9,9 @@ Vocabulary:
 * the *trajectory* is the piecewise-linear line from the baseline to each target;
 * *performance* says whether the latest value is where the trajectory expected it to be;
 * *freshness* says whether the indicator was updated for the reporting periods already due;
-* the *forecast* extrapolates all the measurements to the final target date (early warning).
+* the *forecast* extrapolates all the measurements to the final target date (early warning),
+  unless the spec says successive values are not comparable (``forecast=False``);
+* the *margin* is the indicator's precision: a gap to the trajectory within it is no gap.
 
 Example::
 
@@ -31,7 +33,6 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from math import fsum, isfinite
-from operator import itemgetter
 from typing import TypeVar
 
 __all__ = [
@@ -95,8 +96,6 @@ HEALTH_ORDER = (
 # A reporting period is a block of whole calendar months starting in January.
 _MONTHS_PER_PERIOD = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 
-_first_item = itemgetter(0)
-
 
 @dataclass(frozen=True, slots=True)
 class IndicatorSpec:
@@ -115,6 +114,12 @@ class IndicatorSpec:
     grace_days: int = 30
     # How many days before a due date the indicator is flagged "due_soon".
     due_soon_days: int = 14
+    # The indicator's precision in its own unit: a gap to the trajectory no larger than the
+    # margin is no gap (it also widens the `maintain` and forecast thresholds).
+    margin: float = 0.0
+    # False for indicators whose successive values are not comparable (INSEE-type
+    # statistics, small counts): no forecast and no forecast status at all.
+    forecast: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,10 +215,11 @@ class MeasurementSummary:
     from one SQL query, and :func:`evaluate_summary` judges it.
 
     ``latest_value`` is the value of the last measurement of the latest date; ``total`` is
-    the baseline value plus every counted measurement dated after the baseline date (the
-    actual value of a cumulative indicator); ``fit`` the forecast line's sums. A field the
-    spec cannot use may be None (``total`` of a level indicator, ``fit`` without targets or
-    with fewer than two measurements).
+    the baseline value plus the value at every counted date after the baseline date (the
+    last measurement of each date: the actual value of a cumulative indicator); ``fit`` the
+    forecast line's sums. A field the spec cannot use may be None (``total`` of a level
+    indicator, ``fit`` without targets, with fewer than two measurements or with
+    ``forecast=False``).
     """
 
     count: int
@@ -239,6 +245,8 @@ def validate_spec(spec: IndicatorSpec) -> None:
         raise ValueError(f"grace_days must not be negative, got {spec.grace_days!r}")
     if spec.due_soon_days < 0:
         raise ValueError(f"due_soon_days must not be negative, got {spec.due_soon_days!r}")
+    if not (isfinite(spec.margin) and spec.margin >= 0):
+        raise ValueError(f"margin must be a finite number >= 0, got {spec.margin!r}")
     if not isfinite(spec.baseline_value):
         raise ValueError(f"baseline value must be a finite number, got {spec.baseline_value!r}")
 
@@ -482,16 +490,17 @@ def _performance(spec: IndicatorSpec, actual: float | None, expected: float | No
     if actual is None or expected is None:
         return "no_data"
     tol = spec.tolerance
+    margin = spec.margin
     direction = spec.direction
+    gap = abs(actual - expected)
 
     if direction == "maintain":
         scale = abs(expected)
         if scale <= EPSILON:
             scale = 1.0
-        gap = abs(actual - expected)
-        if gap <= tol * scale + EPSILON:
+        if gap <= tol * scale + margin + EPSILON:
             return "on_track"
-        if gap <= 2 * tol * scale + EPSILON:
+        if gap <= 2 * tol * scale + margin + EPSILON:
             return "at_risk"
         return "off_track"
 
@@ -504,6 +513,8 @@ def _performance(spec: IndicatorSpec, actual: float | None, expected: float | No
     expected_change = expected - base
     if abs(expected_change) <= EPSILON:
         return "too_early"
+    if gap <= margin + EPSILON:
+        return "on_track"  # within the indicator's precision: no gap
     ratio = (actual - base) / expected_change
     if ratio >= 1 - tol - EPSILON:
         return "on_track"
@@ -520,16 +531,18 @@ def _fit(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> LeastSquares
     xs = [0]
     ys = [float(base)]
     if spec.cumulative:
-        # Running total per date; every measurement of a date gets that date's total.
+        # Running total per date, the amount of a date being the last measurement given for
+        # it; every measurement of a date gets that date's total.
+        amount_on = dict(counted)
         amounts = [base]
-        for day, group in itertools.groupby(sorted(counted, key=_first_item), key=_first_item):
-            rows = list(group)
+        total_on = {}
+        for day in sorted(amount_on):
             if day > base_day:
-                amounts.extend(value for _, value in rows)
-            total = fsum(amounts)
-            x = (day - base_day).days
-            xs.extend([x] * len(rows))
-            ys.extend([total] * len(rows))
+                amounts.append(amount_on[day])
+            total_on[day] = fsum(amounts)
+        for day, _ in counted:
+            xs.append((day - base_day).days)
+            ys.append(total_on[day])
     else:
         # The actual value on a date is the last measurement of that date (iterable order).
         value_on = dict(counted)
@@ -553,13 +566,13 @@ def _forecast_status(spec: IndicatorSpec, forecast: float) -> str:
         scale = abs(final)
         if scale <= EPSILON:
             scale = 1.0
-        meets = abs(forecast - final) <= tol * scale + EPSILON
+        meets = abs(forecast - final) <= tol * scale + spec.margin + EPSILON
     else:
-        margin = tol * abs(final - spec.baseline_value)
+        slack = tol * abs(final - spec.baseline_value) + spec.margin
         if spec.direction == "increase":
-            meets = forecast >= final - margin - EPSILON
+            meets = forecast >= final - slack - EPSILON
         else:
-            meets = forecast <= final + margin + EPSILON
+            meets = forecast <= final + slack + EPSILON
     return "will_meet" if meets else "will_miss"
 
 
@@ -589,11 +602,15 @@ def _summarize(spec: IndicatorSpec, counted: list[tuple[date, float]]) -> Measur
             latest_on, latest_value = day, value
     total: float | None = None
     if spec.cumulative:
-        # fsum: exact sum, so the result does not depend on the order of the measurements.
+        # The amount of a date is the last measurement given for it (a later entry for the
+        # same date replaces the earlier one). fsum: exact, so independent of the order.
+        amount_on = dict(counted)
         total = fsum(
-            itertools.chain((spec.baseline_value,), (v for d, v in counted if d > base_day))
+            itertools.chain(
+                (spec.baseline_value,), (v for d, v in amount_on.items() if d > base_day)
+            )
         )
-    fit = _fit(spec, counted) if spec.targets and len(counted) >= 2 else None
+    fit = _fit(spec, counted) if spec.forecast and spec.targets and len(counted) >= 2 else None
     return MeasurementSummary(
         count=len(counted),
         latest_on=latest_on,
@@ -609,10 +626,11 @@ def evaluate(
     """Evaluate an indicator at date ``as_of`` from ``(date, value)`` measurements in any order.
 
     Only measurements dated from ``baseline_date`` to ``as_of`` (both included) count.
-    For a level indicator the actual value is the latest measurement; when several share the
-    latest date, the last one in iteration order wins (the caller controls which is "newest",
-    e.g. by ordering on the recording timestamp). For a cumulative indicator the actual value is
-    the baseline plus every counted measurement dated strictly after the baseline date.
+    When several measurements share a date, the last one in iteration order is the value at
+    that date (the caller controls which is "newest", e.g. by ordering on the recording
+    timestamp). For a level indicator the actual value is the value at the latest date; for a
+    cumulative indicator it is the baseline plus the value at every counted date strictly
+    after the baseline date.
     """
     validate_spec(spec)
     return _judge(spec, summarize(spec, measurements, as_of), as_of)
@@ -649,7 +667,7 @@ def _judge(spec: IndicatorSpec, summary: MeasurementSummary, as_of: date) -> Eva
 
     forecast: float | None = None
     forecast_status: str | None = None
-    if targets and summary.count >= 2 and summary.fit is not None:
+    if spec.forecast and targets and summary.count >= 2 and summary.fit is not None:
         forecast = summary.fit.value_at((targets[-1][0] - spec.baseline_date).days)
         if forecast is not None:
             forecast_status = _forecast_status(spec, forecast)

@@ -74,6 +74,18 @@ def _awkward_measurements(session) -> None:
     session.flush()
 
 
+def _sheet_settings(session) -> None:
+    """Margins and forecast flags from the reference sheet on some indicators, so that both
+    paths read them from the database."""
+    rnd = random.Random(11)
+    indicators = session.execute(select(Indicator).order_by(Indicator.id)).scalars().all()
+    for indicator in indicators[::2]:
+        indicator.margin = rnd.choice([0.5, 2.0, abs(indicator.baseline_value) * 0.05])
+    for indicator in indicators[::7]:
+        indicator.forecast = False
+    session.flush()
+
+
 def _assert_same(full, summarised) -> None:
     assert full.keys() == summarised.keys()
     compared = 0
@@ -93,6 +105,7 @@ def test_summaries_match_full_evaluation(demo_db):
     with demo_db.session() as session:
         contract_id = session.execute(select(Contract.id)).scalar_one()
         _awkward_measurements(session)
+        _sheet_settings(session)
         for as_of in (DEMO_AS_OF, DEMO_AS_OF - timedelta(days=200)):
             full = evaluate_indicators(session, contract_id=contract_id, as_of=as_of)
             with QueryCounter(demo_db.engine) as queries:
@@ -124,3 +137,27 @@ def test_summaries_match_full_evaluation(demo_db):
             )
             == subset
         )
+
+
+def test_both_paths_apply_the_margin_and_the_forecast_flag(demo_db):
+    with demo_db.session() as session:
+        contract_id = session.execute(select(Contract.id)).scalar_one()
+        before = evaluate_summaries(session, contract_id=contract_id, as_of=DEMO_AS_OF)
+        forecast_ids = [i for i, v in before.items() if v.evaluation.forecast is not None]
+        late_ids = [
+            i for i, v in before.items() if v.evaluation.performance in ("off_track", "at_risk")
+        ]
+        assert forecast_ids and late_ids
+        for indicator in session.execute(select(Indicator)).scalars():
+            if indicator.id in forecast_ids:
+                indicator.forecast = False
+            if indicator.id in late_ids:
+                indicator.margin = 1e9  # every gap is within it
+        session.flush()
+        for evaluated in (
+            evaluate_summaries(session, contract_id=contract_id, as_of=DEMO_AS_OF),
+            evaluate_indicators(session, contract_id=contract_id, as_of=DEMO_AS_OF),
+        ):
+            assert all(evaluated[i].evaluation.forecast is None for i in forecast_ids)
+            assert all(evaluated[i].evaluation.forecast_status is None for i in forecast_ids)
+            assert {evaluated[i].evaluation.performance for i in late_ids} == {"on_track"}

@@ -52,3 +52,29 @@ def test_schema_catches_a_bad_official_code(demo_db, tmp_path):
     report = _validate(out, schema_path)
     assert not report.valid
     assert report.flatten(["fieldName"])[0] == ["code_qpv"]
+
+
+def test_open_data_carries_the_indicator_sheet(demo_db, tmp_path):
+    out = tmp_path / "engagements-qpv.csv"
+    with demo_db.session(write=False) as session:
+        schema_path = write_opendata(session, contract_id(demo_db), out, DEMO_AS_OF)
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    names = [field["name"] for field in schema["fields"]]
+    for name in ("definition", "formule", "regle_agregation", "comparabilite", "marge"):
+        assert name in names
+    assert _validate(out, schema_path).valid
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["code_indicateur"] == "ENG-008-I2"]
+    assert rows
+    row = rows[0]
+    assert (row["taux"], row["denominateur"], row["marge"]) == (
+        "true",
+        "Financements totaux",
+        "1.0",
+    )
+    assert row["regle_agregation"] == "Moyenne pondérée des quartiers"
+    assert row["ponderation"] == "financements totaux"
+    assert row["comparabilite"] == "Comparable d'une période à l'autre"
+    # The data owner's organisation, never a person's name or e-mail.
+    assert row["responsable_donnee"] == "Région Hauts-de-France"
+    assert "@" not in out.read_text(encoding="utf-8")

@@ -17,8 +17,29 @@ from tests.io.helpers import (
 )
 
 
+def copy_contacts(source, target) -> None:
+    """Partner contacts are kept on the admin pages, not in the workbook: the reference
+    database gets the demo's, so that the indicators' data owners (given by e-mail) exist."""
+    from suivi.contract.models import Partner, PartnerContact
+
+    with source.session(write=False) as session:
+        contacts = session.execute(
+            select(Partner.code, PartnerContact).join(
+                Partner, Partner.id == PartnerContact.partner_id
+            )
+        ).all()
+        copies = [
+            (code, contact.model_dump(exclude={"id", "partner_id"})) for code, contact in contacts
+        ]
+    with target.session() as session:
+        partners = {p.code: p.id for p in session.execute(select(Partner)).scalars()}
+        for code, fields in copies:
+            session.add(PartnerContact(partner_id=partners[code], **fields))
+
+
 def test_demo_round_trip_xlsx_is_identical(demo_db, reference_db, tmp_path):
     first = export_to(demo_db, tmp_path / "demo.xlsx")
+    copy_contacts(demo_db, reference_db)
 
     report = import_from(reference_db, first)
     assert report.ok, [str(p) for p in report.problems]
@@ -41,6 +62,7 @@ def test_demo_round_trip_xlsx_is_identical(demo_db, reference_db, tmp_path):
 
 def test_demo_round_trip_csv_is_byte_identical(demo_db, reference_db, tmp_path):
     first = export_to(demo_db, tmp_path / "demo.zip", fmt="csv")
+    copy_contacts(demo_db, reference_db)
     report = import_from(reference_db, first)
     assert report.ok, [str(p) for p in report.problems]
     second = export_to(reference_db, tmp_path / "again.zip", fmt="csv")
@@ -118,3 +140,77 @@ def test_a_changed_value_is_a_correction_and_a_changed_target_a_revision(demo_db
         assert event.action == "update" and event.actor_label == "import"
         assert event.before["value"] == old_value
         assert session.scalar(select(func.count()).select_from(Target)) > 0
+
+
+def _indicator_cells(workbook, code: str) -> tuple:
+    sheet = workbook["Indicateurs"]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == code)
+    return sheet, row
+
+
+def test_the_indicator_sheet_travels_in_the_workbook(demo_db, tmp_path):
+    path = export_to(demo_db, tmp_path / "demo.xlsx")
+    workbook = load_workbook(path)
+    sheet, row = _indicator_cells(workbook, "ENG-008-I2")  # Part du droit commun
+    cell = {
+        header: sheet.cell(row, header_index(sheet, header)).value
+        for header in (
+            "Taux",
+            "Dénominateur",
+            "Agrégation entre quartiers",
+            "Pondération",
+            "Comparabilité",
+            "Projection",
+            "Marge",
+            "Justification de la marge",
+            "Responsable de la donnée (e-mail)",
+        )
+    }
+    assert cell["Taux"] == "oui" and cell["Dénominateur"] == "Financements totaux"
+    assert cell["Agrégation entre quartiers"] == "Moyenne pondérée des quartiers"
+    assert cell["Pondération"] == "financements totaux"
+    assert cell["Comparabilité"] == "Comparable d'une période à l'autre"
+    assert (cell["Projection"], cell["Marge"]) == ("oui", 1.0)
+    assert cell["Justification de la marge"].startswith("Montants déclarés")
+    assert cell["Responsable de la donnée (e-mail)"] == "contact.region@example.org"
+
+    # Edited in the spreadsheet: a wider margin and a non-comparable statistic.
+    sheet.cell(row, header_index(sheet, "Marge")).value = 2.5
+    sheet.cell(row, header_index(sheet, "Comparabilité")).value = "statistique_non_comparable"
+    sheet.cell(row, header_index(sheet, "Projection")).value = "non"
+    workbook.save(path)
+    report = import_from(demo_db, path)
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.updated["Indicateurs"] == 1
+    with demo_db.session(write=False) as session:
+        indicator = session.scalars(select(Indicator).where(Indicator.code == "ENG-008-I2")).one()
+        assert (indicator.margin, indicator.comparability, indicator.forecast) == (
+            2.5,
+            "statistique_non_comparable",
+            False,
+        )
+
+
+def test_an_inconsistent_sheet_in_the_workbook_is_refused_in_french(demo_db, tmp_path):
+    path = export_to(demo_db, tmp_path / "demo.xlsx")
+    workbook = load_workbook(path)
+    sheet, row = _indicator_cells(workbook, "ENG-008-I2")
+    sheet.cell(row, header_index(sheet, "Agrégation entre quartiers")).value = "sum"
+    sheet.cell(row, header_index(sheet, "Marge")).value = -1
+    sheet, other = _indicator_cells(workbook, "ENG-033-I1")
+    sheet.cell(other, header_index(sheet, "Dénominateur")).value = None
+    sheet.cell(other, header_index(sheet, "Taux")).value = "oui"
+    sheet.cell(
+        other, header_index(sheet, "Responsable de la donnée (e-mail)")
+    ).value = "inconnu@example.org"
+    workbook.save(path)
+    before = database_digest(demo_db)
+    report = import_from(demo_db, path)
+    assert not report.ok
+    problems = [str(p) for p in report.problems]
+    assert any("Marge" in p and "positif ou nul" in p for p in problems), problems
+    assert any(
+        "Dénominateur" in p and "un taux doit indiquer son dénominateur" in p for p in problems
+    ), problems
+    assert any("« inconnu@example.org » n'est le contact d'aucun partenaire" in p for p in problems)
+    assert database_digest(demo_db) == before

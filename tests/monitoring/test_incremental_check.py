@@ -284,3 +284,30 @@ def test_check_all_from_the_command_line_judges_everything_again(demo_db, tmp_pa
             select(AuditEvent).where(AuditEvent.entity == "indicator_check")
         ).scalar_one()
     assert audit.actor_label == "cli:check --all" and audit.after["forgotten"] > 200
+
+
+@pytest.mark.parametrize(
+    ("change", "kind"),
+    [
+        ("margin = 1e6", "off_track"),
+        ("margin = 1e6", "at_risk"),
+        ("forecast = :no", "forecast_miss"),
+    ],
+)
+def test_a_changed_margin_or_forecast_flag_is_judged_again(demo_db, change, kind):
+    """The indicator trigger of migration 0002 notes any update of an indicator, so the
+    reference sheet's margin and forecast flag (migration 0007) need nothing more: the next
+    daily check judges the indicator again and closes the alert the change made false."""
+    run_check(demo_db, DEMO_AS_OF)
+    alerted = sorted(i for i, k in open_alert_keys(demo_db) if k == kind)
+    assert alerted, f"the demo has no open {kind} alert"
+    indicator_id = alerted[0]
+    with demo_db.session() as session:
+        session.execute(
+            text(f"UPDATE indicator SET {change} WHERE id = :id"), {"id": indicator_id, "no": False}
+        )
+    assert notes(demo_db) == [indicator_id]
+    counts = run_check(demo_db, DEMO_AS_OF)
+    assert counts["evaluated"] == 1
+    assert (indicator_id, kind) not in open_alert_keys(demo_db)
+    assert open_alert_keys(demo_db) == full_check_alerts(demo_db, DEMO_AS_OF)

@@ -285,3 +285,30 @@ def test_demo_unsubscribe_tokens_are_random(demo_db):
         tokens = session.execute(select(PartnerContact.unsubscribe_token)).scalars().all()
     assert tokens and len(set(tokens)) == len(tokens)
     assert all(len(token) >= 40 and "demo" not in token for token in tokens)
+
+
+def test_deleting_a_data_owner_leaves_its_indicators_without_owner(api: Api):
+    from suivi.indicators.models import Indicator
+
+    partners = partner_ids(api.db)
+    with api.db.session(write=False) as session:
+        contact = session.execute(
+            select(PartnerContact).where(PartnerContact.partner_id == partners["caf-62"])
+        ).scalar()
+        owned = (
+            session.execute(
+                select(Indicator.id).where(Indicator.data_owner_contact_id == contact.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert owned, "the demo's CAF contact owns indicators' data"
+    url = f"/api/partners/{partners['caf-62']}/contacts/{contact.id}"
+    assert api.client.delete(url, headers=api.headers("admin")).status_code == 204
+    with api.db.session(write=False) as session:
+        owners = (
+            session.execute(select(Indicator.data_owner_contact_id).where(Indicator.id.in_(owned)))
+            .scalars()
+            .all()
+        )
+    assert set(owners) == {None}

@@ -92,8 +92,12 @@ def test_spec_defaults_and_field_order():
         "tolerance",
         "grace_days",
         "due_soon_days",
+        "margin",
+        "forecast",
     ]
     assert spec.targets == ()
+    assert spec.margin == 0.0
+    assert spec.forecast is True
     assert spec.cumulative is False
     assert spec.frequency == "quarterly"
     assert spec.tolerance == 0.10
@@ -772,6 +776,9 @@ def test_current_due_period_validates_the_spec():
         ({"due_soon_days": -1}, "due_soon_days"),
         ({"baseline_value": float("nan")}, "baseline"),
         ({"targets": ((date(2030, 1, 1), float("inf")),)}, "finite"),
+        ({"margin": -0.5}, "margin"),
+        ({"margin": float("nan")}, "margin"),
+        ({"margin": float("inf")}, "margin"),
     ],
 )
 def test_invalid_spec(changes, fragment):
@@ -795,6 +802,8 @@ def test_invalid_spec(changes, fragment):
         {"grace_days": 0, "due_soon_days": 0},
         {"tolerance": 0.999},
         {"tolerance": 1e-6},
+        {"margin": 0.0},
+        {"margin": 2.5, "forecast": False},
         *({"frequency": f} for f in FREQUENCIES),
         *({"direction": d, "targets": ()} for d in DIRECTIONS),
     ],
@@ -873,10 +882,20 @@ def test_forecast_cumulative_uses_running_totals():
 
 def test_forecast_cumulative_duplicate_dates_share_the_total():
     spec = spec_with(LONG, cumulative=True)
-    # Points (0, 0), (100, 10), (100, 10), (200, 20): x̄ = 100, ȳ = 10, Sxx = 20000,
-    # Sxy = 1000 + 1000 = 2000, slope 0.1, forecast 10 + 0.1 * 300 = 40.
-    ms = [(day(100), 5.0), (day(200), 10.0), (day(100), 5.0)]
-    assert evaluate(spec, ms, day(250)).forecast == pytest.approx(40.0)
+    # Day 100 given twice (5 then 7): 7 is its amount, so the totals are 7 and 17.
+    # Points (0, 0), (100, 7), (100, 7), (200, 17): x̄ = 100, ȳ = 7.75, Sxx = 20000,
+    # Sxy = (-100)(-7.75) + 100 * 9.25 = 1700, slope 0.085, forecast 7.75 + 0.085 * 300 = 33.25.
+    ms = [(day(100), 5.0), (day(200), 10.0), (day(100), 7.0)]
+    ev = evaluate(spec, ms, day(250))
+    assert ev.actual == 17.0
+    assert ev.forecast == pytest.approx(33.25)
+
+
+def test_cumulative_amount_of_a_shared_date_is_the_one_given_last():
+    # A later entry for the same period replaces the earlier one: it is not a second amount.
+    ms = [(day(30), 10.0), (day(60), 5.0), (day(30), 12.0)]
+    assert evaluate(CUMULATIVE, ms, day(100)).actual == 27.0  # 10 + 12 + 5
+    assert evaluate(CUMULATIVE, list(reversed(ms)), day(100)).actual == 25.0  # 10 + 10 + 5
 
 
 def test_forecast_cumulative_with_amount_on_baseline_date():
@@ -1055,3 +1074,120 @@ def test_commitment_health_late_if_any_overdue():
     evs = [make_ev("on_track"), make_ev("achieved", "overdue"), make_ev("on_track", "due_soon")]
     assert commitment_health(evs) == Health(performance="on_track", late=True)
     assert commitment_health(evs[::2]).late is False
+
+
+# --------------------------------------------------------------------------------------------
+# Margin (the indicator's precision) and forecast=False (values not comparable)
+
+
+def test_within_the_margin_is_on_track_and_the_same_gap_without_is_at_risk():
+    # The worked example: expected 129.918 on 2026-06-30, actual 125, gap 4.918.
+    reading = [(date(2026, 6, 30), 125.0)]
+    assert evaluate(EXAMPLE, reading, date(2026, 9, 15)).performance == "at_risk"
+    assert evaluate(spec_with(margin=5.0), reading, date(2026, 9, 15)).performance == "on_track"
+    # A margin just below the gap changes nothing: r = 25 / 29.918 = 0.836 → at_risk.
+    assert evaluate(spec_with(margin=4.9), reading, date(2026, 9, 15)).performance == "at_risk"
+
+
+def test_within_the_margin_is_on_track_and_the_same_gap_without_is_off_track():
+    # Actual 123: r = 23 / 29.918 = 0.769 < 0.8 → off_track; the gap is 6.918.
+    reading = [(date(2026, 6, 30), 123.0)]
+    expected = 100 + 60 * 546 / 1095
+    assert evaluate(EXAMPLE, reading, date(2026, 9, 15)).performance == "off_track"
+    ev = evaluate(spec_with(margin=7.0), reading, date(2026, 9, 15))
+    assert ev.expected == pytest.approx(expected)
+    assert ev.performance == "on_track"
+    assert ev.progress == pytest.approx(23 / 120)  # the margin never changes the progress
+
+
+def test_margin_boundary_is_inclusive():
+    # LINEAR: expected 40 on day 40. A gap of exactly 4 with margin 4 is on track.
+    spec = spec_with(LINEAR, tolerance=0.01)
+    assert evaluate(spec, [(day(40), 36.0)], day(50)).performance == "off_track"
+    assert evaluate(spec_with(spec, margin=4.0), [(day(40), 36.0)], day(50)).performance == (
+        "on_track"
+    )
+    assert evaluate(spec_with(spec, margin=3.99), [(day(40), 36.0)], day(50)).performance == (
+        "off_track"
+    )
+
+
+def test_margin_does_not_turn_too_early_or_achieved():
+    # On the baseline date Δe = 0: still too early whatever the margin.
+    spec = spec_with(LINEAR, margin=1000.0)
+    assert evaluate(spec, [(START, 0.0)], day(5)).performance == "too_early"
+    # Reaching the final target is "achieved", not moved by the margin either.
+    assert evaluate(spec, [(day(40), 100.0)], day(50)).performance == "achieved"
+    # A final target missed by less than the margin is on track, not achieved.
+    assert evaluate(spec, [(day(40), 99.0)], day(50)).performance == "on_track"
+
+
+def test_decrease_within_the_margin():
+    # 300 → 200 over 100 days: expected 260 on day 40; actual 275, r = 25 / 40 = 0.625.
+    spec = IndicatorSpec("decrease", 300.0, START, ((day(100), 200.0),), tolerance=0.1)
+    assert evaluate(spec, [(day(40), 275.0)], day(50)).performance == "off_track"
+    assert evaluate(spec_with(spec, margin=15.0), [(day(40), 275.0)], day(50)).performance == (
+        "on_track"
+    )
+
+
+@pytest.mark.parametrize(
+    ("actual", "margin", "performance"),
+    [
+        # expected 50, tol·s = 5, 2·tol·s = 10
+        (56.0, 0.0, "at_risk"),
+        (56.0, 1.0, "on_track"),  # d = 6 ≤ 5 + 1
+        (61.0, 0.0, "off_track"),
+        (61.0, 1.0, "at_risk"),  # d = 11 ≤ 10 + 1
+        (61.5, 1.0, "off_track"),
+        (44.0, 1.0, "on_track"),
+    ],
+)
+def test_maintain_thresholds_widened_by_the_margin(actual, margin, performance):
+    spec = IndicatorSpec("maintain", 50.0, START, ((day(100), 50.0),), tolerance=0.1, margin=margin)
+    assert evaluate(spec, [(day(40), actual)], day(50)).performance == performance
+
+
+def test_forecast_threshold_widened_by_the_margin():
+    # LONG: forecast 296 against the threshold 400 − 0.25·400 = 300 → will_miss; with a
+    # margin of 4 the threshold is 296 → will_meet.
+    ms = [(day(100), 74.0), (day(200), 148.0)]
+    assert evaluate(LONG, ms, day(250)).forecast_status == "will_miss"
+    ev = evaluate(spec_with(LONG, margin=4.0), ms, day(250))
+    assert ev.forecast == pytest.approx(296.0)
+    assert ev.forecast_status == "will_meet"
+    assert evaluate(spec_with(LONG, margin=3.9), ms, day(250)).forecast_status == "will_miss"
+
+
+def test_forecast_threshold_widened_by_the_margin_for_decrease_and_maintain():
+    # Decrease 400 → 0 by day 400, tol 0.25: will_meet when forecast ≤ 100 + margin.
+    spec = IndicatorSpec("decrease", 400.0, START, ((day(400), 0.0),), tolerance=0.25)
+    ms = [(day(100), 374.0), (day(200), 348.0)]  # slope −0.26 → forecast 296
+    assert evaluate(spec, ms, day(250)).forecast == pytest.approx(296.0)
+    assert evaluate(spec, ms, day(250)).forecast_status == "will_miss"
+    assert evaluate(spec_with(spec, margin=196.0), ms, day(250)).forecast_status == "will_meet"
+    # Maintain at 100, tol 0.1: will_meet when |forecast − 100| ≤ 10 + margin.
+    spec = IndicatorSpec("maintain", 100.0, START, ((day(400), 100.0),), tolerance=0.1)
+    ms = [(day(100), 103.0), (day(200), 106.0)]  # slope 0.03 → forecast 112
+    assert evaluate(spec, ms, day(250)).forecast == pytest.approx(112.0)
+    assert evaluate(spec, ms, day(250)).forecast_status == "will_miss"
+    assert evaluate(spec_with(spec, margin=2.0), ms, day(250)).forecast_status == "will_meet"
+
+
+def test_no_forecast_when_values_are_not_comparable():
+    ms = [(day(100), 74.0), (day(200), 148.0)]
+    ev = evaluate(spec_with(LONG, forecast=False), ms, day(250))
+    assert (ev.forecast, ev.forecast_status) == (None, None)
+    # Everything else is judged as before.
+    with_forecast = evaluate(LONG, ms, day(250))
+    assert dataclasses.replace(with_forecast, forecast=None, forecast_status=None) == ev
+    assert rollup([ev]).forecast_miss == 0
+    assert rollup([with_forecast]).forecast_miss == 1
+
+
+def test_the_value_at_a_shared_date_is_the_one_given_last():
+    # Level: 64.9 then 65.8 on the same day → 65.8 is the value (and in the forecast points).
+    spec = IndicatorSpec("increase", 60.0, START, ((day(400), 70.0),), margin=0.5)
+    ms = [(day(200), 64.9), (day(200), 65.8)]
+    assert evaluate(spec, ms, day(250)).actual == 65.8
+    assert evaluate(spec, list(reversed(ms)), day(250)).actual == 64.9

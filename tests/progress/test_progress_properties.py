@@ -47,6 +47,11 @@ tolerances = st.one_of(
     st.sampled_from([0.05, 0.1, 0.2, 0.25]), st.floats(min_value=0.001, max_value=0.999)
 )
 
+# Mostly no margin (today's indicators), sometimes a small or a large one.
+margins = st.one_of(
+    st.just(0.0), st.sampled_from([0.5, 2.0]), st.floats(min_value=0.0, max_value=1e3)
+)
+
 
 @st.composite
 def specs(draw, direction=None, cumulative=None, monotone=False, targets=None):
@@ -78,6 +83,8 @@ def specs(draw, direction=None, cumulative=None, monotone=False, targets=None):
         tolerance=draw(tolerances),
         grace_days=draw(st.integers(0, 120)),
         due_soon_days=draw(st.integers(0, 60)),
+        margin=draw(margins),
+        forecast=draw(st.booleans()),
     )
 
 
@@ -123,7 +130,9 @@ def ref_actual(spec, rows, on):
     """Actual value as of ``on`` from counted ``rows`` (level or cumulative)."""
     rows = [(d, v) for d, v in rows if d <= on]
     if spec.cumulative:
-        return spec.baseline_value + sum(v for d, v in rows if d > spec.baseline_date)
+        # The value at a date is the one given last for it.
+        last = {d: [w for e, w in rows if e == d][-1] for d, _ in rows}
+        return spec.baseline_value + sum(v for d, v in last.items() if d > spec.baseline_date)
     latest = max(d for d, _ in rows)
     return [v for d, v in rows if d == latest][-1]
 
@@ -169,7 +178,7 @@ def ref_freshness(spec, rows, as_of):
 
 
 def ref_performance(spec, actual, expected):
-    tol, base = spec.tolerance, spec.baseline_value
+    tol, base, margin = spec.tolerance, spec.baseline_value, spec.margin
     if not spec.targets:
         return "no_target"
     if actual is None:
@@ -183,6 +192,8 @@ def ref_performance(spec, actual, expected):
         delta = expected - base
         if abs(delta) <= EPSILON:
             return "too_early"
+        if abs(actual - expected) <= margin + EPSILON:
+            return "on_track"
         r = (actual - base) / delta
         if r >= 1 - tol - EPSILON:
             return "on_track"
@@ -191,15 +202,15 @@ def ref_performance(spec, actual, expected):
         return "off_track"
     d = abs(actual - expected)
     s = abs(expected) if abs(expected) > EPSILON else 1
-    if d <= tol * s + EPSILON:
+    if d <= tol * s + margin + EPSILON:
         return "on_track"
-    if d <= 2 * tol * s + EPSILON:
+    if d <= 2 * tol * s + margin + EPSILON:
         return "at_risk"
     return "off_track"
 
 
 def ref_forecast(spec, rows):
-    if not spec.targets or len(rows) < 2:
+    if not spec.forecast or not spec.targets or len(rows) < 2:
         return None, None
     xs = [0] + [(d - spec.baseline_date).days for d, _ in rows]
     ys = [spec.baseline_value] + [ref_actual(spec, rows, d) for d, _ in rows]
@@ -208,14 +219,14 @@ def ref_forecast(spec, rows):
     slope, intercept = statistics.linear_regression(xs, ys)
     final_date, final = spec.targets[-1]
     forecast = intercept + slope * (final_date - spec.baseline_date).days
-    tol, base = spec.tolerance, spec.baseline_value
+    tol, base, margin = spec.tolerance, spec.baseline_value, spec.margin
     if spec.direction == "increase":
-        meets = forecast >= final - tol * abs(final - base) - EPSILON
+        meets = forecast >= final - tol * abs(final - base) - margin - EPSILON
     elif spec.direction == "decrease":
-        meets = forecast <= final + tol * abs(final - base) + EPSILON
+        meets = forecast <= final + tol * abs(final - base) + margin + EPSILON
     else:
         s = abs(final) if abs(final) > EPSILON else 1
-        meets = abs(forecast - final) <= tol * s + EPSILON
+        meets = abs(forecast - final) <= tol * s + margin + EPSILON
     return forecast, "will_meet" if meets else "will_miss"
 
 
@@ -459,3 +470,48 @@ def test_overdue_from_is_the_first_overdue_day(spec, latest_offset, start_offset
     if first is not None and first > start:
         assert evaluate(spec, readings, first).freshness == "overdue"
         assert evaluate(spec, readings, first - timedelta(1)).freshness != "overdue"
+
+
+@FAST
+@given(cases(), margins)
+def test_a_wider_margin_never_worsens_a_verdict(case, extra):
+    """Widening the margin can only bring an indicator closer to on track (or to
+    will_meet); it never changes the actual, the expected value, the progress or the
+    freshness."""
+    spec, measurements, as_of = case
+    before = evaluate(spec, measurements, as_of)
+    after = evaluate(dataclasses.replace(spec, margin=spec.margin + extra), measurements, as_of)
+    unjudged = {"performance": None, "forecast_status": None}
+    assert dataclasses.replace(after, **unjudged) == dataclasses.replace(before, **unjudged)
+    if before.performance in ("off_track", "at_risk", "on_track"):
+        assert PERFORMANCE_RANK[after.performance] >= PERFORMANCE_RANK[before.performance]
+    else:
+        assert after.performance == before.performance
+    if before.forecast_status == "will_meet":
+        assert after.forecast_status == "will_meet"
+
+
+@FAST
+@given(cases())
+def test_forecast_false_means_no_forecast_and_nothing_else_changes(case):
+    spec, measurements, as_of = case
+    with_forecast = evaluate(dataclasses.replace(spec, forecast=True), measurements, as_of)
+    without = evaluate(dataclasses.replace(spec, forecast=False), measurements, as_of)
+    assert (without.forecast, without.forecast_status) == (None, None)
+    assert dataclasses.replace(with_forecast, forecast=None, forecast_status=None) == without
+
+
+@FAST
+@given(cases(), st.data())
+def test_the_last_given_of_a_shared_date_is_its_value(case, data):
+    """An indicator (level or cumulative) judged with a duplicate of one of its dates given
+    last is judged as if that date only had the duplicate's value."""
+    spec, measurements, as_of = case
+    assume(measurements)
+    day_, _ = data.draw(st.sampled_from(measurements))
+    value = data.draw(values)
+    with_duplicate = evaluate(spec, [*measurements, (day_, value)], as_of)
+    replaced = [(d, value if d == day_ else v) for d, v in measurements]
+    # Same points, so the same verdict (the forecast may count the date's point once more).
+    ev = evaluate(spec, replaced, as_of)
+    assert (with_duplicate.actual, with_duplicate.performance) == (ev.actual, ev.performance)

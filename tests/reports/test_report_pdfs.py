@@ -205,3 +205,30 @@ def test_postgres_and_sqlite_give_the_same_figures(
         assert build(sqlite_db, "copil").figures == reports["copil"].context.figures
     finally:
         database_factory.drop(sqlite_db)
+
+
+def test_copil_annex_holds_the_indicator_sheets(reports):
+    """« Fiches indicateurs »: every indicator of the report on one sheet, read back from
+    the PDF; a rate is never summed across quartiers, a count is."""
+    report = reports["copil"]
+    if report.path is None:
+        pytest.skip("the COPIL PDF is laid out on SQLite only")
+    sheets = report.context.sheets
+    assert sorted(code for sheet in sheets for code in sheet.codes) == sorted(
+        row.code for row in report.context.indicators
+    )
+    by_name = {sheet.name: sheet for sheet in sheets}
+    rate = by_name["Part du droit commun dans les financements"]
+    assert "ne s'additionne pas" in rate.aggregate and "Somme" not in rate.aggregate
+    count = by_name["Logements réhabilités"]
+    assert count.aggregate.startswith("Somme des ")
+    flat = " ".join(report.text.split())
+    assert "Annexe — Fiches indicateurs" in flat
+    for text in (
+        "Part du droit commun dans les financements",
+        "Crédits de droit commun / financements totaux × 100",
+        "Statistique non comparable d'une année sur l'autre — pas de projection",
+        "Moyenne pondérée des quartiers, pondérée par : financements totaux",
+        "Marge et comparabilité",
+    ):
+        assert " ".join(text.split()) in flat, text

@@ -340,3 +340,32 @@ def test_reports_are_listed_and_downloaded_within_scope(web, tmp_path):
     partner = web["partenaire"]
     assert f"/rapports/{report_id}/telecharger" not in partner.get("/rapports").text
     assert partner.get(f"/rapports/{report_id}/telecharger").status_code == 404
+
+
+def test_the_indicator_page_shows_its_reference_sheet(web):
+    from suivi.contract.models import PartnerContact
+    from suivi.indicators.models import Indicator
+
+    indicator_id = web.ids["in_indicator"]
+    with web.db.session() as session:
+        contact = session.execute(select(PartnerContact).order_by(PartnerContact.id)).scalar()
+        indicator = session.get(Indicator, indicator_id)
+        indicator.definition = "Part des jeunes accompagnés vers l'emploi."
+        indicator.is_rate, indicator.denominator = True, "jeunes de 16-25 ans suivis"
+        indicator.aggregation, indicator.aggregation_weight = "weighted_mean", "jeunes suivis"
+        indicator.comparability, indicator.forecast = "statistique_non_comparable", False
+        indicator.margin, indicator.margin_justification = 0.5, "Arrondi au demi-point."
+        indicator.data_owner_contact_id = contact.id
+        contact_name = contact.name
+    html = web["copil"].get(f"/indicateurs/{indicator_id}?as_of={AS_OF}").text
+    assert "Fiche indicateur" in html
+    for text in (
+        "Part des jeunes accompagnés vers l&#39;emploi.",
+        "jeunes de 16-25 ans suivis",
+        "Moyenne pondérée des quartiers, pondérée par : jeunes suivis",
+        "Statistique non comparable d&#39;une année sur l&#39;autre — pas de projection",
+        "± 0,5",
+        "Arrondi au demi-point.",
+        contact_name,
+    ):
+        assert text in html, text

@@ -43,6 +43,9 @@ from suivi.deps import SessionDep, SettingsDep
 from suivi.indicators import service
 from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
 from suivi.indicators.models import (
+    AGGREGATIONS,
+    BREAKDOWNS,
+    COMPARABILITIES,
     TARGET_REVISION_KINDS,
     Indicator,
     Measurement,
@@ -57,6 +60,73 @@ Frequency = Literal[FREQUENCIES]  # type: ignore[valid-type]
 RevisionKind = Literal[TARGET_REVISION_KINDS]  # type: ignore[valid-type]
 Tolerance = Annotated[float, Field(gt=0, lt=1)]
 GraceDays = Annotated[int, Field(ge=0, le=366)]
+Aggregation = Literal[AGGREGATIONS]  # type: ignore[valid-type]
+Breakdown = Literal[BREAKDOWNS]  # type: ignore[valid-type]
+Comparability = Literal[COMPARABILITIES]  # type: ignore[valid-type]
+# Bounded like the database's integers; a negative lag is refused by the service in French.
+LagDays = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
+
+
+class SheetIn(StrictModel):
+    """The reference sheet (fiche indicateur). Consistency (a rate has a denominator, a
+    weight goes with a weighted mean, the margin is not negative…) is checked by the
+    service, in French."""
+
+    definition: Text(5_000) = ""
+    formula: Text(2_000) = ""
+    is_rate: bool = False
+    numerator: Text(300) = ""
+    denominator: Text(300) = ""
+    producer: Text(200) = ""
+    publication_lag_days: LagDays | None = None
+    breakdown: Breakdown = "none"
+    aggregation: Aggregation = "none"
+    aggregation_weight: Text(200) = ""
+    comparability: Comparability = "comparable"
+    forecast: bool | None = None  # None: on, unless the statistic is not comparable
+    margin: Number = 0.0
+    margin_justification: Text(2_000) = ""
+    data_owner_contact_id: Id | None = None
+
+
+class SheetPatch(StrictModel):
+    definition: Text(5_000) | None = None
+    formula: Text(2_000) | None = None
+    is_rate: bool | None = None
+    numerator: Text(300) | None = None
+    denominator: Text(300) | None = None
+    producer: Text(200) | None = None
+    publication_lag_days: LagDays | None = None
+    breakdown: Breakdown | None = None
+    aggregation: Aggregation | None = None
+    aggregation_weight: Text(200) | None = None
+    comparability: Comparability | None = None
+    forecast: bool | None = None
+    margin: Number | None = None
+    margin_justification: Text(2_000) | None = None
+    data_owner_contact_id: Id | None = None
+
+
+# Fields a PATCH may set to null (clearing them).
+NULLABLE_PATCH_FIELDS = ("quartier_id", "publication_lag_days", "data_owner_contact_id")
+
+
+class SheetOut(BaseModel):
+    definition: str
+    formula: str
+    is_rate: bool
+    numerator: str
+    denominator: str
+    producer: str
+    publication_lag_days: int | None
+    breakdown: str
+    aggregation: str
+    aggregation_weight: str
+    comparability: str
+    forecast: bool
+    margin: float
+    margin_justification: str
+    data_owner_contact_id: int | None
 
 
 class TargetIn(StrictModel):
@@ -64,7 +134,7 @@ class TargetIn(StrictModel):
     value: Number
 
 
-class IndicatorIn(StrictModel):
+class IndicatorIn(SheetIn):
     commitment_id: Id
     quartier_id: Id | None = None
     code: Text(40, 1)
@@ -81,7 +151,7 @@ class IndicatorIn(StrictModel):
     targets: Annotated[list[TargetIn], Field(max_length=50)] = []
 
 
-class IndicatorPatch(StrictModel):
+class IndicatorPatch(SheetPatch):
     version: Annotated[int, Field(ge=1, le=MAX_ID)]
     quartier_id: Id | None = None
     code: Text(40, 1) | None = None
@@ -104,7 +174,7 @@ class TargetOut(BaseModel):
     value: float
 
 
-class IndicatorOut(BaseModel):
+class IndicatorOut(SheetOut):
     id: int
     contract_id: int
     commitment_id: int
@@ -499,7 +569,10 @@ def create_indicator(session: SessionDep, principal: CurrentPrincipal, body: Ind
     indicator = service.create_indicator(
         session,
         contract,
-        fields=body.model_dump(exclude={"targets"}),
+        # forecast left out: on, unless the statistic is not comparable (the service decides).
+        fields=body.model_dump(
+            exclude={"targets"} | ({"forecast"} if body.forecast is None else set())
+        ),
         targets=[(t.target_date, t.value) for t in body.targets],
         actor_id=principal.user_id,
     )
@@ -517,7 +590,7 @@ def update_indicator(
     indicator = writable_indicator(session, principal, indicator_id)
     fields = body.model_dump(exclude={"version"}, exclude_unset=True)
     for key, value in fields.items():
-        if value is None and key != "quartier_id":
+        if value is None and key not in NULLABLE_PATCH_FIELDS:
             raise Invalid(key, "Ce champ ne peut pas être vide.")
     contract = session.get(Contract, indicator.contract_id)
     indicator = service.update_indicator(

@@ -92,6 +92,8 @@ def spec_of(indicator: Indicator, targets: Iterable[tuple[date, float]]) -> Indi
         frequency=indicator.frequency,
         tolerance=indicator.tolerance,
         grace_days=indicator.grace_days,
+        margin=indicator.margin,
+        forecast=indicator.forecast,
     )
 
 
@@ -174,13 +176,13 @@ def evaluate_indicators(
 # counted measurements (not superseded, from the baseline date to as_of) into the few
 # numbers `suivi.progress.MeasurementSummary` holds; `evaluate_summary` then applies the very
 # same rules as `evaluate`. One window, ordered by date only, so a single sort serves it:
-# the running total of amounts includes every measurement of its date (RANGE frame, the
-# default), which is the cumulative actual on that date. When dates are unique the level
-# actual on a date is simply that row's value and the latest value is the last row's; an
-# indicator with several measurements on one date (`shared_dates`, rare: the engine then
-# takes the last id of the date) is summarised in Python from its rows instead, by the
-# engine's own `summarize`. Measured: one window instead of three `last_value` windows
-# halves the query at national scale (docs/benchmarks.md).
+# when dates are unique, the running total of amounts (RANGE frame, the default) is the
+# cumulative actual on that date, the level actual on a date is that row's value and the
+# latest value is the last row's. An indicator with several measurements on one date
+# (`shared_dates`, rare: the value at that date, level or cumulative, is then the last id's)
+# is summarised in Python from its rows instead, by the engine's own `summarize`.
+# Measured: one window instead of three `last_value` windows halves the query at national
+# scale (docs/benchmarks.md).
 
 _SUMMARY_SQL = """
 WITH counted AS (
@@ -368,7 +370,7 @@ def evaluate_summaries(
     indicator_sql = text(
         "SELECT i.id, i.contract_id, i.code, i.commitment_id, c.status, i.quartier_id, "
         "i.direction, i.baseline_value, i.baseline_date, i.cumulative, i.frequency, "
-        "i.tolerance, i.grace_days "
+        "i.tolerance, i.grace_days, i.margin, i.forecast "
         "FROM indicator i JOIN commitment c ON c.id = i.commitment_id "
         f"WHERE {where} ORDER BY i.id"
     ).bindparams(*expanding)
@@ -425,6 +427,8 @@ def evaluate_summaries(
             frequency=row.frequency,
             tolerance=row.tolerance,
             grace_days=row.grace_days,
+            margin=row.margin,
+            forecast=bool(row.forecast),
         )
         evaluation = None
         if not in_domain(spec, rows_of.get(row.id, ())):

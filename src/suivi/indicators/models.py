@@ -12,6 +12,14 @@ from suivi.progress import DIRECTIONS, FREQUENCIES
 
 TARGET_REVISION_KINDS = ("avenant", "revue_mi_parcours", "correction", "autre")
 
+# The indicator reference sheet (fiche indicateur): closed lists.
+# How values combine across quartiers: QPV rates never sum (a weighted mean, or nothing).
+AGGREGATIONS = ("sum", "weighted_mean", "none")
+# Whether successive values may be compared (INSEE warns against it below commune level):
+# a non-comparable statistic gets no forecast.
+COMPARABILITIES = ("comparable", "statistique_non_comparable")
+BREAKDOWNS = ("none", "sex", "age_band", "sex_age_band")
+
 
 class Indicator(SQLModel, table=True):
     __table_args__ = (
@@ -21,6 +29,15 @@ class Indicator(SQLModel, table=True):
         CheckConstraint("tolerance > 0 AND tolerance < 1", name="tolerance_range"),
         CheckConstraint("grace_days >= 0", name="grace_days_not_negative"),
         Index("ix_indicator_contract_id", "contract_id"),
+        # The reference sheet (migration 0007); the service checks the rest in French.
+        CheckConstraint("margin >= 0", name="margin_not_negative"),
+        CheckConstraint(
+            "publication_lag_days IS NULL OR publication_lag_days >= 0",
+            name="publication_lag_not_negative",
+        ),
+        enum_check("aggregation", AGGREGATIONS),
+        enum_check("comparability", COMPARABILITIES),
+        enum_check("breakdown", BREAKDOWNS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -42,6 +59,28 @@ class Indicator(SQLModel, table=True):
     version: int = Field(default=1)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
+
+    # Reference sheet (fiche indicateur), migration 0007. The defaults keep the statuses
+    # judged before it. Precision in the indicator's own unit: a gap within it is no gap.
+    margin: float = 0.0
+    margin_justification: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # False: no forecast (forced by a non-comparable statistic).
+    forecast: bool = True
+    comparability: str = Field(default="comparable", max_length=30)
+    definition: str = Field(default="", sa_column=Column(Text, nullable=False))
+    formula: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # A rate has a numerator and a denominator (and never sums across quartiers).
+    is_rate: bool = False
+    numerator: str = Field(default="", max_length=300)
+    denominator: str = Field(default="", max_length=300)
+    producer: str = Field(default="", max_length=200)
+    publication_lag_days: int | None = None
+    breakdown: str = Field(default="none", max_length=20)
+    aggregation: str = Field(default="none", max_length=20)
+    # What weights the mean across quartiers (e.g. « population des 15-64 ans »).
+    aggregation_weight: str = Field(default="", max_length=200)
+    # A partner contact; deleting the contact clears it (`delete_contact`).
+    data_owner_contact_id: int | None = Field(default=None, foreign_key="partner_contact.id")
 
 
 class Target(SQLModel, table=True):

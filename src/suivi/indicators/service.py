@@ -27,7 +27,7 @@ from suivi.api.errors import STALE_VERSION, Conflict, Invalid
 from suivi.audit.service import json_safe, record, snapshot
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import check_still_writable
-from suivi.contract.models import Contract, ContractQuartier
+from suivi.contract.models import Contract, ContractQuartier, Partner, PartnerContact
 from suivi.db import utcnow
 from suivi.indicators.evaluation import spec_of
 from suivi.indicators.models import (
@@ -86,6 +86,85 @@ def _validate(indicator: Indicator, targets: list[tuple[date, float]], field: st
         raise Invalid(field, f"Indicateur incohérent : {exc}.") from None
 
 
+# The reference sheet's fields (fiche indicateur): API, import and export share this list.
+SHEET_FIELDS = (
+    "definition",
+    "formula",
+    "is_rate",
+    "numerator",
+    "denominator",
+    "producer",
+    "publication_lag_days",
+    "breakdown",
+    "aggregation",
+    "aggregation_weight",
+    "comparability",
+    "forecast",
+    "margin",
+    "margin_justification",
+    "data_owner_contact_id",
+)
+
+
+def prepare_sheet(fields: dict, current: Indicator | None = None) -> dict:
+    """The sheet fields to write: a statistic declared non comparable gets no forecast
+    (unless the same change asks for one, which `check_sheet` refuses)."""
+    comparability = fields.get("comparability", current.comparability if current else None)
+    if comparability == "statistique_non_comparable" and "forecast" not in fields:
+        return {**fields, "forecast": False}
+    return fields
+
+
+def check_sheet(session: Session, contract_id: int, indicator: Indicator) -> None:
+    """Refuse an inconsistent reference sheet (422, in French): the rules hold whatever
+    writes it (API, import)."""
+    margin = indicator.margin
+    if margin is None or not margin >= 0 or margin == float("inf"):
+        raise Invalid(
+            "margin", "La marge (précision de l'indicateur) doit être un nombre positif ou nul."
+        )
+    if indicator.aggregation == "weighted_mean" and not indicator.aggregation_weight.strip():
+        raise Invalid(
+            "aggregation_weight", "Une moyenne pondérée entre quartiers doit dire sa pondération."
+        )
+    if indicator.aggregation != "weighted_mean" and indicator.aggregation_weight.strip():
+        raise Invalid(
+            "aggregation_weight",
+            "Une pondération ne s'emploie qu'avec la règle « moyenne pondérée » : "
+            "une somme ou l'absence d'agrégation n'en a pas.",
+        )
+    if indicator.is_rate and not indicator.denominator.strip():
+        raise Invalid("denominator", "Un taux doit indiquer son dénominateur.")
+    if indicator.is_rate and indicator.aggregation == "sum":
+        raise Invalid(
+            "aggregation",
+            "Un taux ne s'additionne pas entre quartiers : choisissez une moyenne pondérée "
+            "ou aucune agrégation.",
+        )
+    if indicator.comparability == "statistique_non_comparable" and indicator.forecast:
+        raise Invalid(
+            "forecast",
+            "Une statistique non comparable d'une année sur l'autre n'a pas de projection : "
+            "la projection doit rester désactivée.",
+        )
+    if indicator.publication_lag_days is not None and indicator.publication_lag_days < 0:
+        raise Invalid("publication_lag_days", "Le délai de publication ne peut être négatif.")
+    if indicator.data_owner_contact_id is not None:
+        owner = session.execute(
+            select(PartnerContact.id)
+            .join(Partner, Partner.id == PartnerContact.partner_id)
+            .where(
+                PartnerContact.id == indicator.data_owner_contact_id,
+                Partner.contract_id == contract_id,
+            )
+        ).first()
+        if owner is None:
+            raise Invalid(
+                "data_owner_contact_id",
+                "Le responsable de la donnée doit être un contact d'un partenaire du contrat.",
+            )
+
+
 def _check_code(session: Session, contract_id: int, code: str, exclude_id: int | None) -> None:
     query = select(Indicator.id).where(Indicator.contract_id == contract_id, Indicator.code == code)
     if exclude_id is not None:
@@ -130,7 +209,8 @@ def create_indicator(
     if len(set(dates)) != len(dates):
         raise Invalid("targets", "Deux cibles ont la même date.")
     _check_target_dates(contract, targets)
-    indicator = Indicator(contract_id=contract.id, **fields)
+    indicator = Indicator(contract_id=contract.id, **prepare_sheet(fields))
+    check_sheet(session, contract.id, indicator)
     _validate(indicator, sorted(targets), "targets")
     _check_code(session, contract.id, fields["code"], None)
     session.add(indicator)
@@ -174,7 +254,9 @@ def update_indicator(
     if "code" in fields:
         _check_code(session, contract.id, fields["code"], indicator.id)
     before = snapshot(indicator)
+    fields = prepare_sheet(fields, indicator)
     candidate = Indicator(**{**indicator.model_dump(), **fields})
+    check_sheet(session, contract.id, candidate)
     _validate(candidate, sorted(_targets_of(session, indicator.id)), next(iter(fields), "body"))
     for key, value in fields.items():
         setattr(indicator, key, value)

@@ -34,6 +34,7 @@ from suivi.contract.models import (
     Commune,
     Contract,
     Partner,
+    PartnerContact,
     Priority,
     Quartier,
     QuartierCommune,
@@ -48,6 +49,7 @@ from suivi.io.workbook import (
     DIRECTION_CHOICES,
     FREQUENCY_CHOICES,
     FUNDING_CHOICES,
+    INDICATOR_SHEET_KEYS,
     INDICATORS,
     LISTS_SHEET,
     MEASUREMENTS,
@@ -256,9 +258,10 @@ def _amounts(session: Session, contract_id: int, condition) -> Table:
 
 def _indicators(session: Session, contract_id: int, condition) -> Table:
     query = (
-        select(Indicator, Commitment.code, Quartier.code)
+        select(Indicator, Commitment.code, Quartier.code, PartnerContact.email)
         .join(Commitment, Commitment.id == Indicator.commitment_id)
         .outerjoin(Quartier, Quartier.id == Indicator.quartier_id)
+        .outerjoin(PartnerContact, PartnerContact.id == Indicator.data_owner_contact_id)
         .where(Indicator.contract_id == contract_id, condition)
         .order_by(Indicator.code)
     )
@@ -277,8 +280,10 @@ def _indicators(session: Session, contract_id: int, condition) -> Table:
             "grace_days": indicator.grace_days,
             "baseline_value": indicator.baseline_value,
             "baseline_date": indicator.baseline_date,
+            **{key: getattr(indicator, key) for key in INDICATOR_SHEET_KEYS},
+            "data_owner": owner,
         }
-        for indicator, commitment, quartier in session.execute(query)
+        for indicator, commitment, quartier, owner in session.execute(query)
     ]
 
 

@@ -43,6 +43,7 @@ from suivi.contract.models import (
     Contract,
     ContractQuartier,
     Partner,
+    PartnerContact,
     Priority,
     Quartier,
     QuartierCommune,
@@ -51,7 +52,7 @@ from suivi.contract.models import (
 from suivi.contract.service import quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
-from suivi.indicators.service import check_not_future
+from suivi.indicators.service import check_not_future, check_sheet, prepare_sheet
 from suivi.io.reading import (
     FileTooLargeError,
     RawSheet,
@@ -65,6 +66,7 @@ from suivi.io.workbook import (
     CO_PARTNERS,
     COMMITMENTS,
     DIRECTION_CHOICES,
+    INDICATOR_SHEET_KEYS,
     INDICATORS,
     MEASUREMENTS,
     PARTNERS,
@@ -628,7 +630,53 @@ class _Import:
             grace = row.get("grace_days")
             if grace is not None and row.ok("grace_days") and grace < 0:
                 self.refuse(INDICATORS, row, "grace_days", f"{quote(grace)} est négatif")
+        self._check_indicator_sheets()
         self._check_specs()
+
+    def _sheet_values(self, row: Row, stored: Indicator | None) -> dict[str, Any]:
+        """The reference sheet a row gives: its columns present in the file, the stored
+        values (or the defaults of a new indicator) for the others."""
+        present = self.sheets[INDICATORS.name].present
+        values = {}
+        for key in INDICATOR_SHEET_KEYS:
+            if key in present:
+                values[key] = row.get(key, INDICATORS.by_key[key].default)
+            elif stored is not None:
+                values[key] = getattr(stored, key)
+        if "forecast" not in present and stored is not None and "comparability" in present:
+            del values["forecast"]  # a newly non-comparable statistic loses its forecast
+        return prepare_sheet(values, stored)
+
+    def _check_indicator_sheets(self) -> None:
+        """Each row's reference sheet follows the rules of the indicators service (a rate
+        has a denominator, a weight goes with a weighted mean…) and its data owner is a
+        contact of one of the contract's partners, given by e-mail."""
+        self.owner_contacts: dict[str, int] = {}
+        if not self.has(INDICATORS):
+            return
+        for contact_id, email in self.session.execute(
+            select(PartnerContact.id, PartnerContact.email)
+            .join(Partner, Partner.id == PartnerContact.partner_id)
+            .where(Partner.contract_id == self.contract.id)
+            .order_by(PartnerContact.id)
+        ):
+            self.owner_contacts.setdefault(email.lower(), contact_id)
+        for row in self.rows(INDICATORS):
+            email = row.get("data_owner")
+            if email and row.ok("data_owner") and email.lower() not in self.owner_contacts:
+                self.refuse(
+                    INDICATORS,
+                    row,
+                    "data_owner",
+                    f"{quote(email)} n'est le contact d'aucun partenaire du contrat",
+                )
+            if not row.ok(*INDICATOR_SHEET_KEYS):
+                continue
+            candidate = Indicator(**self._sheet_values(row, self.indicators.get(row.get("code"))))
+            try:
+                check_sheet(self.session, self.contract.id, candidate)
+            except Invalid as exc:
+                self.refuse(INDICATORS, row, exc.field, exc.detail[:1].lower() + exc.detail[1:])
 
     def _check_specs(self) -> None:
         """Baseline, targets and direction must make a consistent spec (suivi.progress)."""
@@ -1126,8 +1174,15 @@ class _Import:
                     "grace_days": 30,
                     "baseline_value": None,
                     "baseline_date": None,
+                    "data_owner": None,
                 },
             )
+            values |= self._sheet_values(row, stored)
+            if "data_owner" in values:
+                owner = values.pop("data_owner")
+                values["data_owner_contact_id"] = (
+                    self.owner_contacts[owner.lower()] if owner else None
+                )
             values["commitment_id"] = self.commitments[values.pop("commitment")].id
             if "quartier" in values:
                 quartier = values.pop("quartier")

@@ -27,6 +27,7 @@ from suivi.contract.models import (
     Commune,
     Contract,
     Partner,
+    PartnerContact,
     Priority,
     Quartier,
     QuartierCommune,
@@ -35,7 +36,15 @@ from suivi.contract.models import (
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.io.safe_text import csv_text
-from suivi.labels import DIRECTION_LABELS, FUNDING_TYPE_LABELS, LIFECYCLE_LABELS, PERFORMANCE_LABELS
+from suivi.labels import (
+    AGGREGATION_LABELS,
+    BREAKDOWN_LABELS,
+    COMPARABILITY_LABELS,
+    DIRECTION_LABELS,
+    FUNDING_TYPE_LABELS,
+    LIFECYCLE_LABELS,
+    PERFORMANCE_LABELS,
+)
 
 SCHEMA_SUFFIX = ".schema.json"
 QPV_PATTERN = "QN[0-9]{5}[A-Z]?"
@@ -161,6 +170,64 @@ FIELDS: tuple[dict, ...] = (
         enum=list(PERFORMANCE_LABELS.values()),
     ),
     _field("date_situation", "date", "Date d'appréciation", "Date de calcul.", True),
+    # The indicator's reference sheet (fiche indicateur).
+    _field("definition", "string", "Définition de l'indicateur", ""),
+    _field("formule", "string", "Formule de calcul", ""),
+    _field(
+        "taux",
+        "boolean",
+        "Indicateur exprimé en taux",
+        "true : un taux (numérateur / dénominateur).",
+    ),
+    _field("numerateur", "string", "Numérateur", "Pour un taux."),
+    _field("denominateur", "string", "Dénominateur", "Pour un taux."),
+    _field("source", "string", "Source", ""),
+    _field("producteur", "string", "Producteur de la donnée", ""),
+    _field(
+        "delai_publication_jours",
+        "integer",
+        "Délai de publication (jours)",
+        "Jours entre la fin de la période et la publication de la valeur.",
+        minimum=0,
+    ),
+    _field(
+        "ventilations",
+        "string",
+        "Ventilations disponibles",
+        "",
+        enum=list(BREAKDOWN_LABELS.values()),
+    ),
+    _field(
+        "regle_agregation",
+        "string",
+        "Règle d'agrégation entre quartiers",
+        "Comment les valeurs des quartiers se combinent : un taux ne s'additionne jamais.",
+        enum=list(AGGREGATION_LABELS.values()),
+    ),
+    _field("ponderation", "string", "Pondération", "Pour une moyenne pondérée."),
+    _field(
+        "comparabilite",
+        "string",
+        "Comparabilité dans le temps",
+        "Une statistique non comparable d'une année sur l'autre n'a pas de projection.",
+        enum=list(COMPARABILITY_LABELS.values()),
+    ),
+    _field(
+        "marge",
+        "number",
+        "Marge (précision)",
+        "Précision de l'indicateur dans son unité : un écart à la trajectoire qui ne la "
+        "dépasse pas n'est pas un écart.",
+        minimum=0,
+    ),
+    _field("justification_marge", "string", "Justification de la marge", ""),
+    _field(
+        "responsable_donnee",
+        "string",
+        "Organisme responsable de la donnée",
+        "Le partenaire dont un contact est responsable de la donnée (pas de donnée "
+        "personnelle publiée).",
+    ),
 )
 FIELD_NAMES = tuple(f["name"] for f in FIELDS)
 STRING_FIELDS = frozenset(f["name"] for f in FIELDS if f["type"] == "string")
@@ -224,6 +291,14 @@ def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[
     evaluated = evaluate_indicators(
         session, contract_id=contract_id, as_of=as_of, include_inactive=True
     )
+    # The organisation of each data owner (a contact's name and e-mail are not published).
+    owners = dict(
+        session.execute(
+            select(PartnerContact.id, Partner.name)
+            .join(Partner, Partner.id == PartnerContact.partner_id)
+            .where(Partner.contract_id == contract_id)
+        ).all()
+    )
 
     rows = []
     commitments = session.scalars(
@@ -247,7 +322,7 @@ def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[
         }
         scope_ids = sorted(commitment_quartiers[commitment.id], key=lambda i: quartiers[i].code)
         for indicator in indicators[commitment.id] or [None]:
-            values = _indicator_values(indicator, evaluated)
+            values = _indicator_values(indicator, evaluated, owners)
             if indicator is not None and indicator.quartier_id is not None:
                 places = [("quartier", indicator.quartier_id)]
             elif scope_ids:
@@ -269,7 +344,9 @@ def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[
     return rows
 
 
-def _indicator_values(indicator: Indicator | None, evaluated) -> dict[str, Any]:
+def _indicator_values(
+    indicator: Indicator | None, evaluated, owners: dict[int, str]
+) -> dict[str, Any]:
     if indicator is None:
         return {}
     entry = evaluated.get(indicator.id)
@@ -290,6 +367,27 @@ def _indicator_values(indicator: Indicator | None, evaluated) -> dict[str, Any]:
         "date_cible_finale": final_day,
         "avancement": evaluation.progress if evaluation else None,
         "situation": PERFORMANCE_LABELS[evaluation.performance] if evaluation else None,
+        **_sheet_values(indicator, owners),
+    }
+
+
+def _sheet_values(indicator: Indicator, owners: dict[int, str]) -> dict[str, Any]:
+    return {
+        "definition": indicator.definition or None,
+        "formule": indicator.formula or None,
+        "taux": indicator.is_rate,
+        "numerateur": indicator.numerator or None,
+        "denominateur": indicator.denominator or None,
+        "source": indicator.source or None,
+        "producteur": indicator.producer or None,
+        "delai_publication_jours": indicator.publication_lag_days,
+        "ventilations": BREAKDOWN_LABELS[indicator.breakdown],
+        "regle_agregation": AGGREGATION_LABELS[indicator.aggregation],
+        "ponderation": indicator.aggregation_weight or None,
+        "comparabilite": COMPARABILITY_LABELS[indicator.comparability],
+        "marge": indicator.margin,
+        "justification_marge": indicator.margin_justification or None,
+        "responsable_donnee": owners.get(indicator.data_owner_contact_id),
     }
 
 

@@ -17,8 +17,12 @@ from typing import Any
 
 from suivi.commitments.models import FUNDING_TYPES, LIFECYCLE_STATUSES
 from suivi.contract.models import PARTNER_KINDS
+from suivi.indicators.models import AGGREGATIONS, BREAKDOWNS, COMPARABILITIES
 from suivi.io.safe_text import csv_text
 from suivi.labels import (
+    AGGREGATION_LABELS,
+    BREAKDOWN_LABELS,
+    COMPARABILITY_LABELS,
     DIRECTION_LABELS,
     FREQUENCY_LABELS,
     FUNDING_TYPE_LABELS,
@@ -45,6 +49,9 @@ FUNDING_CHOICES = _choices(FUNDING_TYPES, FUNDING_TYPE_LABELS)
 DIRECTION_CHOICES = _choices(DIRECTIONS, DIRECTION_LABELS)
 FREQUENCY_CHOICES = _choices(FREQUENCIES, FREQUENCY_LABELS)
 PARTNER_KIND_CHOICES = _choices(PARTNER_KINDS, PARTNER_KIND_LABELS)
+AGGREGATION_CHOICES = _choices(AGGREGATIONS, AGGREGATION_LABELS)
+BREAKDOWN_CHOICES = _choices(BREAKDOWNS, BREAKDOWN_LABELS)
+COMPARABILITY_CHOICES = _choices(COMPARABILITIES, COMPARABILITY_LABELS)
 
 
 @dataclass(frozen=True)
@@ -174,10 +181,53 @@ INDICATORS = SheetSpec(
             "baseline_value", "Valeur de référence", "number", True, number_format=NUMBER_FORMAT
         ),
         Column("baseline_date", "Date de référence", "date", True, number_format=DATE_FORMAT),
+        # The reference sheet (fiche indicateur).
+        _text("definition", "Définition", False, None, 40, default=""),
+        _text("formula", "Formule de calcul", False, None, 30, default=""),
+        Column("is_rate", "Taux", "bool", default=False, width=8, dropdown="oui_non"),
+        _text("numerator", "Numérateur", False, 300, 24, default=""),
+        _text("denominator", "Dénominateur", False, 300, 24, default=""),
+        _text("producer", "Producteur", False, 200, 24, default=""),
+        Column(
+            "publication_lag_days",
+            "Délai de publication (jours)",
+            "int",
+            number_format=INTEGER_FORMAT,
+        ),
+        Column("breakdown", "Ventilations", "choice", choices=BREAKDOWN_CHOICES, default="none"),
+        Column(
+            "aggregation",
+            "Agrégation entre quartiers",
+            "choice",
+            choices=AGGREGATION_CHOICES,
+            width=30,
+            default="none",
+        ),
+        _text("aggregation_weight", "Pondération", False, 200, 24, default=""),
+        Column(
+            "comparability",
+            "Comparabilité",
+            "choice",
+            choices=COMPARABILITY_CHOICES,
+            width=30,
+            default="comparable",
+        ),
+        Column("forecast", "Projection", "bool", default=True, width=10, dropdown="oui_non"),
+        Column("margin", "Marge", "number", number_format=NUMBER_FORMAT, default=0.0),
+        _text("margin_justification", "Justification de la marge", False, None, 30, default=""),
+        _text("data_owner", "Responsable de la donnée (e-mail)", False, 254, 28),
     ),
     key=("code",),
     description="Un indicateur par ligne, rattaché à un engagement et éventuellement à un "
-    "quartier.",
+    "quartier, avec sa fiche (définition, source, agrégation, comparabilité, marge, "
+    "responsable de la donnée).",
+)
+
+# The reference sheet's columns stored as they are (the data owner is read as an e-mail).
+INDICATOR_SHEET_KEYS = tuple(
+    column.key
+    for column in INDICATORS.columns[INDICATORS.headers.index("Définition") :]
+    if column.key != "data_owner"
 )
 
 TARGETS = SheetSpec(

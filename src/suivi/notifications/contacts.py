@@ -18,6 +18,7 @@ from suivi.api.errors import Conflict, Invalid
 from suivi.audit.service import record, snapshot
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
 from suivi.db import utcnow
+from suivi.indicators.models import Indicator
 from suivi.notifications.models import EmailDelivery
 
 CONTACT_FIELDS = ("name", "email", "role", "frequency")
@@ -165,6 +166,13 @@ def delete_contact(
         update(EmailDelivery)
         .where(EmailDelivery.contact_id == contact.id)
         .values(contact_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    # Indicators whose data owner it was lose their owner, not their sheet.
+    session.execute(
+        update(Indicator)
+        .where(Indicator.data_owner_contact_id == contact.id)
+        .values(data_owner_contact_id=None)
         .execution_options(synchronize_session=False)
     )
     session.delete(contact)

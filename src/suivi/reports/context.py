@@ -42,6 +42,7 @@ from suivi.contract.models import (
 )
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Target, TargetRevision
+from suivi.indicators.sheet import SheetSection, aggregate, data_owners, sheet_sections
 from suivi.io.safe_text import csv_text
 from suivi.labels import (
     FRESHNESS_LABELS,
@@ -166,6 +167,18 @@ class IndicatorRow:
     @property
     def freshness(self) -> str | None:
         return self.evaluation.freshness if self.evaluation else None
+
+
+@dataclass
+class IndicatorSheet:
+    """One reference sheet of the annex, shared by the report's indicators that have the
+    same name, unit and sheet; `aggregate` says how their quartier values combine."""
+
+    name: str
+    unit: str
+    codes: list[str]
+    sections: list[SheetSection]
+    aggregate: str
 
 
 @dataclass
@@ -377,6 +390,8 @@ class ReportContext:
     annual: AnnualInfo | None
     figures: list[dict[str, str]]
     orientations: dict[int, tuple[str, str]]  # id -> (code, title)
+    # Annex « Fiches indicateurs »: one sheet per kind of indicator in the report.
+    sheets: list[IndicatorSheet] = field(default_factory=list)
 
     @property
     def indicators(self) -> list[IndicatorRow]:
@@ -815,7 +830,61 @@ def build_report_context(
         annual=annual,
         figures=[figure_row(row) for row in all_rows],
         orientations=orientations,
+        sheets=_indicator_sheets(session, all_rows),
     )
+
+
+def _indicator_sheets(session: Session, rows: list[IndicatorRow]) -> list[IndicatorSheet]:
+    """The annex's sheets: the report's indicators grouped by identical sheet, each with
+    the roll-up of its quartier values by its aggregation rule (a rate is never summed)."""
+    from suivi.formatting import format_number
+
+    indicators = {
+        i.id: i
+        for i in session.scalars(select(Indicator).where(Indicator.id.in_([r.id for r in rows])))
+    }
+    owners = data_owners(session, (i.data_owner_contact_id for i in indicators.values()))
+    groups: dict[tuple, tuple[Indicator, list[IndicatorRow]]] = {}
+    for row in sorted(rows, key=lambda r: (r.name, r.code)):
+        indicator = indicators[row.id]
+        sections = sheet_sections(indicator, owners)
+        key = (row.name, row.unit, tuple((s.title, s.rows) for s in sections))
+        groups.setdefault(key, (indicator, []))[1].append(row)
+    sheets = []
+    for (name, unit, sections), (indicator, members) in groups.items():
+        # The quartier roll-up: indicators of one quartier with a value.
+        values = [
+            r.evaluation.actual
+            for r in members
+            if r.quartier and r.evaluation and r.evaluation.actual is not None
+        ]
+        total = aggregate(indicator.aggregation, values)
+        if indicator.aggregation == "sum" and total is not None:
+            text = (
+                f"Somme des {len(values)} valeurs propres à un quartier : "
+                f"{format_number(total)} {unit}".rstrip()
+            )
+        elif indicator.aggregation == "weighted_mean":
+            text = (
+                "Moyenne pondérée des quartiers"
+                f"{', par ' + indicator.aggregation_weight if indicator.aggregation_weight else ''}"
+                " : sans pondérations chiffrées, aucune valeur d'ensemble n'est calculée "
+                "(un taux ne s'additionne pas)."
+            )
+        elif indicator.aggregation == "none":
+            text = "Ne s'agrège pas entre quartiers."
+        else:
+            text = "Aucune valeur propre à un quartier."
+        sheets.append(
+            IndicatorSheet(
+                name=name,
+                unit=unit,
+                codes=[m.code for m in members],
+                sections=[SheetSection(title, rows) for title, rows in sections],
+                aggregate=text,
+            )
+        )
+    return sheets
 
 
 def _titles(kind: str, contract: Contract, scope_label: str, as_of: date) -> tuple[str, str]:

@@ -530,6 +530,7 @@ def load_demo(session: Session, contract_settings: ContractSettings, as_of: date
             quartier = scope[0] if (scope and rng.random() < 0.5) else None
             _add_indicator(session, rng, contract, commitment, template, quartier, rank, as_of)
     session.flush()
+    add_reference_sheets(session, contract)
     return True
 
 
@@ -815,3 +816,340 @@ def _at_noon(day: date):
     from datetime import UTC, datetime, time
 
     return datetime.combine(day, time(11, 0), tzinfo=UTC)
+
+
+# -- Reference sheets (fiches indicateurs) -----------------------------------------------------
+#
+# Applied after the figures, by indicator name, drawing nothing from the seeded generator: the
+# demo's data stay exactly what they were; only each indicator's precision (margin) and
+# comparability change how it is judged. Margins: half a point for most rates, a few units
+# for counts, 0 where the count is exact. Non-comparable statistics get no forecast.
+
+
+def _sheet(
+    definition: str,
+    formula: str,
+    producer: str,
+    lag: int,
+    aggregation: str,
+    margin: float,
+    why: str,
+    *,
+    rate: tuple[str, str] | None = None,
+    weight: str = "",
+    breakdown: str = "none",
+    comparable: bool = True,
+    owner: str | None = None,
+) -> dict:
+    numerator, denominator = rate or ("", "")
+    return {
+        "definition": definition,
+        "formula": formula,
+        "is_rate": rate is not None,
+        "numerator": numerator,
+        "denominator": denominator,
+        "producer": producer,
+        "publication_lag_days": lag,
+        "breakdown": breakdown,
+        "aggregation": aggregation,
+        "aggregation_weight": weight,
+        "comparability": "comparable" if comparable else "statistique_non_comparable",
+        "forecast": comparable,
+        "margin": margin,
+        "margin_justification": why,
+        "owner": owner,
+    }
+
+
+DEMO_SHEETS: dict[str, dict] = {
+    "Demandeurs d'emploi des QPV accompagnés": _sheet(
+        "Demandeurs d'emploi résidant en QPV entrés en accompagnement renforcé sur la période.",
+        "Nombre d'entrées en accompagnement sur la période",
+        "France Travail",
+        45,
+        "sum",
+        2,
+        "Doublons possibles entre dispositifs, dédoublonnés a posteriori (±2 personnes).",
+        breakdown="sex_age_band",
+        owner="france-travail",
+    ),
+    "Taux d'accès à l'emploi à 6 mois": _sheet(
+        "Part des demandeurs d'emploi accompagnés en emploi six mois après leur entrée.",
+        "Sortants en emploi à 6 mois / entrés en accompagnement × 100",
+        "France Travail",
+        180,
+        "weighted_mean",
+        0.5,
+        "Taux publié arrondi au demi-point.",
+        rate=("Personnes en emploi à 6 mois", "Personnes entrées en accompagnement"),
+        weight="personnes entrées en accompagnement",
+        breakdown="sex",
+        owner="france-travail",
+    ),
+    "Heures d'insertion réalisées": _sheet(
+        "Heures de travail réalisées par des publics en insertion au titre des clauses.",
+        "Somme des heures déclarées par les entreprises attributaires",
+        "Facilitateur des clauses",
+        60,
+        "sum",
+        7,
+        "Heures déclarées par les entreprises à la journée près (7 heures).",
+    ),
+    "Jeunes en contrat d'engagement": _sheet(
+        "Jeunes de 16 à 25 ans résidant en QPV en contrat d'engagement jeune à la date.",
+        "Nombre de contrats en cours au dernier jour de la période",
+        "Mission locale",
+        30,
+        "sum",
+        2,
+        "Contrats signés en fin de période saisis avec quelques jours de décalage.",
+        breakdown="sex",
+    ),
+    "Enfants suivis en parcours de réussite éducative": _sheet(
+        "Enfants ayant un parcours individualisé ouvert dans le programme de réussite éducative.",
+        "Nombre de parcours ouverts à la date",
+        "CALL — PRE",
+        30,
+        "sum",
+        2,
+        "Parcours ouverts ou clos en fin de période saisis avec retard.",
+        breakdown="age_band",
+    ),
+    "Taux d'absentéisme au collège": _sheet(
+        "Part des demi-journées d'absence non justifiée des collégiens résidant en QPV.",
+        "Demi-journées d'absence non justifiée / demi-journées de cours × 100",
+        "DSDEN du Pas-de-Calais",
+        120,
+        "weighted_mean",
+        0.5,
+        "Taux transmis arrondi au demi-point par la DSDEN.",
+        rate=("Demi-journées d'absence non justifiée", "Demi-journées de cours"),
+        weight="collégiens résidant dans le quartier",
+    ),
+    "Places d'accueil du jeune enfant": _sheet(
+        "Places d'accueil collectif et familial agréées pour les enfants de moins de 3 ans.",
+        "Nombre de places agréées au 31 décembre",
+        "CAF du Pas-de-Calais",
+        150,
+        "sum",
+        1,
+        "Écart possible d'une place entre agrément et ouverture effective.",
+        owner="caf-62",
+    ),
+    "Personnes reçues en accès aux droits": _sheet(
+        "Personnes reçues en rendez-vous ou en accueil pour un accès aux droits.",
+        "Nombre de personnes reçues sur la période",
+        "Maison France Services",
+        30,
+        "sum",
+        3,
+        "Accueils sans rendez-vous comptés à la main (±3 personnes).",
+    ),
+    "Taux de non-recours estimé": _sheet(
+        "Part estimée des ménages éligibles qui ne perçoivent pas les prestations.",
+        "Ménages éligibles non allocataires (estimés) / ménages éligibles (estimés) × 100",
+        "CAF du Pas-de-Calais (estimation)",
+        365,
+        "weighted_mean",
+        0.5,
+        "Estimation modélisée publiée au demi-point.",
+        rate=("Ménages éligibles non allocataires", "Ménages éligibles"),
+        weight="ménages éligibles estimés",
+        comparable=False,
+        owner="caf-62",
+    ),
+    "Actions de prévention santé": _sheet(
+        "Actions collectives de prévention santé menées dans les quartiers.",
+        "Nombre d'actions réalisées sur la période",
+        "ARS",
+        60,
+        "sum",
+        1,
+        "Actions en plusieurs séances parfois comptées deux fois.",
+    ),
+    "Situations repérées et accompagnées": _sheet(
+        "Situations familiales repérées puis accompagnées par les maisons du Département.",
+        "Nombre de situations ouvertes sur la période",
+        "Département — MDS",
+        45,
+        "sum",
+        2,
+        "Situations réorientées entre MDS comptées dans chacune (±2).",
+        owner="departement-62",
+    ),
+    "Délai moyen de première prise en charge": _sheet(
+        "Délai moyen entre le repérage d'une situation et le premier rendez-vous.",
+        "Somme des délais en jours / nombre de situations prises en charge",
+        "Département",
+        45,
+        "weighted_mean",
+        1,
+        "Moyenne de délais comptés en jours entiers.",
+        weight="situations prises en charge",
+        owner="departement-62",
+    ),
+    "Assignations pour expulsion": _sheet(
+        "Ménages du quartier assignés en vue d'une expulsion locative dans l'année.",
+        "Nombre d'assignations enregistrées par la CCAPEX",
+        "Préfecture — CCAPEX",
+        120,
+        "sum",
+        2,
+        "Adresses rattachées au quartier à deux ménages près (géocodage).",
+    ),
+    "Logements réhabilités": _sheet(
+        "Logements livrés après réhabilitation thermique.",
+        "Nombre de logements livrés sur la période",
+        "Bailleur",
+        30,
+        "sum",
+        0,
+        "Comptage exact des livraisons.",
+        owner="maisons-et-cites",
+    ),
+    "Taux de vacance du parc social": _sheet(
+        "Part des logements sociaux proposés à la location et vacants au 1er janvier.",
+        "Logements vacants / logements proposés à la location × 100",
+        "Bailleur — RPLS",
+        270,
+        "weighted_mean",
+        0.5,
+        "Taux RPLS publié au demi-point près à l'échelle du quartier.",
+        rate=("Logements vacants", "Logements proposés à la location"),
+        weight="logements proposés à la location",
+        owner="maisons-et-cites",
+    ),
+    "Diagnostics en marchant réalisés": _sheet(
+        "Diagnostics en marchant réalisés avec les habitants.",
+        "Nombre de diagnostics réalisés sur la période",
+        "CALL — GUSP",
+        30,
+        "sum",
+        0,
+        "Comptage exact.",
+    ),
+    "Taux de satisfaction des locataires": _sheet(
+        "Part des locataires interrogés se déclarant satisfaits de leur logement.",
+        "Locataires satisfaits / locataires répondants × 100",
+        "Enquête bailleur",
+        120,
+        "weighted_mean",
+        3,
+        "Enquête par sondage (environ 300 répondants par quartier) : marge d'erreur ±3 points.",
+        rate=("Locataires satisfaits", "Locataires répondants"),
+        weight="locataires répondants",
+        comparable=False,
+        owner="maisons-et-cites",
+    ),
+    "Ménages accompagnés contre la précarité énergétique": _sheet(
+        "Ménages ayant bénéficié d'une visite et d'un accompagnement contre la précarité.",
+        "Nombre de ménages accompagnés sur la période",
+        "CALL",
+        45,
+        "sum",
+        2,
+        "Ménages suivis par deux opérateurs comptés deux fois (±2).",
+    ),
+    "Surface de jardins partagés": _sheet(
+        "Surface cultivable des jardins partagés ouverts aux habitants.",
+        "Somme des surfaces des parcelles au 31 décembre",
+        "Communes",
+        90,
+        "sum",
+        25,
+        "Surfaces relevées sur plan, à 25 m² près.",
+    ),
+    "Consommation énergétique moyenne des logements": _sheet(
+        "Consommation conventionnelle moyenne d'énergie primaire des logements sociaux.",
+        "Somme des consommations / surface habitable totale",
+        "Bailleur",
+        180,
+        "weighted_mean",
+        5,
+        "Calcul conventionnel (DPE) : ±5 kWh/m²/an selon le logiciel et les relevés.",
+        weight="surface habitable",
+        owner="maisons-et-cites",
+    ),
+    "Habitants participant aux instances": _sheet(
+        "Habitants différents présents à au moins une instance participative.",
+        "Nombre d'habitants distincts sur les feuilles d'émargement",
+        "CALL",
+        30,
+        "sum",
+        2,
+        "Feuilles d'émargement incomplètes ou illisibles (±2 personnes).",
+        breakdown="sex_age_band",
+    ),
+    "Projets d'habitants financés": _sheet(
+        "Projets d'habitants financés par le fonds de participation.",
+        "Nombre de projets financés sur la période",
+        "CALL",
+        30,
+        "sum",
+        0,
+        "Comptage exact des décisions de financement.",
+    ),
+    "Adultes-relais en poste": _sheet(
+        "Postes d'adultes-relais pourvus à la date.",
+        "Nombre de postes pourvus au dernier jour de la période",
+        "Préfecture",
+        30,
+        "sum",
+        1,
+        "Un poste peut être vacant quelques semaines entre deux contrats.",
+    ),
+    "Part du droit commun dans les financements": _sheet(
+        "Part des crédits de droit commun dans les financements de la politique de la ville.",
+        "Crédits de droit commun / financements totaux × 100",
+        "CALL",
+        180,
+        "weighted_mean",
+        1,
+        "Montants déclarés par chaque financeur, arrondis et de périmètre variable d'un "
+        "exercice à l'autre : ±1 point.",
+        rate=("Crédits de droit commun", "Financements totaux"),
+        weight="financements totaux",
+        owner="region-hdf",
+    ),
+    "Entreprises créées par des habitants des QPV": _sheet(
+        "Entreprises immatriculées par des habitants des QPV accompagnés.",
+        "Nombre d'immatriculations sur la période",
+        "BGE / CCI",
+        90,
+        "sum",
+        1,
+        "Immatriculations de fin de période connues avec retard.",
+        owner="region-hdf",
+    ),
+    "Cellules commerciales vacantes": _sheet(
+        "Cellules commerciales des quartiers sans activité au jour du relevé.",
+        "Nombre de cellules vacantes au relevé annuel",
+        "CALL",
+        30,
+        "sum",
+        1,
+        "Relevé de terrain : une cellule en travaux peut être comptée vacante.",
+    ),
+}
+
+
+def add_reference_sheets(session: Session, contract: Contract) -> None:
+    """Fill the demo indicators' reference sheets (no random draw: the figures are kept)."""
+    owners = {
+        code: contact_id
+        for code, contact_id in session.execute(
+            select(Partner.code, func.min(PartnerContact.id))
+            .join(PartnerContact, PartnerContact.partner_id == Partner.id)
+            .where(Partner.contract_id == contract.id)
+            .group_by(Partner.code)
+        )
+    }
+    for indicator in session.exec(select(Indicator).where(Indicator.contract_id == contract.id)):
+        sheet = DEMO_SHEETS.get(indicator.name)
+        if sheet is None:
+            continue
+        for key, value in sheet.items():
+            if key != "owner":
+                setattr(indicator, key, value)
+        indicator.data_owner_contact_id = owners.get(sheet["owner"])
+    session.flush()

@@ -14,6 +14,7 @@ from suivi.formatting import format_date
 from suivi.indicators import service
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.sheet import sheet_of
 from suivi.labels import FRESHNESS_LABELS
 from suivi.validation import InputError, clean_number, clean_text, clean_url
 from suivi.web.cards import build_cards, due_order, loggable_indicator_ids, search_texts
@@ -130,7 +131,9 @@ def indicator_page(page: PageDep, indicator_id: PageId) -> Response:
         .scalars()
         .all()
     )
-    return page.render("indicator.html", card=card, history=history)
+    return page.render(
+        "indicator.html", card=card, history=history, sheet=sheet_of(page.session, indicator)
+    )
 
 
 def _validate(page: Page, indicator: Indicator, form: dict[str, str]) -> tuple[dict, dict]:
@@ -210,7 +213,13 @@ def log_measurement(
         return RedirectResponse(
             page.url(f"/indicateurs/{indicator.id}", enregistre=1), status_code=303
         )
-    return page.render("indicator.html", status_code=status_code, card=card, history=[])
+    return page.render(
+        "indicator.html",
+        status_code=status_code,
+        card=card,
+        history=[],
+        sheet=sheet_of(page.session, indicator),
+    )
 
 
 def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
