@@ -9,6 +9,7 @@ import pytest
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import select, update
 
+from suivi.clock import frozen_at
 from suivi.config import JobSettings
 from suivi.monitoring.models import JobRun, SchedulerLock
 from suivi.scheduler import (
@@ -217,8 +218,9 @@ def test_job_runs_use_the_paris_date(monkeypatch, empty_db):
     )
     assert process.acquire()  # a run checks the lock first
     try:
-        process.execute("check_indicators")
+        # 23:30 UTC on New Year's Eve is already the next day (and year) in Paris.
+        with frozen_at(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)):
+            process.execute("check_indicators")
     finally:
         process.lock.release()
-    assert seen and seen[0][1]["as_of"] == datetime.now(PARIS).date()
-    assert isinstance(seen[0][1]["as_of"], date)
+    assert seen and seen[0][1]["as_of"] == date(2027, 1, 1)
