@@ -89,9 +89,23 @@ class LoginSettings(_Section):
     backoff_max_seconds: int = Field(default=900, ge=1)
 
 
+# The PDF and email templates shipped with Suivi: a symlink to the top-level `reports/templates`
+# in a checkout, a copy of it inside an installed wheel (see pyproject.toml).
+PACKAGED_TEMPLATES_DIR = Path(__file__).parent / "report_templates"
+# The value written in the documented config.toml: the top-level folder of a checkout. A copy of
+# that file used elsewhere (an installed wheel) falls back to the packaged templates.
+CHECKOUT_TEMPLATES_DIR = Path("reports/templates")
+
+
 class ReportsSettings(_Section):
     dir: Path = Path("var/reports")
-    templates_dir: Path = Path("reports/templates")
+    # Empty (the default): the templates shipped with Suivi.
+    templates_dir: Path = PACKAGED_TEMPLATES_DIR
+
+    @field_validator("templates_dir", mode="before")
+    @classmethod
+    def _empty_means_packaged(cls, value: Any) -> Any:
+        return PACKAGED_TEMPLATES_DIR if value in ("", None) else value
 
 
 class OutboxSettings(_Section):
@@ -251,7 +265,7 @@ def load_settings(
         raise ConfigError(f"{config_path}: {problems}") from None
     settings.source = str(config_path)
     settings.reports.dir = _resolve(base_dir, settings.reports.dir)
-    settings.reports.templates_dir = _resolve(base_dir, settings.reports.templates_dir)
+    settings.reports.templates_dir = _templates_dir(config_path, base_dir, settings)
     settings.outbox.dir = _resolve(base_dir, settings.outbox.dir)
     settings.backup.dir = _resolve(base_dir, settings.backup.dir)
     settings.database.url = _resolve_sqlite_url(base_dir, settings.database.url)
@@ -260,6 +274,19 @@ def load_settings(
 
 def _resolve(base_dir: Path, value: Path) -> Path:
     return value if value.is_absolute() else (base_dir / value).resolve()
+
+
+def _templates_dir(config_path: Path, base_dir: Path, settings: Settings) -> Path:
+    configured = settings.reports.templates_dir
+    resolved = _resolve(base_dir, configured)
+    if resolved.is_dir():
+        return resolved
+    if configured == CHECKOUT_TEMPLATES_DIR:
+        return PACKAGED_TEMPLATES_DIR
+    raise ConfigError(
+        f"{config_path}: [reports] templates_dir: {resolved} is not a folder; leave the key "
+        "empty to use the templates shipped with Suivi"
+    )
 
 
 def _resolve_sqlite_url(base_dir: Path, url: str) -> str:
