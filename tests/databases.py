@@ -34,10 +34,7 @@ def make_settings(url: str, work_dir: Path) -> Settings:
         {
             "app": {"mode": "dev", "base_url": "http://testserver"},
             "database": {"url": url},
-            "reports": {
-                "dir": str(work_dir / "reports"),
-                "templates_dir": str(Path(__file__).parent.parent / "reports" / "templates"),
-            },
+            "reports": {"dir": str(work_dir / "reports")},  # templates: the packaged ones
             "outbox": {"dir": str(work_dir / "outbox")},
         }
     )

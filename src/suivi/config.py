@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_settings import EnvSettingsSource, SettingsError
 
 DEFAULT_SECRET = "change-me-demo-secret"  # noqa: S105 - the known default we refuse in production
 ENV_PREFIX = "SUIVI_"
@@ -89,9 +91,23 @@ class LoginSettings(_Section):
     backoff_max_seconds: int = Field(default=900, ge=1)
 
 
+# The PDF and email templates shipped with Suivi: a symlink to the top-level `reports/templates`
+# in a checkout, a copy of it inside an installed wheel (see pyproject.toml).
+PACKAGED_TEMPLATES_DIR = Path(__file__).parent / "report_templates"
+# The value written in the documented config.toml: the top-level folder of a checkout. A copy of
+# that file used elsewhere (an installed wheel) falls back to the packaged templates.
+CHECKOUT_TEMPLATES_DIR = Path("reports/templates")
+
+
 class ReportsSettings(_Section):
     dir: Path = Path("var/reports")
-    templates_dir: Path = Path("reports/templates")
+    # Empty (the default): the templates shipped with Suivi.
+    templates_dir: Path = PACKAGED_TEMPLATES_DIR
+
+    @field_validator("templates_dir", mode="before")
+    @classmethod
+    def _empty_means_packaged(cls, value: Any) -> Any:
+        return PACKAGED_TEMPLATES_DIR if value in ("", None) else value
 
 
 class OutboxSettings(_Section):
@@ -199,20 +215,43 @@ class Settings(_Section):
             )
 
 
+_SECTION_NAMES = {
+    name
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, _Section)
+}
+
+
 def default_config_path() -> Path:
     return Path(os.environ.get("SUIVI_CONFIG", "config.toml"))
 
 
-def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
-    """Override `[section] key` with `SUIVI_SECTION_KEY` for every scalar key."""
-    for section_name, field in Settings.model_fields.items():
-        section_model = field.annotation
-        if not (isinstance(section_model, type) and issubclass(section_model, _Section)):
-            continue
-        for key in section_model.model_fields:
-            env_name = f"{ENV_PREFIX}{section_name}_{key}".upper()
-            if env_name in environ:
-                data.setdefault(section_name, {})[key] = environ[env_name]
+class _SectionEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source for `SUIVI_<SECTION>_<KEY>`, read from `environ`.
+
+    Keys hold underscores too (`SUIVI_SMTP_MAX_ATTEMPTS`), so the name is split once only,
+    after the section (`env_nested_max_split=1`); case does not matter.
+    """
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(
+            Settings,  # type: ignore[arg-type] - a plain model: the file is read by load_settings
+            case_sensitive=False,
+            env_prefix=ENV_PREFIX,
+            env_nested_delimiter="_",
+            env_nested_max_split=1,
+        )
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name.lower(): value for name, value in self._environ.items()}
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Override `[section] key` with `SUIVI_SECTION_KEY` (the environment wins over the file)."""
+    for section_name, values in _SectionEnvSource(environ)().items():
+        if section_name in _SECTION_NAMES and isinstance(values, dict):
+            data.setdefault(section_name, {}).update(values)
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -243,15 +282,17 @@ def load_settings(
         raise ConfigError(f"{config_path}: configuration file not found")
     else:
         base_dir = Path.cwd()
-    _apply_env(data, environ)
     try:
+        _apply_env(data, environ)
         settings = Settings.model_validate(data)
+    except SettingsError as exc:  # a structured key (e.g. SUIVI_SCHEDULER_JOBS) is not JSON
+        raise ConfigError(f"{config_path}: environment: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(_describe(err) for err in exc.errors())
         raise ConfigError(f"{config_path}: {problems}") from None
     settings.source = str(config_path)
     settings.reports.dir = _resolve(base_dir, settings.reports.dir)
-    settings.reports.templates_dir = _resolve(base_dir, settings.reports.templates_dir)
+    settings.reports.templates_dir = _templates_dir(config_path, base_dir, settings)
     settings.outbox.dir = _resolve(base_dir, settings.outbox.dir)
     settings.backup.dir = _resolve(base_dir, settings.backup.dir)
     settings.database.url = _resolve_sqlite_url(base_dir, settings.database.url)
@@ -260,6 +301,19 @@ def load_settings(
 
 def _resolve(base_dir: Path, value: Path) -> Path:
     return value if value.is_absolute() else (base_dir / value).resolve()
+
+
+def _templates_dir(config_path: Path, base_dir: Path, settings: Settings) -> Path:
+    configured = settings.reports.templates_dir
+    resolved = _resolve(base_dir, configured)
+    if resolved.is_dir():
+        return resolved
+    if configured == CHECKOUT_TEMPLATES_DIR:
+        return PACKAGED_TEMPLATES_DIR
+    raise ConfigError(
+        f"{config_path}: [reports] templates_dir: {resolved} is not a folder; leave the key "
+        "empty to use the templates shipped with Suivi"
+    )
 
 
 def _resolve_sqlite_url(base_dir: Path, url: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from suivi.cli import app
-from suivi.config import DEFAULT_SECRET, ConfigError, load_settings
+from suivi.config import DEFAULT_SECRET, PACKAGED_TEMPLATES_DIR, ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,3 +92,53 @@ def test_production_refuses_the_default_secret(tmp_path):
     )
     ok.check_secret()
     assert load_settings(ROOT / "config.toml", environ={}).is_demo
+
+
+def test_keys_with_underscores_are_split_after_the_section():
+    settings = load_settings(
+        ROOT / "config.toml",
+        environ={
+            "SUIVI_SMTP_MAX_ATTEMPTS": "7",
+            "SUIVI_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "3",
+            "SUIVI_DATABASE_BUSY_TIMEOUT_MS": "250",
+            "SUIVI_TEST_POSTGRES_URL": "postgresql+psycopg://ignored",  # not a section: ignored
+        },
+    )
+    assert settings.smtp.max_attempts == 7
+    assert settings.login.attempts_per_minute_per_address == 3
+    assert settings.database.busy_timeout_ms == 250
+    with pytest.raises(ConfigError, match=r"\[smtp\] max_attempts"):
+        load_settings(ROOT / "config.toml", environ={"SUIVI_SMTP_MAX_ATTEMPTS": "0"})
+
+
+def test_templates_default_to_the_packaged_ones(tmp_path, monkeypatch):
+    """A copy of the documented config.toml used away from a checkout (an installed wheel)
+    finds the templates shipped inside the package; empty means the same."""
+    copied = tmp_path / "config.toml"
+    copied.write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_settings(copied, environ={}).reports.templates_dir == PACKAGED_TEMPLATES_DIR
+    assert (PACKAGED_TEMPLATES_DIR / "copil.html").is_file()
+    assert (PACKAGED_TEMPLATES_DIR / "email" / "reminder.txt.j2").is_file()
+    empty = load_settings(copied, environ={"SUIVI_REPORTS_TEMPLATES_DIR": ""})
+    assert empty.reports.templates_dir == PACKAGED_TEMPLATES_DIR
+    elsewhere = tmp_path / "ailleurs"  # no config.toml here: the defaults
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert load_settings(environ={}).reports.templates_dir == PACKAGED_TEMPLATES_DIR
+
+
+def test_templates_dir_points_to_a_users_copy(tmp_path):
+    own = tmp_path / "mes-modeles"
+    own.mkdir()
+    settings = load_settings(
+        ROOT / "config.toml", environ={"SUIVI_REPORTS_TEMPLATES_DIR": str(own)}
+    )
+    assert settings.reports.templates_dir == own
+    # In a checkout, the documented value is the top-level folder, edited in place.
+    checkout = load_settings(ROOT / "config.toml", environ={})
+    assert checkout.reports.templates_dir == ROOT / "reports" / "templates"
+    with pytest.raises(ConfigError, match=r"\[reports\] templates_dir: .*mes-modeles-absents"):
+        load_settings(
+            ROOT / "config.toml",
+            environ={"SUIVI_REPORTS_TEMPLATES_DIR": str(tmp_path / "mes-modeles-absents")},
+        )
