@@ -27,9 +27,11 @@ run: $(STAMP)
 	@echo ""
 	$(BIN)/suivi serve $(SERVE_FLAGS)
 
-## Tests on SQLite (and PostgreSQL when SUIVI_TEST_POSTGRES_URL is set), then ruff.
+## Ruff, the import contracts (docs/architecture.md), then the tests on SQLite (and PostgreSQL
+## when SUIVI_TEST_POSTGRES_URL is set).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## The date-sensitive tests (marker `clock`) under libfaketime (Debian's `faketime`) at instants

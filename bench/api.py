@@ -162,8 +162,8 @@ def prepare(url: str) -> tuple[list[tuple[int, str]], tuple[int, int]]:
     from sqlalchemy import select
 
     from suivi import scoping
-    from suivi.auth.deps import load_principal
     from suivi.auth.models import User
+    from suivi.auth.principal import load_principal
     from suivi.db import make_engine, session_scope
     from suivi.indicators.models import Indicator, Measurement
     from suivi.migrate import upgrade

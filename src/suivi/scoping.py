@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlmodel import Session
 
-from suivi.auth.deps import Principal
+from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment, CommitmentPartner, CommitmentQuartier
 from suivi.contract.models import Partner
 from suivi.indicators.models import Indicator

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from suivi import scoping
 from suivi.app import create_app
-from suivi.auth.deps import load_principal
 from suivi.auth.models import User
+from suivi.auth.principal import load_principal
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Partner
 from suivi.indicators.models import Indicator, Measurement, Target

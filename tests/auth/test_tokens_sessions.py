@@ -14,10 +14,10 @@ from suivi.auth.deps import (
     SESSION_COOKIE,
     create_web_session,
     get_current_principal,
-    load_principal,
     revoke_web_session,
 )
 from suivi.auth.models import ApiToken, AuthSession, User
+from suivi.auth.principal import load_principal
 from suivi.auth.service import hash_secret
 from suivi.db import utcnow
 from tests.api.conftest import login

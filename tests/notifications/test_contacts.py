@@ -220,7 +220,7 @@ def test_failed_deliveries_are_shown_to_admins(demo_db, smtp_server):
 
 @pytest.mark.parametrize("frequency", ["weekly", "monthly", "none"])
 def test_service_refuses_bad_input_and_writes_nothing(demo_db, frequency):
-    from suivi.api.errors import Invalid
+    from suivi.errors import Invalid
     from suivi.notifications import contacts
 
     with demo_db.session() as session:

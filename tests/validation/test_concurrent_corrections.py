@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from suivi.api.errors import Conflict
 from suivi.clock import frozen_at
 from suivi.contract.models import Contract
 from suivi.db import utcnow
+from suivi.errors import Conflict
 from suivi.indicators import service
 from suivi.indicators.models import Indicator, Measurement
 from tests.databases import DEMO_AS_OF

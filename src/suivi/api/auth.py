@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from suivi.api.common import PathId, StrictModel, Text
-from suivi.api.errors import ERROR_RESPONSES, ErrorOut, Invalid, NotFound
+from suivi.api.errors import ERROR_RESPONSES, ErrorOut
 from suivi.auth.deps import (
     CurrentPrincipal,
     attempt_login,
@@ -25,6 +25,7 @@ from suivi.auth.models import ApiToken, User
 from suivi.auth.service import issue_token, revoke_token
 from suivi.db import session_scope, utcnow
 from suivi.deps import SessionDep, SettingsDep
+from suivi.errors import Invalid, NotFound
 
 router = APIRouter(prefix="/api", tags=["authentification"], responses=ERROR_RESPONSES)
 

@@ -30,8 +30,9 @@ from suivi.api.common import (
     resolve_contract,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES, Forbidden, NotFound
-from suivi.auth.deps import CurrentPrincipal, Principal
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal
+from suivi.auth.principal import Principal
 from suivi.commitments import service
 from suivi.commitments.models import (
     FUNDING_TYPES,
@@ -43,6 +44,7 @@ from suivi.commitments.models import (
 )
 from suivi.contract.models import Contract
 from suivi.deps import SessionDep, SettingsDep
+from suivi.errors import Forbidden, Invalid, NotFound
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.progress import FRESHNESSES, PERFORMANCES, commitment_health
@@ -381,8 +383,6 @@ def update_commitment(
     }
     for key, value in fields.items():
         if value is None:
-            from suivi.api.errors import Invalid
-
             raise Invalid(key, "Ce champ ne peut pas être vide.")
     commitment = service.update_commitment(
         session,

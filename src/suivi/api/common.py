@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from suivi import clock
-from suivi.api.errors import Invalid, NotFound
-from suivi.auth.deps import Principal
+from suivi.auth.principal import Principal
 from suivi.contract.models import Contract
+from suivi.errors import Invalid, NotFound
 from suivi.validation import MAX_ABS_NUMBER, clean_number, clean_text, clean_url
 
 MAX_ID = 2**31 - 1

@@ -1,10 +1,10 @@
 """The one error format of the API: `{"detail": "<French message>"}`, plus `field` (and
 `errors`, one per invalid field) for 422.
 
-Services raise `ApiError` subclasses (`NotFound`, `Forbidden`, `Conflict`, `Invalid`); the
-handlers installed by `install_error_handlers` turn them, FastAPI's validation errors and
-HTTPExceptions into that format for paths under /api. Other paths (the pages) keep
-FastAPI's default handling.
+Services raise the errors of `suivi.errors` (`NotFound`, `Forbidden`, `Conflict`, `Invalid`,
+each with its HTTP status); the handlers installed by `install_error_handlers` turn them,
+FastAPI's validation errors and HTTPExceptions into that format for paths under /api. Other
+paths (the pages) keep FastAPI's default handling.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from suivi.errors import ApiError
+
 API_PREFIX = "/api"
 
 
@@ -34,48 +36,6 @@ class ErrorOut(BaseModel):
     field: str | None = None
     errors: list[FieldError] | None = None
 
-
-class ApiError(Exception):
-    status_code = 400
-
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-
-
-class NotFound(ApiError):  # noqa: N818 - HTTP vocabulary
-    status_code = 404
-
-
-class Forbidden(ApiError):  # noqa: N818 - HTTP vocabulary
-    status_code = 403
-
-
-class Conflict(ApiError):  # noqa: N818 - HTTP vocabulary
-    status_code = 409
-
-
-class Invalid(ApiError):  # noqa: N818 - HTTP vocabulary
-    """Bad input for one field (422)."""
-
-    status_code = 422
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail, field)
-
-
-def not_found(what: str = "Objet") -> NotFound:
-    return NotFound(f"{what} introuvable.")
-
-
-def forbidden(message: str = "Vous n'avez pas le droit de faire cette modification.") -> Forbidden:
-    return Forbidden(message)
-
-
-STALE_VERSION = (
-    "Cet objet a été modifié entre-temps (version périmée) : rechargez-le et recommencez."
-)
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Authentification requise"},

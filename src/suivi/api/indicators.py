@@ -35,11 +35,13 @@ from suivi.api.common import (
     resolve_contract,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES, Forbidden, Invalid, NotFound
-from suivi.auth.deps import CurrentPrincipal, Principal
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal
+from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment, CommitmentPartner
 from suivi.contract.models import Contract
 from suivi.deps import SessionDep, SettingsDep
+from suivi.errors import Forbidden, Invalid, NotFound
 from suivi.indicators import service
 from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
 from suivi.indicators.models import (

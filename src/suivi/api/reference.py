@@ -34,8 +34,9 @@ from suivi.api.common import (
     resolve_contract,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES, Forbidden, Invalid, NotFound
-from suivi.auth.deps import CurrentPrincipal, Principal
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal
+from suivi.auth.principal import Principal
 from suivi.contract import service
 from suivi.contract.models import (
     CROSS_CUTTING_TAGS,
@@ -54,6 +55,7 @@ from suivi.contract.models import (
     contract_quartier_ids,
 )
 from suivi.deps import SessionDep
+from suivi.errors import Forbidden, Invalid, NotFound
 
 router = APIRouter(prefix="/api", tags=["référentiel"], responses=ERROR_RESPONSES)
 SortQuery = Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")]

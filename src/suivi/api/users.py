@@ -21,11 +21,12 @@ from suivi.api.common import (
     paginate,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES, Conflict, Invalid, NotFound
+from suivi.api.errors import ERROR_RESPONSES
 from suivi.audit.service import record
-from suivi.auth.deps import Principal, require_role
+from suivi.auth.deps import require_role
 from suivi.auth.models import ROLES, User, UserContract, UserScope
 from suivi.auth.passwords import hash_password
+from suivi.auth.principal import Principal
 from suivi.auth.service import (
     LAST_ADMIN_MESSAGE,
     create_user,
@@ -36,6 +37,7 @@ from suivi.auth.service import (
 )
 from suivi.contract.models import ContractQuartier, Partner
 from suivi.deps import SessionDep
+from suivi.errors import Conflict, Invalid, NotFound
 
 router = APIRouter(prefix="/api", tags=["comptes"], responses=ERROR_RESPONSES)
 Admin = Annotated[Principal, Depends(require_role("admin"))]

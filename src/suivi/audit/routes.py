@@ -12,8 +12,9 @@ from sqlalchemy import and_, or_, select
 from suivi.api.common import MAX_ID, Page, PageQuery, SizeQuery, paginate
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.audit.models import AUDIT_ACTIONS, AuditEvent
-from suivi.auth.deps import Principal, require_role
+from suivi.auth.deps import require_role
 from suivi.auth.models import UserContract
+from suivi.auth.principal import Principal
 from suivi.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api", tags=["journal"], responses=ERROR_RESPONSES)

@@ -27,23 +27,27 @@ How a request is authenticated
   `create_web_session(session, user, user_agent)` → (cookie value, CSRF token) or the token;
   logout: `revoke_web_session(session, cookie_value)`.
 
-What a user may do is decided by `suivi.scoping`, from the `Principal` built here.
+What a user may do is decided by `suivi.scoping`, from the `Principal` built here with
+`suivi.auth.principal` (no FastAPI there, so jobs and services can load one too).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Integer, bindparam, cast, null, select, union_all
 from sqlmodel import Session
 
-from suivi.auth.models import ApiToken, AuthSession, User, UserContract, UserScope
+from suivi.auth.models import ApiToken, AuthSession, User
+from suivi.auth.principal import (
+    TOKEN_USER_AND_MEMBERSHIPS,
+    Principal,
+    load_principal,
+    principal_from_rows,
+)
 from suivi.auth.ratelimit import login_limiter
 from suivi.auth.service import (
     LoginCheck,
@@ -65,7 +69,6 @@ __all__ = [
     "SESSION_COOKIE",
     "CSRF_HEADER",
     "CSRF_FORM_FIELD",
-    "Principal",
     "CurrentPrincipal",
     "PagePrincipal",
     "get_current_principal",
@@ -84,7 +87,6 @@ __all__ = [
     "login_csrf_valid",
     "set_login_csrf_cookie",
     "clear_session_cookie",
-    "load_principal",
 ]
 
 SESSION_COOKIE = "suivi_session"
@@ -100,125 +102,6 @@ oauth2_scheme = OAuth2PasswordBearer(
     auto_error=False,
     description="Jeton opaque obtenu par POST /api/auth/token ou un jeton personnel.",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated user, as the scoping rules need it (no ORM object, no session)."""
-
-    user_id: int
-    email: str
-    full_name: str
-    role: str
-    partner_id: int | None
-    contract_ids: tuple[int, ...]
-    scope_partner_ids: frozenset[int] = frozenset()
-    scope_quartier_ids: frozenset[int] = frozenset()
-    # How this request was authenticated: "token" (bearer) or "session" (cookie).
-    via: str = "token"
-    # The web session's CSRF token (pages put it in their forms); None for bearer tokens.
-    csrf_token: str | None = None
-    # Id of the ApiToken or AuthSession used.
-    credential_id: int | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def default_contract_id(self) -> int | None:
-        """The contract shown when none is chosen: the user's first (lowest id)."""
-        return min(self.contract_ids) if self.contract_ids else None
-
-    @property
-    def label(self) -> str:
-        return self.full_name or self.email
-
-
-def _no_id():
-    return cast(null(), Integer)
-
-
-# Every user's contracts and scope rows, as (user_id, contract_id, partner_id, quartier_id)
-# with None where a row has no such value. The queries below are built once (they run on
-# every API request; a reused statement keeps its SQL cache key).
-_MEMBERSHIPS = union_all(
-    select(
-        UserContract.user_id,
-        UserContract.contract_id,
-        _no_id().label("partner_id"),
-        _no_id().label("quartier_id"),
-    ),
-    select(UserScope.user_id, _no_id(), UserScope.partner_id, UserScope.quartier_id),
-).subquery("membership")
-
-_USER_MEMBERSHIPS = select(
-    _MEMBERSHIPS.c.contract_id, _MEMBERSHIPS.c.partner_id, _MEMBERSHIPS.c.quartier_id
-).where(_MEMBERSHIPS.c.user_id == bindparam("user_id"))
-
-# A bearer token, its user and the user's memberships in ONE round trip: one row per
-# membership (at least one: outer join), the token and user columns repeated on each.
-# Columns, not ORM objects: building those would cost more than the query.
-_TOKEN_USER_AND_MEMBERSHIPS = (
-    select(
-        ApiToken.id.label("token_id"),
-        ApiToken.revoked_at,
-        ApiToken.expires_at,
-        ApiToken.last_used_at,
-        User.id,
-        User.email,
-        User.full_name,
-        User.role,
-        User.partner_id,
-        User.is_active,
-        _MEMBERSHIPS.c.contract_id,
-        _MEMBERSHIPS.c.partner_id.label("scope_partner_id"),
-        _MEMBERSHIPS.c.quartier_id.label("scope_quartier_id"),
-    )
-    .join(User, User.id == ApiToken.user_id)
-    .outerjoin(_MEMBERSHIPS, _MEMBERSHIPS.c.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-)
-
-
-def load_principal(
-    session: Session,
-    user: User,
-    *,
-    via: str = "token",
-    csrf_token: str | None = None,
-    credential_id: int | None = None,
-) -> Principal:
-    memberships = session.execute(_USER_MEMBERSHIPS, {"user_id": user.id})
-    return _principal(
-        user, memberships, via=via, csrf_token=csrf_token, credential_id=credential_id
-    )
-
-
-def _principal(user, memberships: Iterable[tuple], **credential) -> Principal:
-    """`user`: a `User`, or a row with its columns; `memberships`: (contract_id, partner_id,
-    quartier_id) rows, None where a row has no such value."""
-    contracts: set[int] = set()
-    partners: set[int] = set()
-    quartiers: set[int] = set()
-    for contract_id, partner_id, quartier_id in memberships:
-        if contract_id is not None:
-            contracts.add(contract_id)
-        if partner_id is not None:
-            partners.add(partner_id)
-        if quartier_id is not None:
-            quartiers.add(quartier_id)
-    return Principal(
-        user_id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=user.role,
-        partner_id=user.partner_id,
-        contract_ids=tuple(sorted(contracts)),
-        scope_partner_ids=frozenset(partners),
-        scope_quartier_ids=frozenset(quartiers),
-        **credential,
-    )
 
 
 def _unauthorized(message: str = "Authentification requise.") -> HTTPException:
@@ -266,7 +149,7 @@ def get_current_principal(
         # ORM's execution layer, which would cost more than the query itself.
         rows = (
             session.connection()
-            .execute(_TOKEN_USER_AND_MEMBERSHIPS, {"token_hash": hash_secret(bearer)})
+            .execute(TOKEN_USER_AND_MEMBERSHIPS, {"token_hash": hash_secret(bearer)})
             .all()
         )
         if not rows or not is_live(rows[0].revoked_at, rows[0].expires_at):
@@ -283,7 +166,9 @@ def get_current_principal(
             separate=request.method in SAFE_METHODS,
         )
         memberships = [(r.contract_id, r.scope_partner_id, r.scope_quartier_id) for r in rows]
-        principal = _principal(found, memberships, via="token", credential_id=found.token_id)
+        principal = principal_from_rows(
+            found, memberships, via="token", credential_id=found.token_id
+        )
         request.state.principal = principal
         return principal
     if request.headers.get("authorization"):

@@ -12,10 +12,9 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.api.errors import STALE_VERSION, Conflict, Forbidden, Invalid
 from suivi.audit.service import record, snapshot
-from suivi.auth.deps import load_principal
 from suivi.auth.models import User
+from suivi.auth.principal import load_principal
 from suivi.commitments.models import (
     FUNDING_TYPES,
     LIFECYCLE_STATUSES,
@@ -26,6 +25,7 @@ from suivi.commitments.models import (
 )
 from suivi.contract.models import Contract, Partner, Priority, Quartier, contract_quartier_ids
 from suivi.db import utcnow
+from suivi.errors import STALE_VERSION, Conflict, Forbidden, Invalid
 from suivi.validation import InputError, clean_number
 
 

@@ -22,7 +22,6 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
-from suivi.api.errors import STALE_VERSION, Conflict, Invalid
 from suivi.audit.service import record, snapshot
 from suivi.commitments.models import Commitment
 from suivi.contract.models import (
@@ -38,6 +37,7 @@ from suivi.contract.models import (
     Priority,
     Quartier,
 )
+from suivi.errors import STALE_VERSION, Conflict, Invalid
 from suivi.reports.models import ReportFile
 
 # La Poste's SIREN is the one historical exception to the Luhn key.

@@ -23,12 +23,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from suivi.api.errors import STALE_VERSION, Conflict, Invalid
 from suivi.audit.service import json_safe, record, snapshot
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import check_still_writable
 from suivi.contract.models import Contract, ContractQuartier, Partner, PartnerContact
 from suivi.db import utcnow
+from suivi.errors import STALE_VERSION, Conflict, Invalid
 from suivi.indicators.evaluation import spec_of
 from suivi.indicators.models import (
     TARGET_REVISION_KINDS,

@@ -378,7 +378,7 @@ def export_portfolio(
 ) -> ExportSummary:
     """Write the contract's portfolio (or, with `template`, the blank template) to `out`:
     an .xlsx workbook, or for `fmt="csv"` a zip holding one UTF-8 CSV per sheet. With a
-    `principal` (`suivi.auth.deps.Principal`), only the rows they may read."""
+    `principal` (`suivi.auth.principal.Principal`), only the rows they may read."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
     contract = contract_of(session, contract_id)

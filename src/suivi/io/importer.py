@@ -30,7 +30,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table mapped, so flushes can sort foreign keys
-from suivi.api.errors import Invalid
 from suivi.audit.service import record, snapshot
 from suivi.commitments.models import (
     Commitment,
@@ -51,6 +50,7 @@ from suivi.contract.models import (
 )
 from suivi.contract.service import quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
+from suivi.errors import Invalid
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.indicators.service import check_not_future, check_sheet, prepare_sheet
 from suivi.io.reading import (
@@ -264,7 +264,7 @@ def import_portfolio(
     `source` is best a `ReadFile` (`read_portfolio`), read before the session's first
     query; a file or a path is read here, within `limits`.
 
-    With a `principal` (`suivi.auth.deps.Principal`), every change must be within what
+    With a `principal` (`suivi.auth.principal.Principal`), every change must be within what
     `suivi.scoping` lets them change; rows they may not change are problems too (unchanged
     rows are fine, so a user can re-import the workbook they exported)."""
     if not isinstance(source, ReadFile):

@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 
 from suivi import clock
 from suivi.api.common import AsOfQuery, ContractQuery, resolve_as_of, resolve_contract
-from suivi.api.errors import ERROR_RESPONSES, ApiError
-from suivi.auth.deps import CurrentPrincipal, Principal, require_role
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal, require_role
+from suivi.auth.principal import Principal
 from suivi.deps import SessionDep, SettingsDep, get_engine
+from suivi.errors import ApiError
 from suivi.io.export import export_portfolio
 from suivi.io.importer import dry_run_import, import_portfolio, read_upload
 from suivi.io.opendata import table_schema, write_opendata

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from suivi import clock
 from suivi.api.common import ContractQuery, Page, PageQuery, SizeQuery, paginate, resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal, Principal, require_role
+from suivi.auth.deps import CurrentPrincipal, require_role
+from suivi.auth.principal import Principal
 from suivi.deps import SessionDep, SettingsDep
 from suivi.indicators.models import Indicator
 from suivi.labels import ALERT_KIND_LABELS

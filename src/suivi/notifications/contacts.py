@@ -14,10 +14,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from suivi.api.errors import Conflict, Invalid
 from suivi.audit.service import record, snapshot
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
 from suivi.db import utcnow
+from suivi.errors import Conflict, Invalid
 from suivi.indicators.models import Indicator
 from suivi.notifications.models import EmailDelivery
 

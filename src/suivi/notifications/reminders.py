@@ -19,8 +19,8 @@ from datetime import date, datetime
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from suivi.auth.deps import load_principal
 from suivi.auth.models import User, UserContract
+from suivi.auth.principal import load_principal
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
 from suivi.contract.models import Contract, Partner, Quartier

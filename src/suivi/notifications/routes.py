@@ -33,11 +33,13 @@ from suivi.api.common import (
     paginate,
     resolve_as_of,
 )
-from suivi.api.errors import ERROR_RESPONSES, Forbidden, NotFound
-from suivi.auth.deps import CurrentPrincipal, Principal, require_role
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal, require_role
 from suivi.auth.models import UserContract
+from suivi.auth.principal import Principal
 from suivi.contract.models import Contract, Partner, PartnerContact
 from suivi.deps import SessionDep, SettingsDep
+from suivi.errors import Forbidden, NotFound
 from suivi.notifications import contacts as service
 from suivi.notifications.email import DEMO_NOTICE, email_environment
 from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.auth.deps import Principal
+from suivi.auth.principal import Principal
 from suivi.commitments.models import INACTIVE_STATUSES, Commitment
 from suivi.config import Settings
 from suivi.contract.models import (

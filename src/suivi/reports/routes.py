@@ -35,9 +35,11 @@ from suivi.api.common import (
     resolve_as_of,
     resolve_contract,
 )
-from suivi.api.errors import ERROR_RESPONSES, Invalid, NotFound, forbidden
-from suivi.auth.deps import CurrentPrincipal, Principal
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal
+from suivi.auth.principal import Principal
 from suivi.deps import SessionDep, SettingsDep
+from suivi.errors import Invalid, NotFound, forbidden
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile

@@ -17,12 +17,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, or_, select
 
 from suivi import clock, scoping
-from suivi.api.errors import ApiError
 from suivi.audit.service import record, snapshot
 from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.auth.models import UserContract
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
 from suivi.db import utcnow
+from suivi.errors import ApiError
 from suivi.formatting import format_date
 from suivi.labels import (
     CONTACT_FREQUENCY_LABELS,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.auth.deps import Principal
+from suivi.auth.principal import Principal
 from suivi.charts import actual_series, trajectory_chart
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Quartier

@@ -25,7 +25,8 @@ from sqlmodel import Session
 
 from suivi import clock, labels
 from suivi.api.common import MAX_DATE, MAX_ID, MIN_DATE
-from suivi.auth.deps import CSRF_FORM_FIELD, CSRF_HEADER, PagePrincipal, Principal, verify_csrf
+from suivi.auth.deps import CSRF_FORM_FIELD, CSRF_HEADER, PagePrincipal, verify_csrf
+from suivi.auth.principal import Principal
 from suivi.config import Settings
 from suivi.contract.models import Contract
 from suivi.deps import SessionDep

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from suivi import clock, scoping
-from suivi.api.errors import ApiError
+from suivi.errors import ApiError
 from suivi.formatting import format_date
 from suivi.indicators import service
 from suivi.indicators.evaluation import evaluate_summaries
