@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from suivi.audit.models import AuditEvent
+from suivi.clock import frozen_at
 from suivi.contract.models import ContractQuartier, Quartier
 from suivi.indicators.models import Measurement
 from suivi.monitoring.service import check_indicators
@@ -225,7 +227,12 @@ def test_update_is_saved_audited_and_shows_the_new_status(web):
 def test_bad_input_shows_a_french_error_next_to_the_field(web, data, field, message):
     indicator = web.ids["in_indicator"]
     before = len(_measurements(web.db, indicator))
-    response = web["chef_de_projet"].post(f"/indicateurs/{indicator}/mesures?as_of={AS_OF}", data)
+    # Writes are judged against the real today: pinned on the demo's day, whatever the
+    # machine's date (2030-01-01 is then in the future).
+    with frozen_at(datetime(2026, 11, 15, 15, 0, tzinfo=ZoneInfo("Europe/Paris"))):
+        response = web["chef_de_projet"].post(
+            f"/indicateurs/{indicator}/mesures?as_of={AS_OF}", data
+        )
     assert response.status_code == 422
     assert message in _error_of(response.text, field)
     assert 'aria-invalid="true"' in response.text
