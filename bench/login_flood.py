@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 
     work_dir = Path(tempfile.mkdtemp(prefix="suivi-bench-login-"))
     url = args.url or f"sqlite:///{work_dir / 'bench.db'}"
-    ids, _ = prepare(url)
+    free_slots, _ = prepare(url)
+    ids = iter(free_slots)  # one free (indicator, date) per write, shared by every round
     summary = {"name": "login_flood", "backend": url.split(":", 1)[0]}
     for name, unlimited in (("limited", False), ("unlimited", True)):
         result = scenario(url, work_dir, ids, args, unlimited)

@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
     work_dir = Path(tempfile.mkdtemp(prefix="suivi-bench-zip-"))
     url = f"sqlite:///{work_dir / 'bench.db'}"
-    ids, _counts = prepare(url)
+    free_slots, _counts = prepare(url)
+    ids = iter(free_slots)  # one free (indicator, date) per write, shared by every round
     bomb = zip_bomb()
     process, base = start_server("suivi", url, work_dir)
     try:
