@@ -12,6 +12,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,25 +54,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def site(database_factory, tmp_path_factory):
-    """A uvicorn server over a fresh demo database, alerts checked as of the demo day."""
-    _require_chromium()
+@contextmanager
+def served(app) -> Iterator[str]:
+    """`app` served by uvicorn in a thread on a free port; yields its base URL."""
     import uvicorn
 
-    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("browser"))
-    with database.session() as session:
-        check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database.settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -78,9 +69,22 @@ def site(database_factory, tmp_path_factory):
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the test server did not start")
         time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "ids": scope_ids(database)}
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(database_factory, tmp_path_factory):
+    """A uvicorn server over a fresh demo database, alerts checked as of the demo day."""
+    _require_chromium()
+    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("browser"))
+    with database.session() as session:
+        check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
+    with served(create_app(database.settings)) as url:
+        yield {"url": url, "ids": scope_ids(database)}
     database_factory.drop(database)
 
 

@@ -5,9 +5,6 @@ injected inline script, and the main pages and /docs load without any policy vio
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from sqlalchemy import select, update
 
@@ -20,10 +17,10 @@ from tests.web.conftest import AS_OF, scope_ids
 from tests.web.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    _free_port,
     _login,
     _require_chromium,
     _shot,
+    served,
 )
 
 pytestmark = pytest.mark.browser
@@ -45,8 +42,6 @@ def site(database_factory, tmp_path_factory):
     """The demo over uvicorn, with two evidence links written straight into the database:
     a `javascript:` one (past every validator) and an ordinary one."""
     _require_chromium()
-    import uvicorn
-
     database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("csp"))
     ids = scope_ids(database)
     with database.session() as session:
@@ -67,26 +62,8 @@ def site(database_factory, tmp_path_factory):
         session.execute(update(Measurement).where(Measurement.id == evil).values(evidence_url=EVIL))
         session.execute(update(Measurement).where(Measurement.id == good).values(evidence_url=GOOD))
         quartier = session.execute(select(Quartier.code).order_by(Quartier.id)).scalars().first()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database.settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "ids": ids, "quartier": quartier}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(database.settings)) as url:
+        yield {"url": url, "ids": ids, "quartier": quartier}
     database_factory.drop(database)
 
 
