@@ -121,34 +121,30 @@ def free_port() -> int:
 
 
 def start_server(kind: str, url: str, work_dir: Path) -> tuple[subprocess.Popen, str]:
+    arguments = ["--serve", kind, "--url", url, "--work-dir", str(work_dir)]
+    return spawn_server(Path(__file__).resolve(), arguments, f"the {kind} server")
+
+
+def spawn_server(script: Path, arguments: list[str], what: str) -> tuple[subprocess.Popen, str]:
+    """`python script *arguments --port P` in a child process, once its /healthz answers;
+    returns (process, base URL). Shared by the benches that drive a real server."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--serve",
-            kind,
-            "--url",
-            url,
-            "--port",
-            str(port),
-            "--work-dir",
-            str(work_dir),
-        ],
+        [sys.executable, str(script), *arguments, "--port", str(port)],
         env={**os.environ, "PYTHONPATH": _pythonpath()},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the {kind} server stopped (exit {process.returncode})")
+            raise SystemExit(f"{what} stopped (exit {process.returncode})")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return process, base
         except httpx.HTTPError:
             time.sleep(0.1)
     process.terminate()
-    raise SystemExit(f"the {kind} server did not start on {base}")
+    raise SystemExit(f"{what} did not start on {base}")
 
 
 def _pythonpath() -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -39,12 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.api import (  # noqa: E402
     PASSWORD,
     ROLE_EMAIL,
-    _pythonpath,
     _settings,
-    free_port,
     percentile,
     prepare,
     run_round,
+    spawn_server,
 )
 
 TARGET_P99_MS = 200
@@ -67,24 +65,10 @@ def serve(url: str, port: int, work_dir: Path, unlimited: bool) -> None:
 
 
 def start_server(url: str, work_dir: Path, unlimited: bool) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    command = [sys.executable, str(Path(__file__).resolve()), "--serve", "--url", url]
-    command += ["--port", str(port), "--work-dir", str(work_dir)]
+    arguments = ["--serve", "--url", url, "--work-dir", str(work_dir)]
     if unlimited:
-        command.append("--unlimited")
-    process = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": _pythonpath()})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server stopped (exit {process.returncode})")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit(f"the server did not start on {base}")
+        arguments.append("--unlimited")
+    return spawn_server(Path(__file__).resolve(), arguments, "the server")
 
 
 def flood(base: str, stop: threading.Event, answers: Counter, lock: threading.Lock) -> None:
