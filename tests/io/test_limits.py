@@ -1,13 +1,13 @@
 """Import limits: a zip bomb (CSV archive or xlsx), an archive whose header lies about its
-sizes, too many rows — refused quickly, with a French message, nothing written; the file is
-read before the database's write lock is taken."""
+sizes, too many rows — refused with a French message, nothing written; the file is read
+before the database's write lock is taken. How quickly is measured by bench/zip_upload.py,
+never by a timed test."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import struct
-import time
 import zipfile
 
 import pytest
@@ -71,14 +71,11 @@ def test_zip_bomb_is_refused_quickly_and_writes_nothing(api, demo_db):  # noqa: 
     bomb = _bomb_zip()
     assert len(bomb) < 200 * 1024
     before = _digest(demo_db)
-    started = time.perf_counter()
     response = _post(client, headers["admin"], bomb, "mesures.zip", dry_run="true")
-    elapsed = time.perf_counter() - started
     assert response.status_code == 413, response.text
     assert response.json()["detail"] == (
         "Archive trop volumineuse une fois décompressée : 60,0 Mo (limite : 50,0 Mo)."
     )
-    assert elapsed < 3
     response = _post(client, headers["admin"], bomb, "mesures.zip")
     assert response.status_code == 413
     assert _digest(demo_db) == before
@@ -100,9 +97,7 @@ def test_xlsx_bomb_is_refused(api, demo_db, tmp_path):  # noqa: F811
 def test_archive_lying_about_its_size_is_refused(api, demo_db):  # noqa: F811
     client, headers = api
     before = _digest(demo_db)
-    started = time.perf_counter()
     response = _post(client, headers["admin"], _lying_zip(), "mesures.zip")
-    assert time.perf_counter() - started < 3
     assert response.status_code == 422, response.text
     assert response.json()["errors"] == [
         {"field": "Fichier", "message": "mesures.csv : archive .zip endommagée (contenu illisible)"}
