@@ -1,4 +1,4 @@
-"""Shared fixtures: real databases on every configured backend (see tests/databases.py).
+"""Shared fixtures: real databases on every configured backend (see tests/support/databases.py).
 
 The modules that read the clock (pages without `?as_of=`, the scheduler and its jobs,
 alerts, emails and their period keys, sessions, reports and backups, the progress engine)
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import BACKENDS, DatabaseFactory, TestDatabase
+from tests.support.databases import BACKENDS, DatabaseFactory, TestDatabase
 
 CLOCK_SENSITIVE_MODULES = (
     "auth/test_tokens_sessions.py",
@@ -86,5 +86,5 @@ def reference_db(database_factory, backend, tmp_path) -> TestDatabase:
 
 @pytest.fixture
 def demo_db(database_factory, backend, tmp_path) -> TestDatabase:
-    """Reference data + the demo portfolio as of tests.databases.DEMO_AS_OF."""
+    """Reference data + the demo portfolio as of tests.support.databases.DEMO_AS_OF."""
     yield from _database(database_factory, backend, "demo", tmp_path)

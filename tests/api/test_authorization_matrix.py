@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from suivi.indicators.models import Indicator, Measurement
-from tests.api.conftest import ROLES, login
+from tests.support.api_clients import ROLES, login
 
 ALL = tuple(ROLES)
 READ_ALL = {"admin", "chef_de_projet", "copil"}

@@ -13,7 +13,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from suivi.app import create_app
-from tests.api.conftest import login
+from tests.support.api_clients import login
 
 MAX_EXAMPLES = 10
 # A valid body here lays out a whole PDF report (10 s and more each): its input validation,

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from suivi.auth.models import User, UserContract
 from suivi.auth.service import LAST_ADMIN_MESSAGE, create_user
-from tests.auth.test_users_cli import _run
+from tests.support.cli import run_cli
 
 
 def _is_active(db, email) -> bool:
@@ -50,17 +50,17 @@ def test_api_allows_it_once_another_admin_exists(api):
 
 def test_cli_refuses_to_disable_the_last_admin_then_enable_works(demo_db, monkeypatch):
     (demo_db.work_dir / "none.toml").write_text("", encoding="utf-8")
-    refused = _run(monkeypatch, demo_db, "users", "disable", "admin@example.org")
+    refused = run_cli(monkeypatch, demo_db, "users", "disable", "admin@example.org")
     assert refused.exit_code == 2
     assert "dernier administrateur actif" in refused.output
     assert _is_active(demo_db, "admin@example.org")
 
-    disabled = _run(monkeypatch, demo_db, "users", "disable", "copil@example.org")
+    disabled = run_cli(monkeypatch, demo_db, "users", "disable", "copil@example.org")
     assert disabled.exit_code == 0, disabled.output
     assert not _is_active(demo_db, "copil@example.org")
-    enabled = _run(monkeypatch, demo_db, "users", "enable", "copil@example.org")
+    enabled = run_cli(monkeypatch, demo_db, "users", "enable", "copil@example.org")
     assert enabled.exit_code == 0, enabled.output
     assert "Compte réactivé" in enabled.output
     assert _is_active(demo_db, "copil@example.org")
-    unknown = _run(monkeypatch, demo_db, "users", "enable", "personne@example.org")
+    unknown = run_cli(monkeypatch, demo_db, "users", "enable", "personne@example.org")
     assert unknown.exit_code == 2 and "Compte introuvable" in unknown.output

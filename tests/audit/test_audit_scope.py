@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from suivi.app import create_app
 from suivi.auth.service import create_user
 from suivi.contract.models import Contract
-from tests.api.conftest import login
+from tests.support.api_clients import login
 
 
 def _other_contract_admin(db) -> None:

@@ -18,9 +18,9 @@ from suivi.app import create_app
 from suivi.auth.models import LoginFailure, User
 from suivi.auth.service import backoff_seconds
 from suivi.config import LoginSettings
-from tests.api.conftest import login
-from tests.auth.forms import post_login_form
-from tests.auth.test_users_cli import _run
+from tests.support.api_clients import login
+from tests.support.cli import run_cli
+from tests.support.forms import post_login_form
 
 ADMIN = "admin@example.org"
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
@@ -109,11 +109,11 @@ def test_admin_unlocks_by_cli(demo_db, monkeypatch):
     with clock.frozen_at(T0):
         _fail(client, "copil@example.org", 5)
         assert _token_attempt(client, "copil@example.org", "demo").status_code == 429
-        result = _run(monkeypatch, demo_db, "users", "unlock", "copil@example.org")
+        result = run_cli(monkeypatch, demo_db, "users", "unlock", "copil@example.org")
         assert result.exit_code == 0, result.output
         assert "1 adresse" in result.output
         assert _token_attempt(client, "copil@example.org", "demo").status_code == 200
-    unknown = _run(monkeypatch, demo_db, "users", "unlock", "personne@example.org")
+    unknown = run_cli(monkeypatch, demo_db, "users", "unlock", "personne@example.org")
     assert unknown.exit_code == 2 and "Compte introuvable" in unknown.output
 
 

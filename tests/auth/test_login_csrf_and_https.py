@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from suivi.app import create_app
 from suivi.config import ConfigError, Settings
-from tests.auth.forms import login_form_token, post_login_form
+from tests.support.forms import login_form_token, post_login_form
 
 
 def _settings(db, **app):

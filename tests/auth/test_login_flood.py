@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from suivi.app import create_app
 from suivi.auth.models import LoginFailure, User
-from tests.auth.forms import post_login_form
+from tests.support.forms import post_login_form
 
 
 def _app(db, **login):

@@ -20,7 +20,7 @@ from suivi.auth.models import ApiToken, AuthSession, User
 from suivi.auth.principal import load_principal
 from suivi.auth.service import hash_secret
 from suivi.db import utcnow
-from tests.api.conftest import login
+from tests.support.api_clients import login
 
 
 def _client(db):

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from suivi.app import create_app
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import User, UserScope
-from suivi.cli import app
-
-
-def _run(monkeypatch, db, *args):
-    monkeypatch.setenv("SUIVI_DATABASE_URL", db.url)
-    monkeypatch.delenv("SUIVI_CONFIG", raising=False)
-    return CliRunner().invoke(app, ["--config", str(db.work_dir / "none.toml"), *args])
+from tests.support.cli import run_cli
 
 
 def test_users_cli_lifecycle(demo_db, monkeypatch, tmp_path):
     (demo_db.work_dir / "none.toml").write_text("", encoding="utf-8")
-    added = _run(
+    added = run_cli(
         monkeypatch,
         demo_db,
         "users",
@@ -45,10 +38,10 @@ def test_users_cli_lifecycle(demo_db, monkeypatch, tmp_path):
     form = {"username": "chef2@example.org", "password": "un-bon-mot-de-passe"}
     assert client.post("/api/auth/token", data=form).status_code == 200
 
-    listed = _run(monkeypatch, demo_db, "users", "list")
+    listed = run_cli(monkeypatch, demo_db, "users", "list")
     assert "chef2@example.org" in listed.output and "actif" in listed.output
 
-    changed = _run(
+    changed = run_cli(
         monkeypatch,
         demo_db,
         "users",
@@ -60,7 +53,7 @@ def test_users_cli_lifecycle(demo_db, monkeypatch, tmp_path):
     assert changed.exit_code == 0, changed.output
     assert client.post("/api/auth/token", data=form).status_code == 400
 
-    disabled = _run(monkeypatch, demo_db, "users", "disable", "chef2@example.org")
+    disabled = run_cli(monkeypatch, demo_db, "users", "disable", "chef2@example.org")
     assert disabled.exit_code == 0
     form["password"] = "nouveau-mot-de-passe"
     assert client.post("/api/auth/token", data=form).status_code == 400
@@ -84,7 +77,7 @@ def test_users_cli_refuses_bad_input(demo_db, monkeypatch):
         ),
     ]
     for args in cases:
-        result = _run(monkeypatch, demo_db, "users", "add", *args)
+        result = run_cli(monkeypatch, demo_db, "users", "add", *args)
         assert result.exit_code == 2, (args, result.output)
     with demo_db.session(write=False) as session:
         assert session.execute(select(User).where(User.email == "x@example.org")).first() is None

@@ -25,15 +25,17 @@ from suivi.contract.models import Meeting
 from suivi.migrate import current_heads
 from suivi.reports.models import ReportFile
 from suivi.scheduler import run_job
-from tests.backup.helpers import (
+from tests.support.backup import (
     files_of,
+    flip_byte,
     generate_partner_report,
+    generate_report_file,
     instance_files,
     rows,
     settings_for,
     write_emails,
 )
-from tests.databases import DEMO_AS_OF
+from tests.support.databases import DEMO_AS_OF
 
 
 def audit_rows(db, action: str) -> list[AuditEvent]:
@@ -155,12 +157,6 @@ def test_writes_during_the_backup_are_kept_up_to_its_start(
     assert during, "writers were blocked during the backup"
 
 
-def flip_byte(path, position: int) -> None:
-    data = bytearray(path.read_bytes())
-    data[position] ^= 0x01
-    path.write_bytes(bytes(data))
-
-
 def truncate(path, size: int) -> None:
     path.write_bytes(path.read_bytes()[:size])
 
@@ -221,13 +217,6 @@ def test_a_damaged_backup_is_refused_and_the_target_left_untouched(
     assert rows(target) == rows_before
     assert instance_files(target) == files_before
     assert sorted(p.name for p in target.reports.dir.parent.iterdir()) == ["outbox"]
-
-
-def generate_report_file(settings) -> None:
-    """A file in the archive (the content does not matter to a backup)."""
-    path = settings.reports.dir / "copil" / "2026" / "copil-2026-11-15.pdf"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40)
 
 
 def test_restore_into_a_database_with_data_needs_force(demo_db, reference_db, tmp_path):

@@ -11,8 +11,15 @@ from typer.testing import CliRunner
 from suivi.cli import app
 from suivi.db import dispose_engines
 from suivi.jobs import registered_jobs
-from tests.backup.helpers import files_of, instance_files, rows, settings_for, write_emails
-from tests.backup.test_backup_restore import flip_byte, generate_report_file
+from tests.support.backup import (
+    files_of,
+    flip_byte,
+    generate_report_file,
+    instance_files,
+    rows,
+    settings_for,
+    write_emails,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -19,8 +19,8 @@ from suivi.db import dispose_engines
 from suivi.io.export import collect_tables
 from suivi.migrate import downgrade, upgrade
 from suivi.reports.context import build_report_context
-from tests.auth.forms import post_login_form
-from tests.databases import DEMO_AS_OF
+from tests.support.databases import DEMO_AS_OF
+from tests.support.forms import post_login_form
 
 SECOND_CODE = "AUTRE-2024"
 SECOND_ADMIN = "admin-autre@example.org"

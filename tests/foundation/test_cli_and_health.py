@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from suivi.app import create_app
 from suivi.cli import app
 from suivi.db import dispose_engines
-from tests.databases import make_settings
+from tests.support.databases import make_settings
 
 
 def test_demo_command_then_healthz(database_factory, backend, tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.indicators.service import check_sheet
 from suivi.progress import evaluate
 from suivi.seed.demo import load_demo
-from tests.databases import DEMO_AS_OF
+from tests.support.databases import DEMO_AS_OF
 
 
 def _digest(db) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlmodel import func
 
 from suivi.commitments.models import Commitment
@@ -13,22 +13,8 @@ from suivi.contract.models import Contract
 from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.progress import evaluate
-from tests.databases import DEMO_AS_OF
-
-
-class QueryCounter:
-    def __init__(self, engine):
-        self.engine, self.count = engine, 0
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._count)
-
-    def _count(self, *args, **kwargs):
-        self.count += 1
+from tests.support.databases import DEMO_AS_OF
+from tests.support.indicators import QueryCounter
 
 
 def _contract_id(session) -> int:

@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 from suivi.contract.models import Contract
 from suivi.indicators.evaluation import evaluate_indicators, evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
-from tests.databases import DEMO_AS_OF
-from tests.indicators.test_evaluation_service import QueryCounter
+from tests.support.databases import DEMO_AS_OF
+from tests.support.indicators import QueryCounter
 
 
 def _awkward_measurements(session) -> None:

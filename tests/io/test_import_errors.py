@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from tests.io.helpers import database_digest, export_to, header_index, import_from
+from tests.support.io import database_digest, export_to, header_index, import_from
 
 
 def _set(sheet_name: str, row: int, header: str, value):

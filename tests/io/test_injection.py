@@ -18,8 +18,7 @@ from suivi.indicators.models import Measurement
 from suivi.io.opendata import write_opendata
 from suivi.io.safe_text import csv_text, csv_text_read
 from suivi.reports.context import CSV_COLUMNS, figures_csv
-from tests.io.helpers import contract_id, database_digest, export_to, import_from
-from tests.io.test_routes import api  # noqa: F401 - fixture
+from tests.support.io import contract_id, database_digest, export_to, import_from
 
 TITLE = "=1+1"
 COMMENT = '=HYPERLINK("http://example.com/x","Cliquez")'
@@ -109,7 +108,7 @@ def test_report_figures_csv_quotes_text_not_numbers():
     assert read["valeur_actuelle"] == "-3.5" and read["progression"] == "-0.25"
 
 
-def test_control_characters_never_break_an_export(api, demo_db):  # noqa: F811
+def test_control_characters_never_break_an_export(api, demo_db):
     client, headers = api
     with demo_db.session() as session:
         session.execute(

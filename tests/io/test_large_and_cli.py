@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from suivi.cli import app
-from suivi.db import dispose_engines
 from suivi.indicators.models import Indicator, Measurement
-from tests.io.helpers import (
+from tests.support.io import (
     contract_id,
     database_digest,
     export_to,
@@ -89,20 +85,6 @@ def test_blank_template_has_drop_down_lists_and_imports_as_nothing(demo_db, tmp_
     report = import_from(demo_db, path)
     assert report.ok and report.changes == 0
     assert database_digest(demo_db) == before
-
-
-@pytest.fixture
-def cli(demo_db, tmp_path, monkeypatch):
-    config = tmp_path / "config.toml"
-    config.write_text("[app]\nmode = 'dev'\n", encoding="utf-8")
-    monkeypatch.setenv("SUIVI_DATABASE_URL", demo_db.url)
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(app, ["--config", str(config), *args])
-
-    yield invoke
-    dispose_engines()
 
 
 def test_cli_export_import_and_exit_codes(cli, demo_db, tmp_path):

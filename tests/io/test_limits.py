@@ -12,9 +12,7 @@ import zipfile
 
 import pytest
 
-from tests.io.helpers import export_to
-from tests.io.test_large_and_cli import cli  # noqa: F401 - fixture
-from tests.io.test_routes import api  # noqa: F401 - fixture
+from tests.support.io import export_to
 
 BOMB_BYTES = 60 * 1024 * 1024  # 60 MB of zeros: about 60 KB once compressed
 
@@ -66,7 +64,7 @@ def _post(client, headers, content: bytes, name: str, **params):
     return client.post("/api/io/import", headers=headers, files=files, params=params)
 
 
-def test_zip_bomb_is_refused_quickly_and_writes_nothing(api, demo_db):  # noqa: F811
+def test_zip_bomb_is_refused_quickly_and_writes_nothing(api, demo_db):
     client, headers = api
     bomb = _bomb_zip()
     assert len(bomb) < 200 * 1024
@@ -81,7 +79,7 @@ def test_zip_bomb_is_refused_quickly_and_writes_nothing(api, demo_db):  # noqa: 
     assert _digest(demo_db) == before
 
 
-def test_xlsx_bomb_is_refused(api, demo_db, tmp_path):  # noqa: F811
+def test_xlsx_bomb_is_refused(api, demo_db, tmp_path):
     client, headers = api
     workbook = export_to(demo_db, tmp_path / "portefeuille.xlsx")
     buffer = io.BytesIO(workbook.read_bytes())
@@ -94,7 +92,7 @@ def test_xlsx_bomb_is_refused(api, demo_db, tmp_path):  # noqa: F811
     assert _digest(demo_db) == before
 
 
-def test_archive_lying_about_its_size_is_refused(api, demo_db):  # noqa: F811
+def test_archive_lying_about_its_size_is_refused(api, demo_db):
     client, headers = api
     before = _digest(demo_db)
     response = _post(client, headers["admin"], _lying_zip(), "mesures.zip")
@@ -111,7 +109,7 @@ def _measurements_csv(rows: int) -> bytes:
     return "\n".join(lines).encode()
 
 
-def test_too_many_rows_is_refused(api, demo_db, monkeypatch):  # noqa: F811
+def test_too_many_rows_is_refused(api, demo_db, monkeypatch):
     client, headers = api
     monkeypatch.setattr(client.app.state.settings.io, "max_rows", 5)
     before = _digest(demo_db)
@@ -129,7 +127,7 @@ def test_too_many_rows_is_refused(api, demo_db, monkeypatch):  # noqa: F811
 
 def test_page_refuses_a_zip_bomb(demo_db):
     from suivi.app import create_app
-    from tests.web.conftest import AS_OF, login
+    from tests.support.web_clients import AS_OF, login
 
     client = login(create_app(demo_db.settings), "chef_de_projet")
     before = _digest(demo_db)
@@ -145,7 +143,7 @@ def test_page_refuses_a_zip_bomb(demo_db):
 
 
 @pytest.mark.parametrize("kind", ["bomb", "folder", "rows"])
-def test_cli_refuses_with_exit_code_1(cli, demo_db, tmp_path, monkeypatch, kind):  # noqa: F811
+def test_cli_refuses_with_exit_code_1(cli, demo_db, tmp_path, monkeypatch, kind):
     if kind == "bomb":
         path = tmp_path / "mesures.zip"
         path.write_bytes(_bomb_zip())

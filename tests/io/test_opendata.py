@@ -9,8 +9,8 @@ import json
 from frictionless import Resource, Schema
 
 from suivi.io.opendata import write_opendata
-from tests.databases import DEMO_AS_OF
-from tests.io.helpers import contract_id
+from tests.support.databases import DEMO_AS_OF
+from tests.support.io import contract_id
 
 
 def _validate(csv_path, schema_path):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from suivi.audit.models import AuditEvent
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
-from tests.io.helpers import (
+from tests.support.io import (
     contract_id,
     database_digest,
     export_to,

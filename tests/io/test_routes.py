@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import io
 
-import pytest
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from suivi.app import create_app
-from suivi.db import dispose_engines
-from tests.io.helpers import database_digest, header_index
+from tests.support.io import database_digest, header_index
 
-USERS = {
-    "admin": "admin@example.org",
-    "chef_de_projet": "chef@example.org",
-    "partenaire": "partenaire@example.org",
-    "copil": "copil@example.org",
-}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def api(demo_db):
-    client = TestClient(create_app(demo_db.settings))
-    headers = {}
-    for role, email in USERS.items():
-        response = client.post("/api/auth/token", data={"username": email, "password": "demo"})
-        assert response.status_code == 200, response.text
-        headers[role] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    yield client, headers
-    dispose_engines()
 
 
 def _download(client, headers, url="/api/io/export"):

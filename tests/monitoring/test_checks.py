@@ -15,7 +15,7 @@ from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.monitoring.models import Alert
 from suivi.monitoring.service import alerts_of, check_indicators
 from suivi.scheduler import run_job
-from tests.databases import DEMO_AS_OF
+from tests.support.databases import DEMO_AS_OF
 
 
 def contract_id(db) -> int:

@@ -15,7 +15,7 @@ from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.monitoring.models import Alert, IndicatorChange, IndicatorCheck
 from suivi.monitoring.service import alerts_of
 from suivi.scheduler import run_job
-from tests.databases import DEMO_AS_OF
+from tests.support.databases import DEMO_AS_OF
 
 
 def run_check(db, as_of: date) -> dict:

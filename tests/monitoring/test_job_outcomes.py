@@ -17,10 +17,9 @@ from suivi.indicators.models import Indicator
 from suivi.jobs import JobResult
 from suivi.monitoring.models import Alert, JobRun
 from suivi.scheduler import jobs_to_catch_up, run_job
-from tests.api.conftest import login
-from tests.databases import DEMO_AS_OF
-from tests.monitoring.test_routes import client_for
-from tests.monitoring.test_scheduler import catch_up_settings, paris, record_run
+from tests.support.api_clients import client_for, login
+from tests.support.databases import DEMO_AS_OF
+from tests.support.scheduler import catch_up_settings, paris, record_run
 
 
 @pytest.mark.parametrize(

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from suivi.app import create_app
 from suivi.auth.models import User
 from suivi.commitments.models import Commitment, CommitmentPartner
 from suivi.indicators.models import Indicator
 from suivi.scheduler import run_job
-from tests.api.conftest import login
-from tests.databases import DEMO_AS_OF
-
-
-def client_for(db) -> TestClient:
-    return TestClient(create_app(db.settings))
+from tests.support.api_clients import client_for, login
+from tests.support.databases import DEMO_AS_OF
 
 
 def partner_indicators(db) -> set[int]:

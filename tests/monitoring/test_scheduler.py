@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -24,13 +23,9 @@ from suivi.scheduler import (
     run_job,
     trigger_for,
 )
+from tests.support.scheduler import PARIS, catch_up_settings, paris, record_run
 
-PARIS = ZoneInfo("Europe/Paris")
 DAY = timedelta(days=1)
-
-
-def paris(*args) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
 
 
 def daily():
@@ -75,29 +70,6 @@ def test_schedules_follow_paris_time_across_daylight_saving():
     summer = trigger.get_next_fire_time(None, paris(2026, 7, 1, 0, 0))
     winter = trigger.get_next_fire_time(None, paris(2026, 12, 1, 0, 0))
     assert summer.astimezone(UTC).hour == 4 and winter.astimezone(UTC).hour == 5
-
-
-def record_run(db, name: str, started_at: datetime, outcome: str = "success") -> None:
-    with db.session() as session:
-        session.add(
-            JobRun(
-                job_name=name,
-                as_of=started_at.date(),
-                trigger="schedule",
-                started_at=started_at,
-                finished_at=started_at,
-                outcome=outcome,
-            )
-        )
-
-
-def catch_up_settings(db):
-    settings = db.settings
-    settings.scheduler.jobs = {
-        "check_indicators": JobSettings(cron="15 6 * * *"),
-        "send_reminders": JobSettings(cron="0 8 * * mon"),
-    }
-    return settings
 
 
 def test_missed_run_caught_up_once_with_frozen_clock(demo_db):

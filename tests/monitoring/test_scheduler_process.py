@@ -16,8 +16,8 @@ from sqlalchemy import select
 from suivi.monitoring.cli import suivi_command
 from suivi.monitoring.models import JobRun, SchedulerLock
 from suivi.notifications.models import EmailDelivery
-from tests.notifications.conftest import SmtpServer
-from tests.notifications.test_reminders import add_recipients
+from tests.support.notifications import add_recipients
+from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.slow
 WAIT = 60.0  # upper bound to wait for a process; never a measure of speed

@@ -14,9 +14,9 @@ from suivi.app import create_app
 from suivi.audit.models import AuditEvent
 from suivi.contract.models import Partner, PartnerContact
 from suivi.notifications.summaries import send_partner_summaries
-from tests.api.conftest import ROLES, Api, login, scope_objects
-from tests.databases import DEMO_AS_OF
-from tests.notifications.conftest import smtp_settings
+from tests.support.api_clients import ROLES, Api, login, scope_objects
+from tests.support.databases import DEMO_AS_OF
+from tests.support.smtp import smtp_settings
 
 MONDAY = DEMO_AS_OF + timedelta(days=1)
 NO_WAIT = {"sleep": lambda _seconds: None}
@@ -241,7 +241,7 @@ def _token(db, contact_id: int) -> str:
 
 
 def test_one_address_per_contact_through_api_and_admin_page(api: Api):
-    from tests.web.conftest import login as web_login
+    from tests.support.web_clients import login as web_login
 
     partners = partner_ids(api.db)
     url = f"/api/partners/{partners['caf-62']}/contacts"

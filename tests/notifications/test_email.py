@@ -10,24 +10,13 @@ from sqlalchemy import select
 
 from suivi.db import utcnow
 from suivi.notifications.delivery import deliver
-from suivi.notifications.email import OutgoingEmail, message_id_for
+from suivi.notifications.email import message_id_for
 from suivi.notifications.models import EmailDelivery
-from tests.notifications.conftest import SmtpServer, free_port, smtp_settings
+from tests.support.notifications import outgoing
+from tests.support.ports import free_port
+from tests.support.smtp import SmtpServer, smtp_settings
 
 NO_WAIT = {"sleep": lambda _seconds: None}
-
-
-def outgoing(key: str = "reminder:user:1:2026-W48", to: str = "camille@example.org", **extra):
-    return OutgoingEmail(
-        dedup_key=key,
-        kind="reminder",
-        period="2026-W48",
-        recipient=to,
-        subject="Suivi du contrat de ville — essai",
-        text="Bonjour,\nDonnées fictives de démonstration\n",
-        html="<p>Bonjour,</p><p>Données fictives de démonstration</p>",
-        **extra,
-    )
 
 
 def row(db, key: str) -> EmailDelivery:

@@ -7,9 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from suivi.auth.models import User, UserContract, UserScope
+from suivi.auth.models import User, UserScope
 from suivi.commitments.models import Commitment, CommitmentPartner, CommitmentQuartier
-from suivi.contract.models import Contract, Partner
 from suivi.indicators.models import Indicator
 from suivi.notifications.models import EmailDelivery
 from suivi.notifications.reminders import (
@@ -18,51 +17,10 @@ from suivi.notifications.reminders import (
     reminder_email,
     send_reminders,
 )
-from tests.databases import DEMO_AS_OF
-from tests.notifications.conftest import smtp_settings
+from tests.support.notifications import MONDAY, add_recipients
+from tests.support.smtp import smtp_settings
 
-MONDAY = DEMO_AS_OF + timedelta(days=1)  # 2026-11-16, week 47
 NO_WAIT = {"sleep": lambda _seconds: None}
-
-
-def add_recipients(db) -> dict[str, int]:
-    """One partner contributor per partner leading a commitment, and a project manager
-    scoped to one partner. Returns {email: user id}."""
-    with db.session() as session:
-        contract_id = session.execute(select(Contract.id)).scalar_one()
-        leads = (
-            session.execute(
-                select(Partner)
-                .where(Partner.id.in_(select(Commitment.lead_partner_id)))
-                .order_by(Partner.id)
-            )
-            .scalars()
-            .all()
-        )
-        users = []
-        for partner in leads:
-            users.append(
-                User(
-                    email=f"contrib.{partner.code}@example.org",
-                    full_name=f"Contributeur {partner.name}",
-                    password_hash="x",
-                    role="partenaire",
-                    partner_id=partner.id,
-                )
-            )
-        chef = User(
-            email="chef.partenaire@example.org",
-            full_name="Chef scopé",
-            password_hash="x",
-            role="chef_de_projet",
-        )
-        users.append(chef)
-        session.add_all(users)
-        session.flush()
-        for user in users:
-            session.add(UserContract(user_id=user.id, contract_id=contract_id))
-        session.add(UserScope(user_id=chef.id, partner_id=leads[0].id))
-        return {user.email: user.id for user in users}
 
 
 def allowed_indicators(session, user: User) -> set[int]:
@@ -256,7 +214,8 @@ def test_job_killed_mid_run_then_rerun_sends_each_reminder_once(demo_db, smtp_se
 
 
 def test_transient_failure_then_later_run_delivers(demo_db, smtp_server):
-    from tests.notifications.conftest import SmtpServer, free_port
+    from tests.support.ports import free_port
+    from tests.support.smtp import SmtpServer
 
     add_recipients(demo_db)
     port = free_port()

@@ -18,9 +18,9 @@ from suivi.notifications import delivery
 from suivi.notifications.delivery import deliver
 from suivi.notifications.models import EmailDelivery
 from suivi.scheduler import run_job
-from tests.notifications.conftest import SmtpServer, free_port, smtp_settings
-from tests.notifications.test_email import outgoing
-from tests.notifications.test_reminders import MONDAY, add_recipients
+from tests.support.notifications import MONDAY, add_recipients, outgoing
+from tests.support.ports import free_port
+from tests.support.smtp import SmtpServer, smtp_settings
 
 PARIS = ZoneInfo("Europe/Paris")
 

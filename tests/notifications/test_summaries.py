@@ -35,8 +35,8 @@ from suivi.notifications.summaries import (
     summary_period,
     summary_subject,
 )
-from tests.databases import DEMO_AS_OF
-from tests.notifications.conftest import SmtpServer, smtp_settings
+from tests.support.databases import DEMO_AS_OF
+from tests.support.smtp import SmtpServer, smtp_settings
 
 MONDAY = DEMO_AS_OF + timedelta(days=1)  # 2026-11-16, ISO week 47
 NO_WAIT = {"sleep": lambda _seconds: None}
@@ -369,8 +369,8 @@ from datetime import date
 from pathlib import Path
 from suivi.db import make_engine
 from suivi.notifications.summaries import send_partner_summaries
-from tests.databases import make_settings
-from tests.notifications.conftest import smtp_settings
+from tests.support.databases import make_settings
+from tests.support.smtp import smtp_settings
 
 url, work_dir, port, as_of = sys.argv[1:]
 settings = smtp_settings(make_settings(url, Path(work_dir)), int(port))

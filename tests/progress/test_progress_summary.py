@@ -18,7 +18,7 @@ from suivi.progress import (
     evaluate_summary,
     summarize,
 )
-from tests.progress.test_progress_properties import cases
+from tests.support.progress import cases
 
 MANY = settings(max_examples=500, deadline=None)
 FLOAT_FIELDS = ("actual", "expected", "progress", "forecast")

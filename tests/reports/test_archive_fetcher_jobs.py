@@ -25,8 +25,8 @@ from suivi.reports.render import (
     render_pdf,
     render_report,
 )
-from tests.databases import DEMO_AS_OF
-from tests.reports.conftest import PARTNER_CODE, build
+from tests.support.databases import DEMO_AS_OF
+from tests.support.reports import PARTNER_CODE, build
 
 
 def _partner_id(db) -> int:

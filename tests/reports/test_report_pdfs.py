@@ -18,8 +18,8 @@ from suivi.indicators.models import Indicator
 from suivi.labels import PERFORMANCE_LABELS
 from suivi.progress import rollup
 from suivi.reports.context import CSV_COLUMNS
-from tests.databases import DEMO_AS_OF
-from tests.reports.conftest import QUARTIER_CODE
+from tests.support.databases import DEMO_AS_OF
+from tests.support.reports import QUARTIER_CODE
 
 KINDS = ("copil", "quartier", "partner", "annual")
 
@@ -198,7 +198,7 @@ def test_postgres_and_sqlite_give_the_same_figures(
     reports, module_demo_db, database_factory, tmp_path
 ):
     """Run on each backend: the context built here from a fresh SQLite copy must equal."""
-    from tests.reports.conftest import build
+    from tests.support.reports import build
 
     sqlite_db = database_factory.create("sqlite", "demo", tmp_path)
     try:

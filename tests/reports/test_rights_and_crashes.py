@@ -16,11 +16,11 @@ from suivi.db import session_scope
 from suivi.reports.archive import generate_report, store_report, sweep_archive
 from suivi.reports.models import ReportFile
 from suivi.reports.render import render_report
-from tests.api.conftest import ROLES, login
-from tests.databases import DEMO_AS_OF
-from tests.reports.conftest import QUARTIER_CODE, build
-from tests.web.conftest import AS_OF
-from tests.web.conftest import login as web_login
+from tests.support.api_clients import ROLES, login
+from tests.support.databases import DEMO_AS_OF
+from tests.support.reports import QUARTIER_CODE, build
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import login as web_login
 
 
 def _files(folder: Path, pattern: str = "*") -> list[Path]:

@@ -1,4 +1,4 @@
 """The page and API clients of tests/web and tests/api, for the input-domain tests."""
 
-from tests.api.conftest import api  # noqa: F401 - a fixture, re-exported
-from tests.web.conftest import web  # noqa: F401 - a fixture, re-exported
+from tests.support.api_clients import api  # noqa: F401 - a fixture
+from tests.support.web_clients import web  # noqa: F401 - a fixture

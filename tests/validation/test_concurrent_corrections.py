@@ -19,7 +19,7 @@ from suivi.db import utcnow
 from suivi.errors import Conflict
 from suivi.indicators import service
 from suivi.indicators.models import Indicator, Measurement
-from tests.databases import DEMO_AS_OF
+from tests.support.databases import DEMO_AS_OF
 
 NOW = datetime.combine(DEMO_AS_OF, datetime.min.time().replace(hour=15), ZoneInfo("Europe/Paris"))
 THREADS = 8

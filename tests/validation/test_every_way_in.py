@@ -21,7 +21,7 @@ from suivi.clock import frozen_at
 from suivi.db import dispose_engines
 from suivi.indicators.models import Indicator, Measurement
 from suivi.validation import InputError, clean_number, clean_text, clean_url
-from tests.databases import DEMO_AS_OF
+from tests.support.databases import DEMO_AS_OF
 
 # The demo's day, mid-afternoon in Paris: "today" for every write in these tests.
 NOW = datetime.combine(DEMO_AS_OF, datetime.min.time().replace(hour=15), ZoneInfo("Europe/Paris"))

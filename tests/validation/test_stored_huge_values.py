@@ -16,8 +16,8 @@ from suivi.formatting import format_amount, format_number, format_percent, forma
 from suivi.indicators.evaluation import evaluate_indicators, evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.monitoring.service import check_indicators
-from tests.databases import DEMO_AS_OF
-from tests.web.conftest import AS_OF
+from tests.support.databases import DEMO_AS_OF
+from tests.support.web_clients import AS_OF
 
 HUGE = 1.7e308
 

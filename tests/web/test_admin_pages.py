@@ -19,7 +19,7 @@ from suivi.contract.models import Contract, Partner, PartnerContact
 from suivi.db import utcnow
 from suivi.monitoring.models import JobRun
 from suivi.notifications.models import EmailDelivery
-from tests.web.conftest import AS_OF
+from tests.support.web_clients import AS_OF
 
 PARIS = ZoneInfo("Europe/Paris")
 ADMIN_PATHS = ("/administration", "/administration/envois", "/administration/contacts")

@@ -7,79 +7,24 @@ Screenshots of the main pages land in test-artifacts/screenshots/ (gitignored).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from suivi.app import create_app
 from suivi.monitoring.service import check_indicators
-from tests.databases import DEMO_AS_OF
-from tests.web.conftest import AS_OF, EMAILS, scope_ids
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, login, require_chromium, served, shot
+from tests.support.databases import DEMO_AS_OF
+from tests.support.web_clients import AS_OF, EMAILS, scope_ids
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = f"{CHROMIUM} absent (apt-get install chromium)"
-    if os.environ.get("SUIVI_REQUIRE_BROWSER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def served(app) -> Iterator[str]:
-    """`app` served by uvicorn in a thread on a free port; yields its base URL."""
-    import uvicorn
-
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def site(database_factory, tmp_path_factory):
     """A uvicorn server over a fresh demo database, alerts checked as of the demo day."""
-    _require_chromium()
+    require_chromium()
     database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("browser"))
     with database.session() as session:
         check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
@@ -98,27 +43,10 @@ def browser(site):
         browser.close()
 
 
-def _login(browser, site, role: str, **context_options):
-    context = browser.new_context(locale="fr-FR", **context_options)
-    page = context.new_page()
-    page.goto(f"{site['url']}/?as_of={AS_OF}")
-    assert "/connexion" in page.url
-    page.get_by_label("Adresse électronique").fill(EMAILS[role])
-    page.get_by_label("Mot de passe").fill("demo")
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_load_state()
-    return context, page
-
-
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_each_demo_user_logs_in_and_sees_their_pages(browser, site):
     quartier_link = None
     for role in EMAILS:
-        context, page = _login(browser, site, role)
+        context, page = login(browser, site, role)
         heading = page.locator("h1").first.inner_text()
         if role == "copil":
             # The committee reads: its home is the overview, with no edit form anywhere.
@@ -128,7 +56,7 @@ def test_each_demo_user_logs_in_and_sees_their_pages(browser, site):
             assert heading == "Mes mises à jour"
             assert page.locator("form.update-form").count() > 0
         assert page.get_by_text("Données fictives de démonstration").is_visible()
-        _shot(page, f"accueil-{role}")
+        shot(page, f"accueil-{role}")
         if role == "chef_de_projet":
             for name, path in (
                 ("contrat", "/contrat"),
@@ -139,13 +67,13 @@ def test_each_demo_user_logs_in_and_sees_their_pages(browser, site):
             ):
                 page.goto(f"{site['url']}{path}?as_of={AS_OF}")
                 assert page.locator("h1").count() == 1
-                _shot(page, name)
+                shot(page, name)
             page.goto(f"{site['url']}/quartiers?as_of={AS_OF}")
             quartier_link = page.locator("table a").first
             quartier_link.click()
             page.wait_for_load_state()
             assert page.locator("svg.qpv-map").count() == 2  # contour + situation
-            _shot(page, "quartier")
+            shot(page, "quartier")
         page.get_by_role("button", name="Se déconnecter").click()
         page.wait_for_load_state()
         assert "/connexion" in page.url
@@ -153,7 +81,7 @@ def test_each_demo_user_logs_in_and_sees_their_pages(browser, site):
 
 
 def test_chef_sees_overdue_first_logs_an_update_and_sees_the_status_change(browser, site):
-    context, page = _login(browser, site, "chef_de_projet")
+    context, page = login(browser, site, "chef_de_projet")
     first = page.locator("article.card").first
     assert "freshness-overdue" in first.get_attribute("class")
     assert re.search(r"En retard depuis le \d", first.inner_text())
@@ -168,12 +96,12 @@ def test_chef_sees_overdue_first_logs_an_update_and_sees_the_status_change(brows
     expect(page.locator(f"#{card_id}")).not_to_have_class(re.compile(r"\bfreshness-overdue\b"))
     expect(page.locator(f"#{card_id}")).not_to_contain_text("En retard depuis")
     assert page.url.startswith(f"{site['url']}/?")  # never left the page
-    _shot(page, "mise-a-jour-enregistree")
+    shot(page, "mise-a-jour-enregistree")
     context.close()
 
 
 def test_a_wrong_value_shows_a_french_error_next_to_the_field(browser, site):
-    context, page = _login(browser, site, "chef_de_projet", viewport={"width": 390, "height": 844})
+    context, page = login(browser, site, "chef_de_projet", viewport={"width": 390, "height": 844})
     card_id = page.locator("article.card").first.get_attribute("id")
     card = page.locator(f"#{card_id}")
     field = card.get_by_label(re.compile("Nouvelle valeur|Valeur pour la période"))
@@ -190,12 +118,12 @@ def test_a_wrong_value_shows_a_french_error_next_to_the_field(browser, site):
     # Phone width: nothing wider than the screen.
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
-    _shot(page, "erreur-telephone")
+    shot(page, "erreur-telephone")
     context.close()
 
 
 def test_partner_cannot_open_another_partners_commitment_nor_post_without_csrf(browser, site):
-    context, page = _login(browser, site, "partenaire")
+    context, page = login(browser, site, "partenaire")
     response = page.goto(f"{site['url']}/engagements/{site['ids']['out_commitment']}")
     assert response.status == 404
     assert "introuvable" in page.locator("main").inner_text()
@@ -221,7 +149,7 @@ def test_partner_cannot_open_another_partners_commitment_nor_post_without_csrf(b
 
 
 def test_keyboard_only_reaches_the_update_form(browser, site):
-    context, page = _login(browser, site, "chef_de_projet")
+    context, page = login(browser, site, "chef_de_projet")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
     page.keyboard.press("Enter")

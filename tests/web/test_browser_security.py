@@ -12,16 +12,9 @@ from suivi.app import create_app
 from suivi.contract.models import Quartier
 from suivi.indicators.models import Measurement
 from suivi.monitoring.service import check_indicators
-from tests.databases import DEMO_AS_OF
-from tests.web.conftest import AS_OF, scope_ids
-from tests.web.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _login,
-    _require_chromium,
-    _shot,
-    served,
-)
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, login, require_chromium, served, shot
+from tests.support.databases import DEMO_AS_OF
+from tests.support.web_clients import AS_OF, scope_ids
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +34,7 @@ INJECT = """() => new Promise((resolve) => {
 def site(database_factory, tmp_path_factory):
     """The demo over uvicorn, with two evidence links written straight into the database:
     a `javascript:` one (past every validator) and an ordinary one."""
-    _require_chromium()
+    require_chromium()
     database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("csp"))
     ids = scope_ids(database)
     with database.session() as session:
@@ -89,7 +82,7 @@ def _violations(page) -> list[str]:
 
 
 def test_stored_javascript_link_is_never_clickable(browser, site):
-    context, page = _login(browser, site, "chef_de_projet")
+    context, page = login(browser, site, "chef_de_projet")
     ids = site["ids"]
     for path in (f"/indicateurs/{ids['in_indicator']}", f"/engagements/{ids['in_commitment']}"):
         page.goto(f"{site['url']}{path}?as_of={AS_OF}")
@@ -100,7 +93,7 @@ def test_stored_javascript_link_is_never_clickable(browser, site):
 
 
 def test_policy_blocks_an_injected_inline_script(browser, site):
-    context, page = _login(browser, site, "chef_de_projet")
+    context, page = login(browser, site, "chef_de_projet")
     response = page.goto(f"{site['url']}/contrat?as_of={AS_OF}")
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
@@ -110,7 +103,7 @@ def test_policy_blocks_an_injected_inline_script(browser, site):
 
 
 def test_main_pages_and_docs_load_without_policy_violations(browser, site):
-    context, page = _login(browser, site, "chef_de_projet")
+    context, page = login(browser, site, "chef_de_projet")
     violations = _violations(page)
     ids = site["ids"]
     for name, path in (
@@ -122,7 +115,7 @@ def test_main_pages_and_docs_load_without_policy_violations(browser, site):
         page.goto(f"{site['url']}{path}?as_of={AS_OF}")
         page.wait_for_load_state("networkidle")
         assert page.locator("h1").count() == 1
-        _shot(page, name)
+        shot(page, name)
     # htmx still works under the policy: an update through the card's form.
     page.goto(f"{site['url']}/?as_of={AS_OF}")
     card = page.locator("article.card").first
@@ -133,6 +126,6 @@ def test_main_pages_and_docs_load_without_policy_violations(browser, site):
     page.goto(f"{site['url']}/docs")
     page.locator(".swagger-ui .info").wait_for(timeout=20_000)
     assert page.locator(".opblock").count() > 10
-    _shot(page, "csp-docs")
+    shot(page, "csp-docs")
     assert violations == []
     context.close()

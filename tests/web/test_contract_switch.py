@@ -11,7 +11,7 @@ from sqlalchemy import select
 from suivi.auth.models import User, UserContract
 from suivi.contract.models import Contract
 from suivi.web.common import CONTRACT_COOKIE
-from tests.web.conftest import AS_OF
+from tests.support.web_clients import AS_OF
 
 DEMO_NAME = "Engagements Quartiers 2030"
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from suivi.audit.models import AuditEvent
 from suivi.indicators.models import Indicator, Measurement
-from tests.web.conftest import AS_OF
-from tests.web.test_pages import _measurements
+from tests.support.indicators import measurements
+from tests.support.web_clients import AS_OF
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -36,7 +36,7 @@ def _free_day(db, indicator_id: int) -> tuple[str, date]:
     with db.session(write=False) as session:
         indicator = session.get(Indicator, indicator_id)
         code = indicator.code
-    taken = {m.measured_on for m in _measurements(db, indicator_id)}
+    taken = {m.measured_on for m in measurements(db, indicator_id)}
     day = date.fromisoformat(AS_OF) - timedelta(days=1)
     while day in taken:
         day -= timedelta(days=1)
@@ -136,7 +136,7 @@ def test_import_redirects_to_its_confirmation_and_is_saved(web):
     confirmation = client.get(location)
     assert "Import enregistré." in confirmation.text
     assert "Mesures : 1 créé(s)" in confirmation.text
-    saved = [m for m in _measurements(web.db, web.ids["in_indicator"]) if m.measured_on == day]
+    saved = [m for m in measurements(web.db, web.ids["in_indicator"]) if m.measured_on == day]
     assert [(m.value, m.comment) for m in saved] == [(7, "par import")]
     # Another user cannot read this confirmation back.
     other = web["admin"].get(location)

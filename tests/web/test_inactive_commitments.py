@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from suivi.commitments.models import Commitment, CommitmentQuartier
 from suivi.contract.models import Quartier
-from tests.web.conftest import AS_OF
+from tests.support.web_clients import AS_OF
 
 
 def test_suspended_commitment_is_shown_out_of_monitoring(web):

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from suivi.audit.models import AuditEvent
 from suivi.clock import frozen_at
 from suivi.contract.models import ContractQuartier, Quartier
-from suivi.indicators.models import Measurement
 from suivi.monitoring.service import check_indicators
 from suivi.reports.models import ReportFile
-from tests.auth.forms import post_login_form
-from tests.databases import DEMO_AS_OF
-from tests.web.conftest import AS_OF, EMAILS
+from tests.support.databases import DEMO_AS_OF
+from tests.support.forms import post_login_form
+from tests.support.indicators import measurements
+from tests.support.web_clients import AS_OF, EMAILS
 
 ROLES = tuple(EMAILS)
 PAGES = (
@@ -44,17 +44,6 @@ def _quartier_code(db) -> str:
             )
             .scalars()
             .first()
-        )
-
-
-def _measurements(db, indicator_id: int) -> list[Measurement]:
-    with db.session(write=False) as session:
-        return list(
-            session.execute(
-                select(Measurement)
-                .where(Measurement.indicator_id == indicator_id)
-                .order_by(Measurement.id)
-            ).scalars()
         )
 
 
@@ -144,13 +133,13 @@ def test_copil_sees_no_edit_form_and_cannot_post(web):
     assert page.status_code == 200
     assert "update-form" not in page.text
     assert "update-form" not in client.get(f"/indicateurs/{web.ids['in_indicator']}").text
-    before = len(_measurements(web.db, web.ids["in_indicator"]))
+    before = len(measurements(web.db, web.ids["in_indicator"]))
     response = client.post(
         f"/indicateurs/{web.ids['in_indicator']}/mesures?as_of={AS_OF}",
         {"value": "1", "measured_on": AS_OF},
     )
     assert response.status_code == 403
-    assert len(_measurements(web.db, web.ids["in_indicator"])) == before
+    assert len(measurements(web.db, web.ids["in_indicator"])) == before
 
 
 def test_chef_reads_everything_but_logs_only_in_scope(web):
@@ -158,13 +147,13 @@ def test_chef_reads_everything_but_logs_only_in_scope(web):
     page = client.get(f"/engagements/{web.ids['out_commitment']}?as_of={AS_OF}")
     assert page.status_code == 200
     assert "update-form" not in page.text
-    before = len(_measurements(web.db, web.ids["out_indicator"]))
+    before = len(measurements(web.db, web.ids["out_indicator"]))
     response = client.post(
         f"/indicateurs/{web.ids['out_indicator']}/mesures?as_of={AS_OF}",
         {"value": "1", "measured_on": AS_OF},
     )
     assert response.status_code == 403
-    assert len(_measurements(web.db, web.ids["out_indicator"])) == before
+    assert len(measurements(web.db, web.ids["out_indicator"])) == before
 
 
 def test_home_lists_overdue_first_with_french_dates(web):
@@ -189,7 +178,7 @@ def test_home_search_and_filter(web):
 def test_update_is_saved_audited_and_shows_the_new_status(web):
     client = web["partenaire"]
     indicator = web.ids["in_indicator"]
-    before = len(_measurements(web.db, indicator))
+    before = len(measurements(web.db, indicator))
     response = client.post(
         f"/indicateurs/{indicator}/mesures?as_of={AS_OF}",
         {
@@ -202,7 +191,7 @@ def test_update_is_saved_audited_and_shows_the_new_status(web):
     assert response.status_code == 200, response.text
     assert "Mise à jour enregistrée" in response.text
     assert response.text.lstrip().startswith("<article")  # the card alone (htmx partial)
-    rows = _measurements(web.db, indicator)
+    rows = measurements(web.db, indicator)
     assert len(rows) == before + 1
     assert rows[-1].value == 1234.5 and rows[-1].measured_on == DEMO_AS_OF
     with web.db.session(write=False) as session:
@@ -226,7 +215,7 @@ def test_update_is_saved_audited_and_shows_the_new_status(web):
 )
 def test_bad_input_shows_a_french_error_next_to_the_field(web, data, field, message):
     indicator = web.ids["in_indicator"]
-    before = len(_measurements(web.db, indicator))
+    before = len(measurements(web.db, indicator))
     # Writes are judged against the real today: pinned on the demo's day, whatever the
     # machine's date (2030-01-01 is then in the future).
     with frozen_at(datetime(2026, 11, 15, 15, 0, tzinfo=ZoneInfo("Europe/Paris"))):
@@ -236,7 +225,7 @@ def test_bad_input_shows_a_french_error_next_to_the_field(web, data, field, mess
     assert response.status_code == 422
     assert message in _error_of(response.text, field)
     assert 'aria-invalid="true"' in response.text
-    assert len(_measurements(web.db, indicator)) == before
+    assert len(measurements(web.db, indicator)) == before
 
 
 def test_without_htmx_a_bad_value_renders_the_indicator_page(web):
@@ -259,7 +248,7 @@ def test_without_htmx_a_bad_value_renders_the_indicator_page(web):
 def test_a_form_without_its_csrf_token_is_refused(web):
     indicator = web.ids["in_indicator"]
     client = web["chef_de_projet"]
-    before = len(_measurements(web.db, indicator))
+    before = len(measurements(web.db, indicator))
     response = client.post(
         f"/indicateurs/{indicator}/mesures?as_of={AS_OF}",
         {"value": "5", "measured_on": AS_OF},
@@ -280,7 +269,7 @@ def test_a_form_without_its_csrf_token_is_refused(web):
         headers={"HX-Request": "true", "X-CSRF-Token": client.csrf},
     )
     assert header.status_code == 200
-    assert len(_measurements(web.db, indicator)) == before + 1
+    assert len(measurements(web.db, indicator)) == before + 1
     logout = client.client.post("/deconnexion", follow_redirects=False)
     assert logout.status_code == 403
 
@@ -295,7 +284,7 @@ def test_correcting_a_value_asks_for_a_reason(web):
     assert "motif de la correction" in _error_of(again.text, "reason")
     fixed = client.post(url, {"value": "12", "measured_on": AS_OF, "reason": "Erreur de saisie"})
     assert fixed.status_code == 200
-    current = [m for m in _measurements(web.db, indicator) if m.measured_on == DEMO_AS_OF]
+    current = [m for m in measurements(web.db, indicator) if m.measured_on == DEMO_AS_OF]
     old, new = current[-2], current[-1]
     assert old.superseded_by_id == new.id and old.correction_reason == "Erreur de saisie"
     assert new.value == 12

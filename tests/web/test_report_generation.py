@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from suivi.reports.models import ReportFile
-from tests.web.conftest import AS_OF
+from tests.support.web_clients import AS_OF
 
 
 def _reports(db) -> list[ReportFile]:

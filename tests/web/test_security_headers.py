@@ -11,8 +11,8 @@ from sqlalchemy import select
 from suivi.app import CONTENT_SECURITY_POLICY, create_app
 from suivi.contract.models import PartnerContact
 from suivi.db import dispose_engines
-from tests.databases import make_settings
-from tests.web.conftest import AS_OF
+from tests.support.databases import make_settings
+from tests.support.web_clients import AS_OF
 
 EXPECTED_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -1,5 +1,5 @@
-"""Helpers of the backup tests: real files in the reports archive and the outbox, and what
-an instance holds (rows per table, files with their SHA-256)."""
+"""Helpers of the backup tests: real files in the reports archive and the outbox, what an
+instance holds (rows per table, files with their SHA-256), and a damaged file."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from suivi.config import Settings
 from suivi.contract.models import Partner
 from suivi.notifications.email import OutboxTransport, OutgoingEmail, build_message
 from suivi.reports.archive import generate_report
-from tests.databases import DEMO_AS_OF, TestDatabase, make_settings
+from tests.support.databases import DEMO_AS_OF, TestDatabase, make_settings
 
 
 def settings_for(db: TestDatabase, work_dir: Path) -> Settings:
@@ -67,3 +67,16 @@ def generate_partner_report(db: TestDatabase, settings: Settings) -> Path:
         db.engine, settings, kind="partner", scope=str(partner_id), as_of=DEMO_AS_OF
     )
     return generated.path
+
+
+def flip_byte(path, position: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[position] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def generate_report_file(settings) -> None:
+    """A file in the archive (the content does not matter to a backup)."""
+    path = settings.reports.dir / "copil" / "2026" / "copil-2026-11-15.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40)
