@@ -27,12 +27,17 @@ run: $(STAMP)
 	@echo ""
 	$(BIN)/suivi serve $(SERVE_FLAGS)
 
+## The tests run on PYTEST_WORKERS processes (pytest-xdist), a test module per worker at a time
+## (`--dist loadfile`, so a module's fixtures are built once); PYTEST_WORKERS=0 runs them in one.
+PYTEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 ## Ruff, the import contracts (docs/architecture.md), then the tests on SQLite (and PostgreSQL
 ## when SUIVI_TEST_POSTGRES_URL is set).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ## The date-sensitive tests (marker `clock`) under libfaketime (Debian's `faketime`) at instants
 ## that broke or could break them, on SQLite, without the browser. Paris time, given in UTC
@@ -49,7 +54,7 @@ test-clock: $(STAMP)
 	  echo "== horloge au $$instant UTC ($$(TZ=Europe/Paris date -d "$${instant}Z" '+%F %R %Z'))"; \
 	  TZ=UTC faketime "$$(echo $$instant | tr T ' ')" env TZ=Europe/Paris SUIVI_TEST_POSTGRES_URL= \
 	    FAKETIME_DONT_FAKE_MONOTONIC=1 \
-	    $(BIN)/python -m pytest $(CLOCK_PYTEST_ARGS) || exit 1; \
+	    $(BIN)/python -m pytest $(XDIST) $(CLOCK_PYTEST_ARGS) || exit 1; \
 	done
 
 lint: $(STAMP)

@@ -217,6 +217,7 @@ def test_text_and_html_parts_say_the_same_thing(demo_db):
             assert line.url in message.text and f'href="{line.url}"' in message.html
 
 
+@pytest.mark.browser  # chromium itself: not under libfaketime (`make test-clock` skips it)
 def test_rendered_html_is_looked_at(demo_db):
     """Save one summary and a screenshot under test-artifacts/ to look at it."""
     settings = demo_db.settings
