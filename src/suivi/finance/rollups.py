@@ -83,6 +83,8 @@ class FundingRollup:
     association_voted: Decimal = Decimal(0)
     cpo_voted: Decimal = Decimal(0)
     overdue: list[OverdueLine] = field(default_factory=list)
+    # The lines counted, with their paid amounts (the pages list exactly these).
+    paid_by_line: dict[int, Decimal] = field(default_factory=dict)
 
     @property
     def cpo_share(self) -> Decimal | None:
@@ -206,6 +208,7 @@ def funding_rollup(
     for line in lines:
         commitment = commitments[line.commitment_id]
         line_paid = paid.get(line.id, Decimal(0))
+        result.paid_by_line[line.id] = line_paid
         add(commitment, line.partner_id, line.funding_type, line.year,
             requested=line.amount_requested, voted=line.amount_voted or Decimal(0),
             paid=line_paid, justified=line.amount_justified or Decimal(0))  # fmt: skip

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from suivi.errors import Invalid
-from suivi.formatting import format_amount, format_date
+from suivi.formatting import format_date, format_euros
 from suivi.validation import InputError, clean_text
 
 CENT = Decimal("0.01")
@@ -42,10 +42,6 @@ def clean_amount(value, field_name: str, what: str = "Le montant") -> Decimal:
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         raise Invalid(field_name, f"{what} a plus de deux décimales (centimes).")
     return amount.quantize(CENT)
-
-
-def _euros(amount: Decimal) -> str:
-    return format_amount(amount, 2)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -155,15 +151,15 @@ def check_line(facts: LineFacts) -> None:
     ):
         raise Invalid(
             "overrun_reason",
-            f"Le montant versé ({_euros(paid)}) dépasse le montant voté "
-            f"({_euros(facts.amount_voted)}) : indiquez le motif du dépassement.",
+            f"Le montant versé ({format_euros(paid)}) dépasse le montant voté "
+            f"({format_euros(facts.amount_voted)}) : indiquez le motif du dépassement.",
         )
     if facts.amount_justified is not None:
         if facts.amount_justified > paid:
             raise Invalid(
                 "amount_justified",
-                f"Le montant justifié ({_euros(facts.amount_justified)}) dépasse le "
-                f"montant versé ({_euros(paid)}).",
+                f"Le montant justifié ({format_euros(facts.amount_justified)}) dépasse le "
+                f"montant versé ({format_euros(paid)}).",
             )
         if facts.justified_on is None:
             raise Invalid(

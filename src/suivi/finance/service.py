@@ -10,12 +10,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
+from suivi import scoping
 from suivi.audit.service import record, snapshot
 from suivi.commitments.models import FUNDING_TYPES, Commitment, CommitmentPartner
 from suivi.contract.models import Contract
 from suivi.db import utcnow
 from suivi.errors import STALE_VERSION, Conflict, Invalid
 from suivi.finance.models import FundingLine, FundingPayment
+from suivi.finance.rollups import paid_amounts
 from suivi.finance.rules import LineFacts, check_line, clean_amount, clean_line_fields
 from suivi.validation import InputError, clean_text
 
@@ -221,3 +223,22 @@ def add_payment(
         contract_id=line.contract_id,
     )
     return payment
+
+
+def visible_lines(
+    session: Session, principal, *, contract_id: int, commitment_id: int | None = None
+) -> list[tuple[FundingLine, Decimal]]:
+    """The lines `principal` may read (of one commitment, or of the contract), each with its
+    paid amount, by year then partner."""
+    query = select(FundingLine).where(
+        FundingLine.contract_id == contract_id, scoping.funding_line_condition(principal)
+    )
+    if commitment_id is not None:
+        query = query.where(FundingLine.commitment_id == commitment_id)
+    lines = list(
+        session.execute(
+            query.order_by(FundingLine.year, FundingLine.partner_id, FundingLine.id)
+        ).scalars()
+    )
+    paid = paid_amounts(session, [line.id for line in lines])
+    return [(line, paid.get(line.id, Decimal(0))) for line in lines]
