@@ -12,13 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from suivi.errors import Invalid
 from suivi.formatting import format_date, format_euros
-from suivi.validation import InputError, clean_text
+from suivi.validation import InputError, clean_text, siret_valid
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
 RNA_PATTERN = re.compile(r"^W\d{9}$")
-# La Poste's establishments share one SIREN and follow their own key (sum divisible by 5).
-LA_POSTE_SIREN = "356000000"
 # A financial report is due six months after the end of the budget year.
 JUSTIFICATION_DELAY_MONTHS = 6
 
@@ -44,18 +42,6 @@ def clean_amount(value, field_name: str, what: str = "Le montant") -> Decimal:
     return amount.quantize(CENT)
 
 
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, character in enumerate(reversed(digits)):
-        value = int(character)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
 def clean_siret(value: str) -> str:
     """14 digits whose Luhn key is right; spaces are dropped; "" stays "" (no SIRET)."""
     siret = re.sub(r"\s", "", value or "")
@@ -63,8 +49,7 @@ def clean_siret(value: str) -> str:
         return ""
     if not re.fullmatch(r"\d{14}", siret):
         raise Invalid("beneficiary_siret", f"Le SIRET « {siret} » doit compter 14 chiffres.")
-    la_poste_key = siret.startswith(LA_POSTE_SIREN) and sum(int(c) for c in siret) % 5 == 0
-    if not (luhn_valid(siret) or la_poste_key):
+    if not siret_valid(siret):
         raise Invalid(
             "beneficiary_siret",
             f"Le SIRET « {siret} » est invalide (clé de contrôle fausse) : vérifiez-le.",

@@ -4,7 +4,9 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 10:30:00
 
-Two new tables only (no change to an existing one), so plain CREATE TABLE on both databases.
+Two new tables, and the partner's SIRET (the establishment that signs its subsidy
+conventions: SCDL `idAttribuant`), added with a plain `ALTER TABLE ... ADD COLUMN` (its
+CHECK inline) on both databases.
 """
 
 from collections.abc import Sequence
@@ -22,6 +24,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.execute(
+        "ALTER TABLE partner ADD COLUMN siret VARCHAR(14) CONSTRAINT ck_partner_siret_length "
+        "CHECK (siret IS NULL OR length(siret) = 14)"
+    )
     op.create_table(
         "funding_line",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -128,3 +134,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_funding_line_commitment_year")
 
     op.drop_table("funding_line")
+    op.execute("ALTER TABLE partner DROP COLUMN siret")
