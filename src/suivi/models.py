@@ -26,7 +26,7 @@ from suivi.contract.models import (
     Quartier,
     QuartierCommune,
 )
-from suivi.finance.models import FundingLine, FundingPayment
+from suivi.finance.models import FundingAlert, FundingLine, FundingPayment
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.modelbase import metadata
 from suivi.monitoring.models import (
@@ -52,6 +52,7 @@ __all__ = [
     "Contract",
     "ContractQuartier",
     "EmailDelivery",
+    "FundingAlert",
     "FundingLine",
     "FundingPayment",
     "Indicator",

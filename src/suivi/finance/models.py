@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, Index, Numeric, Text
+from sqlalchemy import CheckConstraint, Column, Index, Numeric, Text, text
 from sqlmodel import Field, SQLModel
 
 from suivi.commitments.models import FUNDING_TYPES
-from suivi.modelbase import created_at_field, enum_check
+from suivi.modelbase import created_at_field, enum_check, json_field
 
 
 def money_column(nullable: bool = False):
@@ -72,4 +72,37 @@ class FundingPayment(SQLModel, table=True):
     paid_on: date
     amount: Decimal = Field(sa_column=money_column())
     reference: str = Field(default="", max_length=120)
+    created_at: datetime = created_at_field()
+
+
+FUNDING_ALERT_KINDS = ("justification_en_retard",)
+
+
+class FundingAlert(SQLModel, table=True):
+    """An alert on a financial line, opened and resolved by the daily check
+    (`suivi.finance.alerts`): money paid, no financial report six months after the end of
+    the budget year."""
+
+    __tablename__ = "funding_alert"
+    __table_args__ = (
+        enum_check("kind", FUNDING_ALERT_KINDS),
+        # At most one open alert per (line, kind): the check can never duplicate.
+        Index(
+            "uq_funding_alert_open",
+            "funding_line_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("resolved_on IS NULL"),
+            postgresql_where=text("resolved_on IS NULL"),
+        ),
+        Index("ix_funding_alert_contract_open", "contract_id", "resolved_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id")
+    funding_line_id: int = Field(foreign_key="funding_line.id", ondelete="CASCADE")
+    kind: str = Field(max_length=30)
+    opened_on: date
+    resolved_on: date | None = None
+    details: dict = json_field()
     created_at: datetime = created_at_field()

@@ -230,3 +230,19 @@ def funding_rollup(
                 )
             )
     return result.finish()
+
+
+def overdue_justification_lines(
+    session: Session, principal: Principal, *, contract_id: int, as_of: date
+) -> tuple[str, ...]:
+    """The principal's overdue financial reports, one French sentence each (partners'
+    summaries)."""
+    from suivi.formatting import format_date, format_euros
+
+    rollup = funding_rollup(session, principal, contract_id=contract_id, as_of=as_of)
+    return tuple(
+        f"{o.commitment_code} — {o.year} : {o.beneficiary_name or 'bénéficiaire non précisé'}, "
+        f"{format_euros(o.amount_paid)} versés, compte rendu financier attendu au "
+        f"{format_date(o.due_on)}"
+        for o in rollup.overdue
+    )

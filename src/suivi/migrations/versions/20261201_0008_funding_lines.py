@@ -122,8 +122,45 @@ def upgrade() -> None:
             batch_op.f("ix_funding_payment_funding_line_id"), ["funding_line_id"], unique=False
         )
 
+    op.create_table(
+        "funding_alert",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("contract_id", sa.Integer(), nullable=False),
+        sa.Column("funding_line_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+        sa.Column("opened_on", sa.Date(), nullable=False),
+        sa.Column("resolved_on", sa.Date(), nullable=True),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("created_at", suivi.db.UTCDateTime(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('justification_en_retard')", name=op.f("ck_funding_alert_kind_enum")
+        ),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contract.id"], name=op.f("fk_funding_alert_contract_id_contract")
+        ),
+        sa.ForeignKeyConstraint(
+            ["funding_line_id"],
+            ["funding_line.id"],
+            name=op.f("fk_funding_alert_funding_line_id_funding_line"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_funding_alert")),
+    )
+    with op.batch_alter_table("funding_alert", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_funding_alert_contract_open", ["contract_id", "resolved_on"], unique=False
+        )
+        batch_op.create_index(
+            "uq_funding_alert_open",
+            ["funding_line_id", "kind"],
+            unique=True,
+            sqlite_where=sa.text("resolved_on IS NULL"),
+            postgresql_where=sa.text("resolved_on IS NULL"),
+        )
+
 
 def downgrade() -> None:
+    op.drop_table("funding_alert")
     with op.batch_alter_table("funding_payment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_funding_payment_funding_line_id"))
 
