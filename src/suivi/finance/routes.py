@@ -8,7 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
@@ -35,6 +36,7 @@ from suivi.deps import SessionDep, SettingsDep
 from suivi.errors import Forbidden, NotFound
 from suivi.finance import service
 from suivi.finance.models import FundingLine
+from suivi.finance.register import MAX_BYTES, import_register
 from suivi.finance.rollups import CPO_TARGET, funding_rollup
 
 router = APIRouter(prefix="/api", tags=["financements"], responses=ERROR_RESPONSES)
@@ -304,3 +306,33 @@ def rollup(
         quartier_id=quartier_id,
     )
     return rollup_output(result)
+
+
+@router.post(
+    "/funding-lines/register",
+    summary="Importer un registre de subventions (CSV, tout ou rien)",
+)
+def import_subsidy_register(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    file: Annotated[UploadFile, File(description="Registre CSV (colonnes nommées).")],
+    contract_id: ContractQuery = None,
+):
+    contract = resolve_contract(session, principal, contract_id)
+    if principal.role == "copil":
+        raise Forbidden("Votre rôle permet de consulter les financements, pas d'en importer.")
+    content = file.file.read(MAX_BYTES + 1)
+    report = import_register(
+        session, principal, contract_id=contract.id, content=content, actor_id=principal.user_id
+    )
+    if not report.ok:
+        session.rollback()
+        return JSONResponse(
+            {
+                "detail": f"Import refusé : {len(report.problems)} ligne(s) en erreur, "
+                "rien n'a été enregistré.",
+                "errors": [{"line": n, "message": m} for n, m in report.problems],
+            },
+            status_code=422,
+        )
+    return {"created": report.created, "rows": report.rows}
