@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from suivi.app import create_app
 from suivi.commitments.models import INACTIVE_STATUSES, Commitment
 from suivi.contract.models import PartnerContact
 from suivi.finance import service
@@ -14,6 +16,7 @@ from suivi.finance.alerts import check_justifications
 from suivi.finance.models import FundingAlert
 from suivi.jobs import JobContext, registered_jobs
 from suivi.notifications.summaries import summary_email, summary_for_contact
+from tests.api.conftest import login
 
 
 def _late_line(session):
@@ -66,7 +69,7 @@ def test_alert_opens_once_after_six_months_and_resolves_with_the_report(demo_db)
         assert resolved.resolved >= 1 and _open(session, line.id) == []
 
 
-def test_the_daily_job_is_registered_and_runs(demo_db):
+def test_the_daily_job_is_registered_and_runs_and_the_api_lists_the_alerts(demo_db):
     with demo_db.session() as session:
         line, _ = _late_line(session)
     job = registered_jobs()["check_justifications"]
@@ -75,6 +78,11 @@ def test_the_daily_job_is_registered_and_runs(demo_db):
     assert result.counts["opened"] >= 1
     with demo_db.session(write=False) as session:
         assert len(_open(session, line.id)) == 1
+    client = TestClient(create_app(demo_db.settings))
+    token = login(client, "copil@example.org")
+    listed = client.get("/api/funding-alerts", headers={"Authorization": f"Bearer {token}"})
+    assert line.id in [a["funding_line_id"] for a in listed.json()]
+    assert {a["kind"] for a in listed.json()} == {"justification_en_retard"}
 
 
 def test_partner_summary_lists_overdue_reports(demo_db):

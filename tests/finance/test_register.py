@@ -106,4 +106,4 @@ def test_cli_and_api_refuse_the_same_rows(demo_db, tmp_path, monkeypatch):
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 422
-    assert [e["line"] for e in response.json()["errors"]] == [3, 4]
+    assert [e["field"] for e in response.json()["errors"]] == ["ligne 3", "ligne 4"]

@@ -130,3 +130,21 @@ def test_quartier_money_page(web):
     page = web["chef_de_projet"].get(f"/quartiers/{code}/financements?annee=2026&as_of={AS_OF}")
     assert page.status_code == 200
     assert "Par partenaire" in page.text and "Justifications en retard" in page.text
+
+
+def test_a_new_line_from_the_commitment_page(web):
+    chef = web["chef_de_projet"]
+    commitment_id = web.ids["in_commitment"]
+    page = chef.get(f"/engagements/{commitment_id}?as_of={AS_OF}")
+    assert f"/engagements/{commitment_id}/financements/nouveau" in page.text
+    form = chef.get(f"/engagements/{commitment_id}/financements/nouveau?as_of={AS_OF}")
+    partner_id = re.search(r'<option value="(\d+)"', form.text).group(1)
+    url = f"/engagements/{commitment_id}/financements/nouveau"
+    body = {"partner_id": partner_id, "year": "2026", "amount_requested": "9 500",
+            "beneficiary_name": "Association Trait d'union"}  # fmt: skip
+    refused = chef.post(url, {**body, "beneficiary_siret": "12345678901234"}, htmx=False)
+    assert refused.status_code == 422 and "clé de contrôle" in refused.text
+    created = chef.post(url, {**body, "beneficiary_siret": "73282932000074"}, htmx=False)
+    assert created.status_code == 303
+    assert "/financements/lignes/" in created.headers["location"]
+    assert web["copil"].get(url).status_code == 403

@@ -35,7 +35,7 @@ from suivi.commitments.models import FUNDING_TYPES, Commitment
 from suivi.deps import SessionDep, SettingsDep
 from suivi.errors import Forbidden, NotFound
 from suivi.finance import service
-from suivi.finance.models import FundingLine
+from suivi.finance.models import FundingAlert, FundingLine
 from suivi.finance.register import MAX_BYTES, import_register
 from suivi.finance.rollups import CPO_TARGET, funding_rollup
 
@@ -331,8 +331,42 @@ def import_subsidy_register(
             {
                 "detail": f"Import refusé : {len(report.problems)} ligne(s) en erreur, "
                 "rien n'a été enregistré.",
-                "errors": [{"line": n, "message": m} for n, m in report.problems],
+                # The API's one error format: the field is the file's line.
+                "errors": [{"field": f"ligne {n}", "message": m} for n, m in report.problems],
             },
             status_code=422,
         )
     return {"created": report.created, "rows": report.rows}
+
+
+class FundingAlertOut(BaseModel):
+    id: int
+    funding_line_id: int
+    kind: str
+    opened_on: date
+    resolved_on: date | None
+    details: dict
+
+
+@router.get(
+    "/funding-alerts",
+    response_model=list[FundingAlertOut],
+    summary="Alertes des financements ouvertes (justification_en_retard)",
+)
+def list_funding_alerts(
+    session: SessionDep, principal: CurrentPrincipal, contract_id: ContractQuery = None
+):
+    contract = resolve_contract(session, principal, contract_id)
+    rows = session.execute(
+        select(FundingAlert)
+        .join(FundingLine, FundingLine.id == FundingAlert.funding_line_id)
+        .where(
+            FundingAlert.contract_id == contract.id,
+            FundingAlert.resolved_on.is_(None),
+            scoping.funding_line_condition(principal),
+        )
+        .order_by(FundingAlert.opened_on, FundingAlert.id)
+    ).scalars()
+    return [
+        FundingAlertOut(**row.model_dump(exclude={"contract_id", "created_at"})) for row in rows
+    ]

@@ -294,3 +294,87 @@ def add_payment_form(
         ),
         form,
     )
+
+
+# -- a new line (from the commitment page) ---------------------------------------------------
+
+
+def _new_line_page(page: Page, commitment: Commitment, *, errors=None, values=None, status=200):
+    partner_ids = service.commitment_partner_ids(page.session, commitment)
+    if page.principal.role == "partenaire":
+        partner_ids &= {page.principal.partner_id}
+    partners = page.session.execute(
+        select(Partner).where(Partner.id.in_(partner_ids or {0})).order_by(Partner.name)
+    ).scalars()
+    return page.render(
+        "funding_line_new.html",
+        status_code=status,
+        commitment=commitment,
+        partners=list(partners),
+        years=range(page.contract.term_start.year, page.contract.term_end.year + 1),
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+def _commitment_for_new_line(page: Page, commitment_id: int) -> Commitment:
+    commitment = page.session.get(Commitment, commitment_id)
+    if (
+        commitment is None
+        or commitment.contract_id != page.contract.id
+        or not scoping.can_read_commitment(page.session, page.principal, commitment)
+    ):
+        raise not_found("Engagement")
+    if page.principal.role == "copil":
+        raise PageError(403, "Votre rôle permet de consulter les financements, pas d'en saisir.")
+    return commitment
+
+
+@router.get("/engagements/{commitment_id}/financements/nouveau")
+def new_line_page(page: PageDep, commitment_id: PageId) -> Response:
+    return _new_line_page(page, _commitment_for_new_line(page, commitment_id))
+
+
+@router.post("/engagements/{commitment_id}/financements/nouveau")
+def create_line_form(
+    page: PageDep,
+    request: Request,
+    commitment_id: PageId,
+    partner_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    year: Annotated[int, Form(ge=2000, le=2100)],
+    amount_requested: Field = "",
+    beneficiary_name: Field = "",
+    beneficiary_siret: Field = "",
+    beneficiary_rna: Field = "",
+    dauphin_number: Field = "",
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    check_csrf(request, csrf_token)
+    commitment = _commitment_for_new_line(page, commitment_id)
+    form = {
+        "partner_id": partner_id,
+        "year": year,
+        "amount_requested": amount_requested,
+        "beneficiary_name": beneficiary_name,
+        "beneficiary_siret": beneficiary_siret,
+        "beneficiary_rna": beneficiary_rna,
+        "dauphin_number": dauphin_number,
+    }
+    if not scoping.can_create_funding_line(page.session, page.principal, commitment, partner_id):
+        raise PageError(403, "Vous ne pouvez pas saisir les financements de ce partenaire.")
+    try:
+        line = service.create_line(
+            page.session,
+            commitment,
+            fields={**form, "amount_requested": amount_requested.strip() or "0"},
+            actor_id=page.principal.user_id,
+        )
+    except ApiError as exc:
+        page.session.rollback()
+        commitment = page.session.get(Commitment, commitment_id)
+        return _new_line_page(
+            page, commitment, errors={exc.field or "form": exc.detail}, values=form, status=422
+        )
+    return RedirectResponse(
+        page.url(f"/financements/lignes/{line.id}", enregistre=1), status_code=303
+    )
