@@ -104,6 +104,15 @@ def format_amount(value: Number | None, decimals: int = 0) -> str:
     return format_number(value, decimals) + NNBSP + "€"
 
 
+def format_euros(value: Number | None) -> str:
+    """« 16 500,50 € »: money to the cent (financial lines and their roll-ups)."""
+    if value is None:
+        return MISSING
+    if not math.isfinite(value) or abs(value) >= EXACT_LIMIT:
+        return _out_of_range(value) + NNBSP + "€"
+    return _normalise(format_decimal(value, format="#,##0.00", locale=LOCALE)) + NNBSP + "€"
+
+
 def format_date(value: date | datetime | None) -> str:
     """« 24 septembre 2024 », « 1er janvier 2025 » (French ordinal for the first day)."""
     if value is None:
@@ -130,11 +139,13 @@ def safe_url(value: Any) -> str:
 
 def install_filters(env: Any) -> Any:
     """Register the filters on a Jinja2 environment: ``{{ x|number }}``, ``|percent``,
-    ``|amount``, ``|frdate``, ``|month``, ``|signed``, ``|safe_url``. Returns the environment."""
+    ``|amount``, ``|euros``, ``|frdate``, ``|month``, ``|signed``, ``|safe_url``. Returns the
+    environment."""
     env.filters.update(
         number=format_number,
         percent=format_percent,
         amount=format_amount,
+        euros=format_euros,
         frdate=format_date,
         month=format_month,
         signed=format_signed,

@@ -26,6 +26,7 @@ from suivi.contract.models import (
     Quartier,
     QuartierCommune,
 )
+from suivi.finance.models import FundingAlert, FundingLine, FundingPayment
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.modelbase import metadata
 from suivi.monitoring.models import (
@@ -51,6 +52,9 @@ __all__ = [
     "Contract",
     "ContractQuartier",
     "EmailDelivery",
+    "FundingAlert",
+    "FundingLine",
+    "FundingPayment",
     "Indicator",
     "IndicatorChange",
     "IndicatorCheck",

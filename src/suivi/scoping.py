@@ -45,6 +45,7 @@ from sqlmodel import Session
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment, CommitmentPartner, CommitmentQuartier
 from suivi.contract.models import Partner
+from suivi.finance.models import FundingLine
 from suivi.indicators.models import Indicator
 
 READ_ALL_ROLES = frozenset({"admin", "chef_de_projet", "copil"})
@@ -238,3 +239,51 @@ def report_refusal(principal: Principal) -> str:
     if principal.role == "partenaire":
         return "Un compte partenaire ne peut générer que le rapport de son partenaire."
     return "Votre rôle permet de consulter les rapports, pas d'en générer."
+
+
+# -- money (financial lines) ------------------------------------------------------------------
+
+
+def funding_line_condition(principal: Principal, *, write: bool = False) -> ColumnElement[bool]:
+    """WHERE condition on `FundingLine`. A partner account sees and changes only its own
+    partner's lines (of the commitments it is involved in); the other roles read the lines of
+    the commitments they read, and change those of the commitments they may change."""
+    in_contracts = contract_condition(FundingLine.contract_id, principal)
+    if principal.role == "partenaire":
+        if principal.partner_id is None:
+            return false()
+        return (
+            in_contracts
+            & (FundingLine.partner_id == principal.partner_id)
+            & FundingLine.commitment_id.in_(visible_commitments(principal))
+        )
+    commitments = select(Commitment.id).where(commitment_condition(principal, write=write))
+    return in_contracts & FundingLine.commitment_id.in_(commitments)
+
+
+def can_read_funding_line(session: Session, principal: Principal, line: FundingLine) -> bool:
+    found = session.execute(
+        select(FundingLine.id).where(FundingLine.id == line.id, funding_line_condition(principal))
+    ).first()
+    return found is not None
+
+
+def can_write_funding_line(session: Session, principal: Principal, line: FundingLine) -> bool:
+    found = session.execute(
+        select(FundingLine.id).where(
+            FundingLine.id == line.id, funding_line_condition(principal, write=True)
+        )
+    ).first()
+    return found is not None
+
+
+def can_create_funding_line(
+    session: Session, principal: Principal, commitment: Commitment, partner_id: int
+) -> bool:
+    """A new line of `partner_id` on `commitment`: a partner account for its own partner on a
+    commitment it reads; project managers and admins on the commitments they may change."""
+    if principal.role == "partenaire":
+        return partner_id == principal.partner_id and can_read_commitment(
+            session, principal, commitment
+        )
+    return can_write_commitment(session, principal, commitment)

@@ -82,6 +82,26 @@ def clean_url(value: str, max_length: int = MAX_URL_LENGTH) -> str:
     return url
 
 
+def luhn_valid(digits: str) -> bool:
+    """The Luhn key of a SIREN or SIRET (INSEE): every second digit from the right doubled."""
+    total = 0
+    for index, character in enumerate(reversed(digits)):
+        value = int(character) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+LA_POSTE_SIREN = "356000000"
+
+
+def siret_valid(value: str) -> bool:
+    """14 digits whose Luhn key is right; La Poste's offices share one SIREN and follow their
+    own key (digits summing to a multiple of 5)."""
+    if not (len(value) == 14 and value.isdigit()):
+        return False
+    return luhn_valid(value) or (value.startswith(LA_POSTE_SIREN) and sum(map(int, value)) % 5 == 0)
+
+
 def is_safe_url(value: object) -> bool:
     """Whether a stored value may be rendered as a link (whatever an old database holds)."""
     if not isinstance(value, str) or not value:

@@ -25,6 +25,8 @@ FASTAPI_FREE = [
     "suivi.contract.service",
     "suivi.indicators.service",
     "suivi.indicators.evaluation",
+    "suivi.finance.service",
+    "suivi.finance.rollups",
     "suivi.io.importer",
     "suivi.io.export",
     "suivi.monitoring.service",

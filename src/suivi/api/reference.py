@@ -71,6 +71,14 @@ Position = Annotated[int, Field(ge=0, le=100_000)]
 Tags = Annotated[list[Tag], Field(max_length=len(CROSS_CUTTING_TAGS))]
 
 
+def _siret(value: str | None) -> str | None:
+    try:
+        service.check_siret(value)
+    except Invalid as exc:
+        raise ValueError(exc.detail) from None
+    return value
+
+
 def _siren(value: str | None) -> str | None:
     try:
         service.check_siren(value)
@@ -105,6 +113,7 @@ def Paragraphs(max_length: int):  # noqa: N802 - a type factory
 
 
 Siren = Annotated[str | None, Field(max_length=9), AfterValidator(_siren)]
+Siret = Annotated[str | None, Field(max_length=14), AfterValidator(_siret)]
 
 
 class ContractOut(BaseModel):
@@ -152,6 +161,7 @@ class PartnerOut(BaseModel):
     kind: str
     is_signatory: bool
     siren: str | None
+    siret: str | None = None
     commune_id: int | None
     contacts: list[ContactOut]
 
@@ -336,6 +346,7 @@ def _partners_out(session, rows: list[Partner]) -> list[PartnerOut]:
             kind=r.kind,
             is_signatory=r.is_signatory,
             siren=r.siren,
+            siret=r.siret,
             commune_id=r.commune_id,
             contacts=contacts[r.id],
         )
@@ -443,6 +454,7 @@ class PartnerIn(StrictModel):
     kind: PartnerKind
     is_signatory: bool = False
     siren: Siren = None
+    siret: Siret = None
     commune_id: Id | None = None
 
 
@@ -452,6 +464,7 @@ class PartnerPatch(StrictModel):
     kind: PartnerKind | None = None
     is_signatory: bool | None = None
     siren: Siren = None
+    siret: Siret = None
     commune_id: Id | None = None
 
 

@@ -100,6 +100,7 @@ class Partner(SQLModel, table=True):
         UniqueConstraint("contract_id", "code", name="uq_partner_contract_code"),
         enum_check("kind", PARTNER_KINDS),
         CheckConstraint("siren IS NULL OR length(siren) = 9", name="siren_length"),
+        CheckConstraint("siret IS NULL OR length(siret) = 14", name="siret_length"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -109,6 +110,8 @@ class Partner(SQLModel, table=True):
     kind: str = Field(max_length=20)
     is_signatory: bool = False
     siren: str | None = Field(default=None, max_length=9)
+    # The establishment that signs its subsidy conventions (SCDL `idAttribuant`).
+    siret: str | None = Field(default=None, max_length=14)
     commune_id: int | None = Field(default=None, foreign_key="commune.id")
 
 

@@ -39,6 +39,7 @@ from suivi.contract.models import (
 )
 from suivi.errors import STALE_VERSION, Conflict, Invalid
 from suivi.reports.models import ReportFile
+from suivi.validation import luhn_valid, siret_valid
 
 # La Poste's SIREN is the one historical exception to the Luhn key.
 _LA_POSTE_SIREN = "356000000"
@@ -160,12 +161,19 @@ def check_siren(value: str | None) -> None:
         raise Invalid("siren", "Le SIREN doit compter exactement 9 chiffres.")
     if value == _LA_POSTE_SIREN:
         return
-    total = 0
-    for index, char in enumerate(reversed(value)):
-        digit = int(char) * (2 if index % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
-    if total % 10:
+    if not luhn_valid(value):
         raise Invalid("siren", "Ce SIREN n'est pas valide (clé de contrôle incorrecte).")
+
+
+def check_siret(value: str | None) -> None:
+    """14 digits with a valid Luhn key (La Poste's offices: digits summing to a multiple of
+    5), or nothing."""
+    if value is None:
+        return
+    if not (len(value) == 14 and value.isdigit()):
+        raise Invalid("siret", "Le SIRET doit compter exactement 14 chiffres.")
+    if not siret_valid(value):
+        raise Invalid("siret", "Ce SIRET n'est pas valide (clé de contrôle incorrecte).")
 
 
 def _check_partner_code(session, contract_id: int, code: str, exclude_id: int | None) -> None:
@@ -182,6 +190,8 @@ def _check_partner_fields(session: Session, contract: Contract, fields: dict, ex
         _check_choice("kind", fields["kind"], PARTNER_KINDS, "Type de partenaire")
     if "siren" in fields:
         check_siren(fields["siren"])
+    if "siret" in fields:
+        check_siret(fields["siret"])
     if fields.get("commune_id") is not None and session.get(Commune, fields["commune_id"]) is None:
         raise Invalid("commune_id", "Commune inconnue.")
     if "code" in fields:

@@ -141,13 +141,25 @@ def import_command(
         typer.echo(f"  {line}")
 
 
-@app.command("opendata")
+opendata_app = typer.Typer(
+    help="Données ouvertes : engagements et indicateurs par quartier (--out), subventions "
+    "au format SCDL (sous-commande « subventions »)."
+)
+app.add_typer(opendata_app, name="opendata")
+
+
+@opendata_app.callback(invoke_without_command=True)
 def opendata_command(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Fichier CSV à écrire.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Fichier CSV à écrire.")] = None,
     as_of: AsOfOption = None,
 ) -> None:
     """Écrit le CSV open data (engagements et indicateurs par quartier) et son schéma."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        typer.secho("Indiquez le fichier à écrire : --out FICHIER.csv", err=True, fg="red")
+        raise typer.Exit(2)
     from suivi.db import get_engine, session_scope
     from suivi.io.opendata import write_opendata
 
@@ -157,3 +169,26 @@ def opendata_command(
         contract_id = _contract_id(session, settings)
         schema = write_opendata(session, contract_id, out, day)
     typer.echo(f"Données ouvertes écrites : {out} (schéma : {schema.name})")
+
+
+@opendata_app.command("subventions")
+def subventions_command(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", min=2000, max=2100, help="Année budgétaire.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Fichier CSV (défaut : subventions-ANNÉE.csv).")
+    ] = None,
+) -> None:
+    """Écrit les conventions de subvention de plus de 23 000 € de l'année au format SCDL
+    « subventions » 2.1.1 (décret n° 2017-779)."""
+    from suivi.db import get_engine, session_scope
+    from suivi.io.opendata import write_subventions
+
+    settings = settings_of(ctx)
+    out = out or Path(f"subventions-{year}.csv")
+    with session_scope(get_engine(settings)) as session:
+        contract_id = _contract_id(session, settings)
+        result = write_subventions(session, contract_id, out, year)
+    typer.echo(f"Subventions {year} au format SCDL : {len(result.rows)} ligne(s) dans {out}")
+    for reason in result.skipped:
+        typer.secho(f"  non publiée : {reason}", err=True, fg="yellow")

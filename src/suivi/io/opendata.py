@@ -424,3 +424,32 @@ def write_opendata(session: Session, contract_id: int, out: Path, as_of: date) -
         json.dumps(table_schema(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     return schema_path
+
+
+# -- SCDL « subventions » 2.1.1 (décret n° 2017-779) ------------------------------------------
+
+SCDL_FREE_TEXT = ("nomAttribuant", "referenceDecision", "nomBeneficiaire", "objet")
+
+
+def write_subventions(session: Session, contract_id: int, out: Path, year: int):
+    """Write the year's subsidy conventions above 23 000 € at `out` in the SCDL format (its
+    official schema: `suivi.finance.scdl.SCHEMA_PATH`); returns the `SubsidyRows` (with the
+    lines left out and why)."""
+    from suivi.finance.scdl import scdl_field_names, subsidy_rows
+
+    result = subsidy_rows(session, contract_id, year)
+    names = scdl_field_names()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(names)
+        for row in result.rows:
+            writer.writerow(
+                [
+                    csv_text(_text(row.get(name)))
+                    if name in SCDL_FREE_TEXT
+                    else _text(row.get(name))
+                    for name in names
+                ]
+            )
+    return result

@@ -22,7 +22,7 @@ from suivi.deps import SessionDep, SettingsDep, get_engine
 from suivi.errors import ApiError
 from suivi.io.export import export_portfolio
 from suivi.io.importer import dry_run_import, import_portfolio, read_upload
-from suivi.io.opendata import table_schema, write_opendata
+from suivi.io.opendata import table_schema, write_opendata, write_subventions
 from suivi.io.reading import FileTooLargeError
 
 router = APIRouter(prefix="/api/io", tags=["tableurs"], responses=ERROR_RESPONSES)
@@ -134,6 +134,24 @@ def opendata_download(
         write_opendata(session, contract.id, path, day)
         content = path.read_bytes()
     return _download(content, "text/csv; charset=utf-8", f"engagements-qpv-{contract.code}.csv")
+
+
+@router.get(
+    "/opendata/subventions",
+    summary="Subventions de plus de 23 000 € de l'année, au format SCDL « subventions » 2.1.1",
+)
+def opendata_subsidies(
+    session: SessionDep,
+    principal: WholeReader,
+    year: Annotated[int, Query(ge=2000, le=2100, description="Année budgétaire.")],
+    contract_id: ContractQuery = None,
+) -> Response:
+    contract = resolve_contract(session, principal, contract_id)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "subventions.csv"
+        write_subventions(session, contract.id, path, year)
+        content = path.read_bytes()
+    return _download(content, "text/csv; charset=utf-8", f"subventions-{contract.code}-{year}.csv")
 
 
 @router.get("/opendata/schema", summary="Table Schema du fichier de données ouvertes")

@@ -150,3 +150,17 @@ def check_indicators_job(context: JobContext) -> JobResult:
         failed=len(failures),
         problems=tuple(failures[:50]),
     )
+
+
+@job("check_justifications")
+def check_justifications_job(context: JobContext) -> JobResult:
+    """Financial reports overdue (`suivi.finance.alerts`): alerts `justification_en_retard`
+    opened and resolved as of the run's day, in one transaction."""
+    from suivi.finance.alerts import check_justifications
+
+    with session_scope(context.engine, write=True) as session:
+        result = check_justifications(session, as_of=context.as_of)
+    return JobResult(
+        counts={"opened": result.opened, "resolved": result.resolved, "open": result.open},
+        done=1,
+    )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ from suivi.contract.models import (
     contract_quartier_ids,
 )
 from suivi.db import session_scope, utcnow
+from suivi.finance.rollups import overdue_justification_lines
 from suivi.formatting import format_date, format_month
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.jobs import JobContext, JobResult, job
@@ -252,6 +253,8 @@ class PartnerSummary:
     updated_since: int
     next_meeting: MeetingInfo | None
     reports: tuple[ReportLink, ...]
+    # Financial reports overdue on the partner's own lines (`suivi.finance.rollups`), French.
+    overdue_justifications: tuple[str, ...] = ()
 
     @property
     def dedup_key(self) -> str:
@@ -588,7 +591,7 @@ class _Loader:
             if previous
             else None
         )
-        return build_summary(
+        summary = build_summary(
             self.settings,
             contact=contact,
             partner=partner,
@@ -603,6 +606,10 @@ class _Loader:
             as_of=self.as_of,
             frequency=frequency,
         )
+        late = overdue_justification_lines(
+            self.session, partner_principal(partner), contract_id=contract.id, as_of=self.as_of
+        )
+        return replace(summary, overdue_justifications=late)
 
 
 def plan_summaries(

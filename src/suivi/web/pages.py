@@ -37,6 +37,7 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
+from suivi.finance.service import visible_lines
 from suivi.indicators.evaluation import IndicatorVerdict, contract_rollups, evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.labels import FRESHNESS_LABELS, PERFORMANCE_LABELS
@@ -656,6 +657,10 @@ def commitment_page(page: PageDep, commitment_id: PageId) -> Response:
         history=history,
         health=health,
         authors=_names(session, User, {m.author_id for m in measurement_rows}, "full_name"),
+        funding_lines=visible_lines(
+            session, page.principal, contract_id=page.contract.id, commitment_id=commitment.id
+        ),
+        partner_names={p.id: p.name for p in [lead, *(p for p, _ in co_partners)]},
     )
 
 

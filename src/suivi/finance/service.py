@@ -1,0 +1,244 @@
+"""Create and change financial lines and record their payments. Audited, never committed
+here. Every writer (API, pages, spreadsheet and register import) comes through these
+functions, so the rules of `suivi.finance.rules` hold whoever writes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from suivi import scoping
+from suivi.audit.service import record, snapshot
+from suivi.commitments.models import FUNDING_TYPES, Commitment, CommitmentPartner
+from suivi.contract.models import Contract
+from suivi.db import utcnow
+from suivi.errors import STALE_VERSION, Conflict, Invalid
+from suivi.finance.models import FundingLine, FundingPayment
+from suivi.finance.rollups import paid_amounts
+from suivi.finance.rules import LineFacts, check_line, clean_amount, clean_line_fields
+from suivi.validation import InputError, clean_text
+
+# What a writer may set on a line (the rest is the line's identity or bookkeeping).
+LINE_FIELDS = (
+    "partner_id",
+    "year",
+    "funding_type",
+    "amount_requested",
+    "amount_voted",
+    "vote_reference",
+    "voted_on",
+    "overrun_reason",
+    "amount_justified",
+    "justified_on",
+    "beneficiary_name",
+    "beneficiary_siret",
+    "beneficiary_rna",
+    "dauphin_number",
+    "cpo",
+    "cpo_first_year",
+    "cpo_last_year",
+)
+
+
+def payments_of(session: Session, line_id: int) -> list[FundingPayment]:
+    return list(
+        session.execute(
+            select(FundingPayment)
+            .where(FundingPayment.funding_line_id == line_id)
+            .order_by(FundingPayment.paid_on, FundingPayment.id)
+        ).scalars()
+    )
+
+
+def line_snapshot(session: Session, line: FundingLine) -> dict:
+    data = snapshot(line)
+    data["payments"] = [
+        {"paid_on": p.paid_on.isoformat(), "amount": str(p.amount), "reference": p.reference}
+        for p in payments_of(session, line.id)
+    ]
+    return data
+
+
+def facts_of(line: FundingLine, payments: list[tuple[date, Decimal]]) -> LineFacts:
+    return LineFacts(
+        year=line.year,
+        amount_requested=line.amount_requested,
+        amount_voted=line.amount_voted,
+        voted_on=line.voted_on,
+        overrun_reason=line.overrun_reason,
+        amount_justified=line.amount_justified,
+        justified_on=line.justified_on,
+        cpo=line.cpo,
+        cpo_first_year=line.cpo_first_year,
+        cpo_last_year=line.cpo_last_year,
+        payments=payments,
+    )
+
+
+def commitment_partner_ids(session: Session, commitment: Commitment) -> set[int]:
+    co = session.execute(
+        select(CommitmentPartner.partner_id).where(CommitmentPartner.commitment_id == commitment.id)
+    ).scalars()
+    return {commitment.lead_partner_id, *co}
+
+
+def _check_identity(session: Session, commitment: Commitment, fields: dict) -> None:
+    contract = session.get(Contract, commitment.contract_id)
+    partner_id = fields.get("partner_id")
+    if partner_id is not None and partner_id not in commitment_partner_ids(session, commitment):
+        raise Invalid(
+            "partner_id",
+            "Ce partenaire ne finance pas cet engagement (ni pilote ni co-partenaire).",
+        )
+    year = fields.get("year")
+    if year is not None and not contract.term_start.year <= year <= contract.term_end.year:
+        raise Invalid("year", f"L’année budgétaire {year} est hors de la durée du contrat.")
+    funding_type = fields.get("funding_type")
+    if funding_type is not None and funding_type not in FUNDING_TYPES:
+        raise Invalid("funding_type", "Type de financement inconnu.")
+
+
+def clean_payment(paid_on: date, amount, reference: str = "") -> tuple[date, Decimal, str]:
+    value = clean_amount(amount, "amount", "Le montant du versement")
+    if value <= 0:
+        raise Invalid("amount", "Un versement doit être un montant positif.")
+    try:
+        text = clean_text(reference or "", 120, "La référence du versement").strip()
+    except InputError as exc:
+        raise Invalid("reference", str(exc)) from None
+    return paid_on, value, text
+
+
+def create_line(
+    session: Session,
+    commitment: Commitment,
+    *,
+    fields: dict,
+    payments: list[tuple[date, Decimal, str]] = (),
+    actor_id: int | None,
+    actor_label: str = "",
+) -> FundingLine:
+    """A new line of `fields["partner_id"]` on `commitment` (with its payments, for imports)."""
+    fields = clean_line_fields({k: v for k, v in fields.items() if k in LINE_FIELDS})
+    fields.setdefault("funding_type", commitment.funding_type)
+    if fields.get("partner_id") is None:
+        raise Invalid("partner_id", "Indiquez le partenaire financeur.")
+    if fields.get("year") is None:
+        raise Invalid("year", "Indiquez l’année budgétaire.")
+    _check_identity(session, commitment, fields)
+    payments = [clean_payment(*p) for p in payments]
+    line = FundingLine(contract_id=commitment.contract_id, commitment_id=commitment.id, **fields)
+    check_line(facts_of(line, [(d, a) for d, a, _ in payments]))
+    session.add(line)
+    session.flush()
+    for paid_on, amount, reference in payments:
+        session.add(
+            FundingPayment(
+                funding_line_id=line.id, paid_on=paid_on, amount=amount, reference=reference
+            )
+        )
+    record(
+        session,
+        action="create",
+        entity="funding_line",
+        entity_id=line.id,
+        after=line_snapshot(session, line),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=line.contract_id,
+    )
+    return line
+
+
+def update_line(
+    session: Session,
+    line: FundingLine,
+    *,
+    version: int,
+    fields: dict,
+    actor_id: int | None,
+    actor_label: str = "",
+) -> FundingLine:
+    """Partial update; `version` must be the one the client read (409 otherwise)."""
+    if version != line.version:
+        raise Conflict(STALE_VERSION, "version")
+    fields = clean_line_fields({k: v for k, v in fields.items() if k in LINE_FIELDS})
+    commitment = session.get(Commitment, line.commitment_id)
+    _check_identity(session, commitment, fields)
+    before = line_snapshot(session, line)
+    payments = [(p.paid_on, p.amount) for p in payments_of(session, line.id)]
+    for key, value in fields.items():
+        setattr(line, key, value)
+    check_line(facts_of(line, payments))
+    line.version = version + 1
+    line.updated_at = utcnow()
+    session.add(line)
+    record(
+        session,
+        action="update",
+        entity="funding_line",
+        entity_id=line.id,
+        before=before,
+        after=line_snapshot(session, line),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=line.contract_id,
+    )
+    return line
+
+
+def add_payment(
+    session: Session,
+    line: FundingLine,
+    *,
+    paid_on: date,
+    amount,
+    reference: str = "",
+    actor_id: int | None,
+    actor_label: str = "",
+) -> FundingPayment:
+    paid_on, amount, reference = clean_payment(paid_on, amount, reference)
+    payments = [(p.paid_on, p.amount) for p in payments_of(session, line.id)]
+    check_line(facts_of(line, [*payments, (paid_on, amount)]))
+    before = line_snapshot(session, line)
+    payment = FundingPayment(
+        funding_line_id=line.id, paid_on=paid_on, amount=amount, reference=reference
+    )
+    session.add(payment)
+    line.version += 1
+    line.updated_at = utcnow()
+    session.add(line)
+    record(
+        session,
+        action="update",
+        entity="funding_line",
+        entity_id=line.id,
+        before=before,
+        after=line_snapshot(session, line),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=line.contract_id,
+    )
+    return payment
+
+
+def visible_lines(
+    session: Session, principal, *, contract_id: int, commitment_id: int | None = None
+) -> list[tuple[FundingLine, Decimal]]:
+    """The lines `principal` may read (of one commitment, or of the contract), each with its
+    paid amount, by year then partner."""
+    query = select(FundingLine).where(
+        FundingLine.contract_id == contract_id, scoping.funding_line_condition(principal)
+    )
+    if commitment_id is not None:
+        query = query.where(FundingLine.commitment_id == commitment_id)
+    lines = list(
+        session.execute(
+            query.order_by(FundingLine.year, FundingLine.partner_id, FundingLine.id)
+        ).scalars()
+    )
+    paid = paid_amounts(session, [line.id for line in lines])
+    return [(line, paid.get(line.id, Decimal(0))) for line in lines]
