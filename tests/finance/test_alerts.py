@@ -16,7 +16,7 @@ from suivi.finance.alerts import check_justifications
 from suivi.finance.models import FundingAlert
 from suivi.jobs import JobContext, registered_jobs
 from suivi.notifications.summaries import summary_email, summary_for_contact
-from tests.api.conftest import login
+from tests.support.api_clients import login
 
 
 def _late_line(session):

@@ -14,7 +14,7 @@ from suivi.contract.models import Partner
 from suivi.db import dispose_engines
 from suivi.finance.models import FundingLine, FundingPayment
 from suivi.finance.register import import_register, system_principal
-from tests.api.conftest import login
+from tests.support.api_clients import login
 
 HEADER = (
     "Engagement;Financeur;Année;Montant demandé;Montant voté;Date vote;Référence décision;"

@@ -23,7 +23,7 @@ from suivi.db import dispose_engines
 from suivi.finance import service
 from suivi.finance.scdl import SCHEMA_PATH
 from suivi.io.opendata import write_subventions
-from tests.api.conftest import login
+from tests.support.api_clients import login
 
 FUNDER_SIRET = "21620498000009"  # invented, with a right Luhn key
 SHARED_SCHEMA = Path("/work/shared/data/scdl-subventions/schema.json")

@@ -14,8 +14,8 @@ from suivi.commitments.models import INACTIVE_STATUSES, Commitment
 from suivi.contract.models import Partner
 from suivi.finance import service
 from suivi.formatting import format_euros
-from tests.api.conftest import login
-from tests.reports.conftest import PARTNER_CODE, build, render
+from tests.support.api_clients import login
+from tests.support.reports import PARTNER_CODE, build, render
 
 MEASURES = ("planned", "voted", "paid", "justified")
 

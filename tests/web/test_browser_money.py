@@ -13,23 +13,23 @@ from suivi.app import create_app
 from suivi.commitments.models import Commitment
 from suivi.finance import service
 from suivi.formatting import format_euros
-from tests.api.conftest import login as api_login
-from tests.web.conftest import AS_OF, scope_ids
-from tests.web.test_browser import (
+from tests.support.api_clients import login as api_login
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    _login,
-    _require_chromium,
-    _shot,
+    require_chromium,
     served,
+    shot,
 )
+from tests.support.browser import login as browser_login
+from tests.support.web_clients import AS_OF, scope_ids
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def site(database_factory, tmp_path_factory):
-    _require_chromium()
+    require_chromium()
     database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("money"))
     ids = scope_ids(database)
     with database.session() as session:
@@ -60,7 +60,7 @@ def browser(site):
 
 
 def test_a_vote_and_two_payments_reach_the_partner_page_to_the_cent(browser, site):
-    context, page = _login(browser, site, "chef_de_projet")
+    context, page = browser_login(browser, site, "chef_de_projet")
     ids = site["ids"]
     page.goto(f"{site['url']}/financements/lignes/{ids['line_id']}?as_of={AS_OF}")
     page.get_by_label("Montant voté (€)").fill("16 500,50")
@@ -76,7 +76,7 @@ def test_a_vote_and_two_payments_reach_the_partner_page_to_the_cent(browser, sit
         page.wait_for_load_state()
     assert page.locator("#montant-vote").inner_text() == format_euros(Decimal("16500.50"))
     assert page.locator("#montant-verse").inner_text() == format_euros(Decimal("16500.50"))
-    _shot(page, "financement-ligne")
+    shot(page, "financement-ligne")
 
     # A payment before the vote: refused next to its field, in French.
     page.get_by_label("Date du versement").fill("2026-04-01")
@@ -90,7 +90,7 @@ def test_a_vote_and_two_payments_reach_the_partner_page_to_the_cent(browser, sit
         key: page.locator(f'[data-measure="{key}"]').inner_text()
         for key in ("planned", "voted", "paid", "justified")
     }
-    _shot(page, "financements-partenaire")
+    shot(page, "financements-partenaire")
     context.close()
 
     api = TestClient(site["app"])

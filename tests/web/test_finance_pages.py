@@ -15,8 +15,8 @@ from suivi.contract.models import Quartier
 from suivi.finance import service
 from suivi.finance.models import FundingPayment
 from suivi.formatting import format_euros
-from tests.api.conftest import login as api_login
-from tests.web.conftest import AS_OF
+from tests.support.api_clients import login as api_login
+from tests.support.web_clients import AS_OF
 
 
 def _requested_line(web) -> tuple[int, int]:
