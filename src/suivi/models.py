@@ -26,6 +26,13 @@ from suivi.contract.models import (
     Quartier,
     QuartierCommune,
 )
+from suivi.governance.models import (
+    AgendaItem,
+    Decision,
+    DecisionLink,
+    DecisionUpdate,
+    MeetingParticipant,
+)
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.modelbase import metadata
 from suivi.monitoring.models import (
@@ -39,6 +46,11 @@ from suivi.notifications.models import EmailDelivery
 from suivi.reports.models import ReportFile
 
 __all__ = [
+    "AgendaItem",
+    "Decision",
+    "DecisionLink",
+    "DecisionUpdate",
+    "MeetingParticipant",
     "Alert",
     "ApiToken",
     "AuditEvent",
