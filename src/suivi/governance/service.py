@@ -200,6 +200,19 @@ def history(session: Session, decision: Decision) -> list[DecisionUpdate]:
     )
 
 
+def revisions_of(session: Session, decision: Decision) -> list[tuple]:
+    """(revision, target, indicator) of every target revision that carries the decision."""
+    return list(
+        session.execute(
+            select(TargetRevision, Target, Indicator)
+            .join(Target, Target.id == TargetRevision.target_id)
+            .join(Indicator, Indicator.id == Target.indicator_id)
+            .where(TargetRevision.decision_id == decision.id)
+            .order_by(TargetRevision.revised_at, TargetRevision.id)
+        ).all()
+    )
+
+
 @dataclass(frozen=True)
 class DecisionFilter:
     status: str | None = None
