@@ -148,9 +148,9 @@ def meeting_page(page: PageDep, meeting_id: PageId) -> Response:
 
 
 def _back(page: Page, meeting: Meeting, **params) -> RedirectResponse:
-    return RedirectResponse(
-        page.url(f"/instances/{meeting.id}", **params) + "#saisie", status_code=303
-    )
+    # No #fragment: a document with a target element skips `autofocus` (HTML spec), and the
+    # focused text field is what lets the next decision be typed at once.
+    return RedirectResponse(page.url(f"/instances/{meeting.id}", **params), status_code=303)
 
 
 def _run(page: Page, meeting: Meeting, action) -> Response:
