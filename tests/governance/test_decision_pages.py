@@ -3,10 +3,10 @@ fast form; the committee reads every decision, a partner only those that concern
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from suivi.app import create_app
-from suivi.contract.models import Meeting
+from suivi.contract.models import Meeting, PartnerContact
 from suivi.governance.models import Decision
 from tests.web.conftest import AS_OF, login
 
@@ -71,3 +71,36 @@ def test_decision_entry_on_the_meeting_page(demo_db):
     assert followed.status_code == 303
     after = chef.get(f"/decisions/{decision_id}?as_of={AS_OF}").text
     assert "Ouverte → Réalisée" in after and "Fait en février." in after
+
+
+def test_the_releve_is_issued_from_the_meeting_page_into_the_outbox(demo_db):
+    app = create_app(demo_db.settings)
+    chef = login(app, "chef_de_projet")
+    meeting_id = _copil_2025(demo_db)
+    base = f"/instances/{meeting_id}"
+    assert chef.post(f"{base}/tenue?as_of={AS_OF}", htmx=False).status_code == 303
+    with demo_db.session(write=False) as session:
+        partner_ids = (
+            session.execute(select(PartnerContact.partner_id).order_by(PartnerContact.id))
+            .scalars()
+            .all()[:1]
+        )
+    chef.post(f"{base}/participants?as_of={AS_OF}", {"partner_id": partner_ids}, htmx=False)
+    chef.post(f"{base}/decisions?as_of={AS_OF}", {"text": "Lancer l'étude"}, htmx=False)
+    issued = chef.post(f"{base}/releve?as_of={AS_OF}", htmx=False)
+    assert issued.status_code == 303, issued.text
+    page = chef.get(issued.headers["location"]).text
+    assert "Relevé de décisions diffusé" in page and "telecharger" in page
+    assert "Nouvelle décision" not in page  # the relevé is out: no more decisions
+    outbox = list(demo_db.settings.outbox.dir.rglob("*.eml"))
+    with demo_db.session(write=False) as session:
+        contacts = session.execute(
+            select(func.count()).where(
+                PartnerContact.partner_id == partner_ids[0],
+                PartnerContact.unsubscribed_at.is_(None),
+            )
+        ).scalar_one()
+    assert len(outbox) == contacts >= 1
+    assert all("Subject: =?utf-8?q?Relev" in p.read_text() for p in outbox)
+    committee = login(app, "copil")
+    assert committee.post(f"{base}/releve?as_of={AS_OF}", htmx=False).status_code == 403

@@ -119,7 +119,7 @@ def _audit(session, action, entity, entity_id, before, after, principal, contrac
     )
 
 
-def _require_manager(principal: Principal, contract_id: int) -> None:
+def require_manager(principal: Principal, contract_id: int) -> None:
     if not scoping.can_manage_decisions(principal, contract_id):
         raise Forbidden(
             "Seuls le chef de projet et l'administrateur du contrat gèrent les instances "
@@ -139,7 +139,7 @@ def readable_meeting(session: Session, principal: Principal, meeting_id: int) ->
 
 def managed_meeting(session: Session, principal: Principal, meeting_id: int) -> Meeting:
     meeting = readable_meeting(session, principal, meeting_id)
-    _require_manager(principal, meeting.contract_id)
+    require_manager(principal, meeting.contract_id)
     return meeting
 
 
@@ -265,7 +265,7 @@ def hold_meeting(
     session: Session, principal: Principal, meeting: Meeting, *, as_of: date
 ) -> Meeting:
     """prevue → tenue: decisions may be recorded from now on."""
-    _require_manager(principal, meeting.contract_id)
+    require_manager(principal, meeting.contract_id)
     if meeting.status != "prevue":
         raise Conflict(f"Cette instance est déjà {MEETING_STATUS_LABELS[meeting.status].lower()}.")
     if meeting.held_on > as_of:
@@ -315,7 +315,7 @@ def mark_releve_sent(session: Session, principal: Principal | None, meeting: Mee
 def set_participants(
     session: Session, principal: Principal, meeting: Meeting, partner_ids: list[int]
 ) -> list[Partner]:
-    _require_manager(principal, meeting.contract_id)
+    require_manager(principal, meeting.contract_id)
     wanted = set(partner_ids)
     known = set(
         session.execute(
@@ -358,7 +358,7 @@ def add_agenda_item(
     source: str = "libre",
     reference: str = "",
 ) -> AgendaItem:
-    _require_manager(principal, meeting.contract_id)
+    require_manager(principal, meeting.contract_id)
     title = _text(title, 300, "title", "Le point", required=True)
     position = session.execute(
         select(func.coalesce(func.max(AgendaItem.position), 0)).where(
@@ -395,7 +395,7 @@ def agenda_from_report(
     the agenda, skipping those already on it."""
     from suivi.reports.context import build_report_context  # heavy: only when asked
 
-    _require_manager(principal, meeting.contract_id)
+    require_manager(principal, meeting.contract_id)
     context = build_report_context(
         session,
         contract_id=meeting.contract_id,
@@ -526,7 +526,7 @@ def create_decision(
     links: dict[str, list[int]] | None = None,
 ) -> Decision:
     """Record a decision of a meeting that was held (numbered in order of entry)."""
-    _require_manager(principal, meeting.contract_id)
+    require_manager(principal, meeting.contract_id)
     if meeting.status == "prevue":
         raise Conflict(
             f"Le {meeting_label(meeting)} n'est pas encore tenu : déclarez-le tenu avant "
@@ -594,7 +594,7 @@ def update_decision(
 ) -> Decision:
     """Change what the decision says, who owns it, its due date or links. Once the relevé
     is sent its text is frozen: it is amended with a trace (`add_update(text=...)`)."""
-    _require_manager(principal, decision.contract_id)
+    require_manager(principal, decision.contract_id)
     meeting = session.get(Meeting, decision.meeting_id)
     status = fields.pop("status", None)
     if "owner_partner_id" in fields and "owner_contact_id" not in fields:
@@ -652,7 +652,7 @@ def add_update(
         raise Invalid("status", "Statut de décision inconnu.")
     new_text = None
     if text is not None:
-        _require_manager(principal, decision.contract_id)
+        require_manager(principal, decision.contract_id)
         new_text = _text(text, 4_000, "text", "Le texte de la décision", required=True)
         if not comment:
             raise Invalid("comment", "Un amendement du texte doit être motivé.")
@@ -727,7 +727,7 @@ def apply_to_commitments(
     """Carry out a `reprogrammation` (new period) or an `abandon` (status `abandonne`) on
     the decision's commitments, through the commitments service (audited there, the audit
     row naming the decision; a follow-up entry says what changed)."""
-    _require_manager(principal, decision.contract_id)
+    require_manager(principal, decision.contract_id)
     if decision.kind not in ("reprogrammation", "abandon"):
         raise Invalid(
             "kind", "Seule une décision de reprogrammation ou d'abandon modifie des engagements."
@@ -794,7 +794,7 @@ def revise_target_by_decision(
     """Carry out a `revision_cible` decision on one target (of a linked indicator, or one
     the decision then links): a revision of kind `avenant` (or `revue_mi_parcours` for a
     mid-term review) that names the decision."""
-    _require_manager(principal, decision.contract_id)
+    require_manager(principal, decision.contract_id)
     indicator = session.get(Indicator, target.indicator_id)
     if indicator is None or indicator.contract_id != decision.contract_id:
         raise NotFound("Cible introuvable.")

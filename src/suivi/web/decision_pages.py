@@ -14,8 +14,9 @@ from suivi import scoping
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Meeting, Partner, PartnerContact
 from suivi.errors import ApiError, Invalid
-from suivi.governance import service
+from suivi.governance import releve, service
 from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES, Decision
+from suivi.reports.models import ReportFile
 from suivi.web.common import (
     CSRF_FORM_FIELD,
     MAX_TEXT,
@@ -138,6 +139,14 @@ def _render_meeting(page: Page, meeting: Meeting, status_code=200, errors=None, 
         errors=errors or {},
         values=values or {},
         saved=page.request.query_params.get("enregistre"),
+        releve_id=page.request.query_params.get("releve"),
+        releve_files=page.session.execute(
+            select(ReportFile)
+            .where(ReportFile.meeting_id == meeting.id, ReportFile.kind == "releve")
+            .order_by(ReportFile.generated_at.desc())
+        )
+        .scalars()
+        .all(),
         **_labels(),
     )
 
@@ -280,6 +289,33 @@ def create_decision(
     if errors:
         return _render_meeting(page, meeting, status_code=status_code, errors=errors, values=values)
     return _back(page, meeting, enregistre=1)
+
+
+@router.post("/instances/{meeting_id}/releve")
+def issue_releve(
+    page: PageDep, request: Request, meeting_id: PageId, csrf_token: CsrfField = None
+) -> Response:
+    """Issue the relevé (PDF archived, e-mailed to the contacts concerned), then come back."""
+    check_csrf(request, csrf_token)
+    meeting = _meeting(page, meeting_id)
+    if not scoping.can_manage_decisions(page.principal, meeting.contract_id):
+        raise PageError(403, "Seuls le chef de projet et l'administrateur diffusent le relevé.")
+    page.session.commit()  # rendering takes seconds: hold no transaction meanwhile
+    try:
+        issued = releve.issue_releve(
+            request.app.state.engine,
+            page.settings,
+            meeting.id,
+            as_of=page.as_of,
+            principal=page.principal,
+        )
+    except ApiError as exc:
+        return _render_meeting(
+            page, meeting, status_code=exc.status_code, errors={"form": exc.detail}
+        )
+    return RedirectResponse(
+        page.url(f"/instances/{meeting.id}", releve=issued.generated.file.id), status_code=303
+    )
 
 
 # -- decisions -----------------------------------------------------------------------------------

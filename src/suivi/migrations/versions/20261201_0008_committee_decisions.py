@@ -7,6 +7,7 @@ Create Date: 2026-12-01 11:00:00
 `meeting` gains a status (prevue → tenue → releve_diffuse) and the `revue_mi_parcours` kind
 (a wider `kind` column and a new CHECK: a batch rebuild on SQLite, which is safe here because
 no table refers to `meeting` yet and no trigger sits on it). Existing meetings start `prevue`.
+`report_file` and `email_delivery` accept the kind `releve` (relevé de décisions).
 `target_revision` gains the decision it carries out and the avenant reference, added with a
 plain `ADD COLUMN` so that SQLite keeps the change-noting triggers of migration 0002.
 """
@@ -31,7 +32,20 @@ def _utc():
     return UTCDateTime()
 
 
+_REPORT_KINDS = "'copil', 'quartier', 'partner', 'annual'"
+_DELIVERY_KINDS = "'partner_summary', 'reminder', 'escalation'"
+
+
+def _replace_check(table: str, column: str, values: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_constraint(op.f(f"ck_{table}_{column}_enum"), type_="check")
+        batch_op.create_check_constraint(f"{column}_enum", f"{column} IN ({values})")
+
+
 def upgrade() -> None:
+    # The relevé de décisions is archived as a report and e-mailed like the summaries.
+    _replace_check("report_file", "kind", _REPORT_KINDS + ", 'releve'")
+    _replace_check("email_delivery", "kind", _DELIVERY_KINDS + ", 'releve'")
     with op.batch_alter_table("meeting", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_meeting_kind_enum"), type_="check")
         batch_op.alter_column(
@@ -200,6 +214,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM email_delivery WHERE kind = 'releve'")
+    op.execute("DELETE FROM report_file WHERE kind = 'releve'")
+    _replace_check("email_delivery", "kind", _DELIVERY_KINDS)
+    _replace_check("report_file", "kind", _REPORT_KINDS)
     op.drop_index(op.f("ix_target_revision_decision_id"), table_name="target_revision")
     with op.batch_alter_table("target_revision", schema=None) as batch_op:
         batch_op.drop_column("avenant_reference")
