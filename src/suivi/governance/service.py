@@ -42,7 +42,7 @@ from suivi.governance.models import (
     DecisionUpdate,
     MeetingParticipant,
 )
-from suivi.indicators.models import Indicator, Target, TargetRevision
+from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.indicators.service import revise_target
 from suivi.validation import InputError, clean_text
 
@@ -829,3 +829,113 @@ def revise_target_by_decision(
         as_of,
     )
     return revision
+
+
+# -- follow-up in the next COPIL report ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowUpLine:
+    number: int
+    text: str
+    kind_label: str
+    status: str
+    status_label: str
+    owner: str
+    due_on: date | None
+    overdue: bool
+    # What happened since the meeting on the decision's indicators: « IND-03 : 2 mesures,
+    # dernière 45 au 10 mars 2026 », or « aucune mesure depuis le comité ».
+    indicator_news: list[str]
+    last_comment: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    meeting_label: str
+    held_on: date
+    lines: list[FollowUpLine]
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(1 for line in self.lines if line.overdue)
+
+
+def previous_meeting_follow_up(session: Session, contract_id: int, as_of: date) -> FollowUp | None:
+    """The decisions of the last meeting held before `as_of` that took any, overdue first
+    then by due date, each with its status and what its indicators did since."""
+    meeting = session.execute(
+        select(Meeting)
+        .where(
+            Meeting.contract_id == contract_id,
+            Meeting.held_on < as_of,
+            Meeting.id.in_(select(Decision.meeting_id)),
+        )
+        .order_by(Meeting.held_on.desc(), Meeting.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if meeting is None:
+        return None
+    decisions = list(
+        session.execute(select(Decision).where(Decision.meeting_id == meeting.id)).scalars()
+    )
+    partners = dict(
+        session.execute(
+            select(Partner.id, Partner.name).where(Partner.contract_id == contract_id)
+        ).all()
+    )
+    links = links_of(session, [d.id for d in decisions])
+    indicator_ids = {i for v in links.values() for i in v["indicator"]}
+    codes = dict(
+        session.execute(
+            select(Indicator.id, Indicator.code).where(Indicator.id.in_(indicator_ids))
+        ).all()
+    )
+    news: dict[int, str] = {}
+    for indicator_id in indicator_ids:
+        rows = session.execute(
+            select(Measurement.measured_on, Measurement.value)
+            .where(
+                Measurement.indicator_id == indicator_id,
+                Measurement.superseded_by_id.is_(None),
+                Measurement.measured_on > meeting.held_on,
+                Measurement.measured_on <= as_of,
+            )
+            .order_by(Measurement.measured_on)
+        ).all()
+        code = codes.get(indicator_id, "?")
+        if rows:
+            day, value = rows[-1]
+            count = len(rows)
+            news[indicator_id] = (
+                f"{code} : {count} mesure{'s' if count > 1 else ''} depuis le comité, "
+                f"dernière {format_number(value, 2)} au {format_date(day)}"
+            )
+        else:
+            news[indicator_id] = f"{code} : aucune mesure depuis le comité"
+    last_comments = {}
+    for update in session.execute(
+        select(DecisionUpdate)
+        .where(
+            DecisionUpdate.decision_id.in_([d.id for d in decisions]), DecisionUpdate.comment != ""
+        )
+        .order_by(DecisionUpdate.on, DecisionUpdate.id)
+    ).scalars():
+        last_comments[update.decision_id] = f"{format_date(update.on)} : {update.comment}"
+    lines = [
+        FollowUpLine(
+            number=d.number,
+            text=d.text,
+            kind_label=DECISION_KIND_LABELS[d.kind],
+            status=d.status,
+            status_label=DECISION_STATUS_LABELS[d.status],
+            owner=partners.get(d.owner_partner_id, ""),
+            due_on=d.due_on,
+            overdue=is_overdue(d, as_of),
+            indicator_news=[news[i] for i in links[d.id]["indicator"]],
+            last_comment=last_comments.get(d.id, ""),
+        )
+        for d in decisions
+    ]
+    lines.sort(key=lambda line: (not line.overdue, line.due_on or date.max, line.number))
+    return FollowUp(meeting_label=meeting_label(meeting), held_on=meeting.held_on, lines=lines)

@@ -40,6 +40,7 @@ from suivi.contract.models import (
     Quartier,
     contract_quartier_ids,
 )
+from suivi.governance.service import FollowUp, previous_meeting_follow_up
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Target, TargetRevision
 from suivi.indicators.sheet import SheetSection, aggregate, data_owners, sheet_sections
@@ -392,6 +393,8 @@ class ReportContext:
     orientations: dict[int, tuple[str, str]]  # id -> (code, title)
     # Annex « Fiches indicateurs »: one sheet per kind of indicator in the report.
     sheets: list[IndicatorSheet] = field(default_factory=list)
+    # COPIL report: « Suivi des décisions du comité du … » (suivi.governance), first section.
+    decision_follow_up: FollowUp | None = None
 
     @property
     def indicators(self) -> list[IndicatorRow]:
@@ -831,6 +834,9 @@ def build_report_context(
         figures=[figure_row(row) for row in all_rows],
         orientations=orientations,
         sheets=_indicator_sheets(session, all_rows),
+        decision_follow_up=previous_meeting_follow_up(session, contract_id, as_of)
+        if kind == "copil"
+        else None,
     )
 
 

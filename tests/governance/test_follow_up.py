@@ -1,0 +1,70 @@
+"""The next COPIL report opens with « Suivi des décisions du comité du … »: each decision's
+status, what its indicators did since the meeting, overdue decisions first."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from suivi.auth.models import User
+from suivi.auth.principal import load_principal
+from suivi.contract.models import Meeting
+from suivi.governance import service
+from suivi.indicators.models import Indicator, Measurement
+from suivi.reports.archive import generate_report
+from tests.databases import DEMO_AS_OF
+from tests.reports.conftest import pdftotext
+
+
+def test_the_copil_report_opens_with_the_follow_up_of_the_last_decisions(demo_db):
+    with demo_db.session() as session:
+        chef = load_principal(
+            session, session.execute(select(User).where(User.role == "chef_de_projet")).scalar_one()
+        )
+        meeting = session.execute(
+            select(Meeting).where(Meeting.kind == "copil", Meeting.held_on == date(2025, 11, 25))
+        ).scalar_one()
+        indicator_id, measured = session.execute(
+            select(Indicator.id, Indicator.code)
+            .join(Measurement, Measurement.indicator_id == Indicator.id)
+            .where(
+                Measurement.measured_on > meeting.held_on, Measurement.superseded_by_id.is_(None)
+            )
+            .order_by(Indicator.id)
+            .limit(1)
+        ).one()
+        service.hold_meeting(session, chef, meeting, as_of=DEMO_AS_OF)
+        done = service.create_decision(
+            session,
+            chef,
+            meeting,
+            fields={"text": "Décision réalisée", "due_on": date(2026, 1, 31)},
+        )
+        service.add_update(
+            session, chef, done, status="realisee", comment="Fait.", as_of=date(2026, 1, 20)
+        )
+        service.create_decision(
+            session,
+            chef,
+            meeting,
+            fields={"text": "Décision en retard", "due_on": date(2026, 6, 30)},
+            links={"indicator": [indicator_id]},
+        )
+    generated = generate_report(
+        demo_db.engine, demo_db.settings, kind="copil", as_of=DEMO_AS_OF, contract_id=1
+    )
+    follow_up = generated.rendered  # the PDF, read back
+    text = " ".join(pdftotext(generated.path).split())
+    heading = "Suivi des décisions du comité de pilotage du 25 novembre 2025"
+    assert heading in text
+    start = text.index(heading, text.index("Sommaire") + 200)
+    assert start < text.index("Synthèse", start)  # the report opens with it
+    section = text[start : text.index("Synthèse", start)]
+    assert "dont 1 en retard" in section
+    assert section.index("Décision en retard") < section.index("Décision réalisée")
+    assert re.search(rf"{measured} : \d+ mesures? depuis le comité", section)
+    assert "dernière" in section and "En retard" in section
+    assert "Dernier suivi, 20 janvier 2026 : Fait." in section
+    assert follow_up.pages > 1
