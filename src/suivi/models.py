@@ -29,6 +29,7 @@ from suivi.contract.models import (
 from suivi.governance.models import (
     AgendaItem,
     Decision,
+    DecisionAlert,
     DecisionLink,
     DecisionUpdate,
     MeetingParticipant,
@@ -48,6 +49,7 @@ from suivi.reports.models import ReportFile
 __all__ = [
     "AgendaItem",
     "Decision",
+    "DecisionAlert",
     "DecisionLink",
     "DecisionUpdate",
     "MeetingParticipant",

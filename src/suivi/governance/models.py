@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check
@@ -20,6 +20,7 @@ DECISION_STATUSES = ("ouverte", "en_cours", "realisee", "abandonnee")
 OPEN_DECISION_STATUSES = ("ouverte", "en_cours")
 AGENDA_SOURCES = ("rapport", "libre")
 LINK_KINDS = ("commitment", "indicator", "quartier")
+DECISION_ALERT_KINDS = ("decision_overdue",)
 
 
 class MeetingParticipant(SQLModel, table=True):
@@ -108,4 +109,32 @@ class DecisionUpdate(SQLModel, table=True):
     old_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     author_id: int | None = Field(default=None, foreign_key="user.id")
     author_label: str = Field(default="", max_length=200)
+    created_at: datetime = created_at_field()
+
+
+class DecisionAlert(SQLModel, table=True):
+    """A `decision_overdue` alert: opened by the daily check when an open decision passes
+    its due date, resolved when it is carried out, abandoned or given a later due date."""
+
+    __tablename__ = "decision_alert"
+    __table_args__ = (
+        enum_check("kind", DECISION_ALERT_KINDS),
+        # At most one open alert per decision and kind: the check can never duplicate.
+        Index(
+            "uq_decision_alert_open",
+            "decision_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("resolved_on IS NULL"),
+            postgresql_where=text("resolved_on IS NULL"),
+        ),
+        Index("ix_decision_alert_contract_open", "contract_id", "resolved_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id")
+    decision_id: int = Field(foreign_key="decision.id", ondelete="CASCADE")
+    kind: str = Field(default="decision_overdue", max_length=20)
+    opened_on: date
+    resolved_on: date | None = None
     created_at: datetime = created_at_field()

@@ -38,6 +38,7 @@ from suivi.governance.models import (
     OPEN_DECISION_STATUSES,
     AgendaItem,
     Decision,
+    DecisionAlert,
     DecisionLink,
     DecisionUpdate,
     MeetingParticipant,
@@ -939,3 +940,36 @@ def previous_meeting_follow_up(session: Session, contract_id: int, as_of: date) 
     ]
     lines.sort(key=lambda line: (not line.overdue, line.due_on or date.max, line.number))
     return FollowUp(meeting_label=meeting_label(meeting), held_on=meeting.held_on, lines=lines)
+
+
+# -- overdue alerts (daily check) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionCheck:
+    opened: int
+    resolved: int
+
+
+def check_decisions(session: Session, *, contract_id: int, as_of: date) -> DecisionCheck:
+    """Open a `decision_overdue` alert for each open decision past its due date, resolve
+    those that no longer are (done, abandoned, or given a later date). Never commits."""
+    late = {d.id for d in overdue_decisions(session, contract_id, as_of)}
+    open_alerts = {
+        a.decision_id: a
+        for a in session.execute(
+            select(DecisionAlert).where(
+                DecisionAlert.contract_id == contract_id, DecisionAlert.resolved_on.is_(None)
+            )
+        ).scalars()
+    }
+    for decision_id in sorted(late - set(open_alerts)):
+        session.add(
+            DecisionAlert(contract_id=contract_id, decision_id=decision_id, opened_on=as_of)
+        )
+    resolved = [a for decision_id, a in open_alerts.items() if decision_id not in late]
+    for alert in resolved:
+        alert.resolved_on = as_of
+        session.add(alert)
+    session.flush()
+    return DecisionCheck(opened=len(late - set(open_alerts)), resolved=len(resolved))

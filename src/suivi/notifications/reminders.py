@@ -218,7 +218,9 @@ def _overdue_decisions(
         ).scalars()
     }
     partners = dict(
-        session.execute(select(Partner.id, Partner.name).where(Partner.contract_id == contract_id))
+        session.execute(
+            select(Partner.id, Partner.name).where(Partner.contract_id == contract_id)
+        ).all()
     )
     base = settings.app.base_url.rstrip("/")
     return [

@@ -201,6 +201,41 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_decision_update_decision_id"), "decision_update", ["decision_id"])
 
+    op.create_table(
+        "decision_alert",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("contract_id", sa.Integer(), nullable=False),
+        sa.Column("decision_id", sa.Integer(), nullable=False),
+        sa.Column("kind", _TEXT(length=20), nullable=False),
+        sa.Column("opened_on", sa.Date(), nullable=False),
+        sa.Column("resolved_on", sa.Date(), nullable=True),
+        sa.Column("created_at", _utc(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('decision_overdue')", name=op.f("ck_decision_alert_kind_enum")
+        ),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contract.id"], name=op.f("fk_decision_alert_contract_id_contract")
+        ),
+        sa.ForeignKeyConstraint(
+            ["decision_id"],
+            ["decision.id"],
+            name=op.f("fk_decision_alert_decision_id_decision"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_decision_alert")),
+    )
+    op.create_index(
+        "uq_decision_alert_open",
+        "decision_alert",
+        ["decision_id", "kind"],
+        unique=True,
+        sqlite_where=sa.text("resolved_on IS NULL"),
+        postgresql_where=sa.text("resolved_on IS NULL"),
+    )
+    op.create_index(
+        "ix_decision_alert_contract_open", "decision_alert", ["contract_id", "resolved_on"]
+    )
+
     # Plain ADD COLUMN on both databases (see the docstring): SQLite accepts an inline
     # REFERENCES on a column added with a NULL default.
     op.execute(
@@ -227,6 +262,7 @@ def downgrade() -> None:
         )
     with op.batch_alter_table("target_revision", schema=None) as batch_op:
         batch_op.drop_column("decision_id")
+    op.drop_table("decision_alert")
     op.drop_table("decision_update")
     op.drop_table("decision_link")
     op.drop_table("decision")
