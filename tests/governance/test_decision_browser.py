@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from suivi.app import create_app
-from suivi.contract.models import Meeting
+from tests.support.governance import new_meeting
 from tests.web.conftest import AS_OF, EMAILS
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _require_chromium, served
 
@@ -19,10 +18,7 @@ pytestmark = pytest.mark.browser
 def site(database_factory, tmp_path_factory):
     _require_chromium()
     database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("decisions"))
-    with database.session(write=False) as session:
-        meeting_id = session.execute(
-            select(Meeting.id).where(Meeting.kind == "copil", Meeting.held_on == "2025-11-25")
-        ).scalar_one()
+    meeting_id = new_meeting(database)
     with served(create_app(database.settings)) as url:
         yield {"url": url, "meeting_id": meeting_id}
     database_factory.drop(database)
@@ -48,7 +44,7 @@ def test_decisions_are_entered_during_the_meeting(site):
         expect(text).to_be_focused()  # the form opens ready to type
         text.fill("Relancer le chantier d'insertion de la cité 12")
         page.get_by_label("Pilote").select_option(label="France Travail")
-        page.get_by_label("Échéance").fill("2026-03-31")
+        page.get_by_label("Échéance").fill("2026-09-30")
         page.get_by_role("button", name="Enregistrer la décision").click()
         page.wait_for_load_state()
         expect(page.get_by_role("status")).to_have_text("Décision enregistrée.")
@@ -69,13 +65,18 @@ def test_decisions_are_entered_during_the_meeting(site):
 
         rows = page.locator("table.decisions tbody tr")
         expect(rows).to_have_count(2)
-        expect(rows.nth(0)).to_contain_text("En retard depuis le 31 mars 2026")
+        expect(rows.nth(0)).to_contain_text("En retard depuis le 30 septembre 2026")
         expect(rows.nth(1)).to_contain_text("Présenter le bilan")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "instance-decisions.png"), full_page=True)
 
-        page.goto(f"{site['url']}/decisions?as_of={AS_OF}&retard=1")
+        page.goto(f"{site['url']}/decisions?as_of={AS_OF}")
+        page.get_by_label("Pilote").select_option(label="France Travail")
+        page.get_by_label("En retard seulement").check()
+        page.get_by_role("button", name="Filtrer").click()
+        page.wait_for_load_state()
         expect(page.locator("table.decisions tbody tr")).to_have_count(1)
+        expect(page.locator("table.decisions tbody tr")).to_contain_text("cité 12")
         page.screenshot(path=str(SCREENSHOTS / "decisions-en-retard.png"), full_page=True)
         context.close()
         browser.close()

@@ -6,22 +6,16 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from suivi.app import create_app
-from suivi.contract.models import Meeting, PartnerContact
+from suivi.contract.models import PartnerContact
 from suivi.governance.models import Decision
+from tests.support.governance import new_meeting
 from tests.web.conftest import AS_OF, login
-
-
-def _copil_2025(demo_db) -> int:
-    with demo_db.session(write=False) as session:
-        return session.execute(
-            select(Meeting.id).where(Meeting.kind == "copil", Meeting.held_on == "2025-11-25")
-        ).scalar_one()
 
 
 def test_decision_entry_on_the_meeting_page(demo_db):
     app = create_app(demo_db.settings)
     chef = login(app, "chef_de_projet")
-    meeting_id = _copil_2025(demo_db)
+    meeting_id = new_meeting(demo_db)
     url = f"/instances/{meeting_id}?as_of={AS_OF}"
     page = chef.get(url)
     assert page.status_code == 200 and "Déclarer l'instance tenue" in page.text
@@ -42,11 +36,11 @@ def test_decision_entry_on_the_meeting_page(demo_db):
     assert "Relancer l&#39;action" in bad.text  # what was typed stays in the form
     saved = chef.post(
         f"/instances/{meeting_id}/decisions?as_of={AS_OF}",
-        {"text": "Relancer l'action", "due_on": "2026-03-31", "kind": "action"},
+        {"text": "Relancer l'action", "due_on": "2026-09-30", "kind": "action"},
         htmx=False,
     )
     assert saved.status_code == 303
-    listing = chef.get(f"/decisions?as_of={AS_OF}&retard=1")
+    listing = chef.get(f"/decisions?as_of={AS_OF}&retard=1&page=1")
     assert "Relancer l&#39;action" in listing.text and "En retard depuis le" in listing.text
 
     committee = login(app, "copil")
@@ -59,7 +53,9 @@ def test_decision_entry_on_the_meeting_page(demo_db):
     partner = login(app, "partenaire")
     assert "Relancer l&#39;action" not in partner.get(f"/decisions?as_of={AS_OF}").text
     with demo_db.session(write=False) as session:
-        decision_id = session.execute(select(Decision.id)).scalar_one()
+        decision_id = session.execute(
+            select(Decision.id).where(Decision.meeting_id == meeting_id)
+        ).scalar_one()
     assert partner.get(f"/decisions/{decision_id}?as_of={AS_OF}").status_code == 404
     detail = chef.get(f"/decisions/{decision_id}?as_of={AS_OF}")
     assert detail.status_code == 200 and "Ajouter au suivi" in detail.text
@@ -76,7 +72,7 @@ def test_decision_entry_on_the_meeting_page(demo_db):
 def test_the_releve_is_issued_from_the_meeting_page_into_the_outbox(demo_db):
     app = create_app(demo_db.settings)
     chef = login(app, "chef_de_projet")
-    meeting_id = _copil_2025(demo_db)
+    meeting_id = new_meeting(demo_db)
     base = f"/instances/{meeting_id}"
     assert chef.post(f"{base}/tenue?as_of={AS_OF}", htmx=False).status_code == 303
     with demo_db.session(write=False) as session:

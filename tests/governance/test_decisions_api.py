@@ -17,14 +17,8 @@ from tests.databases import DEMO_AS_OF
 AS_OF = {"as_of": DEMO_AS_OF.isoformat()}
 
 
-def _meeting_id(api, held_on: str) -> int:
-    with api.db.session(write=False) as session:
-        return session.execute(
-            select(Meeting.id).where(Meeting.kind == "copil", Meeting.held_on == held_on)
-        ).scalar_one()
-
-
 def _new_meeting(api, held_on="2026-06-02") -> int:
+    """A fresh meeting (`prevue`): the demo's past ones are held and have decisions."""
     created = api.post(
         "admin", "/api/meetings", json={"kind": "copil", "held_on": held_on, "title": "COPIL test"}
     )
@@ -65,11 +59,14 @@ def test_a_decision_needs_a_held_meeting_and_a_due_date_after_it(api):
     assert _decide(api, meeting_id, role="partenaire").status_code == 403
 
     with api.db.session(write=False) as session:
-        assert session.execute(select(Decision)).first() is None
+        assert (
+            session.execute(select(Decision).where(Decision.meeting_id == meeting_id)).first()
+            is None
+        )
 
 
 def test_decisions_are_numbered_filtered_followed_up_and_audited(api):
-    meeting_id = _meeting_id(api, "2025-11-25")
+    meeting_id = _new_meeting(api)
     _held(api, meeting_id)
     partner_id = api.ids["in"]["partner_id"]
     other_partner = api.ids["out"]["partner_id"]
@@ -86,7 +83,7 @@ def test_decisions_are_numbered_filtered_followed_up_and_audited(api):
         meeting_id,
         owner_partner_id=partner_id,
         owner_contact_id=contact_id,
-        due_on="2026-03-31",
+        due_on="2026-09-30",
         commitment_ids=[api.ids["in"]["commitment_id"]],
     )
     assert late.status_code == 201, late.text
@@ -100,16 +97,17 @@ def test_decisions_are_numbered_filtered_followed_up_and_audited(api):
     assert [late.json()["number"], on_time.json()["number"]] == [1, 2]
     assert late.json()["overdue"] is True and on_time.json()["overdue"] is False
 
-    listed = api.get("copil", "/api/decisions", params={**AS_OF, "overdue": "true"}).json()
+    mine = {**AS_OF, "meeting_id": meeting_id}
+    listed = api.get("copil", "/api/decisions", params={**mine, "overdue": "true"}).json()
     assert [d["id"] for d in listed["items"]] == [late.json()["id"]]
     by_owner = api.get(
-        "copil", "/api/decisions", params={**AS_OF, "owner_partner_id": other_partner}
+        "copil", "/api/decisions", params={**mine, "owner_partner_id": other_partner}
     ).json()
     assert [d["number"] for d in by_owner["items"]] == [2]
 
     # The partner sees the decision it owns (and follows it up), not the other one.
-    mine = api.get("partenaire", "/api/decisions", params=AS_OF).json()
-    assert [d["number"] for d in mine["items"]] == [1]
+    seen = api.get("partenaire", "/api/decisions", params=mine).json()
+    assert [d["number"] for d in seen["items"]] == [1]
     assert api.get("partenaire", f"/api/decisions/{on_time.json()['id']}").status_code == 404
     followed = api.post(
         "partenaire",
@@ -156,7 +154,7 @@ def test_decisions_are_numbered_filtered_followed_up_and_audited(api):
 
 
 def test_after_the_releve_the_text_is_amended_with_a_trace(api):
-    meeting_id = _meeting_id(api, "2025-11-25")
+    meeting_id = _new_meeting(api)
     _held(api, meeting_id)
     decision = _decide(api, meeting_id).json()
     with api.db.session() as session:
@@ -195,7 +193,7 @@ def test_a_target_revision_carries_out_a_revision_decision(api):
     assert bare.status_code == 422 and bare.json()["field"] == "decision_id"
     assert "décision de comité" in bare.json()["detail"]
 
-    meeting_id = _meeting_id(api, "2025-11-25")
+    meeting_id = _new_meeting(api)
     _held(api, meeting_id)
     action = _decide(api, meeting_id).json()
     wrong = api.client.put(
@@ -232,7 +230,7 @@ def test_a_target_revision_carries_out_a_revision_decision(api):
 
 
 def test_abandon_and_reprogramming_go_through_the_commitments_service(api):
-    meeting_id = _meeting_id(api, "2025-11-25")
+    meeting_id = _new_meeting(api)
     _held(api, meeting_id)
     commitment_id = api.ids["in"]["commitment_id"]
     abandon = _decide(

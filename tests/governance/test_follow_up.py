@@ -16,16 +16,16 @@ from suivi.indicators.models import Indicator, Measurement
 from suivi.reports.archive import generate_report
 from tests.databases import DEMO_AS_OF
 from tests.reports.conftest import pdftotext
+from tests.support.governance import new_meeting
 
 
 def test_the_copil_report_opens_with_the_follow_up_of_the_last_decisions(demo_db):
+    meeting_id = new_meeting(demo_db)
     with demo_db.session() as session:
         chef = load_principal(
             session, session.execute(select(User).where(User.role == "chef_de_projet")).scalar_one()
         )
-        meeting = session.execute(
-            select(Meeting).where(Meeting.kind == "copil", Meeting.held_on == date(2025, 11, 25))
-        ).scalar_one()
+        meeting = session.get(Meeting, meeting_id)
         indicator_id, measured = session.execute(
             select(Indicator.id, Indicator.code)
             .join(Measurement, Measurement.indicator_id == Indicator.id)
@@ -40,10 +40,10 @@ def test_the_copil_report_opens_with_the_follow_up_of_the_last_decisions(demo_db
             session,
             chef,
             meeting,
-            fields={"text": "Décision réalisée", "due_on": date(2026, 1, 31)},
+            fields={"text": "Décision réalisée", "due_on": date(2026, 7, 31)},
         )
         service.add_update(
-            session, chef, done, status="realisee", comment="Fait.", as_of=date(2026, 1, 20)
+            session, chef, done, status="realisee", comment="Fait.", as_of=date(2026, 7, 20)
         )
         service.create_decision(
             session,
@@ -57,7 +57,7 @@ def test_the_copil_report_opens_with_the_follow_up_of_the_last_decisions(demo_db
     )
     follow_up = generated.rendered  # the PDF, read back
     text = " ".join(pdftotext(generated.path).split())
-    heading = "Suivi des décisions du comité de pilotage du 25 novembre 2025"
+    heading = "Suivi des décisions du comité de pilotage du 2 juin 2026"
     assert heading in text
     start = text.index(heading, text.index("Sommaire") + 200)
     assert start < text.index("Synthèse", start)  # the report opens with it
@@ -66,5 +66,5 @@ def test_the_copil_report_opens_with_the_follow_up_of_the_last_decisions(demo_db
     assert section.index("Décision en retard") < section.index("Décision réalisée")
     assert re.search(rf"{measured} : \d+ mesures? depuis le comité", section)
     assert "dernière" in section and "En retard" in section
-    assert "Dernier suivi, 20 janvier 2026 : Fait." in section
+    assert "Dernier suivi, 20 juillet 2026 : Fait." in section
     assert follow_up.pages > 1

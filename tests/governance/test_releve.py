@@ -23,18 +23,16 @@ from suivi.notifications.models import EmailDelivery
 from suivi.reports.models import ReportFile
 from tests.databases import DEMO_AS_OF
 from tests.reports.conftest import pdftotext
+from tests.support.governance import new_meeting
 
 
 def _record_decisions(demo_db) -> dict:
+    meeting_id = new_meeting(demo_db)
     with demo_db.session() as session:
         chef = load_principal(
             session, session.execute(select(User).where(User.role == "chef_de_projet")).scalar_one()
         )
-        meeting = session.execute(
-            select(Meeting).where(
-                Meeting.kind == "copil", Meeting.held_on == DEMO_AS_OF.replace(year=2025, day=25)
-            )
-        ).scalar_one()
+        meeting = session.get(Meeting, meeting_id)
         owners = (
             session.execute(
                 select(Partner)
@@ -114,7 +112,7 @@ def test_the_releve_is_archived_sent_once_per_contact_and_freezes_the_texts(
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")
     assert re.search(r'pdfaid:part(="|>)3', xmp) and re.search(r'pdfaid:conformance(="|>)A', xmp)
     text = " ".join(pdftotext(path).split())  # lines wrapped by the layout joined again
-    assert "Relevé de décisions du comité de pilotage du 25 novembre 2025" in text
+    assert "Relevé de décisions du comité de pilotage du 2 juin 2026" in text
     assert (
         "Ouvrir un second chantier d’insertion" in text
         or "Ouvrir un second chantier d'insertion" in text
@@ -149,7 +147,9 @@ def test_the_releve_is_archived_sent_once_per_contact_and_freezes_the_texts(
             session, session.execute(select(User).where(User.role == "chef_de_projet")).scalar_one()
         )
         decision = session.execute(
-            select(service.Decision).where(service.Decision.number == 1)
+            select(service.Decision).where(
+                service.Decision.number == 1, service.Decision.meeting_id == setup["meeting_id"]
+            )
         ).scalar_one()
         try:
             service.update_decision(
@@ -162,14 +162,16 @@ def test_the_releve_is_archived_sent_once_per_contact_and_freezes_the_texts(
 
 
 def test_no_releve_before_the_meeting_is_held(demo_db, smtp_server, monkeypatch):
-    with demo_db.session(write=False) as session:
-        meeting_id = (
+    result = _run(demo_db, smtp_server, new_meeting(demo_db), monkeypatch)
+    assert result.exit_code == 1 and "pas encore tenu" in result.output
+    with demo_db.session(write=False) as session:  # a held meeting without decisions
+        held = (
             session.execute(
-                select(Meeting.id).where(Meeting.kind == "cotech").order_by(Meeting.held_on)
+                select(Meeting.id).where(Meeting.kind == "cotech", Meeting.status == "tenue")
             )
             .scalars()
             .first()
         )
-    result = _run(demo_db, smtp_server, meeting_id, monkeypatch)
-    assert result.exit_code == 1 and "pas encore tenu" in result.output
+    result = _run(demo_db, smtp_server, held, monkeypatch)
+    assert result.exit_code == 1 and "Aucune décision" in result.output
     assert smtp_server.received == []

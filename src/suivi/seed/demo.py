@@ -35,6 +35,7 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
+from suivi.governance.demo import add_demo_decisions
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.notifications.contacts import new_unsubscribe_token
 from suivi.progress import IndicatorSpec, trajectory_value
@@ -531,6 +532,7 @@ def load_demo(session: Session, contract_settings: ContractSettings, as_of: date
             _add_indicator(session, rng, contract, commitment, template, quartier, rank, as_of)
     session.flush()
     add_reference_sheets(session, contract)
+    add_demo_decisions(session, contract, as_of)  # the autumn 2025 COPIL's decisions
     return True
 
 
