@@ -160,8 +160,8 @@ class IoSettings(_Section):
 
 
 class GovernanceSettings(_Section):
-    # A target revision (other than a `correction` of a typing error) must carry out a
-    # committee decision of kind `revision_cible`.
+    # A target revision by avenant or mid-term review must carry out a committee decision
+    # of kind `revision_cible` (a `correction` or `autre` change needs none).
     revision_requires_decision: bool = True
 
 

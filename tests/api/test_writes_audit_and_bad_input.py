@@ -68,7 +68,7 @@ def test_every_write_is_audited_with_actor_before_and_after(api):
         (
             "put",
             f"/api/indicators/{ids['indicator_id']}/targets/{ids['target_id']}",
-            {"value": 1234.5, "kind": "revue_mi_parcours", "reason": "revue 2027"},
+            {"value": 1234.5, "kind": "autre", "reason": "ajustement 2027"},
             "target",
             "update",
         ),

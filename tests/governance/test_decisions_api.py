@@ -192,6 +192,18 @@ def test_a_target_revision_carries_out_a_revision_decision(api):
     )
     assert bare.status_code == 422 and bare.json()["field"] == "decision_id"
     assert "décision de comité" in bare.json()["detail"]
+    review = api.client.put(
+        url,
+        json={"value": 7, "reason": "revue", "kind": "revue_mi_parcours"},
+        headers=api.headers("chef_de_projet"),
+    )
+    assert review.status_code == 422 and review.json()["field"] == "decision_id"
+    typo = api.client.put(
+        url,
+        json={"value": 8, "reason": "erreur de saisie", "kind": "correction"},
+        headers=api.headers("chef_de_projet"),
+    )
+    assert typo.status_code == 200 and typo.json()["decision_id"] is None
 
     meeting_id = _new_meeting(api)
     _held(api, meeting_id)

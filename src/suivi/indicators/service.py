@@ -327,8 +327,9 @@ def revise_target(
     require_decision: bool = False,
 ) -> TargetRevision:
     """Change a target's value; the revision (old, new, who, why) is kept. With
-    `require_decision` (`[governance] revision_requires_decision`), a revision other than a
-    `correction` must name the committee decision (`revision_cible`) it carries out."""
+    `require_decision` (`[governance] revision_requires_decision`), an `avenant` or
+    `revue_mi_parcours` revision must name the committee decision (`revision_cible`) it
+    carries out."""
     if kind not in TARGET_REVISION_KINDS:
         raise Invalid("kind", "Type de révision inconnu.")
     _check_revision_decision(session, contract, decision_id, kind, require_decision)
@@ -371,16 +372,20 @@ def revise_target(
     return revision
 
 
+# Revisions the committee decides (`[governance] revision_requires_decision`); a `correction`
+# (typing error) or `autre` change is made without one.
+COMMITTEE_REVISION_KINDS = ("avenant", "revue_mi_parcours")
+
+
 def _check_revision_decision(
     session: Session, contract: Contract, decision_id: int | None, kind: str, required: bool
 ) -> None:
     if decision_id is None:
-        if required and kind != "correction":
+        if required and kind in COMMITTEE_REVISION_KINDS:
             raise Invalid(
                 "decision_id",
-                "Une révision de cible doit s'appuyer sur une décision de comité de type "
-                "« révision de cible » : indiquez-la (ou choisissez « correction » pour une "
-                "erreur de saisie).",
+                "Une révision de cible par avenant ou revue à mi-parcours doit s'appuyer sur "
+                "une décision de comité de type « révision de cible » : indiquez-la.",
             )
         return
     decision = session.get(Decision, decision_id)
