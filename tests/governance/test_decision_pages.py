@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 
 from suivi.app import create_app
 from suivi.contract.models import PartnerContact
+from suivi.formatting import format_date, format_number
 from suivi.governance.models import Decision
+from suivi.indicators.models import Target, TargetRevision
 from tests.support.governance import new_meeting
 from tests.web.conftest import AS_OF, login
 
@@ -100,3 +102,23 @@ def test_the_releve_is_issued_from_the_meeting_page_into_the_outbox(demo_db):
     assert all("Subject: =?utf-8?q?Relev" in p.read_text() for p in outbox)
     committee = login(app, "copil")
     assert committee.post(f"{base}/releve?as_of={AS_OF}", htmx=False).status_code == 403
+
+
+def test_the_indicator_page_shows_original_and_revised_targets_with_the_decision(demo_db):
+    with demo_db.session(write=False) as session:
+        revision, target = session.execute(
+            select(TargetRevision, Target)
+            .join(Target, Target.id == TargetRevision.target_id)
+            .where(TargetRevision.decision_id.is_not(None))
+            .order_by(TargetRevision.id)
+        ).first()
+    chef = login(create_app(demo_db.settings), "chef_de_projet")
+    page = chef.get(f"/indicateurs/{target.indicator_id}?as_of={AS_OF}")
+    assert page.status_code == 200
+    assert "Cible du contrat" in page.text and "Cible en vigueur" in page.text
+    section = page.text[page.text.index('id="cibles"') :]
+    row = section[section.index(format_date(target.target_date)) :][:1500]
+    assert format_number(revision.old_value) in row and format_number(revision.new_value) in row
+    assert "décision n\u00a05 du comité de pilotage du 25 novembre 2025" in row
+    assert "Avenant n° 1 du 12 mai 2026" in row
+    assert f"/decisions/{revision.decision_id}" in row

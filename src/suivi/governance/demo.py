@@ -6,7 +6,7 @@ demo; written directly as rows, as the demo seed does."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -24,6 +24,7 @@ from suivi.indicators.models import Indicator, Target, TargetRevision
 
 AUTUMN_2025 = date(2025, 11, 25)
 AVENANT = "Avenant n° 1 du 12 mai 2026 (préparation de la revue à mi-parcours)"
+AVENANT_SIGNED = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
 
 # (partner code, text, kind, due date, [(day, status or None, comment)])
 DECISIONS: tuple[tuple[str, str, str, date, list[tuple[date, str | None, str]]], ...] = (
@@ -132,7 +133,7 @@ def add_demo_decisions(session: Session, contract: Contract, as_of: date) -> Non
                 )
             )
             previous = new_status or previous
-        if kind == "revision_cible":
+        if kind == "revision_cible" and AVENANT_SIGNED.date() <= as_of:
             _revise(session, decision, *next(revisions))
     session.flush()
 
@@ -166,6 +167,7 @@ def _revise(session: Session, decision: Decision, indicator: Indicator, target: 
             reason=decision.text,
             decision_id=decision.id,
             avenant_reference=AVENANT,
+            revised_at=AVENANT_SIGNED,
         )
     )
     target.value = new_value

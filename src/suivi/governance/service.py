@@ -973,3 +973,71 @@ def check_decisions(session: Session, *, contract_id: int, as_of: date) -> Decis
         session.add(alert)
     session.flush()
     return DecisionCheck(opened=len(late - set(open_alerts)), resolved=len(resolved))
+
+
+# -- original vs revised targets -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RevisionStep:
+    old_value: float
+    new_value: float
+    kind: str
+    revised_on: date
+    reason: str
+    avenant: str
+    decision_id: int | None
+    decision_label: str  # « décision n° 5 du comité de pilotage du 25 novembre 2025 »
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    target_date: date
+    original: float  # the contract's value, before any revision
+    current: float  # the value evaluation uses
+    steps: list[RevisionStep]
+
+    @property
+    def revised(self) -> bool:
+        return bool(self.steps)
+
+
+def target_history(session: Session, indicator_id: int) -> list[TargetLine]:
+    """Each target of the indicator: its original contract value next to the revised one,
+    with the decision and avenant of every revision."""
+    targets = list(
+        session.execute(
+            select(Target).where(Target.indicator_id == indicator_id).order_by(Target.target_date)
+        ).scalars()
+    )
+    rows = session.execute(
+        select(TargetRevision, Decision, Meeting)
+        .outerjoin(Decision, Decision.id == TargetRevision.decision_id)
+        .outerjoin(Meeting, Meeting.id == Decision.meeting_id)
+        .where(TargetRevision.target_id.in_([t.id for t in targets]))
+        .order_by(TargetRevision.revised_at, TargetRevision.id)
+    ).all()
+    steps: dict[int, list[RevisionStep]] = {t.id: [] for t in targets}
+    for revision, decision, meeting in rows:
+        steps[revision.target_id].append(
+            RevisionStep(
+                old_value=revision.old_value,
+                new_value=revision.new_value,
+                kind=revision.kind,
+                revised_on=revision.revised_at.date(),
+                reason=revision.reason,
+                avenant=revision.avenant_reference
+                or (decision.avenant_reference if decision else ""),
+                decision_id=decision.id if decision else None,
+                decision_label=decision_reference(decision, meeting) if decision else "",
+            )
+        )
+    return [
+        TargetLine(
+            target_date=t.target_date,
+            original=steps[t.id][0].old_value if steps[t.id] else t.value,
+            current=t.value,
+            steps=steps[t.id],
+        )
+        for t in targets
+    ]
