@@ -4,15 +4,16 @@ status, what its indicators did since the meeting, overdue decisions first."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from suivi import clock
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.contract.models import Meeting
 from suivi.governance import service
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.reports.archive import generate_report
 from tests.databases import DEMO_AS_OF
 from tests.reports.conftest import pdftotext
@@ -52,6 +53,32 @@ def test_the_copil_report_opens_with_the_follow_up_of_the_last_decisions(demo_db
             fields={"text": "Décision en retard", "due_on": date(2026, 6, 30)},
             links={"indicator": [indicator_id]},
         )
+        revision = service.create_decision(
+            session,
+            chef,
+            meeting,
+            fields={"text": "Relever la cible finale", "kind": "revision_cible"},
+        )
+        indicator = session.get(Indicator, indicator_id)
+        final = (
+            session.execute(
+                select(Target)
+                .where(Target.indicator_id == indicator_id)
+                .order_by(Target.target_date)
+            )
+            .scalars()
+            .all()[-1]
+        )
+        with clock.frozen_at(datetime(2026, 10, 1, 10, tzinfo=UTC)):
+            service.revise_target_by_decision(
+                session,
+                chef,
+                revision,
+                final,
+                value=final.value + (final.value - indicator.baseline_value) / 10,
+                avenant_reference="Avenant n° 2",
+                as_of=date(2026, 10, 1),
+            )
     generated = generate_report(
         demo_db.engine, demo_db.settings, kind="copil", as_of=DEMO_AS_OF, contract_id=1
     )
@@ -68,3 +95,8 @@ def test_the_copil_report_opens_with_the_follow_up_of_the_last_decisions(demo_db
     assert "dernière" in section and "En retard" in section
     assert "Dernier suivi, 20 juillet 2026 : Fait." in section
     assert follow_up.pages > 1
+    # The changed target, with the decision and avenant that changed it.
+    assert (
+        "En application de la décision n\u00a03 du comité de pilotage du 2 juin 2026, Avenant n° 2"
+        in text
+    )

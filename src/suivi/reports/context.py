@@ -40,7 +40,8 @@ from suivi.contract.models import (
     Quartier,
     contract_quartier_ids,
 )
-from suivi.governance.service import FollowUp, previous_meeting_follow_up
+from suivi.governance.models import Decision as GovernanceDecision
+from suivi.governance.service import FollowUp, decision_reference, previous_meeting_follow_up
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Target, TargetRevision
 from suivi.indicators.sheet import SheetSection, aggregate, data_owners, sheet_sections
@@ -242,6 +243,9 @@ class RevisionRow:
     kind: str
     reason: str
     revised_on: date
+    # The committee decision and avenant the revision carries out (suivi.governance).
+    decision: str = ""
+    avenant: str = ""
 
 
 @dataclass
@@ -1132,8 +1136,22 @@ def _changes(session, data, evaluated, scoped_ids, as_of, tz, kind, scope) -> Ch
             kind=rkind,
             reason=reason,
             revised_on=revised_at.astimezone(tz).date(),
+            decision=decision_reference(decision, meeting) if decision else "",
+            avenant=avenant,
         )
-        for code, target_date, old, new, rkind, reason, revised_at, indicator_id in session.execute(
+        for (
+            code,
+            target_date,
+            old,
+            new,
+            rkind,
+            reason,
+            revised_at,
+            indicator_id,
+            avenant,
+            decision,
+            meeting,
+        ) in session.execute(
             select(
                 Indicator.code,
                 Target.target_date,
@@ -1143,9 +1161,14 @@ def _changes(session, data, evaluated, scoped_ids, as_of, tz, kind, scope) -> Ch
                 TargetRevision.reason,
                 TargetRevision.revised_at,
                 Indicator.id,
+                TargetRevision.avenant_reference,
+                GovernanceDecision,
+                Meeting,
             )
             .join(Target, Target.id == TargetRevision.target_id)
             .join(Indicator, Indicator.id == Target.indicator_id)
+            .outerjoin(GovernanceDecision, GovernanceDecision.id == TargetRevision.decision_id)
+            .outerjoin(Meeting, Meeting.id == GovernanceDecision.meeting_id)
             .where(
                 Indicator.contract_id == data.contract.id,
                 TargetRevision.revised_at >= _day_start_utc(since + timedelta(days=1), tz),
