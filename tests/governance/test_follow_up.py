@@ -95,8 +95,9 @@ def test_the_copil_report_opens_with_the_follow_up_of_the_last_decisions(demo_db
     assert "dernière" in section and "En retard" in section
     assert "Dernier suivi, 20 juillet 2026 : Fait." in section
     assert follow_up.pages > 1
-    # The changed target, with the decision and avenant that changed it.
+    # The changed target, with the decision and avenant that changed it (the text's
+    # non-breaking spaces were joined as plain ones above).
     assert (
-        "En application de la décision n\u00a03 du comité de pilotage du 2 juin 2026, Avenant n° 2"
+        "En application de la décision n 3 du comité de pilotage du 2 juin 2026, Avenant n° 2"
         in text
     )
