@@ -24,6 +24,7 @@ from suivi.api import install_api
 from suivi.config import Settings, load_settings
 from suivi.db import database_status, get_engine
 from suivi.finance.routes import router as finance_router
+from suivi.governance.routes import router as governance_router
 from suivi.io.routes import router as io_router
 from suivi.monitoring.routes import router as monitoring_router
 from suivi.notifications import routes as notification_routes
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_ASSETS), name="swagger-ui")
     install_api(app)  # /api: JSON API, error format, audit
     app.include_router(finance_router)  # funding lines, payments, money roll-up
+    app.include_router(governance_router)  # /api/meetings/{id}/…, /api/decisions
     app.include_router(io_router)  # /api/io: spreadsheets in and out, open data
     app.include_router(monitoring_router)  # /api/alerts, /api/jobs
     app.include_router(notification_routes.router)  # contacts, email deliveries

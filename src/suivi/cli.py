@@ -145,6 +145,7 @@ def _safe_url(settings: Settings) -> str:
 import suivi.auth.cli  # noqa: E402, F401  (suivi users ...)
 import suivi.backup.cli  # noqa: E402,F401 - backup, restore
 import suivi.finance.cli  # noqa: E402,F401 - financements importer
+import suivi.governance.cli  # noqa: E402,F401 - report releve
 import suivi.io.cli  # noqa: E402,F401 - export, import, opendata
 import suivi.monitoring.cli  # noqa: E402,F401 - scheduler, jobs, check
 import suivi.notifications.cli  # noqa: E402,F401 - summaries preview

@@ -159,6 +159,12 @@ class IoSettings(_Section):
     max_rows: int = Field(default=200_000, ge=1)
 
 
+class GovernanceSettings(_Section):
+    # A target revision by avenant or mid-term review must carry out a committee decision
+    # of kind `revision_cible` (a `correction` or `autre` change needs none).
+    revision_requires_decision: bool = True
+
+
 class Settings(_Section):
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -173,6 +179,7 @@ class Settings(_Section):
     backup: BackupSettings = Field(default_factory=BackupSettings)
     io: IoSettings = Field(default_factory=IoSettings)
     login: LoginSettings = Field(default_factory=LoginSettings)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
 
     # Where the settings came from (for messages); not a config key.
     source: str = Field(default="<defaults>", exclude=True)

@@ -27,6 +27,14 @@ from suivi.contract.models import (
     QuartierCommune,
 )
 from suivi.finance.models import FundingAlert, FundingLine, FundingPayment
+from suivi.governance.models import (
+    AgendaItem,
+    Decision,
+    DecisionAlert,
+    DecisionLink,
+    DecisionUpdate,
+    MeetingParticipant,
+)
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.modelbase import metadata
 from suivi.monitoring.models import (
@@ -40,6 +48,12 @@ from suivi.notifications.models import EmailDelivery
 from suivi.reports.models import ReportFile
 
 __all__ = [
+    "AgendaItem",
+    "Decision",
+    "DecisionAlert",
+    "DecisionLink",
+    "DecisionUpdate",
+    "MeetingParticipant",
     "Alert",
     "ApiToken",
     "AuditEvent",

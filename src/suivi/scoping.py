@@ -46,6 +46,7 @@ from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment, CommitmentPartner, CommitmentQuartier
 from suivi.contract.models import Partner
 from suivi.finance.models import FundingLine
+from suivi.governance.models import Decision, DecisionLink
 from suivi.indicators.models import Indicator
 
 READ_ALL_ROLES = frozenset({"admin", "chef_de_projet", "copil"})
@@ -287,3 +288,48 @@ def can_create_funding_line(
             session, principal, commitment
         )
     return can_write_commitment(session, principal, commitment)
+
+
+# -- committee decisions (suivi.governance) -----------------------------------------------------
+
+
+def can_manage_decisions(principal: Principal, contract_id: int | None) -> bool:
+    """Meetings' agenda, participants and status, decisions and their effects: the project
+    managers and admins of the contract (the committee reads; partners follow up theirs)."""
+    return principal.role in EDITOR_ROLES and in_contracts(principal, contract_id)
+
+
+def decision_condition(principal: Principal) -> ColumnElement[bool]:
+    """WHERE condition on `Decision`: the committee, project managers and admins read every
+    decision of their contracts; a partner those it owns or that name one of its
+    commitments (or an indicator of one)."""
+    in_contracts_ = contract_condition(Decision.contract_id, principal)
+    if principal.role in READ_ALL_ROLES:
+        return in_contracts_
+    if principal.role != "partenaire" or principal.partner_id is None:
+        return false()
+    mine = select(Commitment.id).where(commitment_condition(principal))
+    linked = select(DecisionLink.decision_id).where(
+        or_(
+            (DecisionLink.target_kind == "commitment") & DecisionLink.target_id.in_(mine),
+            (DecisionLink.target_kind == "indicator")
+            & DecisionLink.target_id.in_(
+                select(Indicator.id).where(Indicator.commitment_id.in_(mine))
+            ),
+        )
+    )
+    return in_contracts_ & or_(
+        Decision.owner_partner_id == principal.partner_id, Decision.id.in_(linked)
+    )
+
+
+def can_follow_up_decision(principal: Principal, decision) -> bool:
+    """Comments and status of a decision: its managers, and the partner that owns it."""
+    if can_manage_decisions(principal, decision.contract_id):
+        return True
+    return (
+        principal.role == "partenaire"
+        and principal.partner_id is not None
+        and decision.owner_partner_id == principal.partner_id
+        and in_contracts(principal, decision.contract_id)
+    )

@@ -54,6 +54,11 @@ def measurement_write(role, scope):
     return 403
 
 
+def manager(status):
+    """Meetings' agenda, participants, status and decisions: admins and project managers."""
+    return lambda role, scope: status if role in ("admin", "chef_de_projet") else 403
+
+
 def in_contract(rule):
     """Creations name their contract (`?contract_id=`): another contract is 404 for all."""
     return lambda role, scope: rule(role, scope) if scope == "in" else 404
@@ -130,7 +135,7 @@ def body_for(api, method, path, ids, role):
     if (method, path) == ("put", "/api/indicators/{indicator_id}/targets/{target_id}"):
         current = api.get("admin", f"/api/indicators/{ids['indicator_id']}").json()["targets"]
         value = next(t["value"] for t in current if t["id"] == ids["target_id"])
-        return {"value": value + 1, "kind": "avenant", "reason": "Avenant n°1"}
+        return {"value": value + 1, "kind": "autre", "reason": "Ajustement"}
     if (method, path) == ("post", "/api/indicators/{indicator_id}/measurements"):
         return {"measured_on": "2026-10-31", "value": 42, "comment": "saisie"}
     if path.endswith("/correction"):
@@ -158,6 +163,12 @@ def body_for(api, method, path, ids, role):
         return {"kind": "copil", "held_on": "2026-12-01", "title": f"COPIL {n}"}
     if (method, path) == ("patch", "/api/meetings/{meeting_id}"):
         return {"location": f"Salle {n}"}
+    if (method, path) == ("put", "/api/meetings/{meeting_id}/participants"):
+        return {"partner_ids": [ids["partner_id"]]}
+    if (method, path) == ("post", "/api/meetings/{meeting_id}/agenda"):
+        return {"title": f"Point {n}"}
+    if (method, path) == ("post", "/api/meetings/{meeting_id}/decisions"):
+        return {"text": f"Décision {n}"}
     return None
 
 
@@ -217,6 +228,15 @@ MATRIX = {
     ("post", "/api/meetings"): in_contract(admin_only(201)),
     ("patch", "/api/meetings/{meeting_id}"): admin_only(200),
     ("delete", "/api/meetings/{meeting_id}"): admin_only(204),
+    # The committee cycle (suivi.governance): all read; admins and project managers manage.
+    ("get", "/api/meetings/{meeting_id}/cycle"): everyone(200),
+    ("get", "/api/meetings/{meeting_id}/decisions"): everyone(200),
+    ("post", "/api/meetings/{meeting_id}/held"): manager(200),
+    ("put", "/api/meetings/{meeting_id}/participants"): manager(200),
+    ("post", "/api/meetings/{meeting_id}/agenda"): manager(201),
+    ("post", "/api/meetings/{meeting_id}/agenda/from-report"): manager(200),
+    # A meeting just created is not held yet: no decision on it (409), whoever may manage.
+    ("post", "/api/meetings/{meeting_id}/decisions"): manager(409),
 }
 # Routes that need no credentials.
 PUBLIC = {("post", "/api/auth/token")}
@@ -252,7 +272,7 @@ def test_every_api_route_refuses_anonymous_requests(api):
 
 
 def _params(method, path, ids):
-    if path.endswith("/evaluation"):
+    if path.endswith(("/evaluation", "/held")):  # /held: the meeting's day is past
         return {"as_of": "2026-11-15"}
     if method == "post" and path in ("/api/partners", "/api/priorities", "/api/meetings"):
         return {"contract_id": ids["contract_id"]}

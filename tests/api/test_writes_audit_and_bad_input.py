@@ -68,7 +68,7 @@ def test_every_write_is_audited_with_actor_before_and_after(api):
         (
             "put",
             f"/api/indicators/{ids['indicator_id']}/targets/{ids['target_id']}",
-            {"value": 1234.5, "kind": "revue_mi_parcours", "reason": "revue 2027"},
+            {"value": 1234.5, "kind": "autre", "reason": "ajustement 2027"},
             "target",
             "update",
         ),
@@ -153,12 +153,12 @@ def test_target_revision_needs_a_reason_and_keeps_history(api):
     assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
     first = api.client.put(
         url,
-        json={"value": 5, "reason": "avenant 1", "kind": "avenant"},
+        json={"value": 5, "reason": "erreur de saisie", "kind": "correction"},
         headers=api.headers("chef_de_projet"),
     )
     second = api.client.put(
         url,
-        json={"value": 6, "reason": "revue", "kind": "revue_mi_parcours"},
+        json={"value": 6, "reason": "erreur", "kind": "correction"},
         headers=api.headers("chef_de_projet"),
     )
     assert first.status_code == second.status_code == 200

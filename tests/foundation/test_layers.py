@@ -23,6 +23,8 @@ FASTAPI_FREE = [
     "suivi.audit.service",
     "suivi.commitments.service",
     "suivi.contract.service",
+    "suivi.governance.service",
+    "suivi.governance.releve",
     "suivi.indicators.service",
     "suivi.indicators.evaluation",
     "suivi.finance.service",

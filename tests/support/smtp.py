@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from tests.support.ports import free_port
@@ -78,3 +79,11 @@ def smtp_settings(settings, port: int):
     settings.smtp.starttls = False
     settings.smtp.timeout_seconds = 5
     return settings
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port, for the test's duration."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()

@@ -243,6 +243,9 @@ class TargetRevisionIn(StrictModel):
     value: Number
     kind: RevisionKind = "autre"
     reason: Text(2_000, 1)
+    # The committee decision carried out (`[governance] revision_requires_decision`).
+    decision_id: Id | None = None
+    avenant_reference: Text(200) = ""
 
 
 class TargetRevisionOut(BaseModel):
@@ -254,6 +257,8 @@ class TargetRevisionOut(BaseModel):
     reason: str
     revised_by_id: int | None
     revised_at: datetime
+    decision_id: int | None = None
+    avenant_reference: str = ""
 
 
 class RollupOut(BaseModel):
@@ -642,6 +647,7 @@ def _target_of(session: Session, indicator: Indicator, target_id: int) -> Target
 )
 def revise_target(
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     indicator_id: PathId,
     target_id: PathId,
@@ -659,6 +665,9 @@ def revise_target(
         kind=body.kind,
         reason=body.reason,
         actor_id=principal.user_id,
+        decision_id=body.decision_id,
+        avenant_reference=body.avenant_reference,
+        require_decision=settings.governance.revision_requires_decision,
     )
     return TargetRevisionOut.model_validate(revision, from_attributes=True)
 

@@ -184,6 +184,7 @@ class MeetingOut(BaseModel):
     held_on: date
     title: str
     location: str
+    status: str = "prevue"  # prevue, tenue, releve_diffuse (suivi.governance)
 
 
 @router.get("/contracts", response_model=list[ContractOut], summary="Mes contrats")
@@ -417,7 +418,7 @@ def list_meetings(
     session: SessionDep,
     principal: CurrentPrincipal,
     contract_id: ContractQuery = None,
-    kind: Annotated[str | None, Query(pattern=r"^(copil|cotech)$")] = None,
+    kind: Annotated[str | None, Query(pattern=r"^(copil|cotech|revue_mi_parcours)$")] = None,
     page: PageQuery = 1,
     size: SizeQuery = 50,
     sort: SortQuery = None,

@@ -19,7 +19,9 @@ CROSS_CUTTING_TAGS = (
     "egalite_femmes_hommes",
     "lutte_discriminations",
 )
-MEETING_KINDS = ("copil", "cotech")
+MEETING_KINDS = ("copil", "cotech", "revue_mi_parcours")
+# prevue → tenue (decisions may be recorded) → releve_diffuse (the relevé was sent).
+MEETING_STATUSES = ("prevue", "tenue", "releve_diffuse")
 CONTACT_FREQUENCIES = ("weekly", "monthly", "none")
 
 
@@ -153,11 +155,13 @@ class Priority(SQLModel, table=True):
 
 
 class Meeting(SQLModel, table=True):
-    __table_args__ = (enum_check("kind", MEETING_KINDS),)
+    __table_args__ = (enum_check("kind", MEETING_KINDS), enum_check("status", MEETING_STATUSES))
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)
-    kind: str = Field(max_length=10)
+    kind: str = Field(max_length=20)
     held_on: date = Field(index=True)
     title: str = Field(max_length=200)
     location: str = Field(default="", max_length=200)
+    # The committee cycle (suivi.governance), migration 0008.
+    status: str = Field(default="prevue", max_length=16)

@@ -106,6 +106,10 @@ class TargetRevision(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     revised_by_id: int | None = Field(default=None, foreign_key="user.id")
     revised_at: datetime = created_at_field()
+    # The committee decision (kind `revision_cible`) that the revision carries out, and the
+    # avenant that made it contractual (suivi.governance, migration 0008).
+    decision_id: int | None = Field(default=None, foreign_key="decision.id", index=True)
+    avenant_reference: str = Field(default="", max_length=200)
 
 
 class Measurement(SQLModel, table=True):

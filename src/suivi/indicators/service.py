@@ -29,6 +29,7 @@ from suivi.commitments.service import check_still_writable
 from suivi.contract.models import Contract, ContractQuartier, Partner, PartnerContact
 from suivi.db import utcnow
 from suivi.errors import STALE_VERSION, Conflict, Invalid
+from suivi.governance.models import Decision
 from suivi.indicators.evaluation import spec_of
 from suivi.indicators.models import (
     TARGET_REVISION_KINDS,
@@ -321,10 +322,18 @@ def revise_target(
     kind: str,
     reason: str,
     actor_id: int | None,
+    decision_id: int | None = None,
+    avenant_reference: str = "",
+    require_decision: bool = False,
 ) -> TargetRevision:
-    """Change a target's value; the revision (old, new, who, why) is kept."""
+    """Change a target's value; the revision (old, new, who, why) is kept. With
+    `require_decision` (`[governance] revision_requires_decision`), an `avenant` or
+    `revue_mi_parcours` revision must name the committee decision (`revision_cible`) it
+    carries out."""
     if kind not in TARGET_REVISION_KINDS:
         raise Invalid("kind", "Type de révision inconnu.")
+    _check_revision_decision(session, contract, decision_id, kind, require_decision)
+    avenant_reference = _text(avenant_reference, 200, "avenant_reference", "La référence d'avenant")
     value = _number(value, "value", "La valeur de la cible")
     reason = _text(reason, 2_000, "reason", "Le motif")
     if not reason.strip():
@@ -341,6 +350,8 @@ def revise_target(
         kind=kind,
         reason=reason.strip(),
         revised_by_id=actor_id,
+        decision_id=decision_id,
+        avenant_reference=avenant_reference.strip(),
     )
     target.value = value
     session.add(target)
@@ -359,6 +370,33 @@ def revise_target(
         contract_id=contract.id,
     )
     return revision
+
+
+# Revisions the committee decides (`[governance] revision_requires_decision`); a `correction`
+# (typing error) or `autre` change is made without one.
+COMMITTEE_REVISION_KINDS = ("avenant", "revue_mi_parcours")
+
+
+def _check_revision_decision(
+    session: Session, contract: Contract, decision_id: int | None, kind: str, required: bool
+) -> None:
+    if decision_id is None:
+        if required and kind in COMMITTEE_REVISION_KINDS:
+            raise Invalid(
+                "decision_id",
+                "Une révision de cible par avenant ou revue à mi-parcours doit s'appuyer sur "
+                "une décision de comité de type « révision de cible » : indiquez-la.",
+            )
+        return
+    decision = session.get(Decision, decision_id)
+    if decision is None or decision.contract_id != contract.id:
+        raise Invalid("decision_id", "Décision introuvable dans ce contrat.")
+    if decision.kind != "revision_cible":
+        raise Invalid(
+            "decision_id",
+            f"La décision n° {decision.number} n'est pas une révision de cible : "
+            "elle ne peut pas modifier une cible.",
+        )
 
 
 class _Term(Protocol):

@@ -9,7 +9,9 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from suivi.contract.models import Contract
 from suivi.db import session_scope
+from suivi.governance.service import check_decisions
 from suivi.indicators.evaluation import IndicatorVerdict, evaluate_summaries
 from suivi.jobs import JobContext, JobResult, job
 from suivi.monitoring.models import Alert
@@ -82,6 +84,26 @@ def _write_batch(
     return counts
 
 
+def _check_decisions(context: JobContext, totals: Counter, failures: list[str]) -> None:
+    """Committee decisions past their due date: `decision_overdue` alerts opened and
+    resolved (suivi.governance), one transaction per contract."""
+    with session_scope(context.engine) as session:
+        contract_ids = session.execute(select(Contract.id).order_by(Contract.id)).scalars().all()
+    for contract_id in contract_ids:
+        try:
+            with session_scope(context.engine, write=True) as session:
+                result = check_decisions(session, contract_id=contract_id, as_of=context.as_of)
+        except Exception as exc:  # noqa: BLE001 - one contract's failure must not stop the others
+            log.error("decision check of contract %s failed", contract_id, exc_info=exc)
+            failures.append(f"décisions du contrat {contract_id} : {type(exc).__name__}"[:300])
+            continue
+        # Only counted when something happened: a contract without decisions changes nothing.
+        if result.opened:
+            totals["decisions_opened"] += result.opened
+        if result.resolved:
+            totals["decisions_resolved"] += result.resolved
+
+
 @job("check_indicators")
 def check_indicators_job(context: JobContext) -> JobResult:
     """The indicators that may have changed (`pending_indicators`: all of them on the first
@@ -132,6 +154,7 @@ def check_indicators_job(context: JobContext) -> JobResult:
                     write([item])
                 except Exception as exc:  # noqa: BLE001 - left pending for the next run
                     failed(item[0], exc)
+    _check_decisions(context, totals, failures)
     leftover = pending.notes.pop(None, ())  # notes of indicators that no longer exist
     if leftover:
         with session_scope(context.engine, write=True) as session:

@@ -23,8 +23,9 @@ from suivi.auth.models import User, UserContract
 from suivi.auth.principal import load_principal
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
-from suivi.contract.models import Contract, Partner, Quartier
+from suivi.contract.models import Contract, Meeting, Partner, Quartier
 from suivi.db import session_scope, utcnow
+from suivi.governance.service import meeting_label, overdue_decisions
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.labels import ROLE_LABELS
@@ -60,6 +61,21 @@ class ReminderItem:
     url: str
 
 
+@dataclass(frozen=True)
+class DecisionItem:
+    """A committee decision past its due date, owned by the recipient's partner (or, for a
+    project manager, any of the contract)."""
+
+    decision_id: int
+    number: int
+    meeting: str
+    text: str
+    owner: str
+    due_on: date
+    days_late: int
+    url: str
+
+
 @dataclass
 class Digest:
     user_id: int
@@ -71,10 +87,11 @@ class Digest:
     escalated: list[ReminderItem] = field(default_factory=list)
     overdue: list[ReminderItem] = field(default_factory=list)
     due_soon: list[ReminderItem] = field(default_factory=list)
+    decisions: list[DecisionItem] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.escalated or self.overdue or self.due_soon)
+        return not (self.escalated or self.overdue or self.due_soon or self.decisions)
 
     def indicator_ids(self) -> set[int]:
         return {item.indicator_id for item in self.escalated + self.overdue + self.due_soon}
@@ -134,7 +151,8 @@ def plan_reminders(session: Session, settings: Settings, *, as_of: date) -> list
     contracts = session.execute(select(Contract).order_by(Contract.id)).scalars().all()
     for contract in contracts:
         items = _due_items(session, settings, contract_id=contract.id, as_of=as_of)
-        if not items:
+        decisions = _overdue_decisions(session, settings, contract.id, as_of)
+        if not items and not decisions:
             continue
         users = session.execute(
             select(User)
@@ -162,7 +180,12 @@ def plan_reminders(session: Session, settings: Settings, *, as_of: date) -> list
                     )
                 ).scalars()
             )
-            if not mine:
+            my_decisions = [
+                item
+                for owner_id, item in decisions
+                if user.role == "chef_de_projet" or owner_id == user.partner_id
+            ]
+            if not mine and not my_decisions:
                 continue
             digest = digests.setdefault(
                 user.id, Digest(user.id, user.email, user.full_name or user.email, user.role)
@@ -177,17 +200,62 @@ def plan_reminders(session: Session, settings: Settings, *, as_of: date) -> list
                     digest.escalated.append(item)
                 else:
                     digest.overdue.append(item)
+            digest.decisions.extend(my_decisions)
     return [digest for _, digest in sorted(digests.items()) if not digest.empty]
+
+
+def _overdue_decisions(
+    session: Session, settings: Settings, contract_id: int, as_of: date
+) -> list[tuple[int | None, DecisionItem]]:
+    """(owner partner id, item) of the contract's decisions past their due date."""
+    decisions = overdue_decisions(session, contract_id, as_of)
+    if not decisions:
+        return []
+    meetings = {
+        m.id: m
+        for m in session.execute(
+            select(Meeting).where(Meeting.id.in_({d.meeting_id for d in decisions}))
+        ).scalars()
+    }
+    partners = dict(
+        session.execute(
+            select(Partner.id, Partner.name).where(Partner.contract_id == contract_id)
+        ).all()
+    )
+    base = settings.app.base_url.rstrip("/")
+    return [
+        (
+            d.owner_partner_id,
+            DecisionItem(
+                decision_id=d.id,
+                number=d.number,
+                meeting=meeting_label(meetings[d.meeting_id]),
+                text=d.text,
+                owner=partners.get(d.owner_partner_id, ""),
+                due_on=d.due_on,
+                days_late=(as_of - d.due_on).days,
+                url=f"{base}/decisions/{d.id}",
+            ),
+        )
+        for d in decisions
+    ]
 
 
 def reminder_email(settings: Settings, digest: Digest, *, as_of: date) -> OutgoingEmail:
     period = iso_week(as_of)
     week_number = as_of.isocalendar()[1]
     count = len(digest.indicator_ids())
-    subject = (
-        f"Suivi du contrat de ville — {count} indicateur{'s' if count > 1 else ''} "
-        f"à mettre à jour (semaine {week_number})"
-    )
+    late = len(digest.decisions)
+    if count:
+        subject = (
+            f"Suivi du contrat de ville — {count} indicateur{'s' if count > 1 else ''} "
+            f"à mettre à jour (semaine {week_number})"
+        )
+    else:
+        subject = (
+            f"Suivi du contrat de ville — {late} décision{'s' if late > 1 else ''} du comité "
+            f"en retard (semaine {week_number})"
+        )
     escalate_after = settings.reminders.escalate_after_days
     if digest.role == "chef_de_projet":
         escalation_text = (
@@ -213,6 +281,7 @@ def reminder_email(settings: Settings, digest: Digest, *, as_of: date) -> Outgoi
         "escalated": digest.escalated,
         "overdue": digest.overdue,
         "due_soon": digest.due_soon,
+        "decisions": digest.decisions,
     }
     text, html = render_email(settings, "reminder", context)
     return OutgoingEmail(

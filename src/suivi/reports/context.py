@@ -41,6 +41,8 @@ from suivi.contract.models import (
     contract_quartier_ids,
 )
 from suivi.finance.report import MoneySection, money_section
+from suivi.governance.models import Decision as GovernanceDecision
+from suivi.governance.service import FollowUp, decision_reference, previous_meeting_follow_up
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Target, TargetRevision
 from suivi.indicators.sheet import SheetSection, aggregate, data_owners, sheet_sections
@@ -242,6 +244,9 @@ class RevisionRow:
     kind: str
     reason: str
     revised_on: date
+    # The committee decision and avenant the revision carries out (suivi.governance).
+    decision: str = ""
+    avenant: str = ""
 
 
 @dataclass
@@ -395,6 +400,8 @@ class ReportContext:
     sheets: list[IndicatorSheet] = field(default_factory=list)
     # Voted, paid and justified money of the year (`suivi.finance.report`).
     money: MoneySection | None = None
+    # COPIL report: « Suivi des décisions du comité du … » (suivi.governance), first section.
+    decision_follow_up: FollowUp | None = None
 
     @property
     def indicators(self) -> list[IndicatorRow]:
@@ -835,6 +842,9 @@ def build_report_context(
         orientations=orientations,
         sheets=_indicator_sheets(session, all_rows),
         money=money_section(session, contract_id=contract.id, kind=kind, scope=scope, as_of=as_of),
+        decision_follow_up=previous_meeting_follow_up(session, contract_id, as_of)
+        if kind == "copil"
+        else None,
     )
 
 
@@ -1130,8 +1140,22 @@ def _changes(session, data, evaluated, scoped_ids, as_of, tz, kind, scope) -> Ch
             kind=rkind,
             reason=reason,
             revised_on=revised_at.astimezone(tz).date(),
+            decision=decision_reference(decision, meeting) if decision else "",
+            avenant=avenant,
         )
-        for code, target_date, old, new, rkind, reason, revised_at, indicator_id in session.execute(
+        for (
+            code,
+            target_date,
+            old,
+            new,
+            rkind,
+            reason,
+            revised_at,
+            indicator_id,
+            avenant,
+            decision,
+            meeting,
+        ) in session.execute(
             select(
                 Indicator.code,
                 Target.target_date,
@@ -1141,9 +1165,14 @@ def _changes(session, data, evaluated, scoped_ids, as_of, tz, kind, scope) -> Ch
                 TargetRevision.reason,
                 TargetRevision.revised_at,
                 Indicator.id,
+                TargetRevision.avenant_reference,
+                GovernanceDecision,
+                Meeting,
             )
             .join(Target, Target.id == TargetRevision.target_id)
             .join(Indicator, Indicator.id == Target.indicator_id)
+            .outerjoin(GovernanceDecision, GovernanceDecision.id == TargetRevision.decision_id)
+            .outerjoin(Meeting, Meeting.id == GovernanceDecision.meeting_id)
             .where(
                 Indicator.contract_id == data.contract.id,
                 TargetRevision.revised_at >= _day_start_utc(since + timedelta(days=1), tz),

@@ -10,12 +10,15 @@ from sqlmodel import Field, SQLModel
 from suivi.modelbase import created_at_field, enum_check
 
 REPORT_KINDS = ("copil", "quartier", "partner", "annual")
+# What the archive holds: the reports above, and the relevés de décisions of the meetings
+# (suivi.governance.releve), made through the same pipeline but not from a ReportContext.
+ARCHIVED_KINDS = (*REPORT_KINDS, "releve")
 
 
 class ReportFile(SQLModel, table=True):
     __tablename__ = "report_file"
     __table_args__ = (
-        enum_check("kind", REPORT_KINDS),
+        enum_check("kind", ARCHIVED_KINDS),
         Index("ix_report_file_contract_kind", "contract_id", "kind", "generated_at"),
     )
 

@@ -48,6 +48,7 @@ TEMPLATE_OF_KIND = {
     "quartier": "quartier.html",
     "partner": "partner.html",
     "annual": "annual.html",
+    "releve": "releve.html",  # suivi.governance.releve
 }
 
 
@@ -147,17 +148,32 @@ def csv_name(context: ReportContext) -> str:
     return f"chiffres-{context.kind}{scope}-{context.as_of.isoformat()}.csv"
 
 
-def render_pdf(html: str, context: ReportContext, templates_dir: Path) -> RenderedReport:
-    """Lay out ``html`` and write a PDF/A-3a with the figures CSV attached."""
+@dataclass(frozen=True)
+class CsvAttachment:
+    data: bytes
+    name: str
+    description: str
+
+
+def render_pdf(
+    html: str, context: ReportContext, templates_dir: Path, csv: CsvAttachment | None = None
+) -> RenderedReport:
+    """Lay out ``html`` and write a PDF/A-3a with a CSV attached: the report's figures, or
+    `csv` (a relevé de décisions attaches its decisions)."""
     root = Path(templates_dir).resolve()
     fetcher = TemplatesFetcher(root)
     stamp = _pdf_timestamp(context).replace(tzinfo=None)
-    csv_bytes = figures_csv(context.figures)
-    name = csv_name(context)
+    if csv is None:
+        csv = CsvAttachment(
+            figures_csv(context.figures),
+            csv_name(context),
+            "Chiffres du rapport : un indicateur par ligne (CSV UTF-8)",
+        )
+    csv_bytes, name = csv.data, csv.name
     attachment = Attachment(
         string=csv_bytes,
         name=name,
-        description="Chiffres du rapport : un indicateur par ligne (CSV UTF-8)",
+        description=csv.description,
         created=stamp,
         modified=stamp,
         relationship="Data",

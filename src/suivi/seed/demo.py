@@ -36,6 +36,7 @@ from suivi.contract.models import (
     contract_quartier_ids,
 )
 from suivi.finance.demo import add_demo_funding
+from suivi.governance.demo import add_demo_decisions
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.notifications.contacts import new_unsubscribe_token
 from suivi.progress import IndicatorSpec, trajectory_value
@@ -533,6 +534,7 @@ def load_demo(session: Session, contract_settings: ContractSettings, as_of: date
     session.flush()
     add_reference_sheets(session, contract)
     add_demo_funding(session, contract, as_of)  # its own random draws: the rest is unchanged
+    add_demo_decisions(session, contract, as_of)  # the autumn 2025 COPIL's decisions
     return True
 
 

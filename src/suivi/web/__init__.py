@@ -22,6 +22,7 @@ def install_web(app: FastAPI) -> None:
         admin_pages,
         auth_pages,
         contract_choice,
+        decision_pages,
         finance_pages,
         import_page,
         pages,
@@ -41,5 +42,6 @@ def install_web(app: FastAPI) -> None:
         import_page,
         admin_pages,
         contract_choice,
+        decision_pages,
     ):
         app.include_router(module.router)

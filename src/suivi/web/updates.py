@@ -11,6 +11,7 @@ from sqlalchemy import select
 from suivi import clock, scoping
 from suivi.errors import ApiError
 from suivi.formatting import format_date
+from suivi.governance.service import target_history
 from suivi.indicators import service
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
@@ -132,7 +133,11 @@ def indicator_page(page: PageDep, indicator_id: PageId) -> Response:
         .all()
     )
     return page.render(
-        "indicator.html", card=card, history=history, sheet=sheet_of(page.session, indicator)
+        "indicator.html",
+        card=card,
+        history=history,
+        sheet=sheet_of(page.session, indicator),
+        targets=target_history(page.session, indicator.id),
     )
 
 

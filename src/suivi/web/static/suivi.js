@@ -7,3 +7,12 @@ document.addEventListener("htmx:afterSettle", function () {
     target.focus();
   }
 });
+
+// Decision entry during a meeting: Ctrl+Entrée (or Cmd+Entrée) in a field saves the decision.
+document.addEventListener("keydown", function (event) {
+  var form = event.target.closest ? event.target.closest("form.decision-form") : null;
+  if (form && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});

@@ -1,0 +1,1 @@
+"""The committee cycle: meetings' agenda and participants, decisions and their follow-up."""

@@ -1,0 +1,477 @@
+"""The committee cycle over HTTP: a meeting's agenda, participants and status, its decisions,
+and the follow-up of every decision (`/api/meetings/{id}/…`, `/api/decisions`).
+
+The meetings themselves (list, create, edit) are reference data in `suivi.api.reference`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from suivi.api.common import (
+    AsOfQuery,
+    ContractQuery,
+    Day,
+    FilterId,
+    Id,
+    Number,
+    Page,
+    PageQuery,
+    PathId,
+    SizeQuery,
+    StrictModel,
+    Text,
+    paginate,
+    resolve_as_of,
+    resolve_contract,
+)
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal
+from suivi.deps import SessionDep, SettingsDep
+from suivi.errors import NotFound
+from suivi.governance import service
+from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES, Decision, DecisionUpdate
+from suivi.indicators.models import Target
+
+router = APIRouter(prefix="/api", tags=["comités et décisions"], responses=ERROR_RESPONSES)
+
+DecisionKind = Literal[DECISION_KINDS]  # type: ignore[valid-type]
+DecisionStatus = Literal[DECISION_STATUSES]  # type: ignore[valid-type]
+Ids = Annotated[list[Id], Field(max_length=200)]
+
+
+class AgendaItemOut(BaseModel):
+    id: int
+    position: int
+    title: str
+    detail: str
+    source: str
+    reference: str
+
+
+class ParticipantOut(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class CycleOut(BaseModel):
+    meeting_id: int
+    status: str
+    participants: list[ParticipantOut]
+    agenda: list[AgendaItemOut]
+
+
+class AgendaItemIn(StrictModel):
+    title: Text(300, 1)
+    detail: Text(2_000) = ""
+
+
+class ParticipantsIn(StrictModel):
+    partner_ids: Ids
+
+
+class DecisionOut(BaseModel):
+    id: int
+    contract_id: int
+    meeting_id: int
+    number: int
+    text: str
+    kind: str
+    status: str
+    owner_partner_id: int | None
+    owner_contact_id: int | None
+    due_on: date | None
+    overdue: bool
+    avenant_reference: str
+    commitment_ids: list[int]
+    indicator_ids: list[int]
+    quartier_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+
+
+class DecisionUpdateOut(BaseModel):
+    id: int
+    on: date
+    comment: str
+    old_status: str | None
+    new_status: str | None
+    old_text: str | None
+    author_label: str
+
+
+class DecisionDetailOut(DecisionOut):
+    history: list[DecisionUpdateOut]
+
+
+class DecisionIn(StrictModel):
+    text: Text(4_000, 1)
+    kind: DecisionKind = "action"
+    number: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    owner_partner_id: Id | None = None
+    owner_contact_id: Id | None = None
+    due_on: Day | None = None
+    avenant_reference: Text(200) = ""
+    commitment_ids: Ids = []
+    indicator_ids: Ids = []
+    quartier_ids: Ids = []
+
+
+class DecisionPatch(StrictModel):
+    text: Text(4_000, 1) | None = None
+    kind: DecisionKind | None = None
+    status: DecisionStatus | None = None
+    owner_partner_id: Id | None = None
+    owner_contact_id: Id | None = None
+    due_on: Day | None = None
+    avenant_reference: Text(200) | None = None
+    commitment_ids: Ids | None = None
+    indicator_ids: Ids | None = None
+    quartier_ids: Ids | None = None
+
+
+class DecisionUpdateIn(StrictModel):
+    comment: Text(4_000) = ""
+    status: DecisionStatus | None = None
+    # An amendment of the text (once the relevé is sent, the only way to change it).
+    text: Text(4_000, 1) | None = None
+
+
+class CommitmentEffectIn(StrictModel):
+    start_date: Day | None = None
+    end_date: Day | None = None
+
+
+class TargetEffectIn(StrictModel):
+    target_id: Id
+    value: Number
+    reason: Text(2_000) = ""
+    avenant_reference: Text(200) = ""
+
+
+class EffectOut(BaseModel):
+    decision: DecisionDetailOut
+    commitment_ids: list[int] = []
+    target_revision_id: int | None = None
+
+
+_LINK_FIELDS = {
+    "commitment": "commitment_ids",
+    "indicator": "indicator_ids",
+    "quartier": "quartier_ids",
+}
+
+
+def _links_in(body: StrictModel, partial: bool) -> dict[str, list[int]] | None:
+    values = {kind: getattr(body, name) for kind, name in _LINK_FIELDS.items()}
+    if partial:
+        sent = body.model_fields_set
+        if not any(name in sent for name in _LINK_FIELDS.values()):
+            return None
+    return {kind: list(ids or []) for kind, ids in values.items()}
+
+
+def decision_out(session: Session, decisions: list[Decision], as_of: date) -> list[DecisionOut]:
+    links = service.links_of(session, [d.id for d in decisions])
+    return [
+        DecisionOut(
+            **d.model_dump(exclude={"created_by_id"}),
+            overdue=service.is_overdue(d, as_of),
+            commitment_ids=links[d.id]["commitment"],
+            indicator_ids=links[d.id]["indicator"],
+            quartier_ids=links[d.id]["quartier"],
+        )
+        for d in decisions
+    ]
+
+
+def _detail(session: Session, decision: Decision, as_of: date) -> DecisionDetailOut:
+    base = decision_out(session, [decision], as_of)[0]
+    return DecisionDetailOut(
+        **base.model_dump(),
+        history=[_update_out(u) for u in service.history(session, decision)],
+    )
+
+
+def _update_out(update: DecisionUpdate) -> DecisionUpdateOut:
+    return DecisionUpdateOut.model_validate(update, from_attributes=True)
+
+
+def _cycle(session: Session, meeting) -> CycleOut:
+    return CycleOut(
+        meeting_id=meeting.id,
+        status=meeting.status,
+        participants=[
+            ParticipantOut(id=p.id, code=p.code, name=p.name)
+            for p in service.participants(session, meeting)
+        ],
+        agenda=[
+            AgendaItemOut.model_validate(i, from_attributes=True)
+            for i in service.agenda(session, meeting)
+        ],
+    )
+
+
+# -- meetings ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/meetings/{meeting_id}/cycle",
+    response_model=CycleOut,
+    summary="Statut, participants et ordre du jour d'une instance",
+)
+def get_cycle(session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId):
+    return _cycle(session, service.readable_meeting(session, principal, meeting_id))
+
+
+@router.post(
+    "/meetings/{meeting_id}/held",
+    response_model=CycleOut,
+    summary="Déclarer l'instance tenue (les décisions peuvent alors être saisies)",
+)
+def hold_meeting(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    meeting_id: PathId,
+    as_of: AsOfQuery = None,
+):
+    meeting = service.managed_meeting(session, principal, meeting_id)
+    service.hold_meeting(session, principal, meeting, as_of=resolve_as_of(as_of, settings))
+    return _cycle(session, meeting)
+
+
+@router.put(
+    "/meetings/{meeting_id}/participants",
+    response_model=CycleOut,
+    summary="Partenaires représentés",
+)
+def set_participants(
+    session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, body: ParticipantsIn
+):
+    meeting = service.managed_meeting(session, principal, meeting_id)
+    service.set_participants(session, principal, meeting, body.partner_ids)
+    return _cycle(session, meeting)
+
+
+@router.post(
+    "/meetings/{meeting_id}/agenda",
+    response_model=CycleOut,
+    status_code=201,
+    summary="Ajouter un point libre à l'ordre du jour",
+)
+def add_agenda_item(
+    session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, body: AgendaItemIn
+):
+    meeting = service.managed_meeting(session, principal, meeting_id)
+    service.add_agenda_item(session, principal, meeting, title=body.title, detail=body.detail)
+    return _cycle(session, meeting)
+
+
+@router.post(
+    "/meetings/{meeting_id}/agenda/from-report",
+    response_model=CycleOut,
+    summary="Reprendre à l'ordre du jour les « Points appelant une décision » du rapport COPIL",
+)
+def agenda_from_report(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, meeting_id: PathId
+):
+    meeting = service.managed_meeting(session, principal, meeting_id)
+    service.agenda_from_report(session, principal, meeting, tz=settings.tz)
+    return _cycle(session, meeting)
+
+
+@router.get(
+    "/meetings/{meeting_id}/decisions",
+    response_model=list[DecisionOut],
+    summary="Décisions d'une instance",
+)
+def list_meeting_decisions(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    meeting_id: PathId,
+    as_of: AsOfQuery = None,
+):
+    meeting = service.readable_meeting(session, principal, meeting_id)
+    day = resolve_as_of(as_of, settings)
+    query = (
+        service.decisions_query(
+            principal, meeting.contract_id, service.DecisionFilter(meeting_id=meeting.id), day
+        )
+        .order_by(None)
+        .order_by(Decision.number)
+    )
+    return decision_out(session, list(session.execute(query).scalars()), day)
+
+
+@router.post(
+    "/meetings/{meeting_id}/decisions",
+    response_model=DecisionDetailOut,
+    status_code=201,
+    summary="Enregistrer une décision (instance tenue)",
+)
+def create_decision(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    meeting_id: PathId,
+    body: DecisionIn,
+    as_of: AsOfQuery = None,
+):
+    meeting = service.managed_meeting(session, principal, meeting_id)
+    fields = body.model_dump(exclude=set(_LINK_FIELDS.values()))
+    if fields["number"] is None:
+        del fields["number"]
+    decision = service.create_decision(
+        session, principal, meeting, fields=fields, links=_links_in(body, partial=False)
+    )
+    return _detail(session, decision, resolve_as_of(as_of, settings))
+
+
+# -- decisions -----------------------------------------------------------------------------------
+
+
+@router.get("/decisions", response_model=Page[DecisionOut], summary="Décisions (filtrables)")
+def list_decisions(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    contract_id: ContractQuery = None,
+    status: Annotated[DecisionStatus | None, Query()] = None,
+    owner_partner_id: FilterId = None,
+    meeting_id: FilterId = None,
+    overdue: bool = False,
+    as_of: AsOfQuery = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 50,
+):
+    contract = resolve_contract(session, principal, contract_id)
+    day = resolve_as_of(as_of, settings)
+    filters = service.DecisionFilter(
+        status=status, owner_partner_id=owner_partner_id, overdue=overdue, meeting_id=meeting_id
+    )
+    rows, total = paginate(
+        session, service.decisions_query(principal, contract.id, filters, day), page, size
+    )
+    return Page(items=decision_out(session, rows, day), total=total, page=page, size=size)
+
+
+@router.get("/decisions/{decision_id}", response_model=DecisionDetailOut, summary="Une décision")
+def get_decision(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    decision_id: PathId,
+    as_of: AsOfQuery = None,
+):
+    decision = service.readable_decision(session, principal, decision_id)
+    return _detail(session, decision, resolve_as_of(as_of, settings))
+
+
+@router.patch(
+    "/decisions/{decision_id}", response_model=DecisionDetailOut, summary="Modifier une décision"
+)
+def update_decision(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    decision_id: PathId,
+    body: DecisionPatch,
+    as_of: AsOfQuery = None,
+):
+    decision = service.readable_decision(session, principal, decision_id)
+    day = resolve_as_of(as_of, settings)
+    fields = body.model_dump(exclude_unset=True, exclude=set(_LINK_FIELDS.values()))
+    service.update_decision(
+        session, principal, decision, fields=fields, links=_links_in(body, True), as_of=day
+    )
+    return _detail(session, decision, day)
+
+
+@router.post(
+    "/decisions/{decision_id}/updates",
+    response_model=DecisionDetailOut,
+    status_code=201,
+    summary="Suivi d'une décision : commentaire daté, statut, amendement du texte",
+)
+def add_update(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    decision_id: PathId,
+    body: DecisionUpdateIn,
+    as_of: AsOfQuery = None,
+):
+    decision = service.readable_decision(session, principal, decision_id)
+    day = resolve_as_of(as_of, settings)
+    service.add_update(
+        session,
+        principal,
+        decision,
+        comment=body.comment,
+        status=body.status,
+        text=body.text,
+        as_of=day,
+    )
+    return _detail(session, decision, day)
+
+
+@router.post(
+    "/decisions/{decision_id}/commitments",
+    response_model=EffectOut,
+    summary="Appliquer une reprogrammation ou un abandon aux engagements liés",
+)
+def apply_to_commitments(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    decision_id: PathId,
+    body: CommitmentEffectIn,
+    as_of: AsOfQuery = None,
+):
+    decision = service.readable_decision(session, principal, decision_id)
+    day = resolve_as_of(as_of, settings)
+    changed = service.apply_to_commitments(
+        session, principal, decision, start_date=body.start_date, end_date=body.end_date, as_of=day
+    )
+    return EffectOut(
+        decision=_detail(session, decision, day), commitment_ids=[c.id for c in changed]
+    )
+
+
+@router.post(
+    "/decisions/{decision_id}/target-revisions",
+    response_model=EffectOut,
+    summary="Réviser une cible en application d'une décision de révision de cible",
+)
+def revise_target(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    decision_id: PathId,
+    body: TargetEffectIn,
+    as_of: AsOfQuery = None,
+):
+    decision = service.readable_decision(session, principal, decision_id)
+    day = resolve_as_of(as_of, settings)
+    target = session.get(Target, body.target_id)
+    if target is None:
+        raise NotFound("Cible introuvable.")
+    revision = service.revise_target_by_decision(
+        session,
+        principal,
+        decision,
+        target,
+        value=body.value,
+        reason=body.reason,
+        avenant_reference=body.avenant_reference,
+        as_of=day,
+    )
+    return EffectOut(decision=_detail(session, decision, day), target_revision_id=revision.id)

@@ -1,0 +1,416 @@
+"""The committee's pages: the meetings (« Instances »), a meeting with its agenda and the
+fast decision entry form, the « Décisions » list with filters, and a decision's detail with
+its follow-up history. Thin: parse the form, call `suivi.governance.service`, render."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+
+from suivi import scoping
+from suivi.commitments.models import Commitment
+from suivi.contract.models import Meeting, Partner, PartnerContact
+from suivi.errors import ApiError, Invalid
+from suivi.governance import releve, service
+from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES, Decision
+from suivi.reports.models import ReportFile
+from suivi.web.common import (
+    CSRF_FORM_FIELD,
+    MAX_TEXT,
+    PAGE_SIZE,
+    Page,
+    PageDep,
+    PageError,
+    PageId,
+    Pagination,
+    check_csrf,
+    not_found,
+    page_number,
+    parse_french_date,
+)
+
+router = APIRouter(include_in_schema=False)
+CsrfField = Annotated[str | None, Form(alias=CSRF_FORM_FIELD)]
+
+
+def _labels() -> dict:
+    return {
+        "DECISION_KIND_LABELS": service.DECISION_KIND_LABELS,
+        "DECISION_STATUS_LABELS": service.DECISION_STATUS_LABELS,
+        "MEETING_STATUS_LABELS": service.MEETING_STATUS_LABELS,
+        "MEETING_KIND_LABELS": service.MEETING_KIND_LABELS,
+        "meeting_label": service.meeting_label,
+    }
+
+
+def _meeting(page: Page, meeting_id: int) -> Meeting:
+    meeting = page.session.get(Meeting, meeting_id)
+    if meeting is None or meeting.contract_id != page.contract.id:
+        raise not_found("Instance")
+    return meeting
+
+
+def _partners(page: Page) -> dict[int, Partner]:
+    rows = page.session.execute(
+        select(Partner).where(Partner.contract_id == page.contract.id).order_by(Partner.name)
+    ).scalars()
+    return {p.id: p for p in rows}
+
+
+def _decision_rows(page: Page, decisions: list[Decision]) -> list[dict]:
+    partners = _partners(page)
+    meetings = {
+        m.id: m
+        for m in page.session.execute(
+            select(Meeting).where(Meeting.id.in_({d.meeting_id for d in decisions}))
+        ).scalars()
+    }
+    links = service.links_of(page.session, [d.id for d in decisions])
+    codes = dict(
+        page.session.execute(
+            select(Commitment.id, Commitment.code).where(
+                Commitment.id.in_({i for v in links.values() for i in v["commitment"]})
+            )
+        ).all()
+    )
+    return [
+        {
+            "d": d,
+            "meeting": meetings[d.meeting_id],
+            "owner": partners.get(d.owner_partner_id),
+            "overdue": service.is_overdue(d, page.as_of),
+            "commitments": [codes[i] for i in links[d.id]["commitment"] if i in codes],
+        }
+        for d in decisions
+    ]
+
+
+# -- meetings ------------------------------------------------------------------------------------
+
+
+@router.get("/instances")
+def meetings_page(page: PageDep) -> Response:
+    counts = dict(
+        page.session.execute(
+            select(Decision.meeting_id, func.count())
+            .where(Decision.contract_id == page.contract.id)
+            .group_by(Decision.meeting_id)
+        ).all()
+    )
+    meetings = page.session.execute(
+        select(Meeting).where(Meeting.contract_id == page.contract.id).order_by(Meeting.held_on)
+    ).scalars()
+    return page.render("meetings.html", meetings=list(meetings), counts=counts, **_labels())
+
+
+def _render_meeting(page: Page, meeting: Meeting, status_code=200, errors=None, values=None):
+    decisions = list(
+        page.session.execute(
+            service.decisions_query(
+                page.principal,
+                page.contract.id,
+                service.DecisionFilter(meeting_id=meeting.id),
+                page.as_of,
+            )
+            .order_by(None)
+            .order_by(Decision.number)
+        ).scalars()
+    )
+    partners = _partners(page)
+    contacts = page.session.execute(
+        select(PartnerContact)
+        .where(PartnerContact.partner_id.in_(partners))
+        .order_by(PartnerContact.name)
+    ).scalars()
+    return page.render(
+        "meeting.html",
+        status_code=status_code,
+        meeting=meeting,
+        agenda=service.agenda(page.session, meeting),
+        participants=service.participants(page.session, meeting),
+        rows=_decision_rows(page, decisions),
+        partners=list(partners.values()),
+        contacts=list(contacts),
+        kinds=DECISION_KINDS,
+        can_manage=scoping.can_manage_decisions(page.principal, meeting.contract_id),
+        errors=errors or {},
+        values=values or {},
+        saved=page.request.query_params.get("enregistre"),
+        releve_id=page.request.query_params.get("releve"),
+        releve_files=page.session.execute(
+            select(ReportFile)
+            .where(ReportFile.meeting_id == meeting.id, ReportFile.kind == "releve")
+            .order_by(ReportFile.generated_at.desc())
+        )
+        .scalars()
+        .all(),
+        **_labels(),
+    )
+
+
+@router.get("/instances/{meeting_id}")
+def meeting_page(page: PageDep, meeting_id: PageId) -> Response:
+    return _render_meeting(page, _meeting(page, meeting_id))
+
+
+def _back(page: Page, meeting: Meeting, **params) -> RedirectResponse:
+    # No #fragment: a document with a target element skips `autofocus` (HTML spec), and the
+    # focused text field is what lets the next decision be typed at once.
+    return RedirectResponse(page.url(f"/instances/{meeting.id}", **params), status_code=303)
+
+
+def _run(page: Page, meeting: Meeting, action) -> Response:
+    """Run a service call; on a refusal, show the meeting page with the French message."""
+    try:
+        action()
+    except ApiError as exc:
+        page.session.rollback()
+        return _render_meeting(
+            page, meeting, status_code=exc.status_code, errors={"form": exc.detail}
+        )
+    return _back(page, meeting)
+
+
+@router.post("/instances/{meeting_id}/tenue")
+def hold_meeting(
+    page: PageDep, request: Request, meeting_id: PageId, csrf_token: CsrfField = None
+) -> Response:
+    check_csrf(request, csrf_token)
+    meeting = _meeting(page, meeting_id)
+    return _run(
+        page,
+        meeting,
+        lambda: service.hold_meeting(page.session, page.principal, meeting, as_of=page.as_of),
+    )
+
+
+@router.post("/instances/{meeting_id}/ordre-du-jour")
+def add_agenda_item(
+    page: PageDep,
+    request: Request,
+    meeting_id: PageId,
+    title: Annotated[str, Form(max_length=400)] = "",
+    from_report: Annotated[str, Form(max_length=5)] = "",
+    csrf_token: CsrfField = None,
+) -> Response:
+    check_csrf(request, csrf_token)
+    meeting = _meeting(page, meeting_id)
+    if from_report:
+        return _run(
+            page,
+            meeting,
+            lambda: service.agenda_from_report(
+                page.session, page.principal, meeting, tz=page.settings.tz
+            ),
+        )
+    return _run(
+        page,
+        meeting,
+        lambda: service.add_agenda_item(page.session, page.principal, meeting, title=title),
+    )
+
+
+@router.post("/instances/{meeting_id}/participants")
+async def set_participants(page: PageDep, request: Request, meeting_id: PageId) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get(CSRF_FORM_FIELD))
+    meeting = _meeting(page, meeting_id)
+    ids = [int(v) for v in form.getlist("partner_id") if str(v).isdigit()]
+    return _run(
+        page,
+        meeting,
+        lambda: service.set_participants(page.session, page.principal, meeting, ids[:500]),
+    )
+
+
+def _commitment_ids(page: Page, raw: str) -> list[int]:
+    codes = [c.strip() for c in raw.replace(";", ",").split(",") if c.strip()]
+    if not codes:
+        return []
+    found = dict(
+        page.session.execute(
+            select(Commitment.code, Commitment.id).where(
+                Commitment.contract_id == page.contract.id, Commitment.code.in_(codes)
+            )
+        ).all()
+    )
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise Invalid("commitments", f"Engagement inconnu : {', '.join(unknown[:5])}.")
+    return [found[c] for c in codes]
+
+
+@router.post("/instances/{meeting_id}/decisions")
+def create_decision(
+    page: PageDep,
+    request: Request,
+    meeting_id: PageId,
+    text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "action",
+    owner_partner_id: Annotated[str, Form(max_length=12)] = "",
+    owner_contact_id: Annotated[str, Form(max_length=12)] = "",
+    due_on: Annotated[str, Form(max_length=20)] = "",
+    commitments: Annotated[str, Form(max_length=2_000)] = "",
+    csrf_token: CsrfField = None,
+) -> Response:
+    check_csrf(request, csrf_token)
+    meeting = _meeting(page, meeting_id)
+    values = {
+        "text": text,
+        "kind": kind,
+        "owner_partner_id": owner_partner_id,
+        "owner_contact_id": owner_contact_id,
+        "due_on": due_on,
+        "commitments": commitments,
+    }
+    errors: dict[str, str] = {}
+    status_code = 422
+    fields: dict = {"text": text, "kind": kind}
+    fields["owner_partner_id"] = int(owner_partner_id) if owner_partner_id.isdigit() else None
+    fields["owner_contact_id"] = int(owner_contact_id) if owner_contact_id.isdigit() else None
+    if due_on.strip():
+        try:
+            fields["due_on"] = parse_french_date(due_on)
+        except ValueError as exc:
+            errors["due_on"] = str(exc).replace("de la mesure", "d'échéance")
+    try:
+        links = {"commitment": _commitment_ids(page, commitments)}
+        if not errors:
+            service.create_decision(
+                page.session, page.principal, meeting, fields=fields, links=links
+            )
+    except ApiError as exc:
+        page.session.rollback()
+        errors[exc.field if exc.field in values else "form"] = exc.detail
+        status_code = exc.status_code
+    if errors:
+        return _render_meeting(page, meeting, status_code=status_code, errors=errors, values=values)
+    return _back(page, meeting, enregistre=1)
+
+
+@router.post("/instances/{meeting_id}/releve")
+def issue_releve(
+    page: PageDep, request: Request, meeting_id: PageId, csrf_token: CsrfField = None
+) -> Response:
+    """Issue the relevé (PDF archived, e-mailed to the contacts concerned), then come back."""
+    check_csrf(request, csrf_token)
+    meeting = _meeting(page, meeting_id)
+    if not scoping.can_manage_decisions(page.principal, meeting.contract_id):
+        raise PageError(403, "Seuls le chef de projet et l'administrateur diffusent le relevé.")
+    page.session.commit()  # rendering takes seconds: hold no transaction meanwhile
+    try:
+        issued = releve.issue_releve(
+            request.app.state.engine,
+            page.settings,
+            meeting.id,
+            as_of=page.as_of,
+            principal=page.principal,
+        )
+    except ApiError as exc:
+        return _render_meeting(
+            page, meeting, status_code=exc.status_code, errors={"form": exc.detail}
+        )
+    return RedirectResponse(
+        page.url(f"/instances/{meeting.id}", releve=issued.generated.file.id), status_code=303
+    )
+
+
+# -- decisions -----------------------------------------------------------------------------------
+
+
+@router.get("/decisions")
+def decisions_page(page: PageDep) -> Response:
+    params = page.request.query_params
+    status = params.get("statut") or ""
+    owner = params.get("pilote") or ""
+    overdue = params.get("retard") == "1"
+    filters = service.DecisionFilter(
+        status=status if status in DECISION_STATUSES else None,
+        owner_partner_id=int(owner) if owner.isdigit() else None,
+        overdue=overdue,
+    )
+    query = service.decisions_query(page.principal, page.contract.id, filters, page.as_of)
+    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
+    decisions = list(
+        page.session.execute(query.limit(pagination.size).offset(pagination.offset)).scalars()
+    )
+    return page.render(
+        "decisions.html",
+        rows=_decision_rows(page, decisions),
+        pagination=pagination,
+        partners=list(_partners(page).values()),
+        statuses=DECISION_STATUSES,
+        status=status,
+        owner=owner,
+        overdue=overdue,
+        **_labels(),
+    )
+
+
+def _decision(page: Page, decision_id: int) -> Decision:
+    try:
+        decision = service.readable_decision(page.session, page.principal, decision_id)
+    except ApiError:
+        raise not_found("Décision") from None
+    if decision.contract_id != page.contract.id:
+        raise not_found("Décision")
+    return decision
+
+
+def _render_decision(page: Page, decision: Decision, status_code=200, errors=None):
+    row = _decision_rows(page, [decision])[0]
+    contact = (
+        page.session.get(PartnerContact, decision.owner_contact_id)
+        if decision.owner_contact_id
+        else None
+    )
+    revisions = service.revisions_of(page.session, decision)
+    return page.render(
+        "decision.html",
+        status_code=status_code,
+        row=row,
+        contact=contact,
+        history=service.history(page.session, decision),
+        revisions=revisions,
+        statuses=DECISION_STATUSES,
+        can_follow=scoping.can_follow_up_decision(page.principal, decision),
+        errors=errors or {},
+        **_labels(),
+    )
+
+
+@router.get("/decisions/{decision_id}")
+def decision_page(page: PageDep, decision_id: PageId) -> Response:
+    return _render_decision(page, _decision(page, decision_id))
+
+
+@router.post("/decisions/{decision_id}/suivi")
+def follow_up(
+    page: PageDep,
+    request: Request,
+    decision_id: PageId,
+    comment: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    status: Annotated[str, Form(max_length=12)] = "",
+    csrf_token: CsrfField = None,
+) -> Response:
+    check_csrf(request, csrf_token)
+    decision = _decision(page, decision_id)
+    try:
+        service.add_update(
+            page.session,
+            page.principal,
+            decision,
+            comment=comment,
+            status=status or None,
+            as_of=page.as_of,
+        )
+    except ApiError as exc:
+        page.session.rollback()
+        if exc.status_code == 403:
+            raise PageError(403, exc.detail) from None
+        return _render_decision(page, decision, 422, {exc.field or "form": exc.detail})
+    return RedirectResponse(page.url(f"/decisions/{decision.id}"), status_code=303)
