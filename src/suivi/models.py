@@ -1,5 +1,14 @@
 """Every table, imported in one place so that Alembic and the tests see the whole schema."""
 
+from suivi.annual.models import (
+    AnnualReport,
+    AnnualReportOpinion,
+    CommitmentComment,
+    ConseilCitoyen,
+    ConseilCitoyenContact,
+    ConseilCitoyenMember,
+    ConseilCitoyenQuartier,
+)
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import (
     ApiToken,
@@ -39,6 +48,13 @@ from suivi.notifications.models import EmailDelivery
 from suivi.reports.models import ReportFile
 
 __all__ = [
+    "AnnualReport",
+    "AnnualReportOpinion",
+    "CommitmentComment",
+    "ConseilCitoyen",
+    "ConseilCitoyenContact",
+    "ConseilCitoyenMember",
+    "ConseilCitoyenQuartier",
     "Alert",
     "ApiToken",
     "AuditEvent",

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from suivi.modelbase import created_at_field, enum_check, timestamp_field
 
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
-DELIVERY_KINDS = ("partner_summary", "reminder", "escalation")
+DELIVERY_KINDS = ("partner_summary", "reminder", "escalation", "annual_consultation")
 
 
 class EmailDelivery(SQLModel, table=True):
