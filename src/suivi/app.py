@@ -26,6 +26,7 @@ from suivi.db import database_status, get_engine
 from suivi.io.routes import router as io_router
 from suivi.monitoring.routes import router as monitoring_router
 from suivi.notifications import routes as notification_routes
+from suivi.public import routes as public_routes
 from suivi.reports.routes import router as reports_router
 from suivi.web import install_web
 
@@ -144,5 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notification_routes.router)  # contacts, email deliveries
     app.include_router(notification_routes.public)  # /desabonnement/{token} (no login)
     app.include_router(reports_router)  # /api/reports: archive, download, generate
+    app.include_router(public_routes.router)  # /public: pages without login
+    app.include_router(public_routes.api)  # /api/public: JSON without login
     install_web(app)  # French pages (/, /connexion, /contrat…) and /static
     return app

@@ -20,6 +20,9 @@ per instance work side by side. Objects of another contract do not exist for the
   its own partner record and contacts; logs and corrects measurements of those indicators
   (with comments). Changes nothing else.
 - ``copil``: reads everything in their contracts, changes nothing.
+- ``conseil_citoyen``: a conseil citoyen's account; its quartiers are its `UserScope`
+  quartier rows. Reads the commitments touching them (as the chef's quartier scope does) and
+  the partners; changes nothing here (its opinions and comments: `suivi.annual`).
 
 Reference data (contract, communes, quartiers, priorities, meetings) is readable by every
 role and changed by admins only.
@@ -104,6 +107,8 @@ def commitment_condition(principal: Principal, *, write: bool = False) -> Column
         return false() if write else in_contracts
     if role == "partenaire" and principal.partner_id is not None and not write:
         return in_contracts & _partner_involved([principal.partner_id])
+    if role == "conseil_citoyen" and principal.scope_quartier_ids and not write:
+        return in_contracts & _quartier_involved(principal.scope_quartier_ids)
     return false()
 
 
@@ -140,7 +145,7 @@ def partner_condition(principal: Principal) -> ColumnElement[bool]:
     """WHERE condition on `Partner`: a partner account sees only its own partner (and its
     contacts); other roles see every partner of their contracts."""
     in_contracts = contract_condition(Partner.contract_id, principal)
-    if principal.role in READ_ALL_ROLES:
+    if principal.role in READ_ALL_ROLES or principal.role == "conseil_citoyen":
         return in_contracts
     if principal.role == "partenaire" and principal.partner_id is not None:
         return in_contracts & (Partner.id == principal.partner_id)
@@ -213,7 +218,7 @@ def can_create_commitment(
 def can_read_partner(principal: Principal, partner: Partner) -> bool:
     if not in_contracts(principal, partner.contract_id):
         return False
-    if principal.role in READ_ALL_ROLES:
+    if principal.role in READ_ALL_ROLES or principal.role == "conseil_citoyen":
         return True
     return principal.role == "partenaire" and principal.partner_id == partner.id
 

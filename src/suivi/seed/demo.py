@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, func, select
 
+from suivi.annual.demo import add_demo_conseils
 from suivi.auth.models import User, UserContract, UserScope
 from suivi.auth.passwords import hash_password
 from suivi.commitments.models import (
@@ -531,6 +532,8 @@ def load_demo(session: Session, contract_settings: ContractSettings, as_of: date
             _add_indicator(session, rng, contract, commitment, template, quartier, rank, as_of)
     session.flush()
     add_reference_sheets(session, contract)
+    # After the random portfolio, so that it stays the same.
+    add_demo_conseils(session, contract, quartiers, hash_password(DEMO_PASSWORD))
     return True
 
 
