@@ -238,6 +238,21 @@ def can_generate_report(principal: Principal, kind: str | None = None, scope: st
     return principal.role in ("admin", "chef_de_projet")
 
 
+def conseil_citoyen_report_condition(principal: Principal) -> ColumnElement[bool]:
+    """WHERE condition on `ReportFile` for a ``conseil_citoyen`` account: the annual
+    reports and the quartier reports of its quartiers."""
+    from suivi.contract.models import Quartier
+    from suivi.reports.models import ReportFile
+
+    quartier_codes = select(Quartier.code).where(
+        Quartier.id.in_(list(principal.scope_quartier_ids) or [0])
+    )
+    return or_(
+        ReportFile.kind == "annual",
+        (ReportFile.kind == "quartier") & ReportFile.scope.in_(quartier_codes),
+    )
+
+
 def report_refusal(principal: Principal) -> str:
     """Why `can_generate_report` said no (French, for people)."""
     if principal.role == "partenaire":

@@ -17,17 +17,18 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import Field
 
 from suivi import clock
-from suivi.annual import service
+from suivi.annual import comments, service
 from suivi.annual.consultation import send_consultation
 from suivi.annual.models import VERDICTS
-from suivi.api.common import ContractQuery, Day, StrictModel, Text, resolve_contract
+from suivi.api.common import ContractQuery, Day, Id, StrictModel, Text, resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
+from suivi.commitments.models import Commitment
 from suivi.config import Settings
 from suivi.deps import SessionDep, SettingsDep
 from suivi.errors import ApiError
 from suivi.reports.archive import generate_report
-from suivi.web.common import PageDep, PageId, check_csrf, not_found
+from suivi.web.common import PageDep, PageError, PageId, check_csrf, not_found
 
 api = APIRouter(prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
@@ -200,10 +201,30 @@ def publish(
     return _report_json(session, report)
 
 
+class ContactIn(StrictModel):
+    name: Text(160, 1)
+    email: Text(254, 3)
+    role: Text(160) = ""
+
+
 class ConseilIn(StrictModel):
     code: Text(40, 1)
     name: Text(200, 1)
-    quartier_ids: Annotated[list[int], Field(min_length=1, max_length=100)]
+    quartier_ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
+    contacts: Annotated[list[ContactIn], Field(max_length=50)] = []
+
+
+class CommuneConsultationIn(StrictModel):
+    receives_dsu: bool | None = None
+    council_email: Text(254) | None = None
+
+
+class CommentIn(StrictModel):
+    text: Text(4000, 1)
+
+
+class ModerationIn(StrictModel):
+    decision: Literal["publie", "rejete"]
 
 
 @api.get("/conseils-citoyens", summary="Conseils citoyens (quartiers, contacts)")
@@ -242,8 +263,77 @@ def create_conseil(
         code=body.code,
         name=body.name,
         quartier_ids=body.quartier_ids,
+        contacts=[(c.name, c.email, c.role) for c in body.contacts],
     )
     return {"id": conseil.id, "code": conseil.code, "name": conseil.name}
+
+
+@api.patch("/communes/{commune_id}/consultation", summary="DSU et adresse du conseil municipal")
+def update_commune(
+    commune_id: PageId,
+    body: CommuneConsultationIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> dict:
+    commune = service.update_commune(
+        session,
+        principal,
+        commune_id,
+        receives_dsu=body.receives_dsu,
+        council_email=body.council_email,
+    )
+    return {
+        "id": commune.id,
+        "name": commune.name,
+        "receives_dsu": commune.receives_dsu,
+        "council_email": commune.council_email,
+    }
+
+
+def _comment_json(comment, conseil_name: str) -> dict:
+    return {
+        "id": comment.id,
+        "commitment_id": comment.commitment_id,
+        "conseil_citoyen": conseil_name,
+        "text": comment.text,
+        "status": comment.status,
+        "created_at": comment.created_at,
+    }
+
+
+@api.get("/commitments/{commitment_id}/comments", summary="Commentaires des conseils citoyens")
+def list_comments(commitment_id: PageId, session: SessionDep, principal: CurrentPrincipal):
+    return [
+        _comment_json(c, n) for c, n in comments.comments_for(session, principal, commitment_id)
+    ]
+
+
+@api.post(
+    "/commitments/{commitment_id}/comments",
+    status_code=201,
+    summary="Commenter un engagement (conseil citoyen ; modéré avant publication)",
+)
+def add_comment(
+    commitment_id: PageId, body: CommentIn, session: SessionDep, principal: CurrentPrincipal
+) -> dict:
+    comment = comments.add_comment(session, principal, commitment_id, body.text)
+    return _comment_json(comment, "")
+
+
+@api.get("/comments/pending", summary="Commentaires à modérer")
+def pending_comments(session: SessionDep, principal: CurrentPrincipal) -> list[dict]:
+    return [
+        {**_comment_json(c, name), "commitment_code": code}
+        for c, code, name in comments.pending(session, principal)
+    ]
+
+
+@api.post("/comments/{comment_id}/moderation", summary="Publier ou rejeter un commentaire")
+def moderate_comment(
+    comment_id: PageId, body: ModerationIn, session: SessionDep, principal: CurrentPrincipal
+) -> dict:
+    comment = comments.moderate(session, principal, comment_id, body.decision)
+    return _comment_json(comment, "")
 
 
 # -- the opinion page ---------------------------------------------------------------------
@@ -319,3 +409,70 @@ async def report_opinion_form(
 
 def _back(page, report_id: int, **params) -> Response:
     return RedirectResponse(page.url(f"/rapport-annuel/{report_id}", **params), status_code=303)
+
+
+@pages.get("/rapport-annuel")
+def reports_index(page: PageDep) -> Response:
+    return page.render(
+        "annual_reports.html", reports=service.list_reports(page.session, page.principal)
+    )
+
+
+@pages.get("/engagements/{commitment_id}/commentaires")
+def comments_page(page: PageDep, commitment_id: PageId, error: str = "", saved: str = ""):
+    try:
+        found = comments.comments_for(page.session, page.principal, commitment_id)
+    except ApiError:
+        raise not_found("Engagement") from None
+    return page.render(
+        "commitment_comments.html",
+        commitment=page.session.get(Commitment, commitment_id),
+        comments=found,
+        may_comment=service.member_conseil_id(page.session, page.principal) is not None,
+        error=error,
+        saved=saved,
+    )
+
+
+@pages.post("/engagements/{commitment_id}/commentaires")
+def comment_form(
+    page: PageDep,
+    commitment_id: PageId,
+    text: Annotated[str, Form(max_length=10_000)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    back = f"/engagements/{commitment_id}/commentaires"
+    try:
+        comments.add_comment(page.session, page.principal, commitment_id, text)
+    except ApiError as exc:
+        if exc.status_code == 404:
+            raise not_found("Engagement") from None
+        return RedirectResponse(page.url(back, error=exc.detail), status_code=303)
+    return RedirectResponse(page.url(back, saved="1"), status_code=303)
+
+
+@pages.get("/moderation")
+def moderation_page(page: PageDep, saved: str = "") -> Response:
+    try:
+        queue = comments.pending(page.session, page.principal)
+    except ApiError:
+        raise not_found("Page") from None
+    return page.render("moderation.html", queue=queue, saved=saved)
+
+
+@pages.post("/moderation/{comment_id}")
+def moderation_form(
+    page: PageDep,
+    comment_id: PageId,
+    decision: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    try:
+        comments.moderate(page.session, page.principal, comment_id, decision)
+    except ApiError as exc:
+        if exc.status_code == 404:
+            raise not_found("Commentaire") from None
+        raise PageError(exc.status_code, exc.detail) from None
+    return RedirectResponse(page.url("/moderation", saved="1"), status_code=303)

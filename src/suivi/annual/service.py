@@ -41,12 +41,15 @@ from suivi.contract.models import (
 from suivi.db import utcnow
 from suivi.errors import Conflict, Forbidden, Invalid, NotFound
 from suivi.formatting import format_date
+from suivi.notifications.contacts import normalise_email
+from suivi.validation import InputError, clean_text
 
 DEEMED_TEXT = "Avis réputé favorable (absence de réponse)"
 MANAGER_ROLES = frozenset({"admin", "chef_de_projet"})
 PDF_MAGIC = b"%PDF-"
 # Opinion attachments live under the reports folder, named after their SHA-256.
 ATTACHMENTS_SUBDIR = "avis"
+MAX_OPINION_TEXT = 10_000
 
 
 # -- who may do what ----------------------------------------------------------------------
@@ -306,6 +309,10 @@ def submit_opinion(
         raise Conflict("La consultation n'est pas ouverte pour ce rapport.")
     if verdict not in VERDICTS:
         raise Invalid("verdict", "Choisissez un avis : favorable, réservé ou défavorable.")
+    try:
+        text = clean_text(text, MAX_OPINION_TEXT, "Le texte de l'avis").strip()
+    except InputError as exc:
+        raise Invalid("text", str(exc)) from None
     if opinion.received and not opinion.deemed and not manager:
         raise Conflict("L'avis de cet organe est déjà enregistré.")
     if report.consultation_opened_on and given_on < report.consultation_opened_on:
@@ -496,7 +503,10 @@ def create_conseil(
     for contact_name, email, role in contacts:
         session.add(
             ConseilCitoyenContact(
-                conseil_citoyen_id=conseil.id, name=contact_name, email=email, role=role
+                conseil_citoyen_id=conseil.id,
+                name=contact_name,
+                email=normalise_email(email),
+                role=role,
             )
         )
     session.flush()
@@ -510,3 +520,48 @@ def create_conseil(
         contract_id=contract_id,
     )
     return conseil
+
+
+# -- communes: DSU flag and the conseil municipal's address -------------------------------
+
+
+def update_commune(
+    session: Session,
+    principal: Principal,
+    commune_id: int,
+    *,
+    receives_dsu: bool | None = None,
+    council_email: str | None = None,
+) -> Commune:
+    """An admin of a contract listing a quartier of the commune edits its DSU flag and its
+    conseil municipal's consultation address."""
+    commune = session.get(Commune, commune_id)
+    contract_ids = set(
+        session.execute(
+            select(ContractQuartier.contract_id)
+            .join(QuartierCommune, QuartierCommune.quartier_id == ContractQuartier.quartier_id)
+            .where(QuartierCommune.commune_id == commune_id)
+        ).scalars()
+    )
+    mine = [c for c in contract_ids if scoping.in_contracts(principal, c)]
+    if commune is None or not mine:
+        raise NotFound("Commune introuvable.")
+    if not any(scoping.can_write_reference(principal, c) for c in mine):
+        raise Forbidden("Seul un administrateur du contrat peut modifier une commune.")
+    before = snapshot(commune)
+    if receives_dsu is not None:
+        commune.receives_dsu = receives_dsu
+    if council_email is not None:
+        commune.council_email = normalise_email(council_email) if council_email.strip() else ""
+    session.flush()
+    record(
+        session,
+        action="update",
+        entity="commune",
+        entity_id=commune.id,
+        before=before,
+        after=snapshot(commune),
+        actor_id=principal.user_id,
+        contract_id=min(mine),
+    )
+    return commune
