@@ -186,6 +186,9 @@ def publish(
 ) -> dict:
     report = service.get_report(session, principal, report_id)
     service.check_can_publish(principal, report)
+    # End the request's transaction now (nothing written yet): the final PDF is laid out
+    # and archived in transactions of its own, holding no lock meanwhile (as /api/reports).
+    session.commit()
     final = generate_report(
         request.app.state.engine,
         settings,
@@ -194,6 +197,7 @@ def publish(
         contract_id=report.contract_id,
         generated_by_id=principal.user_id,
     )
+    report = service.get_report(session, principal, report_id)
     service.publish(session, principal, report, report_file_id=final.file.id)
     cache = getattr(request.app.state, "public_cache", None)
     if cache is not None:  # the public pages list the published reports
