@@ -363,6 +363,7 @@ def report_page(page: PageDep, report_id: PageId, error: str = "", saved: str = 
         report=report,
         opinions=service.opinions_of(page.session, report.id),
         answerable=_answerable(page, report),
+        max_mb=page.settings.annual_report.max_attachment_bytes // (1024 * 1024),
         error=error,
         saved=saved,
     )

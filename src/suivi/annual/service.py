@@ -13,6 +13,7 @@ French message.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -114,8 +115,13 @@ def list_reports(session: Session, principal: Principal) -> list[AnnualReport]:
 def opinions_of(session: Session, report_id: int) -> list[AnnualReportOpinion]:
     query = select(AnnualReportOpinion).where(AnnualReportOpinion.annual_report_id == report_id)
     rows = session.execute(query).scalars()
-    # Conseils municipaux first, then conseils citoyens, each by name.
-    return sorted(rows, key=lambda o: (o.body_kind != "conseil_municipal", o.body_name))
+    # Conseils municipaux first, then conseils citoyens, each by name (accents ignored).
+    return sorted(rows, key=lambda o: (o.body_kind != "conseil_municipal", _sort_key(o.body_name)))
+
+
+def _sort_key(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def published_reports(session: Session, contract_id: int) -> list[AnnualReport]:
@@ -295,7 +301,8 @@ def submit_opinion(
     attachments_dir: Path,
     max_attachment_bytes: int,
 ) -> AnnualReportOpinion:
-    """Record a body's opinion, entered by its own account or by the project team."""
+    """Record a body's opinion, entered by its own account or by the project team. Until
+    the approval, a new entry replaces the previous one (both kept in the audit log)."""
     opinion = session.get(AnnualReportOpinion, opinion_id)
     if opinion is None or opinion.annual_report_id != report.id:
         raise NotFound("Organe consulté introuvable pour ce rapport.")
@@ -313,8 +320,6 @@ def submit_opinion(
         text = clean_text(text, MAX_OPINION_TEXT, "Le texte de l'avis").strip()
     except InputError as exc:
         raise Invalid("text", str(exc)) from None
-    if opinion.received and not opinion.deemed and not manager:
-        raise Conflict("L'avis de cet organe est déjà enregistré.")
     if report.consultation_opened_on and given_on < report.consultation_opened_on:
         raise Invalid("given_on", "La date de l'avis précède l'ouverture de la consultation.")
     before = snapshot(opinion)
