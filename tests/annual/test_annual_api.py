@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from suivi import clock, scoping
-from suivi.annual.models import AnnualReportOpinion
+from suivi.annual.models import AnnualReport, AnnualReportOpinion
 from suivi.app import create_app
 from suivi.commitments.models import Commitment
 from suivi.notifications.models import EmailDelivery
@@ -286,3 +286,34 @@ def test_dsu_flag_and_council_address_are_editable_by_an_admin(demo_db):
     assert ok.status_code == 200
     assert ok.json()["receives_dsu"] is True
     assert ok.json()["council_email"] == "cm@mairie.example.org"
+
+
+def test_the_project_team_runs_the_procedure_from_the_pages(demo_db):
+    app = create_app(demo_db.settings)
+    with _at("2026-11-15"):
+        client, csrf = _page_client(app, "admin@example.org")
+        created = client.post(
+            "/rapport-annuel", data={"year": "2026", "csrf_token": csrf}, follow_redirects=False
+        )
+        assert created.status_code == 303
+        url = created.headers["location"]
+        report_id = int(url.rsplit("/", 1)[1])
+        assert "Ouvrir la consultation" in client.get(url).text
+        opened = client.post(
+            f"{url}/consultation", data={"csrf_token": csrf}, follow_redirects=False
+        )
+        assert "saved=etape" in opened.headers["location"]
+        refused = client.post(
+            f"{url}/approbation",
+            data={"deliberation_on": "2026-11-15", "deliberation_ref": "D1", "csrf_token": csrf},
+        )
+        assert "Approbation impossible avant la fin de la consultation" in refused.text
+        early = client.post(f"{url}/publication", data={"csrf_token": csrf})
+        assert "Publication impossible : le rapport n&#39;a pas encore été approuvé." in early.text
+        citoyen, citoyen_csrf = _page_client(app, "citoyen@example.org")
+        page = citoyen.get(url).text
+        assert "Ouvrir la consultation" not in page and "opinion-form" in page
+        denied = citoyen.post(f"{url}/publication", data={"csrf_token": citoyen_csrf})
+        assert "Seule l&#39;équipe projet" in denied.text
+    with demo_db.session(write=False) as session:
+        assert session.get(AnnualReport, report_id).status == "en_consultation"

@@ -115,6 +115,12 @@ def open_consultation(
     principal: CurrentPrincipal,
     settings: SettingsDep,
 ) -> dict:
+    report = _open(request, background, session, principal, settings, report_id)
+    return _report_json(session, report)
+
+
+def _open(request, background, session, principal, settings: Settings, report_id: int):
+    """Open the consultation (API and page alike); its emails leave after the response."""
     report = service.get_report(session, principal, report_id)
     as_of = clock.today(settings.tz)
     service.open_consultation(
@@ -128,7 +134,7 @@ def open_consultation(
     background.add_task(
         _send_draft, request.app.state.engine, settings, report.id, report.contract_id, as_of
     )
-    return _report_json(session, report)
+    return report
 
 
 @api.post("/annual-reports/{report_id}/opinions/{opinion_id}", summary="Enregistrer un avis")
@@ -184,6 +190,12 @@ def publish(
     principal: CurrentPrincipal,
     settings: SettingsDep,
 ) -> dict:
+    report = _publish(request, session, principal, settings, report_id)
+    return _report_json(session, report)
+
+
+def _publish(request, session, principal, settings: Settings, report_id: int):
+    """Lay out and archive the final PDF (opinions annexed), then publish (API and page)."""
     report = service.get_report(session, principal, report_id)
     service.check_can_publish(principal, report)
     # End the request's transaction now (nothing written yet): the final PDF is laid out
@@ -202,7 +214,7 @@ def publish(
     cache = getattr(request.app.state, "public_cache", None)
     if cache is not None:  # the public pages list the published reports
         cache.clear()
-    return _report_json(session, report)
+    return report
 
 
 class ContactIn(StrictModel):
@@ -364,6 +376,7 @@ def report_page(page: PageDep, report_id: PageId, error: str = "", saved: str = 
         opinions=service.opinions_of(page.session, report.id),
         answerable=_answerable(page, report),
         max_mb=page.settings.annual_report.max_attachment_bytes // (1024 * 1024),
+        manager=service.is_manager(page.principal, report.contract_id),
         error=error,
         saved=saved,
     )
@@ -419,7 +432,10 @@ def _back(page, report_id: int, **params) -> Response:
 @pages.get("/rapport-annuel")
 def reports_index(page: PageDep) -> Response:
     return page.render(
-        "annual_reports.html", reports=service.list_reports(page.session, page.principal)
+        "annual_reports.html",
+        reports=service.list_reports(page.session, page.principal),
+        manager=service.is_manager(page.principal, page.contract.id),
+        next_year=page.as_of.year,
     )
 
 
@@ -481,3 +497,93 @@ def moderation_form(
             raise not_found("Commentaire") from None
         raise PageError(exc.status_code, exc.detail) from None
     return RedirectResponse(page.url("/moderation", saved="1"), status_code=303)
+
+
+# -- the project team's steps on the pages ------------------------------------------------
+
+
+def _step(page, report_id: int, work) -> Response:
+    """Run one step of the procedure; a refusal comes back in French on the page."""
+    try:
+        work()
+    except ApiError as exc:
+        if exc.status_code == 404:
+            raise not_found("Rapport annuel") from None
+        page.session.rollback()
+        return _back(page, report_id, error=exc.detail)
+    return _back(page, report_id, saved="etape")
+
+
+@pages.post("/rapport-annuel")
+def create_form(
+    page: PageDep,
+    year: Annotated[int, Form(ge=2000, le=2100)],
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    try:
+        report = service.create_report(
+            page.session, page.principal, contract_id=page.contract.id, year=year
+        )
+    except ApiError as exc:
+        raise PageError(exc.status_code, exc.detail) from None
+    return RedirectResponse(page.url(f"/rapport-annuel/{report.id}"), status_code=303)
+
+
+@pages.post("/rapport-annuel/{report_id}/consultation")
+def open_form(
+    page: PageDep,
+    report_id: PageId,
+    background: BackgroundTasks,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    return _step(
+        page,
+        report_id,
+        lambda: _open(
+            page.request, background, page.session, page.principal, page.settings, report_id
+        ),
+    )
+
+
+@pages.post("/rapport-annuel/{report_id}/approbation")
+def approve_form(
+    page: PageDep,
+    report_id: PageId,
+    deliberation_on: Annotated[str, Form()] = "",
+    deliberation_ref: Annotated[str, Form(max_length=120)] = "",
+    observations_response: Annotated[str, Form(max_length=10_000)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    try:
+        day = date.fromisoformat(deliberation_on)
+    except ValueError:
+        return _back(page, report_id, error="Date de la délibération invalide.")
+
+    def work():
+        report = service.get_report(page.session, page.principal, report_id)
+        service.approve(
+            page.session,
+            page.principal,
+            report,
+            deliberation_on=day,
+            deliberation_ref=deliberation_ref,
+            observations_response=observations_response.strip(),
+            as_of=clock.today(page.settings.tz),
+        )
+
+    return _step(page, report_id, work)
+
+
+@pages.post("/rapport-annuel/{report_id}/publication")
+def publish_form(
+    page: PageDep, report_id: PageId, csrf_token: Annotated[str | None, Form()] = None
+) -> Response:
+    check_csrf(page.request, csrf_token)
+    return _step(
+        page,
+        report_id,
+        lambda: _publish(page.request, page.session, page.principal, page.settings, report_id),
+    )
