@@ -82,6 +82,12 @@ def _quartier_involved(quartier_ids: Iterable[int]) -> ColumnElement[bool]:
     )
 
 
+def touches_quartiers(quartier_ids: Iterable[int]) -> ColumnElement[bool]:
+    """WHERE condition on `Commitment`: it targets one of these quartiers, or one of its
+    indicators is attached to one (the public pages of a quartier use it too)."""
+    return _quartier_involved(quartier_ids)
+
+
 def _chef_scope(principal: Principal) -> ColumnElement[bool]:
     if not principal.scope_partner_ids and not principal.scope_quartier_ids:
         return true()

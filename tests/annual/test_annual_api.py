@@ -299,6 +299,8 @@ def test_the_project_team_runs_the_procedure_from_the_pages(demo_db):
         url = created.headers["location"]
         report_id = int(url.rsplit("/", 1)[1])
         assert "Ouvrir la consultation" in client.get(url).text
+        index = client.get("/rapport-annuel").text
+        assert "<title>Rapports annuels —" in index and "Rapport annuel 2026</a>" in index
         opened = client.post(
             f"{url}/consultation", data={"csrf_token": csrf}, follow_redirects=False
         )

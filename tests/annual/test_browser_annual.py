@@ -10,13 +10,7 @@ from sqlalchemy import select
 from suivi.annual.models import AnnualReportOpinion
 from suivi.app import create_app
 from tests.support.annual import open_2026
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SCREENSHOTS,
-    _require_chromium,
-    served,
-)
+from tests.support.browser import SCREENSHOTS, _require_chromium, chromium_browser, served
 
 pytestmark = pytest.mark.browser
 SMALL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -34,12 +28,8 @@ def site(database_factory, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 def _shot(page, name: str) -> None:

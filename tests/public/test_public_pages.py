@@ -77,6 +77,8 @@ def test_public_answers_are_cached_and_public(demo_db):
         assert client.get("/public").status_code == 200
     assert app.state.public_cache.builds == builds  # served from memory, no database read
     assert client.get("/public/quartiers/INCONNU").status_code == 404
+    missing = client.get("/api/public/quartiers/INCONNU")
+    assert missing.status_code == 404 and missing.json() == {"detail": "Quartier introuvable."}
 
 
 def test_public_pages_can_be_turned_off(demo_db):

@@ -224,30 +224,36 @@ def _json(data, settings: Settings, status_code: int = 200) -> Response:
     )
 
 
-@api.get("/contract", summary="Le contrat, ses quartiers, ses partenaires (sans connexion)")
-def api_public_contract(request: Request) -> Response:
+def _json_of(request: Request, find: Callable, missing: str) -> Response:
+    """A public JSON answer: `find(session, contract, settings)` gives the data, or None
+    for a 404 saying `missing`."""
+
     def build(settings: Settings) -> Response:
-        with session_scope(request.app.state.engine) as session:
+        with session_scope(request.app.state.engine) as session:  # read-only
             contract = service.public_contract(session, settings.contract.code)
-            if contract is None:
-                return _json({"detail": "Aucun contrat n'est publié."}, settings, 404)
-            return _json(service.contract_overview(session, contract), settings)
+            data = find(session, contract, settings) if contract else None
+            if data is None:
+                return _json({"detail": missing}, settings, 404)
+            return _json(data, settings)
 
     return _cached(request, build)
+
+
+@api.get("/contract", summary="Le contrat, ses quartiers, ses partenaires (sans connexion)")
+def api_public_contract(request: Request) -> Response:
+    return _json_of(
+        request,
+        lambda session, contract, _: service.contract_overview(session, contract),
+        "Aucun contrat n'est publié.",
+    )
 
 
 @api.get("/quartiers/{code}", summary="Les engagements d'un quartier (sans connexion)")
 def api_public_quartier(request: Request, code: str) -> Response:
-    def build(settings: Settings) -> Response:
-        with session_scope(request.app.state.engine) as session:
-            contract = service.public_contract(session, settings.contract.code)
-            detail = (
-                service.quartier_detail(session, contract, code[:12], clock.today(settings.tz))
-                if contract
-                else None
-            )
-            if detail is None:
-                return _json({"detail": "Quartier introuvable."}, settings, 404)
-            return _json(detail, settings)
-
-    return _cached(request, build)
+    return _json_of(
+        request,
+        lambda session, contract, settings: service.quartier_detail(
+            session, contract, code[:12], clock.today(settings.tz)
+        ),
+        "Quartier introuvable.",
+    )

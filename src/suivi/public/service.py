@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlmodel import Session
 
+from suivi import scoping
 from suivi.annual.service import published_reports
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment, CommitmentQuartier
+from suivi.commitments.models import INACTIVE_STATUSES, Commitment
 from suivi.contract.models import (
     Commune,
     Contract,
@@ -105,16 +106,7 @@ def quartier_detail(session: Session, contract: Contract, code: str, as_of: date
     ).scalar_one_or_none()
     if quartier is None:
         return None
-    touches = or_(
-        Commitment.id.in_(
-            select(CommitmentQuartier.commitment_id).where(
-                CommitmentQuartier.quartier_id == quartier.id
-            )
-        ),
-        Commitment.id.in_(
-            select(Indicator.commitment_id).where(Indicator.quartier_id == quartier.id)
-        ),
-    )
+    touches = scoping.touches_quartiers([quartier.id])
     commitments = list(
         session.execute(
             select(Commitment)
