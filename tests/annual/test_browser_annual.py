@@ -72,6 +72,7 @@ def test_conseil_citoyen_enters_its_opinion_with_a_pdf(browser, site, tmp_path):
     form = forms.first
     form.get_by_label("Réservé").check()
     form.get_by_label("Observations").fill("Le conseil citoyen demande un calendrier des travaux.")
+    form.get_by_label("Date de l’avis").fill("2026-11-20")  # not today: the test reads no clock
     attachment = tmp_path / "avis-conseil-citoyen.pdf"
     attachment.write_bytes(SMALL_PDF)
     form.get_by_label("Délibération ou avis signé (PDF, facultatif)").set_input_files(
@@ -87,6 +88,7 @@ def test_conseil_citoyen_enters_its_opinion_with_a_pdf(browser, site, tmp_path):
     bad.write_bytes(b"MZ not a pdf")
     form = page.locator("form.opinion-form").first
     form.get_by_label("Favorable", exact=True).check()
+    form.get_by_label("Date de l’avis").fill("2026-11-21")
     form.get_by_label("Délibération ou avis signé (PDF, facultatif)").set_input_files(str(bad))
     form.get_by_role("button", name="Enregistrer l’avis").click()
     page.wait_for_load_state()
@@ -100,6 +102,6 @@ def test_conseil_citoyen_enters_its_opinion_with_a_pdf(browser, site, tmp_path):
             .scalars()
             .all()
         )
-    assert [(o.verdict, o.attachment_name) for o in stored] == [
-        ("reserve", "avis-conseil-citoyen.pdf")
+    assert [(o.verdict, o.attachment_name, o.given_on.isoformat()) for o in stored] == [
+        ("reserve", "avis-conseil-citoyen.pdf", "2026-11-20")
     ]
