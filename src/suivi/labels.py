@@ -124,6 +124,7 @@ DELIVERY_KIND_LABELS = {
     "reminder": "Rappel des mises à jour",
     "escalation": "Signalement des retards",
     "annual_consultation": "Consultation sur le rapport annuel",
+    "conseil_summary": "Point mensuel aux conseils citoyens",
 }
 
 ANNUAL_REPORT_STATE_LABELS = {

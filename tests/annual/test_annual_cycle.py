@@ -235,3 +235,22 @@ def test_open_twice_and_deadline_days_are_refused_or_applied(demo_db):
         with pytest.raises(Conflict, match="existe déjà"):
             service.create_report(session, admin, contract_id=1, year=2026)
     assert demo_db.settings.annual_report.deadline_days == 30
+
+
+def test_conseils_citoyens_get_their_monthly_summary_once(demo_db):
+    from suivi.annual.summaries import send_conseil_summaries
+
+    server = SmtpServer().start()
+    try:
+        settings = smtp_settings(demo_db.settings, server.port)
+        first = send_conseil_summaries(demo_db.engine, settings, as_of=date(2026, 11, 15))
+        again = send_conseil_summaries(demo_db.engine, settings, as_of=date(2026, 11, 20))
+    finally:
+        server.stop()
+    assert first["sent"] == 2 and again["skipped"] == 2 and again["sent"] == 0
+    by_recipient = {item.recipients[0]: item.message for item in server.received}
+    assert set(by_recipient) == {"nadia.citoyenne@example.org", "hugo.habitant@example.org"}
+    text = by_recipient["hugo.habitant@example.org"].get_body(("plain",)).get_content()
+    assert "Conseil citoyen du centre" in text
+    assert "Page publique du quartier : http://testserver/public/quartiers/" in text
+    assert "ENG-" in text and "Nadia" not in text

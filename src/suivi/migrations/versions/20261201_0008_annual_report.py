@@ -30,7 +30,7 @@ depends_on: str | Sequence[str] | None = None
 OLD_ROLES = ("admin", "chef_de_projet", "partenaire", "copil")
 NEW_ROLES = (*OLD_ROLES, "conseil_citoyen")
 OLD_KINDS = ("partner_summary", "reminder", "escalation")
-NEW_KINDS = (*OLD_KINDS, "annual_consultation")
+NEW_KINDS = (*OLD_KINDS, "annual_consultation", "conseil_summary")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
