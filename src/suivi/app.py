@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from suivi import __version__
+from suivi.annual import routes as annual_routes
 from suivi.api import install_api
 from suivi.config import Settings, load_settings
 from suivi.db import database_status, get_engine
@@ -28,6 +29,7 @@ from suivi.governance.routes import router as governance_router
 from suivi.io.routes import router as io_router
 from suivi.monitoring.routes import router as monitoring_router
 from suivi.notifications import routes as notification_routes
+from suivi.public import routes as public_routes
 from suivi.reports.routes import router as reports_router
 from suivi.web import install_web
 
@@ -148,5 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notification_routes.router)  # contacts, email deliveries
     app.include_router(notification_routes.public)  # /desabonnement/{token} (no login)
     app.include_router(reports_router)  # /api/reports: archive, download, generate
+    app.include_router(annual_routes.api)  # /api/annual-reports, /api/conseils-citoyens
+    app.include_router(annual_routes.pages)  # /rapport-annuel/{id}: the opinion form
+    app.include_router(public_routes.router)  # /public: pages without login
+    app.include_router(public_routes.api)  # /api/public: JSON without login
     install_web(app)  # French pages (/, /connexion, /contrat…) and /static
     return app

@@ -165,6 +165,19 @@ class GovernanceSettings(_Section):
     revision_requires_decision: bool = True
 
 
+class AnnualReportSettings(_Section):
+    # The conseils consulted have at least a month (décret n° 2015-1118).
+    deadline_days: int = Field(default=30, ge=30)
+    # Opinion attachments (PDF only).
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+
+
+class PublicSettings(_Section):
+    # The pages without login (/public, /api/public/...).
+    enabled: bool = True
+    cache_seconds: int = Field(default=60, ge=0)
+
+
 class Settings(_Section):
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -180,6 +193,8 @@ class Settings(_Section):
     io: IoSettings = Field(default_factory=IoSettings)
     login: LoginSettings = Field(default_factory=LoginSettings)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
+    annual_report: AnnualReportSettings = Field(default_factory=AnnualReportSettings)
+    public: PublicSettings = Field(default_factory=PublicSettings)
 
     # Where the settings came from (for messages); not a config key.
     source: str = Field(default="<defaults>", exclude=True)

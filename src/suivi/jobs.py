@@ -61,6 +61,7 @@ JobFunction = Callable[[JobContext], JobResult | dict[str, int]]
 
 # Modules that define jobs; imported on first use so that the CLI starts fast.
 JOB_MODULES = (
+    "suivi.annual.jobs",
     "suivi.backup.jobs",
     "suivi.monitoring.jobs",
     "suivi.notifications.jobs",

@@ -89,6 +89,7 @@ ROLE_LABELS = {
     "chef_de_projet": "Chef·fe de projet",
     "partenaire": "Partenaire",
     "copil": "Comité de pilotage (lecture)",
+    "conseil_citoyen": "Conseil citoyen",
 }
 
 MEETING_KIND_LABELS = {
@@ -122,7 +123,24 @@ DELIVERY_KIND_LABELS = {
     "partner_summary": "Point aux partenaires",
     "reminder": "Rappel des mises à jour",
     "escalation": "Signalement des retards",
+    "annual_consultation": "Consultation sur le rapport annuel",
+    "conseil_summary": "Point mensuel aux conseils citoyens",
 }
+
+ANNUAL_REPORT_STATE_LABELS = {
+    "brouillon": "Brouillon",
+    "en_consultation": "En consultation",
+    "avis_recus": "Avis reçus",
+    "approuve": "Approuvé",
+    "publie": "Publié",
+}
+
+VERDICT_LABELS = {
+    "favorable": "Favorable",
+    "reserve": "Réservé",
+    "defavorable": "Défavorable",
+}
+
 
 CONTACT_FREQUENCY_LABELS = {
     "weekly": "Chaque semaine",
@@ -173,6 +191,8 @@ LABELS = {
     "delivery_status": DELIVERY_STATUS_LABELS,
     "delivery_kind": DELIVERY_KIND_LABELS,
     "contact_frequency": CONTACT_FREQUENCY_LABELS,
+    "annual_report_state": ANNUAL_REPORT_STATE_LABELS,
+    "verdict": VERDICT_LABELS,
 }
 
 

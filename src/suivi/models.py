@@ -1,5 +1,14 @@
 """Every table, imported in one place so that Alembic and the tests see the whole schema."""
 
+from suivi.annual.models import (
+    AnnualReport,
+    AnnualReportOpinion,
+    CommitmentComment,
+    ConseilCitoyen,
+    ConseilCitoyenContact,
+    ConseilCitoyenMember,
+    ConseilCitoyenQuartier,
+)
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import (
     ApiToken,
@@ -54,6 +63,13 @@ __all__ = [
     "DecisionLink",
     "DecisionUpdate",
     "MeetingParticipant",
+    "AnnualReport",
+    "AnnualReportOpinion",
+    "CommitmentComment",
+    "ConseilCitoyen",
+    "ConseilCitoyenContact",
+    "ConseilCitoyenMember",
+    "ConseilCitoyenQuartier",
     "Alert",
     "ApiToken",
     "AuditEvent",

@@ -20,6 +20,9 @@ per instance work side by side. Objects of another contract do not exist for the
   its own partner record and contacts; logs and corrects measurements of those indicators
   (with comments). Changes nothing else.
 - ``copil``: reads everything in their contracts, changes nothing.
+- ``conseil_citoyen``: a conseil citoyen's account; its quartiers are its `UserScope`
+  quartier rows. Reads the commitments touching them (as the chef's quartier scope does) and
+  the partners; changes nothing here (its opinions and comments: `suivi.annual`).
 
 Reference data (contract, communes, quartiers, priorities, meetings) is readable by every
 role and changed by admins only.
@@ -81,6 +84,12 @@ def _quartier_involved(quartier_ids: Iterable[int]) -> ColumnElement[bool]:
     )
 
 
+def touches_quartiers(quartier_ids: Iterable[int]) -> ColumnElement[bool]:
+    """WHERE condition on `Commitment`: it targets one of these quartiers, or one of its
+    indicators is attached to one (the public pages of a quartier use it too)."""
+    return _quartier_involved(quartier_ids)
+
+
 def _chef_scope(principal: Principal) -> ColumnElement[bool]:
     if not principal.scope_partner_ids and not principal.scope_quartier_ids:
         return true()
@@ -106,6 +115,8 @@ def commitment_condition(principal: Principal, *, write: bool = False) -> Column
         return false() if write else in_contracts
     if role == "partenaire" and principal.partner_id is not None and not write:
         return in_contracts & _partner_involved([principal.partner_id])
+    if role == "conseil_citoyen" and principal.scope_quartier_ids and not write:
+        return in_contracts & _quartier_involved(principal.scope_quartier_ids)
     return false()
 
 
@@ -142,7 +153,7 @@ def partner_condition(principal: Principal) -> ColumnElement[bool]:
     """WHERE condition on `Partner`: a partner account sees only its own partner (and its
     contacts); other roles see every partner of their contracts."""
     in_contracts = contract_condition(Partner.contract_id, principal)
-    if principal.role in READ_ALL_ROLES:
+    if principal.role in READ_ALL_ROLES or principal.role == "conseil_citoyen":
         return in_contracts
     if principal.role == "partenaire" and principal.partner_id is not None:
         return in_contracts & (Partner.id == principal.partner_id)
@@ -215,7 +226,7 @@ def can_create_commitment(
 def can_read_partner(principal: Principal, partner: Partner) -> bool:
     if not in_contracts(principal, partner.contract_id):
         return False
-    if principal.role in READ_ALL_ROLES:
+    if principal.role in READ_ALL_ROLES or principal.role == "conseil_citoyen":
         return True
     return principal.role == "partenaire" and principal.partner_id == partner.id
 
@@ -233,6 +244,21 @@ def can_generate_report(principal: Principal, kind: str | None = None, scope: st
     if principal.role == "partenaire":
         return kind is None or (kind == "partner" and scope == str(principal.partner_id))
     return principal.role in ("admin", "chef_de_projet")
+
+
+def conseil_citoyen_report_condition(principal: Principal) -> ColumnElement[bool]:
+    """WHERE condition on `ReportFile` for a ``conseil_citoyen`` account: the annual
+    reports and the quartier reports of its quartiers."""
+    from suivi.contract.models import Quartier
+    from suivi.reports.models import ReportFile
+
+    quartier_codes = select(Quartier.code).where(
+        Quartier.id.in_(list(principal.scope_quartier_ids) or [0])
+    )
+    return or_(
+        ReportFile.kind == "annual",
+        (ReportFile.kind == "quartier") & ReportFile.scope.in_(quartier_codes),
+    )
 
 
 def report_refusal(principal: Principal) -> str:

@@ -87,6 +87,22 @@ def _current_measurement(api, indicator_id):
         )
 
 
+def _contract_commune(api) -> int:
+    from suivi.contract.models import ContractQuartier, QuartierCommune
+
+    with api.db.session(write=False) as session:
+        return (
+            session.execute(
+                select(QuartierCommune.commune_id)
+                .join(ContractQuartier, ContractQuartier.quartier_id == QuartierCommune.quartier_id)
+                .where(ContractQuartier.contract_id == 1)
+                .order_by(QuartierCommune.commune_id)
+            )
+            .scalars()
+            .first()
+        )
+
+
 def _baseline(api, indicator_id):
     with api.db.session(write=False) as session:
         return session.get(Indicator, indicator_id)
@@ -169,6 +185,8 @@ def body_for(api, method, path, ids, role):
         return {"title": f"Point {n}"}
     if (method, path) == ("post", "/api/meetings/{meeting_id}/decisions"):
         return {"text": f"Décision {n}"}
+    if (method, path) == ("patch", "/api/communes/{commune_id}/consultation"):
+        return {"receives_dsu": n % 2 == 0}
     return None
 
 
@@ -237,9 +255,16 @@ MATRIX = {
     ("post", "/api/meetings/{meeting_id}/agenda/from-report"): manager(200),
     # A meeting just created is not held yet: no decision on it (409), whoever may manage.
     ("post", "/api/meetings/{meeting_id}/decisions"): manager(409),
+    # A commune's DSU flag and conseil municipal address (annual report, issue 21).
+    ("patch", "/api/communes/{commune_id}/consultation"): in_contract(admin_only(200)),
 }
 # Routes that need no credentials.
-PUBLIC = {("post", "/api/auth/token")}
+PUBLIC = {
+    ("post", "/api/auth/token"),
+    # The public JSON of the contract and its quartiers (issue 21): no login by design.
+    ("get", "/api/public/contract"),
+    ("get", "/api/public/quartiers/{code}"),
+}
 
 
 def api_operations(client):
@@ -292,6 +317,9 @@ def _path_ids(api, role, scope, path):
     if "{measurement_id}" in path:
         ids["measurement_id"] = _current_measurement(api, ids["indicator_id"])
     ids["priority_id"] = 2
+    if "{commune_id}" in path:
+        # A commune holding a quartier of the contract; another one is unknown (404).
+        ids["commune_id"] = _contract_commune(api) if scope == "in" else 999_999
     if "{meeting_id}" in path:
         created = api.post(
             "admin", "/api/meetings", json={"kind": "cotech", "held_on": "2026-06-01", "title": "T"}

@@ -100,6 +100,7 @@ def test_demo_users(demo_db):
             "chef@example.org",
             "partenaire@example.org",
             "copil@example.org",
+            "citoyen@example.org",  # the conseil citoyen des cités minières (issue 21)
         }
         assert users["admin@example.org"].password_hash.startswith("$argon2")
         assert verify_password("demo", users["chef@example.org"].password_hash)

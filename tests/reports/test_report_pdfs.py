@@ -188,7 +188,9 @@ def test_annual_report_follows_the_official_structure(reports):
         "2. L'évolution de la situation des quartiers",
         "3. Les actions de l'année 2026",
         "4. La mobilisation du droit commun",
-        "5. Perspectives",
+        "5. Les communes bénéficiaires de la DSU",
+        "6. Perspectives",
+        "Annexe — avis des organes consultés",
     ):
         assert heading in text, heading
     assert "Rapport annuel politique de la ville 2026" in " ".join(text.split())

@@ -63,6 +63,19 @@ def served(app) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@contextmanager
+def chromium_browser():
+    """One headless chromium (Playwright) for a module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def login(browser, site, role: str, **context_options):
     context = browser.new_context(locale="fr-FR", **context_options)
     page = context.new_page()

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, timestamp_field
 
-ROLES = ("admin", "chef_de_projet", "partenaire", "copil")
+ROLES = ("admin", "chef_de_projet", "partenaire", "copil", "conseil_citoyen")
 TOKEN_KINDS = ("login", "personal")
 
 

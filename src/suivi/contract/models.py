@@ -57,6 +57,10 @@ class Commune(SQLModel, table=True):
     epci: str = Field(max_length=160)
     longitude: float | None = None
     latitude: float | None = None
+    # Receives the dotation de solidarité urbaine: the annual report has a section for it.
+    receives_dsu: bool = False
+    # The conseil municipal's address, consulted on the annual report (not a person's).
+    council_email: str = Field(default="", max_length=254)
 
 
 class Quartier(SQLModel, table=True):

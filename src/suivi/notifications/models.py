@@ -10,7 +10,14 @@ from sqlmodel import Field, SQLModel
 from suivi.modelbase import created_at_field, enum_check, timestamp_field
 
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
-DELIVERY_KINDS = ("partner_summary", "reminder", "escalation", "releve")
+DELIVERY_KINDS = (
+    "partner_summary",
+    "reminder",
+    "escalation",
+    "releve",
+    "annual_consultation",
+    "conseil_summary",
+)
 
 
 class EmailDelivery(SQLModel, table=True):

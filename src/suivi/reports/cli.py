@@ -74,6 +74,16 @@ def partner(
 
 
 @report_app.command()
-def annual(ctx: typer.Context, as_of: AsOfOption = None, out: OutOption = None) -> None:
-    """Rapport annuel politique de la ville (année de la date de situation)."""
+def annual(
+    ctx: typer.Context,
+    year: Annotated[
+        int | None,
+        typer.Option("--year", min=2000, max=2100, help="Année du rapport (situation au 31/12)."),
+    ] = None,
+    as_of: AsOfOption = None,
+    out: OutOption = None,
+) -> None:
+    """Rapport annuel politique de la ville (décret n° 2015-1118), avis annexés."""
+    if year is not None and as_of is None:
+        as_of = f"{year}-12-31"
     _generate(ctx, "annual", "", as_of, out)

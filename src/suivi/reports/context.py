@@ -24,6 +24,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import charts
+from suivi.annual.models import AnnualReport
+from suivi.annual.service import opinions_of
 from suivi.commitments.funding import partner_shares
 from suivi.commitments.models import (
     INACTIVE_STATUSES,
@@ -33,14 +35,18 @@ from suivi.commitments.models import (
     CommitmentQuartier,
 )
 from suivi.contract.models import (
+    Commune,
     Contract,
     Meeting,
     Partner,
     Priority,
     Quartier,
+    QuartierCommune,
     contract_quartier_ids,
 )
 from suivi.finance.report import MoneySection, money_section
+from suivi.formatting import format_date
+from suivi.governance.models import OPEN_DECISION_STATUSES
 from suivi.governance.models import Decision as GovernanceDecision
 from suivi.governance.service import FollowUp, decision_reference, previous_meeting_follow_up
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
@@ -364,6 +370,46 @@ class AnnualInfo:
     funding_year_total: FundingLine
     will_miss: list[IndicatorRow]
     next_meetings: list[tuple[date, str]]
+    # Décret n° 2015-1118: actions by the EPCI and by each commune, the DSU communes, the
+    # prospects, the consultation (opinions annexed) and the approval.
+    trajectories: dict[str, list[IndicatorRow]] = field(default_factory=dict)
+    actions_by_actor: list[tuple[str, list[tuple[CommitmentBlock, int]]]] = field(
+        default_factory=list
+    )
+    dsu: list[DsuCommune] = field(default_factory=list)
+    planned: list[CommitmentBlock] = field(default_factory=list)
+    open_decisions: list[str] = field(default_factory=list)
+    procedure: AnnualProcedure | None = None
+
+
+@dataclass
+class DsuCommune:
+    name: str
+    quartiers: list[str]
+    commitments: int
+    amount: Decimal
+
+
+@dataclass
+class OpinionRow:
+    body_name: str
+    verdict: str
+    text: str
+    given_on: date | None
+    deemed: bool
+    attachment_name: str
+    attachment_sha256: str
+
+
+@dataclass
+class AnnualProcedure:
+    status: str
+    consultation_opened_on: date | None
+    deadline: date | None
+    deliberation_on: date | None
+    deliberation_ref: str
+    observations_response: str
+    opinions: list[OpinionRow]
 
 
 @dataclass
@@ -902,7 +948,6 @@ def _indicator_sheets(session: Session, rows: list[IndicatorRow]) -> list[Indica
 
 
 def _titles(kind: str, contract: Contract, scope_label: str, as_of: date) -> tuple[str, str]:
-    from suivi.formatting import format_date
 
     when = format_date(as_of)
     if kind == "copil":
@@ -1266,7 +1311,6 @@ def _count(number: int, noun: str) -> str:
 
 
 def _fr(day: date) -> str:
-    from suivi.formatting import format_date
 
     return format_date(day)
 
@@ -1328,6 +1372,12 @@ def _annual(session, data, blocks, priority_rows, quartiers, as_of) -> AnnualInf
         .order_by(Meeting.held_on)
         .limit(4)
     ).all()
+    trajectories: dict[str, list[IndicatorRow]] = defaultdict(list)
+    names = {q.name: q.code for q in quartiers}
+    for block in blocks:
+        for row in block.indicators:
+            if row.quartier in names:
+                trajectories[names[row.quartier]].append(row)
     return AnnualInfo(
         year=year,
         previous_as_of=previous_as_of,
@@ -1338,4 +1388,114 @@ def _annual(session, data, blocks, priority_rows, quartiers, as_of) -> AnnualInf
         funding_year_total=FundingLine(f"Total {year}", dict(total)),
         will_miss=will_miss,
         next_meetings=[(d, t) for d, t in meetings],
+        trajectories=dict(trajectories),
+        actions_by_actor=_actions_by_actor(data, actions),
+        dsu=_dsu_communes(session, data, blocks, quartiers, year),
+        planned=[b for b in blocks if b.status == "prevu"],
+        open_decisions=_open_decisions(session, data.contract.id, as_of),
+        procedure=_procedure(session, data.contract.id, year),
+    )
+
+
+def year_amount(block: CommitmentBlock, year: int) -> Decimal:
+    """The money of a commitment for the year: its planned amount (`CommitmentAmount`); the
+    voted, paid and justified amounts are the report's money section (`suivi.finance`)."""
+    return block.amounts.get(year, Decimal(0))
+
+
+def _open_decisions(session: Session, contract_id: int, as_of: date) -> list[str]:
+    """The steering bodies' decisions still open (ouverte, en cours) on `as_of`, one line
+    each, the overdue and the soonest due first (`suivi.governance`)."""
+    rows = session.execute(
+        select(GovernanceDecision, Meeting)
+        .join(Meeting, Meeting.id == GovernanceDecision.meeting_id)
+        .where(
+            GovernanceDecision.contract_id == contract_id,
+            GovernanceDecision.status.in_(OPEN_DECISION_STATUSES),
+            Meeting.held_on <= as_of,
+        )
+        .order_by(
+            GovernanceDecision.due_on.is_(None),
+            GovernanceDecision.due_on,
+            Meeting.held_on,
+            GovernanceDecision.number,
+        )
+    ).all()
+    lines = []
+    for decision, meeting in rows:
+        due = f" (échéance : {format_date(decision.due_on)})" if decision.due_on else ""
+        reference = decision_reference(decision, meeting)
+        lines.append(f"{reference[0].upper()}{reference[1:]} : {decision.text}{due}")
+    return lines
+
+
+def _actions_by_actor(data: _Data, actions) -> list[tuple[str, list]]:
+    """The EPCI's actions first, then each commune's, then the other partners'."""
+    groups: dict[tuple[int, str], list] = defaultdict(list)
+    for block, count in actions:
+        partner = data.partners[block.lead_id]
+        if partner.kind == "epci":
+            key = (0, f"L'EPCI — {partner.name}")
+        elif partner.kind == "commune":
+            key = (1, partner.name)
+        else:
+            key = (2, "Les autres partenaires (État, collectivités, opérateurs, bailleurs)")
+        groups[key].append((block, count))
+    return [(label, rows) for (_, label), rows in sorted(groups.items())]
+
+
+def _dsu_communes(session, data: _Data, blocks, quartiers, year: int) -> list[DsuCommune]:
+    quartier_ids = [q.id for q in quartiers]
+    rows = session.execute(
+        select(Commune, QuartierCommune.quartier_id)
+        .join(QuartierCommune, QuartierCommune.commune_id == Commune.id)
+        .where(Commune.receives_dsu.is_(True), QuartierCommune.quartier_id.in_(quartier_ids))
+        .order_by(Commune.name)
+    ).all()
+    names = {q.id: q.name for q in quartiers}
+    by_commune: dict[int, tuple[Commune, list[int]]] = {}
+    for commune, quartier_id in rows:
+        by_commune.setdefault(commune.id, (commune, []))[1].append(quartier_id)
+    result = []
+    for commune, qids in by_commune.values():
+        touching = [b for b in blocks if set(data.commitment_quartiers.get(b.id, [])) & set(qids)]
+        result.append(
+            DsuCommune(
+                name=commune.name,
+                quartiers=sorted(names[q] for q in qids),
+                commitments=len(touching),
+                amount=sum((year_amount(b, year) for b in touching), Decimal(0)),
+            )
+        )
+    return result
+
+
+def _procedure(session: Session, contract_id: int, year: int) -> AnnualProcedure | None:
+    """The consultation and approval of this year's report, if one is under way."""
+    report = session.execute(
+        select(AnnualReport).where(
+            AnnualReport.contract_id == contract_id, AnnualReport.year == year
+        )
+    ).scalar_one_or_none()
+    if report is None or report.status == "brouillon":
+        return None
+    return AnnualProcedure(
+        status=report.status,
+        consultation_opened_on=report.consultation_opened_on,
+        deadline=report.deadline,
+        deliberation_on=report.deliberation_on,
+        deliberation_ref=report.deliberation_ref,
+        observations_response=report.observations_response,
+        opinions=[
+            OpinionRow(
+                o.body_name,
+                o.verdict or "",
+                o.text,
+                o.given_on,
+                o.deemed,
+                o.attachment_name,
+                o.attachment_sha256,
+            )
+            for o in opinions_of(session, report.id)
+        ],
     )

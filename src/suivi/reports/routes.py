@@ -43,7 +43,11 @@ from suivi.errors import Invalid, NotFound, forbidden
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile
-from suivi.scoping import can_generate_report, report_refusal
+from suivi.scoping import (
+    can_generate_report,
+    conseil_citoyen_report_condition,
+    report_refusal,
+)
 
 router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=ERROR_RESPONSES)
 
@@ -89,6 +93,8 @@ def _visible(principal: Principal, query):
         query = query.where(
             ReportFile.kind == "partner", ReportFile.scope == str(principal.partner_id or "")
         )
+    if principal.role == "conseil_citoyen":
+        query = query.where(conseil_citoyen_report_condition(principal))
     return query
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, func, select
 
+from suivi.annual.demo import add_demo_conseils
 from suivi.auth.models import User, UserContract, UserScope
 from suivi.auth.passwords import hash_password
 from suivi.commitments.models import (
@@ -535,6 +536,8 @@ def load_demo(session: Session, contract_settings: ContractSettings, as_of: date
     add_reference_sheets(session, contract)
     add_demo_funding(session, contract, as_of)  # its own random draws: the rest is unchanged
     add_demo_decisions(session, contract, as_of)  # the autumn 2025 COPIL's decisions
+    # After the random portfolio, so that it stays the same.
+    add_demo_conseils(session, contract, quartiers, hash_password(DEMO_PASSWORD))
     return True
 
 

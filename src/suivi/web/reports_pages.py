@@ -17,7 +17,11 @@ from suivi.labels import REPORT_KIND_LABELS
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile
-from suivi.scoping import can_generate_report, report_refusal
+from suivi.scoping import (
+    can_generate_report,
+    conseil_citoyen_report_condition,
+    report_refusal,
+)
 from suivi.web.common import (
     PAGE_SIZE,
     Page,
@@ -39,6 +43,8 @@ def _reports_query(page: Page):
         query = query.where(
             ReportFile.kind == "partner", ReportFile.scope == str(page.principal.partner_id or "")
         )
+    if page.principal.role == "conseil_citoyen":
+        query = query.where(conseil_citoyen_report_condition(page.principal))
     return query
 
 

@@ -1,0 +1,89 @@
+"""A monthly email to each conseil citoyen's contacts: the commitments touching its
+quartiers, their status and progress (the same figures as the public page, nothing
+personal), through the shared email layer (one delivery per contact and month)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Engine, select
+
+from suivi.annual.models import ConseilCitoyen, ConseilCitoyenContact, ConseilCitoyenQuartier
+from suivi.config import Settings
+from suivi.contract.models import Contract, Quartier
+from suivi.db import session_scope, utcnow
+from suivi.notifications.delivery import deliver_all
+from suivi.notifications.email import OutgoingEmail, Transport, render_email
+from suivi.public.service import quartier_detail
+
+KIND = "conseil_summary"
+TEMPLATE = "conseil_summary"
+
+
+def summary_dedup_key(contact_id: int, period: str) -> str:
+    return f"{KIND}:contact:{contact_id}:{period}"
+
+
+def conseil_messages(session, settings: Settings, as_of: date) -> list[OutgoingEmail]:
+    period = f"{as_of.year:04d}-{as_of.month:02d}"
+    messages = []
+    for conseil in session.execute(select(ConseilCitoyen).order_by(ConseilCitoyen.id)).scalars():
+        contract = session.get(Contract, conseil.contract_id)
+        codes = session.execute(
+            select(Quartier.code)
+            .join(ConseilCitoyenQuartier, ConseilCitoyenQuartier.quartier_id == Quartier.id)
+            .where(ConseilCitoyenQuartier.conseil_citoyen_id == conseil.id)
+            .order_by(Quartier.code)
+        ).scalars()
+        quartiers = [quartier_detail(session, contract, code, as_of) for code in codes]
+        subject = f"Le point du mois sur vos quartiers — {conseil.name}"
+        context = {
+            "subject": subject,
+            "contract_name": contract.name,
+            "is_demo": contract.is_demo,
+            "conseil_name": conseil.name,
+            "as_of": as_of,
+            "quartiers": [q for q in quartiers if q is not None],
+            "public_url": f"{settings.app.base_url.rstrip('/')}/public/quartiers/",
+        }
+        text, html = render_email(settings, TEMPLATE, context)
+        contacts = session.execute(
+            select(ConseilCitoyenContact)
+            .where(ConseilCitoyenContact.conseil_citoyen_id == conseil.id)
+            .order_by(ConseilCitoyenContact.id)
+        ).scalars()
+        messages.extend(
+            OutgoingEmail(
+                dedup_key=summary_dedup_key(contact.id, period),
+                kind=KIND,
+                period=period,
+                recipient=contact.email,
+                subject=subject,
+                text=text,
+                html=html,
+            )
+            for contact in contacts
+        )
+    return messages
+
+
+def send_conseil_summaries(
+    engine: Engine,
+    settings: Settings,
+    *,
+    as_of: date,
+    run_started_at: datetime | None = None,
+    transport: Transport | None = None,
+    **options,
+) -> dict[str, int]:
+    with session_scope(engine) as session:
+        messages = conseil_messages(session, settings, as_of)
+    counts = deliver_all(
+        engine,
+        settings,
+        messages,
+        run_started_at=run_started_at or utcnow(),
+        transport=transport,
+        **options,
+    )
+    return {"contacts": len(messages), **counts}
