@@ -23,6 +23,7 @@ from suivi import __version__
 from suivi.api import install_api
 from suivi.config import Settings, load_settings
 from suivi.db import database_status, get_engine
+from suivi.deps import CommitOnSuccess
 from suivi.io.routes import router as io_router
 from suivi.monitoring.routes import router as monitoring_router
 from suivi.notifications import routes as notification_routes
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = get_engine(settings)
+    # The request's unit of work commits only a success (see suivi.deps.get_session).
+    app.add_middleware(CommitOnSuccess)
     app.add_middleware(SecurityHeaders, https=settings.app.base_url.lower().startswith("https://"))
 
     @app.get("/healthz", tags=["santé"], summary="État du service et de la base")

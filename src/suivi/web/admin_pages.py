@@ -307,7 +307,6 @@ def add_contact(
         except ApiError as exc:
             errors = _service_error(exc)
     if errors:
-        page.session.rollback()
         return _contacts_page(page, partner, status_code=422, errors=errors, values=values)
     return RedirectResponse(
         page.url(f"/administration/partenaires/{partner.id}/contacts", ajoute=contact.id)
@@ -367,8 +366,6 @@ def edit_contact(
         except ApiError as exc:
             errors = _service_error(exc)
     if errors:
-        page.session.rollback()
-        contact, partner = _contact(page, contact_id)
         return _edit_page(page, contact, partner, status_code=422, errors=errors, values=values)
     return RedirectResponse(
         page.url(f"/administration/partenaires/{partner.id}/contacts", modifie=contact.id)

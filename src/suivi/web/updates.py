@@ -200,8 +200,6 @@ def log_measurement(
     clean, errors = _validate(page, indicator, form)
     if not errors:
         errors = _save(page, indicator, clean)
-    if errors:
-        session.rollback()  # nothing half-written
     card = _card(page, indicator)
     card.errors = errors
     card.values = form if errors else {}
@@ -275,6 +273,10 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
                 today=clock.today(page.settings.tz),
             )
     except ApiError as exc:
+        # Nothing is saved (a 422 is rolled back at the boundary), but a refused insert can
+        # leave the transaction unusable (PostgreSQL after a unique violation): start afresh
+        # so that the card can be read back.
+        session.rollback()
         known = ("measured_on", "value", "reason", "comment", "evidence_url")
         field = exc.field if exc.field in known else "value"
         return {field: exc.detail}
