@@ -43,13 +43,18 @@ from suivi.commitments.models import (
     CommitmentQuartier,
 )
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Forbidden, Invalid, NotFound
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.progress import FRESHNESSES, PERFORMANCES, commitment_health
 
-router = APIRouter(prefix="/api", tags=["engagements"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["engagements"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 Status = Literal[LIFECYCLE_STATUSES]  # type: ignore[valid-type]
 Funding = Literal[FUNDING_TYPES]  # type: ignore[valid-type]
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]

@@ -40,7 +40,7 @@ from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment, CommitmentPartner
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Forbidden, Invalid, NotFound
 from suivi.indicators import service
 from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
@@ -56,7 +56,12 @@ from suivi.indicators.models import (
 )
 from suivi.progress import DIRECTIONS, FREQUENCIES, FRESHNESSES, PERFORMANCES, Evaluation, Rollup
 
-router = APIRouter(prefix="/api", tags=["indicateurs"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["indicateurs"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 Direction = Literal[DIRECTIONS]  # type: ignore[valid-type]
 Frequency = Literal[FREQUENCIES]  # type: ignore[valid-type]
 RevisionKind = Literal[TARGET_REVISION_KINDS]  # type: ignore[valid-type]

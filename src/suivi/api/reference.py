@@ -54,10 +54,15 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
-from suivi.deps import SessionDep
+from suivi.deps import SessionDep, UnitOfWorkRoute
 from suivi.errors import Forbidden, Invalid, NotFound
 
-router = APIRouter(prefix="/api", tags=["référentiel"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["référentiel"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 SortQuery = Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")]
 IfMatch = Annotated[
     str | None,

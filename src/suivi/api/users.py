@@ -36,10 +36,15 @@ from suivi.auth.service import (
     unlock,
 )
 from suivi.contract.models import ContractQuartier, Partner
-from suivi.deps import SessionDep
+from suivi.deps import SessionDep, UnitOfWorkRoute
 from suivi.errors import Conflict, Invalid, NotFound
 
-router = APIRouter(prefix="/api", tags=["comptes"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["comptes"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 Role = Literal[ROLES]  # type: ignore[valid-type]
 Email = Annotated[Text(254, 3), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]

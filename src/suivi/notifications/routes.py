@@ -38,14 +38,19 @@ from suivi.auth.deps import CurrentPrincipal, require_role
 from suivi.auth.models import UserContract
 from suivi.auth.principal import Principal
 from suivi.contract.models import Contract, Partner, PartnerContact
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Forbidden, NotFound
 from suivi.notifications import contacts as service
 from suivi.notifications.email import DEMO_NOTICE, email_environment
 from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery
 from suivi.notifications.summaries import summary_email, summary_for_contact
 
-router = APIRouter(prefix="/api", tags=["contacts et envois"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["contacts et envois"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 public = APIRouter(tags=["désabonnement"], include_in_schema=False)
 
 Admin = Annotated[Principal, Depends(require_role("admin"))]

@@ -38,14 +38,19 @@ from suivi.api.common import (
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Invalid, NotFound, forbidden
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile
 from suivi.scoping import can_generate_report, report_refusal
 
-router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/reports",
+    tags=["rapports"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 
 Kind = Literal["copil", "quartier", "partner", "annual"]
 
