@@ -5,7 +5,7 @@ redirects are saved before the client sees them (issue 16, « commit only on suc
 from __future__ import annotations
 
 import pytest
-from fastapi import Form
+from fastapi import APIRouter, Form, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from suivi.app import create_app
 from suivi.audit.models import AuditEvent
 from suivi.audit.service import record
-from suivi.deps import SessionDep
+from suivi.auth.deps import CurrentPrincipal
+from suivi.deps import SessionDep, UnitOfWorkRoute
 from suivi.errors import Invalid
 
 
@@ -51,6 +52,15 @@ def client(empty_db):
         write(session, label)
         raise Invalid("label", "Libellé refusé.")
 
+    # The API's routers commit a success in the endpoint's own thread: same rule.
+    committing = APIRouter(route_class=UnitOfWorkRoute)
+
+    @committing.post("/essai/api-routeur/{label}")
+    def api_router_call(session: SessionDep, label: str, status: int):
+        write(session, label)
+        return Response(status_code=status)
+
+    app.include_router(committing)
     return TestClient(app)
 
 
@@ -87,3 +97,36 @@ def test_a_raised_domain_error_leaves_nothing_written(client, empty_db):
     assert response.status_code == 422
     assert response.json()["detail"] == "Libellé refusé."
     assert _count(empty_db, "raised") == 0
+
+
+@pytest.mark.parametrize("status", [201, 204, 303, 403, 409, 422])
+def test_a_router_committing_in_the_endpoint_saves_only_a_success(client, empty_db, status):
+    label = f"router-{status}"
+    response = client.post(
+        f"/essai/api-routeur/{label}", params={"status": status}, follow_redirects=False
+    )
+    assert response.status_code == status
+    assert _count(empty_db, label) == (1 if status < 400 else 0)
+
+
+def test_authentication_leaves_the_write_transaction_to_the_route(demo_db):
+    """The token (or session) lookup of a writing request reads apart: the request's
+    session, whose first query takes SQLite's write lock, is still unused in the route."""
+    client = TestClient(create_app(demo_db.settings))
+    app = client.app
+    router = APIRouter(route_class=UnitOfWorkRoute)
+
+    @router.post("/essai/etat")
+    def state(session: SessionDep, principal: CurrentPrincipal):
+        return {"in_transaction": session.in_transaction(), "user_id": principal.user_id}
+
+    app.include_router(router)
+    answer = client.post(
+        "/api/auth/token", data={"username": "chef@example.org", "password": "demo"}
+    )
+    token = answer.json()["access_token"]
+    for _ in range(2):  # the second one is within a minute: no « last used » stamp to write
+        response = client.post("/essai/etat", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        assert response.json()["in_transaction"] is False
+        assert response.json()["user_id"] is not None

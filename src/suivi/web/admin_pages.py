@@ -43,7 +43,7 @@ from suivi.web.common import (
     PageId,
     Pagination,
     check_csrf,
-    not_found,
+    page_errors,
     page_number,
 )
 
@@ -194,17 +194,17 @@ def deliveries_page(page: AdminPage) -> Response:
 
 
 def _partner(page: Page, partner_id: int) -> Partner:
-    partner = page.session.get(Partner, partner_id)
-    if partner is None or partner.contract_id != page.contract.id:
-        raise not_found("Partenaire")
-    return partner
+    with page_errors():
+        return contact_service.get_managed_partner(
+            page.session, page.principal, partner_id, contract_id=page.contract.id
+        )
 
 
 def _contact(page: Page, contact_id: int) -> tuple[PartnerContact, Partner]:
-    contact = page.session.get(PartnerContact, contact_id)
-    if contact is None:
-        raise not_found("Contact")
-    return contact, _partner(page, contact.partner_id)
+    with page_errors():
+        return contact_service.get_managed_contact(
+            page.session, page.principal, contact_id, contract_id=page.contract.id
+        )
 
 
 @router.get("/administration/contacts")
