@@ -271,3 +271,32 @@ def get_managed_contact(
         raise NotFound("Contact introuvable.")
     partner = get_managed_partner(session, principal, contact.partner_id, contract_id=contract_id)
     return contact, partner
+
+
+ADMIN_UNSUBSCRIBE = "désabonnement par un administrateur"
+
+
+def unsubscribe_by_admin(
+    session: Session, principal: Principal, partner: Partner, contact: PartnerContact
+) -> None:
+    """Stop a contact's summaries at their request, audited with the admin's name.
+    (`unsubscribe` is the email link's path: it takes the token and records the link as
+    the actor; `update_contact` can only resubscribe.)"""
+    if contact.unsubscribed_at is not None:
+        return
+    before = snapshot(contact, exclude=("unsubscribe_token",))
+    contact.unsubscribed_at = utcnow()
+    contact.updated_at = contact.unsubscribed_at
+    session.add(contact)
+    session.flush()
+    record(
+        session,
+        action="update",
+        entity="partner_contact",
+        entity_id=contact.id,
+        before=before,
+        after=snapshot(contact, exclude=("unsubscribe_token",)),
+        actor_id=principal.user_id,
+        actor_label=f"{principal.label} ({ADMIN_UNSUBSCRIBE})",
+        contract_id=partner.contract_id,
+    )

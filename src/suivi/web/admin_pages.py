@@ -17,11 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, or_, select
 
 from suivi import clock, scoping
-from suivi.audit.service import record, snapshot
 from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.auth.models import UserContract
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
-from suivi.db import utcnow
 from suivi.errors import ApiError
 from suivi.formatting import format_date
 from suivi.labels import (
@@ -60,7 +58,6 @@ DELIVERY_STATUS_TONES = {
 PROBLEM_STATUSES = ("failed", "pending")
 CONTACT_LIMITS = {"name": 160, "email": 254, "role": 160}
 # Audit label of an unsubscription done by an admin (the person asked by phone, mail…).
-ADMIN_UNSUBSCRIBE = "désabonnement par un administrateur"
 
 
 def require_admin(page: PageDep) -> Page:
@@ -374,30 +371,6 @@ def edit_contact(
     )
 
 
-def unsubscribe_by_admin(session, partner: Partner, contact: PartnerContact, actor) -> None:
-    """Stop a contact's summaries at their request, audited with the admin's name.
-    (`contacts.unsubscribe` is the email link's path: it takes the token and records the
-    link as the actor; `contacts.update_contact` can only resubscribe.)"""
-    if contact.unsubscribed_at is not None:
-        return
-    before = snapshot(contact, exclude=("unsubscribe_token",))
-    contact.unsubscribed_at = utcnow()
-    contact.updated_at = contact.unsubscribed_at
-    session.add(contact)
-    session.flush()
-    record(
-        session,
-        action="update",
-        entity="partner_contact",
-        entity_id=contact.id,
-        before=before,
-        after=snapshot(contact, exclude=("unsubscribe_token",)),
-        actor_id=actor.user_id,
-        actor_label=f"{actor.label} ({ADMIN_UNSUBSCRIBE})",
-        contract_id=partner.contract_id,
-    )
-
-
 @router.post("/administration/contacts/{contact_id}/desabonner")
 def unsubscribe_contact(
     page: AdminPage,
@@ -406,7 +379,7 @@ def unsubscribe_contact(
 ) -> Response:
     check_csrf(page.request, csrf_token)
     contact, partner = _contact(page, contact_id)
-    unsubscribe_by_admin(page.session, partner, contact, page.principal)
+    contact_service.unsubscribe_by_admin(page.session, page.principal, partner, contact)
     return RedirectResponse(
         page.url(f"/administration/partenaires/{partner.id}/contacts", desabonne=contact.id)
         + f"#contact-{contact.id}",
