@@ -134,7 +134,7 @@ def spawn_server(script: Path, arguments: list[str], what: str) -> tuple[subproc
         env={**os.environ, "PYTHONPATH": _pythonpath()},
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded machine takes a while to import the app
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"{what} stopped (exit {process.returncode})")

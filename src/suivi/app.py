@@ -24,6 +24,7 @@ from suivi.annual import routes as annual_routes
 from suivi.api import install_api
 from suivi.config import Settings, load_settings
 from suivi.db import database_status, get_engine
+from suivi.deps import CommitOnSuccess
 from suivi.finance.routes import router as finance_router
 from suivi.governance.routes import router as governance_router
 from suivi.io.routes import router as io_router
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = get_engine(settings)
+    # The request's unit of work commits only a success (see suivi.deps.get_session).
+    app.add_middleware(CommitOnSuccess)
     app.add_middleware(SecurityHeaders, https=settings.app.base_url.lower().startswith("https://"))
 
     @app.get("/healthz", tags=["santé"], summary="État du service et de la base")

@@ -224,7 +224,18 @@ def open_session(engine: Engine, *, write: bool = False) -> Session:
 def _writing(engine: Engine) -> Engine:
     """`engine` starting SQLite transactions with BEGIN IMMEDIATE (see `_begin`). Made once
     per engine: it shares the engine's pool, and making it costs more than a short query."""
-    return engine.execution_options(sqlite_begin="IMMEDIATE")
+    writing = engine.execution_options(sqlite_begin="IMMEDIATE")
+    _READING[writing] = engine
+    return writing
+
+
+_READING: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def reading_engine(bind: Engine) -> Engine:
+    """The engine of a session's bind, for a read transaction (SQLite: BEGIN DEFERRED, no
+    write lock) even when the session writes."""
+    return _READING.get(bind, bind)
 
 
 def finish_session(session: Session, *, commit: bool) -> None:

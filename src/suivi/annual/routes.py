@@ -25,12 +25,14 @@ from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import ApiError
 from suivi.reports.archive import generate_report
 from suivi.web.common import PageDep, PageError, PageId, check_csrf, not_found
 
-api = APIRouter(prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES)
+api = APIRouter(
+    prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
+)
 pages = APIRouter(include_in_schema=False)
 Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
 

@@ -32,8 +32,7 @@ from suivi.api.common import (
 )
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
-from suivi.auth.principal import Principal
-from suivi.commitments import service
+from suivi.commitments import access, service
 from suivi.commitments.models import (
     FUNDING_TYPES,
     LIFECYCLE_STATUSES,
@@ -43,13 +42,18 @@ from suivi.commitments.models import (
     CommitmentQuartier,
 )
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, SettingsDep
-from suivi.errors import Forbidden, Invalid, NotFound
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.errors import Forbidden, Invalid
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.progress import FRESHNESSES, PERFORMANCES, commitment_health
 
-router = APIRouter(prefix="/api", tags=["engagements"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["engagements"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 Status = Literal[LIFECYCLE_STATUSES]  # type: ignore[valid-type]
 Funding = Literal[FUNDING_TYPES]  # type: ignore[valid-type]
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]
@@ -298,23 +302,6 @@ def list_commitments(
     return Page(items=items, total=total, page=page, size=size)
 
 
-def readable_commitment(session: Session, principal: Principal, commitment_id: int) -> Commitment:
-    commitment = session.get(Commitment, commitment_id)
-    if commitment is None or not scoping.can_read_commitment(session, principal, commitment):
-        raise NotFound("Engagement introuvable.")
-    return commitment
-
-
-def writable_commitment(session: Session, principal: Principal, commitment_id: int) -> Commitment:
-    """404 if unknown or in another contract, 403 if the principal may not change it."""
-    commitment = session.get(Commitment, commitment_id)
-    if commitment is None or not scoping.in_contracts(principal, commitment.contract_id):
-        raise NotFound("Engagement introuvable.")
-    if not scoping.can_write_commitment(session, principal, commitment):
-        raise Forbidden("Cet engagement est hors de votre périmètre de modification.")
-    return commitment
-
-
 @router.get("/commitments/{commitment_id}", response_model=CommitmentOut, summary="Un engagement")
 def get_commitment(
     session: SessionDep,
@@ -323,7 +310,7 @@ def get_commitment(
     commitment_id: PathId,
     as_of: AsOfQuery = None,
 ):
-    commitment = readable_commitment(session, principal, commitment_id)
+    commitment = access.get_readable(session, principal, commitment_id)
     return _outputs(session, commitment.contract_id, [commitment], resolve_as_of(as_of, settings))[
         0
     ]
@@ -373,7 +360,7 @@ def update_commitment(
     commitment_id: PathId,
     body: CommitmentPatch,
 ):
-    commitment = writable_commitment(session, principal, commitment_id)
+    commitment = access.get_writable(session, principal, commitment_id)
     contract = session.get(Contract, commitment.contract_id)
     fields = {
         key: value

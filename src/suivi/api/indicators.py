@@ -4,17 +4,14 @@ correct), evaluations (`GET /api/indicators/{id}/evaluation?as_of=`) and roll-up
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import clock, scoping
-from suivi.api.commitments import writable_commitment
 from suivi.api.common import (
     MAX_ID,
     AsOfQuery,
@@ -37,12 +34,12 @@ from suivi.api.common import (
 )
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
-from suivi.auth.principal import Principal
+from suivi.commitments import access as commitment_access
 from suivi.commitments.models import Commitment, CommitmentPartner
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, SettingsDep
-from suivi.errors import Forbidden, Invalid, NotFound
-from suivi.indicators import service
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.errors import Invalid, NotFound
+from suivi.indicators import access, service
 from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
 from suivi.indicators.models import (
     AGGREGATIONS,
@@ -56,7 +53,12 @@ from suivi.indicators.models import (
 )
 from suivi.progress import DIRECTIONS, FREQUENCIES, FRESHNESSES, PERFORMANCES, Evaluation, Rollup
 
-router = APIRouter(prefix="/api", tags=["indicateurs"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["indicateurs"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 Direction = Literal[DIRECTIONS]  # type: ignore[valid-type]
 Frequency = Literal[FREQUENCIES]  # type: ignore[valid-type]
 RevisionKind = Literal[TARGET_REVISION_KINDS]  # type: ignore[valid-type]
@@ -324,106 +326,6 @@ def _indicators_out(session: Session, rows: list[Indicator]) -> list[IndicatorOu
     ]
 
 
-def readable_indicator(session: Session, principal: Principal, indicator_id: int) -> Indicator:
-    indicator = session.get(Indicator, indicator_id)
-    if indicator is None or not scoping.can_read_indicator(session, principal, indicator):
-        raise NotFound("Indicateur introuvable.")
-    return indicator
-
-
-def _indicator_for_write(session: Session, principal: Principal, indicator_id: int) -> Indicator:
-    """404 unless the principal may at least read it (a write does not reveal existence)."""
-    indicator = session.get(Indicator, indicator_id)
-    if indicator is None or not scoping.in_contracts(principal, indicator.contract_id):
-        raise NotFound("Indicateur introuvable.")
-    if not scoping.can_read_indicator(session, principal, indicator):
-        raise NotFound("Indicateur introuvable.")
-    return indicator
-
-
-def writable_indicator(session: Session, principal: Principal, indicator_id: int) -> Indicator:
-    indicator = _indicator_for_write(session, principal, indicator_id)
-    if not scoping.can_write_indicator(session, principal, indicator):
-        raise Forbidden("Cet indicateur est hors de votre périmètre de modification.")
-    return indicator
-
-
-def measurable_indicator(session: Session, principal: Principal, indicator_id: int) -> Indicator:
-    indicator = _indicator_for_write(session, principal, indicator_id)
-    if not scoping.can_log_measurement(session, principal, indicator):
-        raise Forbidden("Vous ne pouvez pas saisir de mesure pour cet indicateur.")
-    return indicator
-
-
-# An alias, so that it is never correlated with the `Indicator` of the scoping subqueries;
-# built once (building an alias per request costs more than the query).
-_MEASURED = aliased(Indicator, name="measured_indicator")
-
-
-class _MeasuredIndicator(NamedTuple):
-    """The columns of an indicator that logging a measurement needs."""
-
-    id: int
-    baseline_date: date
-
-
-class _ContractTerm(NamedTuple):
-    """The columns of its contract that logging a measurement needs."""
-
-    id: int
-    term_start: date
-    term_end: date
-
-
-@lru_cache(maxsize=256)
-def _measurable_query(principal: Principal) -> Select:
-    """The query of `measurable_indicator_and_contract`, built once per principal: building
-    it and its SQL cache key costs more than running it. The principal is loaded afresh on
-    every request and is the whole key, so a changed role or scope gets a new query."""
-    indicator = _MEASURED
-    allowed = (
-        select(Commitment.id)
-        .where(
-            Commitment.id == indicator.commitment_id,
-            scoping.measurement_commitment_condition(principal),
-        )
-        .exists()
-    )
-    # Only the columns the service needs, not two ORM entities (28 columns to load).
-    return (
-        select(
-            indicator.id,
-            indicator.baseline_date,
-            Contract.id,
-            Contract.term_start,
-            Contract.term_end,
-            allowed,
-        )
-        .join(Contract, Contract.id == indicator.contract_id)
-        .where(indicator.id == bindparam("indicator_id"))
-    )
-
-
-def measurable_indicator_and_contract(
-    session: Session, principal: Principal, indicator_id: int
-) -> tuple[_MeasuredIndicator, _ContractTerm]:
-    """`measurable_indicator` and its contract in one query (logging a measurement is the
-    hot path): 404 if unknown or in another contract, 403 if out of the measurement scope.
-    Plain columns, run on the session's connection: no ORM object is needed (no autoflush
-    either, and none is due: nothing is written before this check)."""
-    found = (
-        session.connection()
-        .execute(_measurable_query(principal), {"indicator_id": indicator_id})
-        .first()
-    )
-    if found is None or not scoping.in_contracts(principal, found[2]):
-        raise NotFound("Indicateur introuvable.")
-    if not found[5]:
-        _indicator_for_write(session, principal, indicator_id)  # 404 if not even readable
-        raise Forbidden("Vous ne pouvez pas saisir de mesure pour cet indicateur.")
-    return _MeasuredIndicator(found[0], found[1]), _ContractTerm(found[2], found[3], found[4])
-
-
 SORT_COLUMNS = {
     "id": Indicator.id,
     "code": Indicator.code,
@@ -504,7 +406,7 @@ def list_indicators(
 
 @router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="Un indicateur")
 def get_indicator(session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId):
-    return _indicators_out(session, [readable_indicator(session, principal, indicator_id)])[0]
+    return _indicators_out(session, [access.get_readable(session, principal, indicator_id)])[0]
 
 
 @router.get(
@@ -519,7 +421,7 @@ def get_evaluation(
     indicator_id: PathId,
     as_of: AsOfQuery = None,
 ):
-    indicator = readable_indicator(session, principal, indicator_id)
+    indicator = access.get_readable(session, principal, indicator_id)
     day = resolve_as_of(as_of, settings)
     evaluated = evaluate_indicators(
         session,
@@ -571,7 +473,7 @@ def get_rollups(
     "/indicators", response_model=IndicatorOut, status_code=201, summary="Créer un indicateur"
 )
 def create_indicator(session: SessionDep, principal: CurrentPrincipal, body: IndicatorIn):
-    commitment = writable_commitment(session, principal, body.commitment_id)
+    commitment = commitment_access.get_writable(session, principal, body.commitment_id)
     contract = session.get(Contract, commitment.contract_id)
     indicator = service.create_indicator(
         session,
@@ -594,7 +496,7 @@ def create_indicator(session: SessionDep, principal: CurrentPrincipal, body: Ind
 def update_indicator(
     session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, body: IndicatorPatch
 ):
-    indicator = writable_indicator(session, principal, indicator_id)
+    indicator = access.get_writable(session, principal, indicator_id)
     fields = body.model_dump(exclude={"version"}, exclude_unset=True)
     for key, value in fields.items():
         if value is None and key not in NULLABLE_PATCH_FIELDS:
@@ -620,7 +522,7 @@ def update_indicator(
 def add_target(
     session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, body: TargetIn
 ):
-    indicator = writable_indicator(session, principal, indicator_id)
+    indicator = access.get_writable(session, principal, indicator_id)
     contract = session.get(Contract, indicator.contract_id)
     target = service.add_target(
         session,
@@ -653,7 +555,7 @@ def revise_target(
     target_id: PathId,
     body: TargetRevisionIn,
 ):
-    indicator = writable_indicator(session, principal, indicator_id)
+    indicator = access.get_writable(session, principal, indicator_id)
     target = _target_of(session, indicator, target_id)
     contract = session.get(Contract, indicator.contract_id)
     revision = service.revise_target(
@@ -680,7 +582,7 @@ def revise_target(
 def list_target_revisions(
     session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, target_id: PathId
 ):
-    indicator = readable_indicator(session, principal, indicator_id)
+    indicator = access.get_readable(session, principal, indicator_id)
     target = _target_of(session, indicator, target_id)
     rows = session.execute(
         select(TargetRevision)
@@ -704,7 +606,7 @@ def list_measurements(
     page: PageQuery = 1,
     size: SizeQuery = 50,
 ):
-    indicator = readable_indicator(session, principal, indicator_id)
+    indicator = access.get_readable(session, principal, indicator_id)
     query = select(Measurement).where(Measurement.indicator_id == indicator.id)
     if not include_superseded:
         query = query.where(Measurement.superseded_by_id.is_(None))
@@ -733,7 +635,7 @@ def create_measurement(
     indicator_id: PathId,
     body: MeasurementIn,
 ):
-    indicator, contract = measurable_indicator_and_contract(session, principal, indicator_id)
+    indicator, contract = access.get_measurable_with_contract(session, principal, indicator_id)
     measurement = service.create_measurement(
         session,
         contract,
@@ -769,7 +671,7 @@ def correct_measurement(
     measurement_id: PathId,
     body: CorrectionIn,
 ):
-    indicator = measurable_indicator(session, principal, indicator_id)
+    indicator = access.get_measurable(session, principal, indicator_id)
     old = session.get(Measurement, measurement_id)
     if old is None or old.indicator_id != indicator.id:
         raise NotFound("Mesure introuvable.")

@@ -54,10 +54,16 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
-from suivi.deps import SessionDep
+from suivi.deps import SessionDep, UnitOfWorkRoute
 from suivi.errors import Forbidden, Invalid, NotFound
+from suivi.notifications.contacts import get_readable_partner
 
-router = APIRouter(prefix="/api", tags=["référentiel"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["référentiel"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 SortQuery = Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")]
 IfMatch = Annotated[
     str | None,
@@ -380,9 +386,7 @@ def list_partners(
 def get_partner(
     session: SessionDep, principal: CurrentPrincipal, response: Response, partner_id: PathId
 ):
-    partner = session.get(Partner, partner_id)
-    if partner is None or not scoping.can_read_partner(principal, partner):
-        raise NotFound("Partenaire introuvable.")
+    partner = get_readable_partner(session, principal, partner_id)
     response.headers["ETag"] = service.etag(partner)
     return _partners_out(session, [partner])[0]
 

@@ -15,9 +15,14 @@ from suivi.audit.models import AUDIT_ACTIONS, AuditEvent
 from suivi.auth.deps import require_role
 from suivi.auth.models import UserContract
 from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 
-router = APIRouter(prefix="/api", tags=["journal"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["journal"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 

@@ -47,21 +47,12 @@ def add(
     ] = None,
 ) -> None:
     """Crée un compte rattaché au contrat configuré."""
-    from suivi.auth.models import ROLES, User
-    from suivi.auth.service import create_user, normalize_email
+    from suivi.auth.accounts import create_account
     from suivi.contract.models import Contract, Partner, Quartier, contract_quartier_ids
     from suivi.db import get_engine, session_scope
+    from suivi.errors import ApiError
 
     settings = settings_of(ctx)
-    if role not in ROLES:
-        _fail(f"Rôle inconnu : {role} (possibles : {', '.join(ROLES)}).")
-    partners, quartiers = partner or [], quartier or []
-    if role == "partenaire" and len(partners) != 1:
-        _fail("Un compte partenaire doit avoir exactement un --partner.")
-    if role not in ("partenaire", "chef_de_projet") and (partners or quartiers):
-        _fail("Seuls les comptes partenaire et chef de projet ont des --partner / --quartier.")
-    if role == "partenaire" and quartiers:
-        _fail("Un compte partenaire n'a pas de --quartier.")
     secret = _password(password)
     with session_scope(get_engine(settings), write=True) as session:
         contract = session.execute(
@@ -69,10 +60,8 @@ def add(
         ).scalar_one_or_none()
         if contract is None:
             _fail("Contrat introuvable : lancez d'abord `suivi init`.")
-        if session.execute(select(User.id).where(User.email == normalize_email(email))).first():
-            _fail(f"Un compte existe déjà pour {email}.")
         partner_ids = []
-        for code in partners:
+        for code in partner or []:
             found = session.execute(
                 select(Partner.id).where(Partner.contract_id == contract.id, Partner.code == code)
             ).scalar_one_or_none()
@@ -80,7 +69,7 @@ def add(
                 _fail(f"Partenaire inconnu : {code}")
             partner_ids.append(found)
         quartier_ids = []
-        for code in quartiers:
+        for code in quartier or []:
             found = session.execute(
                 select(Quartier.id).where(
                     Quartier.id.in_(contract_quartier_ids(contract.id)), Quartier.code == code
@@ -89,18 +78,27 @@ def add(
             if found is None:
                 _fail(f"Quartier inconnu : {code}")
             quartier_ids.append(found)
-        create_user(
-            session,
-            email=email,
-            password=secret,
-            role=role,
-            full_name=name,
-            partner_id=partner_ids[0] if role == "partenaire" else None,
-            contract_ids=[contract.id],
-            scope_partner_ids=partner_ids if role == "chef_de_projet" else [],
-            scope_quartier_ids=quartier_ids,
-            actor_label="cli",
-        )
+        # --partner is a partner account's attachment, anyone else's scope; the rules of
+        # roles and scopes are the service's (the same as the API's).
+        attached = role == "partenaire" and bool(partner_ids)
+        try:
+            create_account(
+                session,
+                None,
+                email=email,
+                password=secret,
+                role=role,
+                full_name=name,
+                partner_id=partner_ids[0] if attached else None,
+                contract_id=contract.id,
+                scope_partner_ids=partner_ids[1:] if attached else partner_ids,
+                scope_quartier_ids=quartier_ids,
+                actor_label="cli",
+            )
+        except ApiError as exc:
+            _fail(exc.detail)
+    from suivi.auth.service import normalize_email
+
     typer.echo(f"Compte créé : {normalize_email(email)} ({role}).")
 
 

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -63,6 +65,7 @@ from suivi.auth.service import (
     same_secret,
     touch,
 )
+from suivi.db import reading_engine, session_scope
 from suivi.deps import SAFE_METHODS, SessionDep
 
 __all__ = [
@@ -110,29 +113,50 @@ def _unauthorized(message: str = "Authentification requise.") -> HTTPException:
     )
 
 
+@contextmanager
+def _lookup_session(request: Request, session: Session) -> Iterator[Session]:
+    """Where to read who is asking: the request's own session when it only reads; for a
+    writing request, a short read transaction of its own. A writing request's session
+    takes SQLite's write lock (its writer-queue slot) at its first query, and holds it until
+    its commit: that first query must be the route's, not the authentication's, or the
+    lock is held across every threadpool hop and event-loop turn between the dependency
+    and the commit, and concurrent writers queue behind all of them (issue 14)."""
+    if request.method in SAFE_METHODS:
+        yield session
+        return
+    with session_scope(reading_engine(session.get_bind())) as lookup:
+        yield lookup
+
+
+def _separate(session: Session) -> bool:
+    """Stamp a session or token's use (at most once a minute) in a short transaction of its
+    own, unless the request's session already holds the write lock (a caller that wrote
+    before authenticating): a reading request must not write in its own transaction, and a
+    writing one must not take the lock before its route (see _lookup_session)."""
+    return not (
+        session.in_transaction() and reading_engine(session.get_bind()) is not session.get_bind()
+    )
+
+
 def _session_principal(request: Request, session: Session) -> Principal | None:
     settings = request.app.state.settings
-    row = find_web_session(
-        session,
-        request.cookies.get(SESSION_COOKIE),
-        idle_minutes=settings.web.session_idle_minutes,
-        absolute_hours=settings.web.session_absolute_hours,
-    )
-    if row is None:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
-        return None
+    with _lookup_session(request, session) as lookup:
+        row = find_web_session(
+            lookup,
+            request.cookies.get(SESSION_COOKIE),
+            idle_minutes=settings.web.session_idle_minutes,
+            absolute_hours=settings.web.session_absolute_hours,
+        )
+        if row is None:
+            return None
+        user = lookup.get(User, row.user_id)
+        if user is None or not user.is_active:
+            return None
+        principal = load_principal(
+            lookup, user, via="session", csrf_token=row.csrf_token, credential_id=row.id
+        )
     touch(
-        session,
-        AuthSession,
-        row.id,
-        "last_seen_at",
-        row.last_seen_at,
-        separate=request.method in SAFE_METHODS,
-    )
-    principal = load_principal(
-        session, user, via="session", csrf_token=row.csrf_token, credential_id=row.id
+        session, AuthSession, row.id, "last_seen_at", row.last_seen_at, separate=_separate(session)
     )
     request.state.principal = principal
     return principal
@@ -145,13 +169,14 @@ def get_current_principal(
 ) -> Principal:
     """API authentication: bearer token, else the web session cookie (+ CSRF on writes)."""
     if bearer:
-        # Plain columns: run on the session's connection (same transaction), without the
-        # ORM's execution layer, which would cost more than the query itself.
-        rows = (
-            session.connection()
-            .execute(TOKEN_USER_AND_MEMBERSHIPS, {"token_hash": hash_secret(bearer)})
-            .all()
-        )
+        # Plain columns, without the ORM's execution layer, which would cost more than the
+        # query itself; outside a writing request's transaction (see _lookup_session).
+        with _lookup_session(request, session) as lookup:
+            rows = (
+                lookup.connection()
+                .execute(TOKEN_USER_AND_MEMBERSHIPS, {"token_hash": hash_secret(bearer)})
+                .all()
+            )
         if not rows or not is_live(rows[0].revoked_at, rows[0].expires_at):
             raise _unauthorized("Jeton invalide, expiré ou révoqué.")
         found = rows[0]
@@ -163,7 +188,7 @@ def get_current_principal(
             found.token_id,
             "last_used_at",
             found.last_used_at,
-            separate=request.method in SAFE_METHODS,
+            separate=_separate(session),
         )
         memberships = [(r.contract_id, r.scope_partner_id, r.scope_quartier_id) for r in rows]
         principal = principal_from_rows(

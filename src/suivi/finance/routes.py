@@ -32,14 +32,16 @@ from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
 from suivi.commitments.models import FUNDING_TYPES, Commitment
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Forbidden, NotFound
 from suivi.finance import service
 from suivi.finance.models import FundingAlert, FundingLine
 from suivi.finance.register import MAX_BYTES, import_register
 from suivi.finance.rollups import CPO_TARGET, funding_rollup
 
-router = APIRouter(prefix="/api", tags=["financements"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api", tags=["financements"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
+)
 Funding = Literal[FUNDING_TYPES]  # type: ignore[valid-type]
 # Amounts arrive as JSON numbers or strings; `suivi.finance.rules` checks them (to the cent).
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"))]

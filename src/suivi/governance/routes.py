@@ -32,13 +32,18 @@ from suivi.api.common import (
 )
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import NotFound
 from suivi.governance import service
 from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES, Decision, DecisionUpdate
 from suivi.indicators.models import Target
 
-router = APIRouter(prefix="/api", tags=["comités et décisions"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["comités et décisions"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 
 DecisionKind = Literal[DECISION_KINDS]  # type: ignore[valid-type]
 DecisionStatus = Literal[DECISION_STATUSES]  # type: ignore[valid-type]

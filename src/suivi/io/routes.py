@@ -18,14 +18,19 @@ from suivi.api.common import AsOfQuery, ContractQuery, resolve_as_of, resolve_co
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal, require_role
 from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, SettingsDep, get_engine
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute, get_engine
 from suivi.errors import ApiError
 from suivi.io.export import export_portfolio
 from suivi.io.importer import dry_run_import, import_portfolio, read_upload
 from suivi.io.opendata import table_schema, write_opendata, write_subventions
 from suivi.io.reading import FileTooLargeError
 
-router = APIRouter(prefix="/api/io", tags=["tableurs"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/io",
+    tags=["tableurs"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 
 MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

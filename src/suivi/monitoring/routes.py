@@ -15,13 +15,18 @@ from suivi.api.common import ContractQuery, Page, PageQuery, SizeQuery, paginate
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal, require_role
 from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.indicators.models import Indicator
 from suivi.labels import ALERT_KIND_LABELS
 from suivi.monitoring.models import ALERT_KINDS, Alert, JobRun
 from suivi.scoping import indicator_condition
 
-router = APIRouter(prefix="/api", tags=["alertes et tâches"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["alertes et tâches"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 

@@ -14,10 +14,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from suivi import scoping
 from suivi.audit.service import record, snapshot
+from suivi.auth.principal import Principal
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
 from suivi.db import utcnow
-from suivi.errors import Conflict, Invalid
+from suivi.errors import Conflict, Forbidden, Invalid, NotFound
 from suivi.indicators.models import Indicator
 from suivi.notifications.models import EmailDelivery
 
@@ -222,3 +224,79 @@ def unsubscribe(
         contract_id=partner.contract_id if partner else None,
     )
     return contact
+
+
+# -- fetch and authorise: one place for the API, the pages and the jobs (issue 16) ---------
+
+
+def get_readable_partner(
+    session: Session, principal: Principal, partner_id: int, *, contract_id: int | None = None
+) -> Partner:
+    """The partner, if the principal may read it (and it belongs to `contract_id`); 404."""
+    partner = session.get(Partner, partner_id)
+    if (
+        partner is None
+        or (contract_id is not None and partner.contract_id != contract_id)
+        or not scoping.can_read_partner(principal, partner)
+    ):
+        raise NotFound("Partenaire introuvable.")
+    return partner
+
+
+def get_managed_partner(
+    session: Session, principal: Principal, partner_id: int, *, contract_id: int | None = None
+) -> Partner:
+    """The partner, if the principal may manage its contacts (an administrator of its
+    contract): 404 if they may not read it, 403 if only read."""
+    partner = get_readable_partner(session, principal, partner_id, contract_id=contract_id)
+    if not scoping.can_write_reference(principal, partner.contract_id):
+        raise Forbidden("Seul un administrateur peut gérer les contacts des partenaires.")
+    return partner
+
+
+def get_contact(session: Session, partner: Partner, contact_id: int) -> PartnerContact:
+    """A contact of this partner (else 404)."""
+    contact = session.get(PartnerContact, contact_id)
+    if contact is None or contact.partner_id != partner.id:
+        raise NotFound("Contact introuvable.")
+    return contact
+
+
+def get_managed_contact(
+    session: Session, principal: Principal, contact_id: int, *, contract_id: int | None = None
+) -> tuple[PartnerContact, Partner]:
+    """A contact and its partner, if the principal may manage that partner's contacts."""
+    contact = session.get(PartnerContact, contact_id)
+    if contact is None:
+        raise NotFound("Contact introuvable.")
+    partner = get_managed_partner(session, principal, contact.partner_id, contract_id=contract_id)
+    return contact, partner
+
+
+ADMIN_UNSUBSCRIBE = "désabonnement par un administrateur"
+
+
+def unsubscribe_by_admin(
+    session: Session, principal: Principal, partner: Partner, contact: PartnerContact
+) -> None:
+    """Stop a contact's summaries at their request, audited with the admin's name.
+    (`unsubscribe` is the email link's path: it takes the token and records the link as
+    the actor; `update_contact` can only resubscribe.)"""
+    if contact.unsubscribed_at is not None:
+        return
+    before = snapshot(contact, exclude=("unsubscribe_token",))
+    contact.unsubscribed_at = utcnow()
+    contact.updated_at = contact.unsubscribed_at
+    session.add(contact)
+    session.flush()
+    record(
+        session,
+        action="update",
+        entity="partner_contact",
+        entity_id=contact.id,
+        before=before,
+        after=snapshot(contact, exclude=("unsubscribe_token",)),
+        actor_id=principal.user_id,
+        actor_label=f"{principal.label} ({ADMIN_UNSUBSCRIBE})",
+        contract_id=partner.contract_id,
+    )

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
-from suivi import scoping
 from suivi.api.common import (
     AsOfQuery,
     Page,
@@ -38,14 +37,18 @@ from suivi.auth.deps import CurrentPrincipal, require_role
 from suivi.auth.models import UserContract
 from suivi.auth.principal import Principal
 from suivi.contract.models import Contract, Partner, PartnerContact
-from suivi.deps import SessionDep, SettingsDep
-from suivi.errors import Forbidden, NotFound
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.notifications import contacts as service
 from suivi.notifications.email import DEMO_NOTICE, email_environment
 from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery
 from suivi.notifications.summaries import summary_email, summary_for_contact
 
-router = APIRouter(prefix="/api", tags=["contacts et envois"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api",
+    tags=["contacts et envois"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 public = APIRouter(tags=["désabonnement"], include_in_schema=False)
 
 Admin = Annotated[Principal, Depends(require_role("admin"))]
@@ -123,34 +126,13 @@ def _out(contact: PartnerContact) -> ContactDetailOut:
     )
 
 
-def _readable_partner(session, principal: Principal, partner_id: int) -> Partner:
-    partner = session.get(Partner, partner_id)
-    if partner is None or not scoping.can_read_partner(principal, partner):
-        raise NotFound("Partenaire introuvable.")
-    return partner
-
-
-def _writable_partner(session, principal: Principal, partner_id: int) -> Partner:
-    partner = _readable_partner(session, principal, partner_id)
-    if not scoping.can_write_reference(principal, partner.contract_id):
-        raise Forbidden("Seul un administrateur peut gérer les contacts des partenaires.")
-    return partner
-
-
-def _contact(session, partner: Partner, contact_id: int) -> PartnerContact:
-    contact = session.get(PartnerContact, contact_id)
-    if contact is None or contact.partner_id != partner.id:
-        raise NotFound("Contact introuvable.")
-    return contact
-
-
 @router.get(
     "/partners/{partner_id}/contacts",
     response_model=list[ContactDetailOut],
     summary="Contacts d'un partenaire",
 )
 def list_contacts(session: SessionDep, principal: CurrentPrincipal, partner_id: PathId):
-    partner = _readable_partner(session, principal, partner_id)
+    partner = service.get_readable_partner(session, principal, partner_id)
     return [_out(contact) for contact in service.list_contacts(session, partner.id)]
 
 
@@ -162,8 +144,8 @@ def list_contacts(session: SessionDep, principal: CurrentPrincipal, partner_id: 
 def get_contact(
     session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, contact_id: PathId
 ):
-    partner = _readable_partner(session, principal, partner_id)
-    return _out(_contact(session, partner, contact_id))
+    partner = service.get_readable_partner(session, principal, partner_id)
+    return _out(service.get_contact(session, partner, contact_id))
 
 
 @router.post(
@@ -175,7 +157,7 @@ def get_contact(
 def create_contact(
     session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, body: ContactIn
 ):
-    partner = _writable_partner(session, principal, partner_id)
+    partner = service.get_managed_partner(session, principal, partner_id)
     contact = service.create_contact(
         session,
         partner,
@@ -198,8 +180,8 @@ def update_contact(
     contact_id: PathId,
     body: ContactPatch,
 ):
-    partner = _writable_partner(session, principal, partner_id)
-    contact = _contact(session, partner, contact_id)
+    partner = service.get_managed_partner(session, principal, partner_id)
+    contact = service.get_contact(session, partner, contact_id)
     fields = body.model_dump(exclude={"resubscribe"}, exclude_none=True)
     contact = service.update_contact(
         session,
@@ -221,8 +203,8 @@ def update_contact(
 def delete_contact(
     session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, contact_id: PathId
 ):
-    partner = _writable_partner(session, principal, partner_id)
-    contact = _contact(session, partner, contact_id)
+    partner = service.get_managed_partner(session, principal, partner_id)
+    contact = service.get_contact(session, partner, contact_id)
     service.delete_contact(
         session, partner, contact, actor_id=principal.user_id, actor_label=principal.label
     )
@@ -241,8 +223,8 @@ def preview_summary(
     contact_id: PathId,
     as_of: AsOfQuery = None,
 ):
-    partner = _writable_partner(session, principal, partner_id)
-    contact = _contact(session, partner, contact_id)
+    partner = service.get_managed_partner(session, principal, partner_id)
+    contact = service.get_contact(session, partner, contact_id)
     summary = summary_for_contact(
         session, settings, contact.id, as_of=resolve_as_of(as_of, settings)
     )

@@ -19,7 +19,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from suivi.api.common import (
     MAX_ID,
@@ -37,19 +36,23 @@ from suivi.api.common import (
 )
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
-from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Invalid, NotFound, forbidden
+from suivi.reports import access
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile
 from suivi.scoping import (
     can_generate_report,
-    conseil_citoyen_report_condition,
     report_refusal,
 )
 
-router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/reports",
+    tags=["rapports"],
+    responses=ERROR_RESPONSES,
+    route_class=UnitOfWorkRoute,
+)
 
 Kind = Literal["copil", "quartier", "partner", "annual"]
 
@@ -87,26 +90,6 @@ def _out(row: ReportFile) -> ReportOut:
     )
 
 
-def _visible(principal: Principal, query):
-    query = query.where(ReportFile.contract_id.in_(principal.contract_ids))
-    if principal.role == "partenaire":
-        query = query.where(
-            ReportFile.kind == "partner", ReportFile.scope == str(principal.partner_id or "")
-        )
-    if principal.role == "conseil_citoyen":
-        query = query.where(conseil_citoyen_report_condition(principal))
-    return query
-
-
-def _get(session, principal: Principal, report_id: int) -> ReportFile:
-    row = session.execute(
-        _visible(principal, select(ReportFile).where(ReportFile.id == report_id))
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("Rapport introuvable.")
-    return row
-
-
 @router.get("", summary="Rapports archivés", response_model=Page[ReportOut])
 def list_reports(
     session: SessionDep,
@@ -117,7 +100,7 @@ def list_reports(
     size: SizeQuery = 50,
 ) -> Page[ReportOut]:
     contract = resolve_contract(session, principal, contract_id)
-    query = _visible(principal, select(ReportFile).where(ReportFile.contract_id == contract.id))
+    query = access.visible_reports(principal, contract_id=contract.id)
     if kind is not None:
         query = query.where(ReportFile.kind == kind)
     rows, total = paginate(
@@ -128,7 +111,7 @@ def list_reports(
 
 @router.get("/{report_id}", summary="Un rapport archivé", response_model=ReportOut)
 def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: PathId) -> ReportOut:
-    return _out(_get(session, principal, report_id))
+    return _out(access.get_readable(session, principal, report_id))
 
 
 @router.get(
@@ -140,7 +123,7 @@ def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: Path
 def download_report(
     session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, report_id: PathId
 ) -> FileResponse:
-    row = _get(session, principal, report_id)
+    row = access.get_readable(session, principal, report_id)
     folder = Path(settings.reports.dir).resolve()
     path = (folder / row.path).resolve()
     if not path.is_relative_to(folder) or not path.is_file():

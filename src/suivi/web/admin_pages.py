@@ -17,11 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, or_, select
 
 from suivi import clock, scoping
-from suivi.audit.service import record, snapshot
 from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.auth.models import UserContract
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
-from suivi.db import utcnow
 from suivi.errors import ApiError
 from suivi.formatting import format_date
 from suivi.labels import (
@@ -43,7 +41,7 @@ from suivi.web.common import (
     PageId,
     Pagination,
     check_csrf,
-    not_found,
+    page_errors,
     page_number,
 )
 
@@ -60,7 +58,6 @@ DELIVERY_STATUS_TONES = {
 PROBLEM_STATUSES = ("failed", "pending")
 CONTACT_LIMITS = {"name": 160, "email": 254, "role": 160}
 # Audit label of an unsubscription done by an admin (the person asked by phone, mail…).
-ADMIN_UNSUBSCRIBE = "désabonnement par un administrateur"
 
 
 def require_admin(page: PageDep) -> Page:
@@ -194,17 +191,17 @@ def deliveries_page(page: AdminPage) -> Response:
 
 
 def _partner(page: Page, partner_id: int) -> Partner:
-    partner = page.session.get(Partner, partner_id)
-    if partner is None or partner.contract_id != page.contract.id:
-        raise not_found("Partenaire")
-    return partner
+    with page_errors():
+        return contact_service.get_managed_partner(
+            page.session, page.principal, partner_id, contract_id=page.contract.id
+        )
 
 
 def _contact(page: Page, contact_id: int) -> tuple[PartnerContact, Partner]:
-    contact = page.session.get(PartnerContact, contact_id)
-    if contact is None:
-        raise not_found("Contact")
-    return contact, _partner(page, contact.partner_id)
+    with page_errors():
+        return contact_service.get_managed_contact(
+            page.session, page.principal, contact_id, contract_id=page.contract.id
+        )
 
 
 @router.get("/administration/contacts")
@@ -307,7 +304,6 @@ def add_contact(
         except ApiError as exc:
             errors = _service_error(exc)
     if errors:
-        page.session.rollback()
         return _contacts_page(page, partner, status_code=422, errors=errors, values=values)
     return RedirectResponse(
         page.url(f"/administration/partenaires/{partner.id}/contacts", ajoute=contact.id)
@@ -367,37 +363,11 @@ def edit_contact(
         except ApiError as exc:
             errors = _service_error(exc)
     if errors:
-        page.session.rollback()
-        contact, partner = _contact(page, contact_id)
         return _edit_page(page, contact, partner, status_code=422, errors=errors, values=values)
     return RedirectResponse(
         page.url(f"/administration/partenaires/{partner.id}/contacts", modifie=contact.id)
         + f"#contact-{contact.id}",
         status_code=303,
-    )
-
-
-def unsubscribe_by_admin(session, partner: Partner, contact: PartnerContact, actor) -> None:
-    """Stop a contact's summaries at their request, audited with the admin's name.
-    (`contacts.unsubscribe` is the email link's path: it takes the token and records the
-    link as the actor; `contacts.update_contact` can only resubscribe.)"""
-    if contact.unsubscribed_at is not None:
-        return
-    before = snapshot(contact, exclude=("unsubscribe_token",))
-    contact.unsubscribed_at = utcnow()
-    contact.updated_at = contact.unsubscribed_at
-    session.add(contact)
-    session.flush()
-    record(
-        session,
-        action="update",
-        entity="partner_contact",
-        entity_id=contact.id,
-        before=before,
-        after=snapshot(contact, exclude=("unsubscribe_token",)),
-        actor_id=actor.user_id,
-        actor_label=f"{actor.label} ({ADMIN_UNSUBSCRIBE})",
-        contract_id=partner.contract_id,
     )
 
 
@@ -409,7 +379,7 @@ def unsubscribe_contact(
 ) -> Response:
     check_csrf(page.request, csrf_token)
     contact, partner = _contact(page, contact_id)
-    unsubscribe_by_admin(page.session, partner, contact, page.principal)
+    contact_service.unsubscribe_by_admin(page.session, page.principal, partner, contact)
     return RedirectResponse(
         page.url(f"/administration/partenaires/{partner.id}/contacts", desabonne=contact.id)
         + f"#contact-{contact.id}",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,6 +32,7 @@ from suivi.auth.principal import Principal
 from suivi.config import Settings
 from suivi.contract.models import Contract
 from suivi.deps import SessionDep
+from suivi.errors import Forbidden, NotFound
 from suivi.formatting import install_filters
 from suivi.validation import clean_number
 
@@ -70,6 +73,18 @@ class LoginRequired(Exception):  # noqa: N818 - a control-flow signal, not an er
 
 def not_found(what: str = "Page") -> PageError:
     return PageError(404, f"{what} introuvable (ou hors de votre périmètre).")
+
+
+@contextmanager
+def page_errors() -> Iterator[None]:
+    """The domain's refusals (`suivi.errors`) of a fetch-and-authorise call as the error
+    page: 404 « … introuvable (ou hors de votre périmètre). », 403 with its reason."""
+    try:
+        yield
+    except NotFound as exc:
+        raise PageError(404, f"{exc.detail.rstrip('.')} (ou hors de votre périmètre).") from None
+    except Forbidden as exc:
+        raise PageError(403, exc.detail) from None
 
 
 def require_user(request: Request, principal: PagePrincipal) -> Principal:

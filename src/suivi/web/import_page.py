@@ -131,8 +131,7 @@ def import_upload(
         report = dry_run_import(page.request.app.state.engine, page.contract.id, read, **options)
     else:
         report = import_portfolio(page.session, page.contract.id, read, **options)
-    if not report.ok or dry_run:
-        page.session.rollback()  # nothing written, whatever happened
+    if not report.ok or dry_run:  # a 422 writes nothing (the boundary rolls it back)
         return _render(
             page,
             422 if not report.ok else 200,

@@ -18,6 +18,7 @@ from suivi import scoping
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
 from suivi.charts import MapArea, bar_chart, qpv_map, status_bar
+from suivi.commitments import access as commitment_access
 from suivi.commitments.funding import partner_shares
 from suivi.commitments.models import (
     INACTIVE_STATUSES,
@@ -51,6 +52,7 @@ from suivi.web.common import (
     PageId,
     Pagination,
     not_found,
+    page_errors,
     page_number,
 )
 
@@ -556,13 +558,10 @@ def commitments_page(page: PageDep) -> Response:
 @router.get("/engagements/{commitment_id}")
 def commitment_page(page: PageDep, commitment_id: PageId) -> Response:
     session = page.session
-    commitment = session.get(Commitment, commitment_id)
-    if (
-        commitment is None
-        or commitment.contract_id != page.contract.id
-        or not scoping.can_read_commitment(session, page.principal, commitment)
-    ):
-        raise not_found("Engagement")
+    with page_errors():
+        commitment = commitment_access.get_readable(
+            session, page.principal, commitment_id, contract_id=page.contract.id
+        )
     lead = session.get(Partner, commitment.lead_partner_id)
     co_partners = session.execute(
         select(Partner, CommitmentPartner.share)

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.contract.models import Partner, Quartier, contract_quartier_ids
 from suivi.labels import REPORT_KIND_LABELS
+from suivi.reports import access
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
 from suivi.reports.models import REPORT_KINDS, ReportFile
 from suivi.scoping import (
     can_generate_report,
-    conseil_citoyen_report_condition,
     report_refusal,
 )
 from suivi.web.common import (
@@ -31,6 +31,7 @@ from suivi.web.common import (
     Pagination,
     check_csrf,
     not_found,
+    page_errors,
     page_number,
 )
 
@@ -38,14 +39,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _reports_query(page: Page):
-    query = select(ReportFile).where(ReportFile.contract_id == page.contract.id)
-    if page.principal.role == "partenaire":
-        query = query.where(
-            ReportFile.kind == "partner", ReportFile.scope == str(page.principal.partner_id or "")
-        )
-    if page.principal.role == "conseil_citoyen":
-        query = query.where(conseil_citoyen_report_condition(page.principal))
-    return query
+    return access.visible_reports(page.principal, contract_id=page.contract.id)
 
 
 @router.get("/rapports")
@@ -153,11 +147,10 @@ def generate_report_page(
 
 @router.get("/rapports/{report_id}/telecharger")
 def report_download(page: PageDep, report_id: PageId) -> Response:
-    report = page.session.execute(
-        _reports_query(page).where(ReportFile.id == report_id)
-    ).scalar_one_or_none()
-    if report is None:
-        raise not_found("Rapport")
+    with page_errors():
+        report = access.get_readable(
+            page.session, page.principal, report_id, contract_id=page.contract.id
+        )
     root = Path(page.settings.reports.dir).resolve()
     path = (root / report.path).resolve()
     if root not in path.parents or not path.is_file():

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from suivi import clock, scoping
+from suivi import clock
 from suivi.errors import ApiError
 from suivi.formatting import format_date
 from suivi.governance.service import target_history
-from suivi.indicators import service
+from suivi.indicators import access, service
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
 from suivi.indicators.sheet import sheet_of
@@ -25,12 +25,12 @@ from suivi.web.common import (
     PAGE_SIZE,
     Page,
     PageDep,
-    PageError,
     PageId,
     Pagination,
     check_csrf,
     is_htmx,
     not_found,
+    page_errors,
     page_number,
     parse_french_date,
     parse_french_number,
@@ -95,14 +95,18 @@ def home(page: PageDep) -> Response:
 
 
 def _readable_indicator(page: Page, indicator_id: int) -> Indicator:
-    indicator = page.session.get(Indicator, indicator_id)
-    if (
-        indicator is None
-        or indicator.contract_id != page.contract.id
-        or not scoping.can_read_indicator(page.session, page.principal, indicator)
-    ):
-        raise not_found("Indicateur")
-    return indicator
+    """An indicator of the page's contract the user may read (else the 404 page)."""
+    return _page_access(access.get_readable, page, indicator_id)
+
+
+def _measurable_indicator(page: Page, indicator_id: int) -> Indicator:
+    """... on which they may also log measurements (else the 403 page)."""
+    return _page_access(access.get_measurable, page, indicator_id)
+
+
+def _page_access(get, page: Page, indicator_id: int) -> Indicator:
+    with page_errors():
+        return get(page.session, page.principal, indicator_id, contract_id=page.contract.id)
 
 
 def _card(page: Page, indicator: Indicator):
@@ -191,10 +195,7 @@ def log_measurement(
     csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
 ) -> Response:
     check_csrf(request, csrf_token)
-    session = page.session
-    indicator = _readable_indicator(page, indicator_id)
-    if not scoping.can_log_measurement(session, page.principal, indicator):
-        raise PageError(403, "Vous ne pouvez pas saisir de mesure pour cet indicateur.")
+    indicator = _measurable_indicator(page, indicator_id)
     form = {
         "value": value,
         "measured_on": measured_on,
@@ -205,8 +206,6 @@ def log_measurement(
     clean, errors = _validate(page, indicator, form)
     if not errors:
         errors = _save(page, indicator, clean)
-    if errors:
-        session.rollback()  # nothing half-written
     card = _card(page, indicator)
     card.errors = errors
     card.values = form if errors else {}
@@ -280,6 +279,10 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
                 today=clock.today(page.settings.tz),
             )
     except ApiError as exc:
+        # Nothing is saved (a 422 is rolled back at the boundary), but a refused insert can
+        # leave the transaction unusable (PostgreSQL after a unique violation): start afresh
+        # so that the card can be read back.
+        session.rollback()
         known = ("measured_on", "value", "reason", "comment", "evidence_url")
         field = exc.field if exc.field in known else "value"
         return {field: exc.detail}
