@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -94,9 +94,17 @@ def main() -> None:
             indicators = dict(
                 session.execute(select(Indicator.code, Indicator.id).order_by(Indicator.code)).all()
             )
-        engine.dispose()
         count = -(-args.rows // PER_INDICATOR)
         codes = list(indicators)[:count]
+        # Creations only, on both sides: the demo's own readings of these indicators would
+        # make some file rows corrections for Suivi and duplicates for the bare insert.
+        with session_scope(engine, write=True) as session:
+            session.execute(
+                delete(Measurement).where(
+                    Measurement.indicator_id.in_([indicators[code] for code in codes])
+                )
+            )
+        engine.dispose()
         path = folder / "mesures.xlsx"
         write_file(path, codes, args.rows)
 
