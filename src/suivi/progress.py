@@ -422,7 +422,7 @@ def _freshness(
         return "overdue", None, plan.overdue_since, plan.p_index, plan.months
     if plan.c_index is None:
         return "up_to_date", None, None, None, plan.months
-    if plan.c_soon and (latest is None or latest < plan.c_first):
+    if plan.c_soon and (latest is None or (plan.c_first is not None and latest < plan.c_first)):
         return "due_soon", plan.next_due, None, plan.c_index, plan.months
     return "up_to_date", plan.next_due, None, plan.c_index, plan.months
 
@@ -652,7 +652,7 @@ def _judge(spec: IndicatorSpec, summary: MeasurementSummary, as_of: date) -> Eva
     actual: float | None = None
     measured_on: date | None = None
     expected: float | None = None
-    if summary.count:
+    if summary.count and summary.latest_on is not None:
         measured_on = summary.latest_on
         actual = summary.total if spec.cumulative else summary.latest_value
         expected = trajectory_value(spec, measured_on)

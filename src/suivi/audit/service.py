@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
@@ -17,6 +17,10 @@ from suivi.audit.models import AuditEvent
 from suivi.db import utcnow
 
 
+@overload
+def snapshot(row: SQLModel, exclude: tuple[str, ...] = ...) -> dict: ...
+@overload
+def snapshot(row: None, exclude: tuple[str, ...] = ...) -> None: ...
 def snapshot(row: SQLModel | None, exclude: tuple[str, ...] = ("password_hash",)) -> dict | None:
     """A JSON-safe copy of a row's columns, for the before/after of an audit event."""
     if row is None:
