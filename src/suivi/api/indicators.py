@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
@@ -45,26 +45,21 @@ from suivi.errors import Forbidden, Invalid, NotFound
 from suivi.indicators import service
 from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
 from suivi.indicators.models import (
-    AGGREGATIONS,
-    BREAKDOWNS,
-    COMPARABILITIES,
-    TARGET_REVISION_KINDS,
+    Aggregation,
+    Breakdown,
+    Comparability,
     Indicator,
     Measurement,
     Target,
     TargetRevision,
+    TargetRevisionKind,
 )
-from suivi.progress import DIRECTIONS, FREQUENCIES, FRESHNESSES, PERFORMANCES, Evaluation, Rollup
+from suivi.progress import Direction, Evaluation, Frequency, Freshness, Performance, Rollup
 
 router = APIRouter(prefix="/api", tags=["indicateurs"], responses=ERROR_RESPONSES)
-Direction = Literal[DIRECTIONS]  # type: ignore[valid-type]
-Frequency = Literal[FREQUENCIES]  # type: ignore[valid-type]
-RevisionKind = Literal[TARGET_REVISION_KINDS]  # type: ignore[valid-type]
+RevisionKind = TargetRevisionKind
 Tolerance = Annotated[float, Field(gt=0, lt=1)]
 GraceDays = Annotated[int, Field(ge=0, le=366)]
-Aggregation = Literal[AGGREGATIONS]  # type: ignore[valid-type]
-Breakdown = Literal[BREAKDOWNS]  # type: ignore[valid-type]
-Comparability = Literal[COMPARABILITIES]  # type: ignore[valid-type]
 # Bounded like the database's integers; a negative lag is refused by the service in French.
 LagDays = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 
@@ -437,8 +432,8 @@ def list_indicators(
     partner_id: FilterId = None,
     priority_id: FilterId = None,
     quartier_id: FilterId = None,
-    performance: Annotated[Literal[PERFORMANCES] | None, Query()] = None,  # type: ignore[valid-type]
-    freshness: Annotated[Literal[FRESHNESSES] | None, Query()] = None,  # type: ignore[valid-type]
+    performance: Annotated[Performance | None, Query()] = None,
+    freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
     sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
     page: PageQuery = 1,

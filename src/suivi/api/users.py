@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -24,7 +24,7 @@ from suivi.api.common import (
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.audit.service import record
 from suivi.auth.deps import require_role
-from suivi.auth.models import ROLES, User, UserContract, UserScope
+from suivi.auth.models import Role, User, UserContract, UserScope
 from suivi.auth.passwords import hash_password
 from suivi.auth.principal import Principal
 from suivi.auth.service import (
@@ -41,7 +41,6 @@ from suivi.errors import Conflict, Invalid, NotFound
 
 router = APIRouter(prefix="/api", tags=["comptes"], responses=ERROR_RESPONSES)
 Admin = Annotated[Principal, Depends(require_role("admin"))]
-Role = Literal[ROLES]  # type: ignore[valid-type]
 Email = Annotated[Text(254, 3), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Password = Text(200, 8)
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check
 
-REPORT_KINDS = ("copil", "quartier", "partner", "annual")
+
+class ReportKind(StrEnum):
+    """What a report covers. Stored as its value."""
+
+    COPIL = "copil"
+    QUARTIER = "quartier"
+    PARTNER = "partner"
+    ANNUAL = "annual"
+
+
+REPORT_KINDS = tuple(ReportKind)  # the stored codes, in order
 
 
 class ReportFile(SQLModel, table=True):
