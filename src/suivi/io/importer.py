@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table mapped, so flushes can sort foreign keys
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import Change, record, record_many, snapshot
 from suivi.commitments.models import (
     Commitment,
     CommitmentAmount,
@@ -901,8 +901,16 @@ class _Import:
 
     def _flush_creates(self) -> None:
         self.session.flush()
-        for entity, row in self._pending_creates:
-            self._audit("create", entity, _entity_id(row), None, snapshot(row))
+        record_many(
+            self.session,
+            [
+                Change("create", entity, _entity_id(row), None, snapshot(row))
+                for entity, row in self._pending_creates
+            ],
+            actor_id=self.actor_id,
+            actor_label=self.actor_label,
+            contract_id=self.contract.id,
+        )
         self._pending_creates = []
 
     _pending_creates: list
