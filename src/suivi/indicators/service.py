@@ -505,13 +505,8 @@ def _refuse_current(session: Session, keys: list[tuple[int, date]]) -> None:
         raise _already_measured(min(current)[1])
 
 
-def _after(row: dict[str, Any]) -> dict[str, Any]:
-    """`json_safe(row)` for a measurement's columns, without a JSON round trip per row."""
-    return {
-        **row,
-        "measured_on": row["measured_on"].isoformat(),
-        "entered_at": row["entered_at"].isoformat(),
-    }
+def _iso_days(row: dict[str, Any], entered: str) -> dict[str, str]:
+    return {"measured_on": row["measured_on"].isoformat(), "entered_at": entered}
 
 
 def create_measurement(
@@ -584,9 +579,14 @@ def create_measurements(
         raise
     ids = _current(session, keys)
     created = [{"id": ids[key], **row} for key, row in zip(keys, rows, strict=True)]
+    entered = entered_at.isoformat()
     record_many(
         session,
-        [Change("create", "measurement", row["id"], None, _after(row)) for row in created],
+        [
+            # `json_safe(row)`, without a JSON round trip per row.
+            Change("create", "measurement", row["id"], None, {**row, **_iso_days(row, entered)})
+            for row in created
+        ],
         actor_id=actor_id,
         actor_label=actor_label,
         contract_id=contract.id,
