@@ -75,7 +75,7 @@ class CommitmentIn(StrictModel):
     priority_id: Id
     start_date: Day
     end_date: Day
-    status: Status = "prevu"
+    status: Status = LifecycleStatus.PREVU
     funding_type: Funding
     partners: Annotated[list[CoPartner], Field(max_length=100)] = []
     quartier_ids: Annotated[list[Id], Field(max_length=100)] = []

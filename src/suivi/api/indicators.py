@@ -76,10 +76,10 @@ class SheetIn(StrictModel):
     denominator: Text(300) = ""
     producer: Text(200) = ""
     publication_lag_days: LagDays | None = None
-    breakdown: Breakdown = "none"
-    aggregation: Aggregation = "none"
+    breakdown: Breakdown = Breakdown.NONE
+    aggregation: Aggregation = Aggregation.NONE
     aggregation_weight: Text(200) = ""
-    comparability: Comparability = "comparable"
+    comparability: Comparability = Comparability.COMPARABLE
     forecast: bool | None = None  # None: on, unless the statistic is not comparable
     margin: Number = 0.0
     margin_justification: Text(2_000) = ""
@@ -140,7 +140,7 @@ class IndicatorIn(SheetIn):
     source: Text(200) = ""
     direction: Direction
     cumulative: bool = False
-    frequency: Frequency = "quarterly"
+    frequency: Frequency = Frequency.QUARTERLY
     tolerance: Tolerance = 0.10
     grace_days: GraceDays = 30
     baseline_value: Number
@@ -236,7 +236,7 @@ class MeasurementOut(BaseModel):
 
 class TargetRevisionIn(StrictModel):
     value: Number
-    kind: RevisionKind = "autre"
+    kind: RevisionKind = RevisionKind.AUTRE
     reason: Text(2_000, 1)
 
 

@@ -18,7 +18,7 @@ from suivi.auth.principal import Principal
 from suivi.deps import SessionDep, SettingsDep
 from suivi.indicators.models import Indicator
 from suivi.labels import ALERT_KIND_LABELS
-from suivi.monitoring.models import Alert, AlertKind, JobRun
+from suivi.monitoring.models import Alert, AlertKind, JobOutcome, JobRun
 from suivi.scoping import indicator_condition
 
 router = APIRouter(prefix="/api", tags=["alertes et tâches"], responses=ERROR_RESPONSES)
@@ -89,7 +89,6 @@ def _page(session, query, page: int, size: int):
     return rows, total
 
 
-JobOutcome = Literal["running", "success", "partial", "failed"]
 OUTCOME_HELP = (
     "running, success, partial (work left for a later run, e.g. emails pending) or failed"
 )

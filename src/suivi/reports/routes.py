@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
@@ -42,12 +42,12 @@ from suivi.deps import SessionDep, SettingsDep
 from suivi.errors import Invalid, NotFound, forbidden
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
-from suivi.reports.models import REPORT_KINDS, ReportFile
+from suivi.reports.models import REPORT_KINDS, ReportFile, ReportKind
 from suivi.scoping import can_generate_report, report_refusal
 
 router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=ERROR_RESPONSES)
 
-Kind = Literal["copil", "quartier", "partner", "annual"]
+Kind = ReportKind
 
 
 class ReportOut(BaseModel):
