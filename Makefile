@@ -32,11 +32,13 @@ run: $(STAMP)
 PYTEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
-## Ruff, the import contracts (docs/architecture.md), then the tests on SQLite (and PostgreSQL
-## when SUIVI_TEST_POSTGRES_URL is set).
+## Ruff, the import contracts (docs/architecture.md), mypy (the progress engine, the services,
+## scoping: [tool.mypy] in pyproject.toml), then the tests on SQLite (and PostgreSQL when
+## SUIVI_TEST_POSTGRES_URL is set).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ## The date-sensitive tests (marker `clock`) under libfaketime (Debian's `faketime`) at instants

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +22,9 @@ SQLModel.metadata.naming_convention = {
 metadata: MetaData = SQLModel.metadata
 
 
-def enum_check(column: str, values: tuple[str, ...], name: str | None = None) -> CheckConstraint:
-    """A CHECK that keeps a string column within a closed list of codes."""
+def enum_check(column: str, values: Iterable[str], name: str | None = None) -> CheckConstraint:
+    """A CHECK that keeps a string column within a closed list of codes (a `StrEnum`'s
+    values: the constraint's text, hence the schema, is the same as with plain strings)."""
     quoted = ", ".join(f"'{value}'" for value in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_enum")
 

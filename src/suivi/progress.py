@@ -32,6 +32,7 @@ import itertools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from math import fsum, isfinite
 from typing import TypeVar
 
@@ -43,11 +44,16 @@ __all__ = [
     "FRESHNESSES",
     "HEALTH_ORDER",
     "PERFORMANCES",
+    "Direction",
     "Evaluation",
+    "ForecastStatus",
+    "Frequency",
+    "Freshness",
     "Health",
     "IndicatorSpec",
     "LeastSquares",
     "MeasurementSummary",
+    "Performance",
     "Rollup",
     "commitment_health",
     "current_due_period",
@@ -62,19 +68,65 @@ __all__ = [
     "validate_spec",
 ]
 
-DIRECTIONS = ("increase", "decrease", "maintain")
-FREQUENCIES = ("monthly", "quarterly", "semiannual", "annual")
-PERFORMANCES = (
-    "achieved",
-    "on_track",
-    "at_risk",
-    "off_track",
-    "too_early",
-    "no_data",
-    "no_target",
-)
-FRESHNESSES = ("up_to_date", "due_soon", "overdue")
-FORECAST_STATUSES = ("will_meet", "will_miss")
+
+class Direction(StrEnum):
+    """The way an indicator should go. Stored as its value."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    MAINTAIN = "maintain"
+
+
+DIRECTIONS = tuple(Direction)  # the stored codes, in order
+
+
+class Frequency(StrEnum):
+    """How often an indicator is measured. Stored as its value."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    SEMIANNUAL = "semiannual"
+    ANNUAL = "annual"
+
+
+FREQUENCIES = tuple(Frequency)  # the stored codes, in order
+
+
+class Performance(StrEnum):
+    """How an indicator performs against its trajectory. Stored as its value."""
+
+    ACHIEVED = "achieved"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+    TOO_EARLY = "too_early"
+    NO_DATA = "no_data"
+    NO_TARGET = "no_target"
+
+
+PERFORMANCES = tuple(Performance)  # the stored codes, in order
+
+
+class Freshness(StrEnum):
+    """Whether an indicator is up to date. Stored as its value."""
+
+    UP_TO_DATE = "up_to_date"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+
+FRESHNESSES = tuple(Freshness)  # the stored codes, in order
+
+
+class ForecastStatus(StrEnum):
+    """Whether the forecast meets the final target. Stored as its value."""
+
+    WILL_MEET = "will_meet"
+    WILL_MISS = "will_miss"
+
+
+FORECAST_STATUSES = tuple(ForecastStatus)  # the stored codes, in order
+
 
 # Absolute slack applied to every comparison so that values computed through different
 # (but mathematically equal) float paths land on the same side of a threshold.
@@ -422,7 +474,7 @@ def _freshness(
         return "overdue", None, plan.overdue_since, plan.p_index, plan.months
     if plan.c_index is None:
         return "up_to_date", None, None, None, plan.months
-    if plan.c_soon and (latest is None or latest < plan.c_first):
+    if plan.c_soon and (latest is None or (plan.c_first is not None and latest < plan.c_first)):
         return "due_soon", plan.next_due, None, plan.c_index, plan.months
     return "up_to_date", plan.next_due, None, plan.c_index, plan.months
 
@@ -652,7 +704,7 @@ def _judge(spec: IndicatorSpec, summary: MeasurementSummary, as_of: date) -> Eva
     actual: float | None = None
     measured_on: date | None = None
     expected: float | None = None
-    if summary.count:
+    if summary.count and summary.latest_on is not None:
         measured_on = summary.latest_on
         actual = summary.total if spec.cumulative else summary.latest_value
         expected = trajectory_value(spec, measured_on)
@@ -692,8 +744,8 @@ def _judge(spec: IndicatorSpec, summary: MeasurementSummary, as_of: date) -> Eva
 
 def rollup(evaluations: Iterable[Evaluation]) -> Rollup:
     """Counts by performance and freshness, mean clamped progress and forecast misses."""
-    by_performance = dict.fromkeys(PERFORMANCES, 0)
-    by_freshness = dict.fromkeys(FRESHNESSES, 0)
+    by_performance: dict[str, int] = {str(code): 0 for code in PERFORMANCES}
+    by_freshness: dict[str, int] = {str(code): 0 for code in FRESHNESSES}
     progresses: list[float] = []
     count = 0
     forecast_miss = 0

@@ -68,8 +68,8 @@ CASES = {
         "Mesures, ligne 3, colonne Code indicateur : indicateur « ENG-999-I9 » inconnu",
     ),
     "measurement outside the term": (
-        _set("Mesures", 9, "Date", date(2031, 3, 31)),
-        "Mesures, ligne 9, colonne Date : le 31/03/2031 est hors de la durée du contrat",
+        _set("Mesures", 9, "Date", date(2023, 3, 31)),
+        "Mesures, ligne 9, colonne Date : la date du 31/03/2023 est hors de la durée du contrat",
     ),
     "commitment ending before it starts": (
         _set("Engagements", 3, "Date de fin", date(2024, 12, 1)),
@@ -106,7 +106,8 @@ CASES = {
     ),
     "bad siren": (
         _set("Partenaires", 2, "SIREN", "12345"),
-        "Partenaires, ligne 2, colonne SIREN : « 12345 » n'est pas un SIREN",
+        "Partenaires, ligne 2, colonne SIREN : « 12345 » : le SIREN doit compter exactement 9 "
+        "chiffres",
     ),
     "new quartier": (
         _set("Quartiers", 2, "Code QPV", "QN06999Z"),

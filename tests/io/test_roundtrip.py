@@ -134,13 +134,17 @@ def test_a_changed_value_is_a_correction_and_a_changed_target_a_revision(demo_db
         old, new = history
         assert old.value == old_value and old.superseded_by_id == new.id
         assert new.value == old_value + 1000 and new.superseded_by_id is None
-        assert new.correction_reason == "Erreur de saisie"
+        # As the service's corrections: the reason on the replaced reading (the pages show it).
+        assert old.correction_reason == "Erreur de saisie" and new.correction_reason == ""
         # The demo's own revisions carry a committee decision; the import's does not.
         imported = select(func.count()).where(TargetRevision.decision_id.is_(None))
         assert session.scalar(imported.select_from(TargetRevision)) == 1
-        event = session.scalars(select(AuditEvent).where(AuditEvent.entity == "measurement")).one()
-        assert event.action == "update" and event.actor_label == "import"
-        assert event.before["value"] == old_value
+        update, create = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "measurement").order_by(AuditEvent.id)
+        ).all()
+        assert update.action == "update" and update.actor_label == "import"
+        assert update.before["value"] == old_value and update.entity_id == str(old.id)
+        assert create.action == "create" and create.entity_id == str(new.id)
         assert session.scalar(select(func.count()).select_from(Target)) > 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -34,19 +34,19 @@ from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.commitments import access, service
 from suivi.commitments.models import (
-    FUNDING_TYPES,
-    LIFECYCLE_STATUSES,
     Commitment,
     CommitmentAmount,
     CommitmentPartner,
     CommitmentQuartier,
+    FundingType,
+    LifecycleStatus,
 )
 from suivi.contract.models import Contract
 from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Forbidden, Invalid
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
-from suivi.progress import FRESHNESSES, PERFORMANCES, commitment_health
+from suivi.progress import Freshness, Performance, commitment_health
 
 router = APIRouter(
     prefix="/api",
@@ -54,8 +54,8 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     route_class=UnitOfWorkRoute,
 )
-Status = Literal[LIFECYCLE_STATUSES]  # type: ignore[valid-type]
-Funding = Literal[FUNDING_TYPES]  # type: ignore[valid-type]
+Status = LifecycleStatus
+Funding = FundingType
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
@@ -79,7 +79,7 @@ class CommitmentIn(StrictModel):
     priority_id: Id
     start_date: Day
     end_date: Day
-    status: Status = "prevu"
+    status: Status = LifecycleStatus.PREVU
     funding_type: Funding
     partners: Annotated[list[CoPartner], Field(max_length=100)] = []
     quartier_ids: Annotated[list[Id], Field(max_length=100)] = []
@@ -233,8 +233,8 @@ def list_commitments(
     priority_id: FilterId = None,
     quartier_id: FilterId = None,
     status: Annotated[Status | None, Query()] = None,
-    performance: Annotated[Literal[PERFORMANCES] | None, Query()] = None,  # type: ignore[valid-type]
-    freshness: Annotated[Literal[FRESHNESSES] | None, Query()] = None,  # type: ignore[valid-type]
+    performance: Annotated[Performance | None, Query()] = None,
+    freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
     sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
     page: PageQuery = 1,

@@ -90,7 +90,7 @@ def _message_of(error: dict) -> str:
         # Our own validators raise ValueError with a French message.
         message = str(error.get("msg", ""))
         return message.removeprefix("Value error, ") or "valeur invalide"
-    if kind == "literal_error" and error.get("ctx", {}).get("expected"):
+    if kind in ("literal_error", "enum") and error.get("ctx", {}).get("expected"):
         return f"valeur non autorisée (attendu : {error['ctx']['expected']})"
     if kind in ("string_too_long", "string_too_short") and error.get("ctx"):
         limit = error["ctx"].get("max_length", error["ctx"].get("min_length"))

@@ -4,7 +4,7 @@ correct), evaluations (`GET /api/indicators/{id}/evaluation?as_of=`) and roll-up
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
@@ -42,16 +42,16 @@ from suivi.errors import Invalid, NotFound
 from suivi.indicators import access, service
 from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
 from suivi.indicators.models import (
-    AGGREGATIONS,
-    BREAKDOWNS,
-    COMPARABILITIES,
-    TARGET_REVISION_KINDS,
+    Aggregation,
+    Breakdown,
+    Comparability,
     Indicator,
     Measurement,
     Target,
     TargetRevision,
+    TargetRevisionKind,
 )
-from suivi.progress import DIRECTIONS, FREQUENCIES, FRESHNESSES, PERFORMANCES, Evaluation, Rollup
+from suivi.progress import Direction, Evaluation, Frequency, Freshness, Performance, Rollup
 
 router = APIRouter(
     prefix="/api",
@@ -59,14 +59,9 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     route_class=UnitOfWorkRoute,
 )
-Direction = Literal[DIRECTIONS]  # type: ignore[valid-type]
-Frequency = Literal[FREQUENCIES]  # type: ignore[valid-type]
-RevisionKind = Literal[TARGET_REVISION_KINDS]  # type: ignore[valid-type]
+RevisionKind = TargetRevisionKind
 Tolerance = Annotated[float, Field(gt=0, lt=1)]
 GraceDays = Annotated[int, Field(ge=0, le=366)]
-Aggregation = Literal[AGGREGATIONS]  # type: ignore[valid-type]
-Breakdown = Literal[BREAKDOWNS]  # type: ignore[valid-type]
-Comparability = Literal[COMPARABILITIES]  # type: ignore[valid-type]
 # Bounded like the database's integers; a negative lag is refused by the service in French.
 LagDays = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 
@@ -83,10 +78,10 @@ class SheetIn(StrictModel):
     denominator: Text(300) = ""
     producer: Text(200) = ""
     publication_lag_days: LagDays | None = None
-    breakdown: Breakdown = "none"
-    aggregation: Aggregation = "none"
+    breakdown: Breakdown = Breakdown.NONE
+    aggregation: Aggregation = Aggregation.NONE
     aggregation_weight: Text(200) = ""
-    comparability: Comparability = "comparable"
+    comparability: Comparability = Comparability.COMPARABLE
     forecast: bool | None = None  # None: on, unless the statistic is not comparable
     margin: Number = 0.0
     margin_justification: Text(2_000) = ""
@@ -147,7 +142,7 @@ class IndicatorIn(SheetIn):
     source: Text(200) = ""
     direction: Direction
     cumulative: bool = False
-    frequency: Frequency = "quarterly"
+    frequency: Frequency = Frequency.QUARTERLY
     tolerance: Tolerance = 0.10
     grace_days: GraceDays = 30
     baseline_value: Number
@@ -243,7 +238,7 @@ class MeasurementOut(BaseModel):
 
 class TargetRevisionIn(StrictModel):
     value: Number
-    kind: RevisionKind = "autre"
+    kind: RevisionKind = RevisionKind.AUTRE
     reason: Text(2_000, 1)
     # The committee decision carried out (`[governance] revision_requires_decision`).
     decision_id: Id | None = None
@@ -344,8 +339,8 @@ def list_indicators(
     partner_id: FilterId = None,
     priority_id: FilterId = None,
     quartier_id: FilterId = None,
-    performance: Annotated[Literal[PERFORMANCES] | None, Query()] = None,  # type: ignore[valid-type]
-    freshness: Annotated[Literal[FRESHNESSES] | None, Query()] = None,  # type: ignore[valid-type]
+    performance: Annotated[Performance | None, Query()] = None,
+    freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
     sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
     page: PageQuery = 1,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import AfterValidator, BaseModel, Field
@@ -40,15 +40,16 @@ from suivi.auth.principal import Principal
 from suivi.contract import service
 from suivi.contract.models import (
     CROSS_CUTTING_TAGS,
-    DOMAINS,
-    MEETING_KINDS,
-    PARTNER_KINDS,
     Commune,
     Contract,
     ContractQuartier,
+    CrossCuttingTag,
+    Domain,
     Meeting,
+    MeetingKind,
     Partner,
     PartnerContact,
+    PartnerKind,
     Priority,
     Quartier,
     QuartierCommune,
@@ -69,10 +70,7 @@ IfMatch = Annotated[
     str | None,
     Header(max_length=200, description="ETag lu (refus 409 si l'objet a changé entre-temps)."),
 ]
-PartnerKind = Literal[PARTNER_KINDS]  # type: ignore[valid-type]
-Domain = Literal[DOMAINS]  # type: ignore[valid-type]
-Tag = Literal[CROSS_CUTTING_TAGS]  # type: ignore[valid-type]
-MeetingKind = Literal[MEETING_KINDS]  # type: ignore[valid-type]
+Tag = CrossCuttingTag
 Position = Annotated[int, Field(ge=0, le=100_000)]
 Tags = Annotated[list[Tag], Field(max_length=len(CROSS_CUTTING_TAGS))]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -23,7 +23,7 @@ from suivi.api.common import (
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth import accounts
 from suivi.auth.deps import require_role
-from suivi.auth.models import ROLES, User
+from suivi.auth.models import Role, User
 from suivi.auth.principal import Principal
 from suivi.deps import SessionDep, UnitOfWorkRoute
 
@@ -34,7 +34,6 @@ router = APIRouter(
     route_class=UnitOfWorkRoute,
 )
 Admin = Annotated[Principal, Depends(require_role("admin"))]
-Role = Literal[ROLES]  # type: ignore[valid-type]
 Email = Annotated[Text(254, 3), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Password = Text(200, 8)
 

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, json_field
 
-AUDIT_ACTIONS = ("create", "update", "delete", "login", "logout", "revoke", "import")
+
+class AuditAction(StrEnum):
+    """What an audit event records. Stored as its value."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    REVOKE = "revoke"
+    IMPORT = "import"
+
+
+AUDIT_ACTIONS = tuple(AuditAction)  # the stored codes, in order
 
 
 class AuditEvent(SQLModel, table=True):

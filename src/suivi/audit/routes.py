@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select
 
 from suivi.api.common import MAX_ID, Page, PageQuery, SizeQuery, paginate
 from suivi.api.errors import ERROR_RESPONSES
-from suivi.audit.models import AUDIT_ACTIONS, AuditEvent
+from suivi.audit.models import AuditAction, AuditEvent
 from suivi.auth.deps import require_role
 from suivi.auth.models import UserContract
 from suivi.auth.principal import Principal
@@ -65,7 +65,7 @@ def list_audit(
     admin: Admin,
     entity: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")] = None,
     entity_id: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")] = None,
-    action: Annotated[Literal[AUDIT_ACTIONS] | None, Query()] = None,  # type: ignore[valid-type]
+    action: Annotated[AuditAction | None, Query()] = None,
     actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     since: Annotated[date | None, Query(description="Depuis ce jour (inclus)")] = None,
     until: Annotated[date | None, Query(description="Jusqu'à ce jour (inclus)")] = None,

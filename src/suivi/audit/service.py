@@ -1,11 +1,14 @@
-"""Write audit rows. Call `record()` in the same session (transaction) as the change."""
+"""Write audit rows. Call `record()` (or `record_many()`) in the same session (transaction) as
+the change."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
@@ -14,6 +17,10 @@ from suivi.audit.models import AuditEvent
 from suivi.db import utcnow
 
 
+@overload
+def snapshot(row: SQLModel, exclude: tuple[str, ...] = ...) -> dict: ...
+@overload
+def snapshot(row: None, exclude: tuple[str, ...] = ...) -> None: ...
 def snapshot(row: SQLModel | None, exclude: tuple[str, ...] = ("password_hash",)) -> dict | None:
     """A JSON-safe copy of a row's columns, for the before/after of an audit event."""
     if row is None:
@@ -51,19 +58,55 @@ def record(
     actor_label: str = "",
     contract_id: int | None = None,
 ) -> None:
-    """Insert the audit row now, in `session`'s transaction."""
-    session.flush()  # the audited change reaches the database first (the row may refer to it)
+    """Insert the audit row now, in `session`'s transaction (`record_many` of one)."""
+    record_many(
+        session,
+        [Change(action, entity, entity_id, before, after)],
+        actor_id=actor_id,
+        actor_label=actor_label,
+        contract_id=contract_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One audited change: what `record` takes, for `record_many`."""
+
+    action: str
+    entity: str
+    entity_id: Any
+    before: dict | None = None
+    after: dict | None = None
+
+
+def record_many(
+    session: Session,
+    changes: Sequence[Change],
+    *,
+    actor_id: int | None = None,
+    actor_label: str = "",
+    contract_id: int | None = None,
+) -> None:
+    """Insert one audit row per change, by one actor in one contract, in a single
+    `executemany` in `session`'s transaction (an import audits thousands of rows)."""
+    if not changes:
+        return
+    session.flush()  # the audited changes reach the database first (rows may refer to them)
+    at = utcnow()
     session.connection().execute(  # the session's transaction, without the ORM layer
         _INSERT,
-        dict(
-            at=utcnow(),
-            actor_id=actor_id,
-            actor_label=actor_label,
-            contract_id=contract_id,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-        ),
+        [
+            dict(
+                at=at,
+                actor_id=actor_id,
+                actor_label=actor_label,
+                contract_id=contract_id,
+                action=change.action,
+                entity=change.entity,
+                entity_id=str(change.entity_id),
+                before=change.before,
+                after=change.after,
+            )
+            for change in changes
+        ],
     )

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, timestamp_field
 
-ROLES = ("admin", "chef_de_projet", "partenaire", "copil", "conseil_citoyen")
-TOKEN_KINDS = ("login", "personal")
+
+class Role(StrEnum):
+    """A user's role. Stored as its value."""
+
+    ADMIN = "admin"
+    CHEF_DE_PROJET = "chef_de_projet"
+    PARTENAIRE = "partenaire"
+    COPIL = "copil"
+    CONSEIL_CITOYEN = "conseil_citoyen"
+
+
+ROLES = tuple(Role)  # the stored codes, in order
+
+
+class TokenKind(StrEnum):
+    """How an API token was issued. Stored as its value."""
+
+    LOGIN = "login"
+    PERSONAL = "personal"
+
+
+TOKEN_KINDS = tuple(TokenKind)  # the stored codes, in order
 
 
 class User(SQLModel, table=True):

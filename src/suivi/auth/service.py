@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -342,8 +343,8 @@ def create_user(
     full_name: str = "",
     partner_id: int | None = None,
     contract_ids: list[int],
-    scope_partner_ids: list[int] = (),
-    scope_quartier_ids: list[int] = (),
+    scope_partner_ids: Sequence[int] = (),
+    scope_quartier_ids: Sequence[int] = (),
     actor_id: int | None = None,
     actor_label: str = "",
 ) -> User:

@@ -361,7 +361,7 @@ def verify_backup(folder: Path, settings: Settings | None = None) -> dict:
     manifest = _load_manifest(folder)
     database = manifest.get("database")
     files = manifest.get("files") or {}
-    if database not in files:
+    if not isinstance(database, str) or database not in files:
         raise BackupError("Sauvegarde corrompue : le manifeste ne décrit pas la base.")
     listed = [folder / area for area in FILE_AREAS]
     problems = _file_problems(folder, files, listed)

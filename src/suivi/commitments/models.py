@@ -4,16 +4,42 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check
 
-LIFECYCLE_STATUSES = ("prevu", "en_cours", "realise", "suspendu", "abandonne")
+
+class LifecycleStatus(StrEnum):
+    """A commitment's status. Stored as its value."""
+
+    PREVU = "prevu"
+    EN_COURS = "en_cours"
+    REALISE = "realise"
+    SUSPENDU = "suspendu"
+    ABANDONNE = "abandonne"
+
+
+LIFECYCLE_STATUSES = tuple(LifecycleStatus)  # the stored codes, in order
+
 # Suspended and abandoned commitments are left out of every roll-up and every alert.
-INACTIVE_STATUSES = ("suspendu", "abandonne")
-FUNDING_TYPES = ("droit_commun", "credits_specifiques", "investissement", "tfpb", "europe", "autre")
+INACTIVE_STATUSES = (LifecycleStatus.SUSPENDU, LifecycleStatus.ABANDONNE)
+
+
+class FundingType(StrEnum):
+    """A commitment's funding type. Stored as its value."""
+
+    DROIT_COMMUN = "droit_commun"
+    CREDITS_SPECIFIQUES = "credits_specifiques"
+    INVESTISSEMENT = "investissement"
+    TFPB = "tfpb"
+    EUROPE = "europe"
+    AUTRE = "autre"
+
+
+FUNDING_TYPES = tuple(FundingType)  # the stored codes, in order
 
 
 class Commitment(SQLModel, table=True):

@@ -314,7 +314,7 @@ def _check_parent(
     session: Session, contract: Contract, parent_id: int, priority: Priority | None
 ) -> None:
     """The parent is a priority of the contract and not the priority itself or below it."""
-    parents = dict(
+    parents: dict[int, int | None] = dict(
         session.execute(
             select(Priority.id, Priority.parent_id).where(Priority.contract_id == contract.id)
         ).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -10,15 +11,57 @@ from sqlmodel import Field, SQLModel
 from suivi.modelbase import created_at_field, enum_check
 from suivi.progress import DIRECTIONS, FREQUENCIES
 
-TARGET_REVISION_KINDS = ("avenant", "revue_mi_parcours", "correction", "autre")
+
+class TargetRevisionKind(StrEnum):
+    """Why a target's value changed. Stored as its value."""
+
+    AVENANT = "avenant"
+    REVUE_MI_PARCOURS = "revue_mi_parcours"
+    CORRECTION = "correction"
+    AUTRE = "autre"
+
+
+TARGET_REVISION_KINDS = tuple(TargetRevisionKind)  # the stored codes, in order
+
 
 # The indicator reference sheet (fiche indicateur): closed lists.
 # How values combine across quartiers: QPV rates never sum (a weighted mean, or nothing).
-AGGREGATIONS = ("sum", "weighted_mean", "none")
+
+
+class Aggregation(StrEnum):
+    """How values combine across quartiers. Stored as its value."""
+
+    SUM = "sum"
+    WEIGHTED_MEAN = "weighted_mean"
+    NONE = "none"
+
+
+AGGREGATIONS = tuple(Aggregation)  # the stored codes, in order
+
 # Whether successive values may be compared (INSEE warns against it below commune level):
 # a non-comparable statistic gets no forecast.
-COMPARABILITIES = ("comparable", "statistique_non_comparable")
-BREAKDOWNS = ("none", "sex", "age_band", "sex_age_band")
+
+
+class Comparability(StrEnum):
+    """Whether successive values may be compared. Stored as its value."""
+
+    COMPARABLE = "comparable"
+    STATISTIQUE_NON_COMPARABLE = "statistique_non_comparable"
+
+
+COMPARABILITIES = tuple(Comparability)  # the stored codes, in order
+
+
+class Breakdown(StrEnum):
+    """How values are broken down. Stored as its value."""
+
+    NONE = "none"
+    SEX = "sex"
+    AGE_BAND = "age_band"
+    SEX_AGE_BAND = "sex_age_band"
+
+
+BREAKDOWNS = tuple(Breakdown)  # the stored codes, in order
 
 
 class Indicator(SQLModel, table=True):

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
@@ -23,7 +25,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from suivi.audit.service import json_safe, record, snapshot
+from suivi.audit.service import Change, record, record_many, snapshot
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import check_still_writable
 from suivi.contract.models import Contract, ContractQuartier, Partner, PartnerContact
@@ -415,36 +417,134 @@ class _Baseline(Protocol):
     baseline_date: date
 
 
+def _fr(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
 def check_not_future(day: date, today: date) -> None:
     """A measurement is a figure already observed: never dated after the real today (every
     writer passes `clock.today(...)`, never a display `as_of`)."""
     if day > today:
         raise Invalid(
             "measured_on",
-            f"La date {day.isoformat()} est postérieure à aujourd'hui ({today.isoformat()}) : "
+            f"La date du {_fr(day)} est postérieure à aujourd'hui ({_fr(today)}) : "
             "on ne saisit que des mesures déjà constatées.",
         )
 
 
-def _check_measured_on(contract: _Term, indicator: _Baseline, day: date, today: date) -> None:
+def check_measured_on(contract: _Term, baseline_date: date, day: date, today: date) -> None:
+    """Not in the future, within the contract's term, not before the indicator's baseline."""
     check_not_future(day, today)
     if not contract.term_start <= day <= contract.term_end:
         raise Invalid(
             "measured_on",
-            f"La date {day.isoformat()} est hors de la durée du contrat "
-            f"({contract.term_start.isoformat()} – {contract.term_end.isoformat()}).",
+            f"La date du {_fr(day)} est hors de la durée du contrat "
+            f"(du {_fr(contract.term_start)} au {_fr(contract.term_end)}).",
         )
-    if day < indicator.baseline_date:
+    if day < baseline_date:
         raise Invalid("measured_on", "La mesure précède la date de référence de l'indicateur.")
 
 
-# Logging a measurement is the API's hot write: a plain INSERT, built once, costs about half
-# of building a `Measurement` object and flushing it through the unit of work.
-_INSERT_MEASUREMENT = insert(Measurement.__table__)
+def check_measurement(
+    contract: _Term,
+    baseline_date: date,
+    *,
+    measured_on: date,
+    value: float,
+    comment: str = "",
+    evidence_url: str = "",
+    today: date,
+) -> dict[str, Any]:
+    """The rules of a new measurement, whoever writes it (API, form, import): its cleaned
+    `value`, `comment` and `evidence_url`, or `Invalid` (field and French message)."""
+    cleaned = {
+        "value": _number(value, "value"),
+        "comment": _text(comment, MAX_COMMENT, "comment", "Le commentaire"),
+        "evidence_url": _url(evidence_url),
+    }
+    check_measured_on(contract, baseline_date, measured_on, today)
+    return cleaned
+
+
+@dataclass(frozen=True, slots=True)
+class NewMeasurement:
+    """One reading to create (`create_measurements`)."""
+
+    indicator: _Baseline
+    measured_on: date
+    value: float
+    comment: str = ""
+    evidence_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementCorrection:
+    """One correction (`correct_measurements`): `None` keeps the old reading's value."""
+
+    indicator: _Baseline
+    old: Measurement
+    value: float
+    reason: str
+    measured_on: date | None = None
+    comment: str | None = None
+    evidence_url: str | None = None
+
+
+# A plain INSERT, one `executemany` for all the rows: building `Measurement` objects and
+# flushing them through the unit of work costs several times the insert itself. (No
+# RETURNING: ids in parameter order would make SQLite insert one row per statement.)
+_INSERT_MEASUREMENTS = insert(Measurement.__table__)
 _ALREADY_MEASURED = (
     "Une valeur est déjà enregistrée au {day} pour cet indicateur : corrigez-la "
     "(POST …/measurements/{{id}}/correction) plutôt que d'en saisir une seconde."
 )
+# Bound parameters per IN (...) list: far below SQLite's and PostgreSQL's limits.
+_IN_CHUNK = 400
+
+
+def _already_measured(day: date) -> Conflict:
+    return Conflict(_ALREADY_MEASURED.format(day=day.isoformat()), "measured_on")
+
+
+def _current(session: Session, keys: list[tuple[int, date]]) -> dict[tuple[int, date], int]:
+    """The ids of the current measurements at these (indicator, date) keys. One query per
+    chunk of indicators, on their date range (a single key: exactly that one), then matched
+    here: cheaper than a row-value IN list of thousands of keys."""
+    wanted = set(keys)
+    by_indicator: dict[int, list[date]] = {}
+    for indicator_id, day in wanted:
+        by_indicator.setdefault(indicator_id, []).append(day)
+    indicator_ids = sorted(by_indicator)
+    found: dict[tuple[int, date], int] = {}
+    for start in range(0, len(indicator_ids), _IN_CHUNK):
+        chunk = indicator_ids[start : start + _IN_CHUNK]
+        days = [day for indicator_id in chunk for day in by_indicator[indicator_id]]
+        for id_, indicator_id, day in session.execute(
+            select(Measurement.id, Measurement.indicator_id, Measurement.measured_on).where(
+                Measurement.indicator_id.in_(chunk),
+                Measurement.measured_on.between(min(days), max(days)),
+                Measurement.superseded_by_id.is_(None),
+            )
+        ):
+            if (indicator_id, day) in wanted:
+                found[(indicator_id, day)] = id_
+    return found
+
+
+def _refuse_current(session: Session, keys: list[tuple[int, date]]) -> None:
+    """409 if an (indicator, date) already has a current measurement, or comes twice."""
+    seen: set[tuple[int, date]] = set()
+    for key in keys:
+        if key in seen:
+            raise _already_measured(key[1])
+        seen.add(key)
+    current = _current(session, keys)
+    if current:
+        raise _already_measured(min(current)[1])
+
+
+def _iso_days(row: dict[str, Any], entered: str) -> dict[str, str]:
+    return {"measured_on": row["measured_on"].isoformat(), "entered_at": entered}
 
 
 def create_measurement(
@@ -457,63 +557,85 @@ def create_measurement(
     comment: str = "",
     evidence_url: str = "",
     actor_id: int | None,
+    actor_label: str = "",
     today: date,
 ) -> dict[str, Any]:
-    """Insert a measurement; return its columns (all of them, as `Measurement` has them).
-    Deliberately not a `Measurement` object: one that already has an id but is not in the
-    session would be inserted again if it were ever added to it."""
-    value = _number(value, "value")
-    comment = _text(comment, MAX_COMMENT, "comment", "Le commentaire")
-    evidence_url = _url(evidence_url)
-    _check_measured_on(contract, indicator, measured_on, today)
-    row: dict[str, Any] = dict(
-        indicator_id=indicator.id,
-        measured_on=measured_on,
-        value=value,
-        comment=comment,
-        evidence_url=evidence_url,
-        author_id=actor_id,
-        entered_at=utcnow(),
-        superseded_by_id=None,
-        correction_reason="",
-    )
-    session.flush()  # pending changes first, as the unit of work would order them
-    current = session.execute(
-        select(Measurement.id).where(
-            Measurement.indicator_id == indicator.id,
-            Measurement.measured_on == measured_on,
-            Measurement.superseded_by_id.is_(None),
+    """`create_measurements` of one."""
+    item = NewMeasurement(indicator, measured_on, value, comment, evidence_url)
+    return create_measurements(
+        session, contract, [item], actor_id=actor_id, actor_label=actor_label, today=today
+    )[0]
+
+
+def create_measurements(
+    session: Session,
+    contract: _Term,
+    items: Sequence[NewMeasurement],
+    *,
+    actor_id: int | None,
+    actor_label: str = "",
+    today: date,
+) -> list[dict[str, Any]]:
+    """Insert new measurements (each checked by `check_measurement`, none already current
+    at its date: 409) and audit each; return their columns (all of them, as `Measurement`
+    has them). Deliberately not `Measurement` objects: one that already has an id but is
+    not in the session would be inserted again if it were ever added to it."""
+    entered_at = utcnow()
+    rows: list[dict[str, Any]] = [
+        dict(
+            indicator_id=item.indicator.id,
+            measured_on=item.measured_on,
+            **check_measurement(
+                contract,
+                item.indicator.baseline_date,
+                measured_on=item.measured_on,
+                value=item.value,
+                comment=item.comment,
+                evidence_url=item.evidence_url,
+                today=today,
+            ),
+            author_id=actor_id,
+            entered_at=entered_at,
+            superseded_by_id=None,
+            correction_reason="",
         )
-    ).first()
-    if current is not None:
-        raise Conflict(_ALREADY_MEASURED.format(day=measured_on.isoformat()), "measured_on")
+        for item in items
+    ]
+    if not rows:
+        return []
+    session.flush()  # pending changes first, as the unit of work would order them
+    keys = [(row["indicator_id"], row["measured_on"]) for row in rows]
+    _refuse_current(session, keys)
+    connection = session.connection()
     try:
-        inserted = session.connection().execute(_INSERT_MEASUREMENT, row)
+        connection.execute(_INSERT_MEASUREMENTS, rows)
     except IntegrityError as exc:
-        # A concurrent writer recorded this date first (the unique index of current values);
-        # the request's transaction is rolled back by its boundary.
+        # A concurrent writer recorded one of these dates first (the unique index of current
+        # values); the transaction is rolled back by its boundary.
         if "ix_measurement_current" in str(exc.orig) or "measured_on" in str(exc.orig):
-            raise Conflict(
-                _ALREADY_MEASURED.format(day=measured_on.isoformat()), "measured_on"
-            ) from None
+            raise _already_measured(rows[0]["measured_on"]) from None
         raise
-    row = {"id": inserted.inserted_primary_key[0], **row}
-    record(
+    ids = _current(session, keys)
+    created = [{"id": ids[key], **row} for key, row in zip(keys, rows, strict=True)]
+    entered = entered_at.isoformat()
+    record_many(
         session,
-        action="create",
-        entity="measurement",
-        entity_id=row["id"],
-        after=json_safe(row),
+        [
+            # `json_safe(row)`, without a JSON round trip per row.
+            Change("create", "measurement", row["id"], None, {**row, **_iso_days(row, entered)})
+            for row in created
+        ],
         actor_id=actor_id,
+        actor_label=actor_label,
         contract_id=contract.id,
     )
-    return row
+    return created
 
 
 def correct_measurement(
     session: Session,
-    contract: Contract,
-    indicator: Indicator,
+    contract: _Term,
+    indicator: _Baseline,
     old: Measurement,
     *,
     measured_on: date | None,
@@ -522,63 +644,94 @@ def correct_measurement(
     comment: str | None = None,
     evidence_url: str | None = None,
     actor_id: int | None,
+    actor_label: str = "",
     today: date,
 ) -> Measurement:
-    """A new measurement supersedes `old` (kept, with the reason). Only a current
-    measurement can be corrected (409 otherwise)."""
-    value = _number(value, "value")
-    reason = _text(reason, MAX_REASON, "reason", "Le motif").strip()
-    if comment is not None:
-        comment = _text(comment, MAX_COMMENT, "comment", "Le commentaire")
-    if evidence_url is not None:
-        evidence_url = _url(evidence_url)
-    # Lock the row (PostgreSQL; SQLite writers are serialised by BEGIN IMMEDIATE) and read it
-    # again: a concurrent correction committed meanwhile makes this one a 409.
-    session.refresh(old, with_for_update=True)
-    if old.superseded_by_id is not None:
-        raise Conflict("Cette mesure a déjà été corrigée : corrigez la plus récente.", "id")
-    if not reason:
-        raise Invalid("reason", "Une correction doit être motivée.")
-    day = measured_on or old.measured_on
-    _check_measured_on(contract, indicator, day, today)
-    before = snapshot(old)
-    # At most one current measurement per date (a unique index): the new one is written as
-    # superseded by the old one, then the two swap, so no statement sees two current rows.
-    new = Measurement(
-        indicator_id=indicator.id,
-        measured_on=day,
-        value=value,
-        comment=old.comment if comment is None else comment,
-        evidence_url=old.evidence_url if evidence_url is None else evidence_url,
-        author_id=actor_id,
-        superseded_by_id=old.id,
+    """`correct_measurements` of one."""
+    correction = MeasurementCorrection(
+        indicator, old, value, reason, measured_on, comment, evidence_url
     )
-    session.add(new)
+    return correct_measurements(
+        session, contract, [correction], actor_id=actor_id, actor_label=actor_label, today=today
+    )[0]
+
+
+def correct_measurements(
+    session: Session,
+    contract: _Term,
+    corrections: Sequence[MeasurementCorrection],
+    *,
+    actor_id: int | None,
+    actor_label: str = "",
+    today: date,
+) -> list[Measurement]:
+    """Each correction is a new measurement that supersedes its old one; the old one is
+    kept, with the reason (which the pages show as « Corrigée : … »). Only a current
+    measurement can be corrected (409 otherwise). Two audit events per correction: the old
+    reading's update, the new reading's creation."""
+    cleaned = []
+    for item in corrections:
+        reason = _text(item.reason, MAX_REASON, "reason", "Le motif").strip()
+        cleaned.append(
+            (
+                _number(item.value, "value"),
+                reason,
+                None
+                if item.comment is None
+                else _text(item.comment, MAX_COMMENT, "comment", "Le commentaire"),
+                None if item.evidence_url is None else _url(item.evidence_url),
+            )
+        )
+    # Lock the rows (PostgreSQL; SQLite writers are serialised by BEGIN IMMEDIATE) and read
+    # them again: a concurrent correction committed meanwhile makes this one a 409.
+    ids = [item.old.id for item in corrections]
+    for start in range(0, len(ids), _IN_CHUNK):
+        session.scalars(
+            select(Measurement)
+            .where(Measurement.id.in_(ids[start : start + _IN_CHUNK]))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+    news: list[Measurement] = []
+    befores = []
+    for item, (value, reason, comment, evidence_url) in zip(corrections, cleaned, strict=True):
+        old = item.old
+        if old.superseded_by_id is not None:
+            raise Conflict("Cette mesure a déjà été corrigée : corrigez la plus récente.", "id")
+        if not reason:
+            raise Invalid("reason", "Une correction doit être motivée.")
+        day = item.measured_on or old.measured_on
+        check_measured_on(contract, item.indicator.baseline_date, day, today)
+        befores.append(snapshot(old))
+        # At most one current measurement per date (a unique index): the new one is written
+        # as superseded by the old one, then the two swap, so no statement sees two current
+        # rows.
+        news.append(
+            Measurement(
+                indicator_id=item.indicator.id,
+                measured_on=day,
+                value=value,
+                comment=old.comment if comment is None else comment,
+                evidence_url=old.evidence_url if evidence_url is None else evidence_url,
+                author_id=actor_id,
+                superseded_by_id=old.id,
+            )
+        )
+    session.add_all(news)
     session.flush()
-    old.superseded_by_id = new.id
-    old.correction_reason = reason
-    session.add(old)
+    for item, new, (_, reason, _, _) in zip(corrections, news, cleaned, strict=True):
+        item.old.superseded_by_id = new.id
+        item.old.correction_reason = reason
+        session.add(item.old)
     session.flush()
-    new.superseded_by_id = None
-    session.add(new)
+    for new in news:
+        new.superseded_by_id = None
     session.flush()
-    record(
-        session,
-        action="update",
-        entity="measurement",
-        entity_id=old.id,
-        before=before,
-        after=snapshot(old),
-        actor_id=actor_id,
-        contract_id=contract.id,
+    changes: list[Change] = []
+    for item, new, before in zip(corrections, news, befores, strict=True):
+        changes.append(Change("update", "measurement", item.old.id, before, snapshot(item.old)))
+        changes.append(Change("create", "measurement", new.id, None, snapshot(new)))
+    record_many(
+        session, changes, actor_id=actor_id, actor_label=actor_label, contract_id=contract.id
     )
-    record(
-        session,
-        action="create",
-        entity="measurement",
-        entity_id=new.id,
-        after=snapshot(new),
-        actor_id=actor_id,
-        contract_id=contract.id,
-    )
-    return new
+    return news

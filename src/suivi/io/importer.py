@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table mapped, so flushes can sort foreign keys
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import Change, record, record_many, snapshot
 from suivi.commitments.models import (
     Commitment,
     CommitmentAmount,
@@ -48,11 +48,19 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
-from suivi.contract.service import quartier_snapshot
+from suivi.contract.service import check_siren, quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
 from suivi.errors import Invalid
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
-from suivi.indicators.service import check_not_future, check_sheet, prepare_sheet
+from suivi.indicators.service import (
+    MeasurementCorrection,
+    NewMeasurement,
+    check_measurement,
+    check_sheet,
+    correct_measurements,
+    create_measurements,
+    prepare_sheet,
+)
 from suivi.io.reading import (
     FileTooLargeError,
     RawSheet,
@@ -479,15 +487,6 @@ class _Import:
                 f"le {_fr(day)} est hors de la durée du contrat (du {_fr(start)} au {_fr(end)})",
             )
 
-    def _not_future(self, row: Row) -> None:
-        day = row.get("measured_on")
-        if day is None or not row.ok("measured_on"):
-            return
-        try:
-            check_not_future(day, self.today)
-        except Invalid as exc:
-            self.refuse(MEASUREMENTS, row, "measured_on", exc.detail)
-
     def _known(self, spec, row: Row, column: str, known: Iterable[str], what: str) -> None:
         value = row.get(column)
         if value is not None and row.ok(column) and value not in known:
@@ -496,10 +495,11 @@ class _Import:
     def _check_partners(self) -> None:
         for row in self.rows(PARTNERS):
             siren = row.get("siren")
-            if siren and row.ok("siren") and not (len(siren) == 9 and siren.isdigit()):
-                self.refuse(
-                    PARTNERS, row, "siren", f"{quote(siren)} n'est pas un SIREN (9 chiffres)"
-                )
+            if siren and row.ok("siren"):
+                try:
+                    check_siren(siren)  # the reference-data service's rule (Luhn key)
+                except Invalid as exc:
+                    self.refuse(PARTNERS, row, "siren", f"{quote(siren)} : {_problem(exc)}")
             self._known(PARTNERS, row, "commune", self.communes, "code INSEE")
 
     def _check_quartiers(self) -> None:
@@ -609,10 +609,29 @@ class _Import:
             self._within_term(TARGETS, row, "target_date")
 
     def _check_measurements(self) -> None:
+        """Every row by the indicators service's own rules (`check_measurement`, as for the
+        API and the form): same refusals, same messages."""
+        baselines = {code: i.baseline_date for code, i in self.indicators.items()}
+        for row in self.rows(INDICATORS):
+            if row.ok("code", "baseline_date") and row.get("baseline_date") is not None:
+                baselines[row.values["code"]] = row.values["baseline_date"]
         for row in self.rows(MEASUREMENTS):
             self._known(MEASUREMENTS, row, "indicator", self.indicator_codes, "indicateur")
-            self._within_term(MEASUREMENTS, row, "measured_on")
-            self._not_future(row)
+            baseline = baselines.get(row.get("indicator"))
+            if baseline is None or not row.ok("indicator", "measured_on", "value"):
+                continue
+            try:
+                check_measurement(
+                    self.contract,
+                    baseline,
+                    measured_on=row.values["measured_on"],
+                    value=row.values["value"],
+                    comment=row.get("comment") or "",
+                    evidence_url=row.get("evidence_url") or "",
+                    today=self.today,
+                )
+            except Invalid as exc:
+                self.refuse(MEASUREMENTS, row, exc.field or "value", _problem(exc))
 
     def _check_indicators(self) -> None:
         for row in self.rows(INDICATORS):
@@ -882,8 +901,16 @@ class _Import:
 
     def _flush_creates(self) -> None:
         self.session.flush()
-        for entity, row in self._pending_creates:
-            self._audit("create", entity, _entity_id(row), None, snapshot(row))
+        record_many(
+            self.session,
+            [
+                Change("create", entity, _entity_id(row), None, snapshot(row))
+                for entity, row in self._pending_creates
+            ],
+            actor_id=self.actor_id,
+            actor_label=self.actor_label,
+            contract_id=self.contract.id,
+        )
         self._pending_creates = []
 
     _pending_creates: list
@@ -1256,63 +1283,42 @@ class _Import:
             ):
                 current[(measurement.indicator_id, measurement.measured_on)] = measurement
         present = self.sheets[MEASUREMENTS.name].present
-        created: list[Measurement] = []
-        corrections: list[tuple[Measurement, Measurement]] = []
+        created: list[NewMeasurement] = []
+        corrections: list[MeasurementCorrection] = []
         for row in rows:
             indicator = self.indicators[row.values["indicator"]]
-            indicator_id = indicator.id
             day = row.values["measured_on"]
-            old = current.get((indicator_id, day))
-            values = {
-                key: row.values.get(key, default)
-                for key, default in (("comment", ""), ("evidence_url", ""))
+            old = current.get((indicator.id, day))
+            # A column absent from the file keeps the stored value (new readings: default).
+            given = {
+                key: row.values.get(key, "")
+                for key in ("comment", "evidence_url")
                 if key in present or old is None
             }
-            if old is not None:
-                differs = old.value != row.values["value"] or any(
-                    getattr(old, key) != value for key, value in values.items()
-                )
-                if not differs:
-                    self.report.unchanged[MEASUREMENTS.name] += 1
-                    continue
-                values.setdefault("comment", old.comment)
-                values.setdefault("evidence_url", old.evidence_url)
+            if (
+                old is not None
+                and old.value == row.values["value"]
+                and all(getattr(old, key) == value for key, value in given.items())
+            ):
+                self.report.unchanged[MEASUREMENTS.name] += 1
+                continue
             if not self._may_edit(indicator.commitment_id, measurement=True):
                 self._forbidden(MEASUREMENTS, row)
                 continue
-            reason = row.values.get("correction_reason") or ""
-            if old is not None and not reason:
-                reason = DEFAULT_CORRECTION_REASON
-            measurement = Measurement(
-                indicator_id=indicator_id,
-                measured_on=day,
-                value=row.values["value"],
-                author_id=self.actor_id,
-                correction_reason=reason,
-                # A correction is written superseded by the row it replaces, then the two
-                # swap: at most one current measurement per date (a unique index).
-                superseded_by_id=old.id if old is not None else None,
-                **values,
-            )
-            created.append(measurement)
-            if old is not None:
-                corrections.append((old, measurement))
-        self.session.add_all(created)
-        self.session.flush()
-        corrected = {id(new) for _old, new in corrections}
-        befores = [snapshot(old) for old, _new in corrections]
-        for old, new in corrections:
-            old.superseded_by_id = new.id
-        self.session.flush()
-        for _old, new in corrections:
-            new.superseded_by_id = None
-        self.session.flush()
-        for before, (old, new) in zip(befores, corrections, strict=True):
-            self._audit("update", "measurement", old.id, before, snapshot(new))
-        for measurement in created:
-            if id(measurement) not in corrected:
-                self._audit("create", "measurement", measurement.id, None, snapshot(measurement))
-        self.report.created[MEASUREMENTS.name] += len(created) - len(corrections)
+            if old is None:
+                created.append(NewMeasurement(indicator, day, row.values["value"], **given))
+            else:
+                reason = row.values.get("correction_reason") or DEFAULT_CORRECTION_REASON
+                corrections.append(
+                    MeasurementCorrection(indicator, old, row.values["value"], reason, day, **given)
+                )
+        if not self.report.ok:
+            return
+        # The service functions of the API and the form: same rules, same audit events.
+        who = dict(actor_id=self.actor_id, actor_label=self.actor_label, today=self.today)
+        create_measurements(self.session, self.contract, created, **who)
+        correct_measurements(self.session, self.contract, corrections, **who)
+        self.report.created[MEASUREMENTS.name] += len(created)
         self.report.updated[MEASUREMENTS.name] += len(corrections)
 
 
@@ -1332,6 +1338,12 @@ def _in_domain(column, value: Any) -> Any:
     if column.kind == "number":
         return clean_number(value)
     return value
+
+
+def _problem(exc: Invalid) -> str:
+    """A service's refusal as a problem of the report: « La date… » → « la date… »."""
+    message = exc.detail.rstrip(".")
+    return message[:1].lower() + message[1:]
 
 
 def _row_message(exc: InputError) -> str:

@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, json_field, timestamp_field
 
-ALERT_KINDS = ("overdue", "off_track", "at_risk", "forecast_miss")
+
+class AlertKind(StrEnum):
+    """What an alert is about. Stored as its value."""
+
+    OVERDUE = "overdue"
+    OFF_TRACK = "off_track"
+    AT_RISK = "at_risk"
+    FORECAST_MISS = "forecast_miss"
+
+
+ALERT_KINDS = tuple(AlertKind)  # the stored codes, in order
+
 # See `suivi.jobs.JobResult.outcome` for when a run is a success, partial or failed.
-JOB_OUTCOMES = ("running", "success", "partial", "failed")
+
+
+class JobOutcome(StrEnum):
+    """How a job's run ended. Stored as its value."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+JOB_OUTCOMES = tuple(JobOutcome)  # the stored codes, in order
 
 
 class Alert(SQLModel, table=True):

@@ -18,7 +18,7 @@ from suivi.auth.principal import Principal
 from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.indicators.models import Indicator
 from suivi.labels import ALERT_KIND_LABELS
-from suivi.monitoring.models import ALERT_KINDS, Alert, JobRun
+from suivi.monitoring.models import Alert, AlertKind, JobOutcome, JobRun
 from suivi.scoping import indicator_condition
 
 router = APIRouter(
@@ -49,7 +49,7 @@ def list_alerts(
     principal: CurrentPrincipal,
     contract_id: ContractQuery = None,
     state: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
-    kind: Annotated[Literal[ALERT_KINDS] | None, Query()] = None,  # type: ignore[valid-type]
+    kind: Annotated[AlertKind | None, Query()] = None,
     page: PageQuery = 1,
     size: SizeQuery = 50,
 ):
@@ -94,7 +94,6 @@ def _page(session, query, page: int, size: int):
     return rows, total
 
 
-JobOutcome = Literal["running", "success", "partial", "failed"]
 OUTCOME_HELP = (
     "running, success, partial (work left for a later run, e.g. emails pending) or failed"
 )

@@ -28,7 +28,7 @@ from datetime import date
 
 from sqlalchemy import Date, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from suivi.audit.service import record
 from suivi.db import UTCDateTime, is_sqlite, utcnow
@@ -288,8 +288,8 @@ def pending_indicators(session: Session, *, as_of: date) -> Pending:
         .join(IndicatorCheck, IndicatorCheck.indicator_id == Indicator.id, isouter=True)
         .where(
             IndicatorCheck.indicator_id.is_(None)
-            | (IndicatorCheck.checked_on > as_of)
-            | (IndicatorCheck.recheck_on <= as_of)
+            | (col(IndicatorCheck.checked_on) > as_of)
+            | (col(IndicatorCheck.recheck_on) <= as_of)
         )
     )
     for indicator_id, contract_id in due:

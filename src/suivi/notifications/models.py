@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, timestamp_field
 
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
-DELIVERY_KINDS = (
-    "partner_summary",
-    "reminder",
-    "escalation",
-    "releve",
-    "annual_consultation",
-    "conseil_summary",
-)
+
+class DeliveryStatus(StrEnum):
+    """Where an e-mail is in the outbox. Stored as its value."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+DELIVERY_STATUSES = tuple(DeliveryStatus)  # the stored codes, in order
+
+
+class DeliveryKind(StrEnum):
+    """What an e-mail is. Stored as its value."""
+
+    PARTNER_SUMMARY = "partner_summary"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    RELEVE = "releve"  # relevé de décisions (suivi.governance)
+    ANNUAL_CONSULTATION = "annual_consultation"  # annual report consultation (suivi.annual)
+    CONSEIL_SUMMARY = "conseil_summary"  # conseils citoyens' summary (suivi.annual)
+
+
+DELIVERY_KINDS = tuple(DeliveryKind)  # the stored codes, in order
 
 
 class EmailDelivery(SQLModel, table=True):

@@ -14,7 +14,7 @@ unsubscribe link (no login).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
@@ -36,11 +36,11 @@ from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal, require_role
 from suivi.auth.models import UserContract
 from suivi.auth.principal import Principal
-from suivi.contract.models import Contract, Partner, PartnerContact
+from suivi.contract.models import ContactFrequency, Contract, Partner, PartnerContact
 from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.notifications import contacts as service
 from suivi.notifications.email import DEMO_NOTICE, email_environment
-from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery
+from suivi.notifications.models import DELIVERY_STATUSES, DeliveryStatus, EmailDelivery
 from suivi.notifications.summaries import summary_email, summary_for_contact
 
 router = APIRouter(
@@ -52,14 +52,14 @@ router = APIRouter(
 public = APIRouter(tags=["désabonnement"], include_in_schema=False)
 
 Admin = Annotated[Principal, Depends(require_role("admin"))]
-Frequency = Literal["weekly", "monthly", "none"]
+Frequency = ContactFrequency
 
 
 class ContactIn(StrictModel):
     name: Text(160, 1)
     email: Text(254, 3)
     role: Text(160) = ""
-    frequency: Frequency = "monthly"
+    frequency: Frequency = ContactFrequency.MONTHLY
 
 
 class ContactPatch(StrictModel):
@@ -249,9 +249,9 @@ def list_deliveries(
     session: SessionDep,
     principal: Admin,
     status: Annotated[
-        Literal["pending", "sending", "sent", "failed"] | None,
+        DeliveryStatus | None,
         Query(description="Statut (défaut : failed)."),
-    ] = "failed",
+    ] = DeliveryStatus.FAILED,
     kind: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]+$")] = None,
     page: PageQuery = 1,
     size: SizeQuery = 50,

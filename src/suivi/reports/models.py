@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check
 
-REPORT_KINDS = ("copil", "quartier", "partner", "annual")
+
+class ReportKind(StrEnum):
+    """What a report covers. Stored as its value."""
+
+    COPIL = "copil"
+    QUARTIER = "quartier"
+    PARTNER = "partner"
+    ANNUAL = "annual"
+
+
+REPORT_KINDS = tuple(ReportKind)  # the stored codes, in order
 # What the archive holds: the reports above, and the relevés de décisions of the meetings
 # (suivi.governance.releve), made through the same pipeline but not from a ReportContext.
 ARCHIVED_KINDS = (*REPORT_KINDS, "releve")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
@@ -41,11 +41,8 @@ from suivi.errors import Invalid, NotFound, forbidden
 from suivi.reports import access
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
-from suivi.reports.models import REPORT_KINDS, ReportFile
-from suivi.scoping import (
-    can_generate_report,
-    report_refusal,
-)
+from suivi.reports.models import REPORT_KINDS, ReportFile, ReportKind
+from suivi.scoping import can_generate_report, report_refusal
 
 router = APIRouter(
     prefix="/api/reports",
@@ -54,7 +51,7 @@ router = APIRouter(
     route_class=UnitOfWorkRoute,
 )
 
-Kind = Literal["copil", "quartier", "partner", "annual"]
+Kind = ReportKind
 
 
 class ReportOut(BaseModel):

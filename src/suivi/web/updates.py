@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from suivi import clock
-from suivi.errors import ApiError
+from suivi.contract.models import Contract
+from suivi.errors import ApiError, Invalid
 from suivi.formatting import format_date
 from suivi.governance.service import target_history
 from suivi.indicators import access, service
@@ -155,21 +156,18 @@ def _validate(page: Page, indicator: Indicator, form: dict[str, str]) -> tuple[d
         clean["value"] = clean_number(parse_french_number(form["value"]))
     except ValueError as exc:
         errors["value"] = str(exc)
-    today = clock.today(page.settings.tz)
     try:
         day = parse_french_date(form["measured_on"])
-        if day > today:
-            errors["measured_on"] = (
-                f"La date ne peut pas être postérieure à aujourd'hui ({format_date(today)})."
-            )
-        elif day < indicator.baseline_date:
-            errors["measured_on"] = (
-                "La date précède la situation de référence de l'indicateur "
-                f"({format_date(indicator.baseline_date)})."
-            )
         clean["measured_on"] = day
+        # The service's own rules and words (as for the API and the import).
+        contract = page.session.get(Contract, indicator.contract_id)
+        service.check_measured_on(
+            contract, indicator.baseline_date, day, clock.today(page.settings.tz)
+        )
     except ValueError as exc:
         errors["measured_on"] = str(exc)
+    except Invalid as exc:
+        errors["measured_on"] = exc.detail
     for key, check in (
         ("evidence_url", clean_url),
         ("comment", lambda text: clean_text(text, MAX_TEXT, "Le commentaire").strip()),
@@ -229,8 +227,6 @@ def log_measurement(
 def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
     """Create the measurement, or correct the one already recorded at that date (a reason is
     then required). Returns French errors per field (empty on success)."""
-    from suivi.contract.models import Contract
-
     session = page.session
     contract = session.get(Contract, indicator.contract_id)
     existing = (
