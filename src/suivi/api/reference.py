@@ -174,6 +174,9 @@ class MeetingOut(BaseModel):
     held_on: date
     title: str
     location: str
+    # Date d'arrêt des données; once `locked`, figures dated on or before it are frozen.
+    data_cutoff: date | None = None
+    locked: bool = False
 
 
 @router.get("/contracts", response_model=list[ContractOut], summary="Mes contrats")

@@ -150,7 +150,10 @@ class Priority(SQLModel, table=True):
 
 
 class Meeting(SQLModel, table=True):
-    __table_args__ = (enum_check("kind", MEETING_KINDS),)
+    __table_args__ = (
+        enum_check("kind", MEETING_KINDS),
+        CheckConstraint("NOT locked OR data_cutoff IS NOT NULL", name="locked_has_cutoff"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)
@@ -158,3 +161,7 @@ class Meeting(SQLModel, table=True):
     held_on: date = Field(index=True)
     title: str = Field(max_length=200)
     location: str = Field(default="", max_length=200)
+    # Data cut-off (date d'arrêt des données, migration 0008): once locked, figures dated on
+    # or before it are frozen for this committee (`suivi.indicators.review.check_cutoff`).
+    data_cutoff: date | None = None
+    locked: bool = False

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from suivi.modelbase import created_at_field, enum_check
+from suivi.modelbase import created_at_field, enum_check, timestamp_field
 from suivi.progress import DIRECTIONS, FREQUENCIES
 
 TARGET_REVISION_KINDS = ("avenant", "revue_mi_parcours", "correction", "autre")
@@ -19,6 +19,10 @@ AGGREGATIONS = ("sum", "weighted_mean", "none")
 # a non-comparable statistic gets no forecast.
 COMPARABILITIES = ("comparable", "statistique_non_comparable")
 BREAKDOWNS = ("none", "sex", "age_band", "sex_age_band")
+# A figure's review (migration 0008): entered → submitted; a validator of its owning partner
+# validates it or returns it with a reason. Only validated figures count (`evaluation.counted`).
+MEASUREMENT_STATUSES = ("submitted", "validated", "returned")
+VALIDATED = "validated"
 
 
 class Indicator(SQLModel, table=True):
@@ -114,6 +118,7 @@ class Measurement(SQLModel, table=True):
 
     __table_args__ = (
         CheckConstraint("superseded_by_id IS NULL OR superseded_by_id <> id", name="not_self"),
+        enum_check("status", MEASUREMENT_STATUSES),
         # The hot lookup: current measurements of an indicator by date. Unique: at most one
         # current value per indicator and date, even under concurrent corrections.
         Index(
@@ -136,3 +141,12 @@ class Measurement(SQLModel, table=True):
     entered_at: datetime = created_at_field()
     superseded_by_id: int | None = Field(default=None, foreign_key="measurement.id")
     correction_reason: str = Field(default="", max_length=500)
+    # Review (migration 0008). Rows written before it, and rows built directly (demo, fixtures),
+    # are validated; the writers (`service`, the importer) set the entry status themselves.
+    status: str = Field(
+        default=VALIDATED,
+        sa_column=Column(String(12), nullable=False, server_default=VALIDATED),
+    )
+    validated_by_id: int | None = Field(default=None, foreign_key="user.id")
+    validated_at: datetime | None = timestamp_field()
+    return_reason: str = Field(default="", max_length=500)

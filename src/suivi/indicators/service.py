@@ -37,6 +37,7 @@ from suivi.indicators.models import (
     Target,
     TargetRevision,
 )
+from suivi.indicators.review import check_cutoff, entry_state
 from suivi.progress import validate_spec
 from suivi.validation import InputError, clean_number, clean_text, clean_url
 
@@ -420,14 +421,17 @@ def create_measurement(
     evidence_url: str = "",
     actor_id: int | None,
     today: date,
+    validation_required: bool = True,
 ) -> dict[str, Any]:
     """Insert a measurement; return its columns (all of them, as `Measurement` has them).
     Deliberately not a `Measurement` object: one that already has an id but is not in the
-    session would be inserted again if it were ever added to it."""
+    session would be inserted again if it were ever added to it. It is submitted for
+    validation (validated at once when `validation_required` is false: `[validation]`)."""
     value = _number(value, "value")
     comment = _text(comment, MAX_COMMENT, "comment", "Le commentaire")
     evidence_url = _url(evidence_url)
     _check_measured_on(contract, indicator, measured_on, today)
+    check_cutoff(session, contract.id, measured_on)
     row: dict[str, Any] = dict(
         indicator_id=indicator.id,
         measured_on=measured_on,
@@ -438,6 +442,8 @@ def create_measurement(
         entered_at=utcnow(),
         superseded_by_id=None,
         correction_reason="",
+        return_reason="",
+        **entry_state(required=validation_required, actor_id=actor_id),
     )
     session.flush()  # pending changes first, as the unit of work would order them
     current = session.execute(
@@ -485,9 +491,10 @@ def correct_measurement(
     evidence_url: str | None = None,
     actor_id: int | None,
     today: date,
+    validation_required: bool = True,
 ) -> Measurement:
-    """A new measurement supersedes `old` (kept, with the reason). Only a current
-    measurement can be corrected (409 otherwise)."""
+    """A new measurement supersedes `old` (kept, with the reason), submitted for validation
+    like any entry. Only a current measurement can be corrected (409 otherwise)."""
     value = _number(value, "value")
     reason = _text(reason, MAX_REASON, "reason", "Le motif").strip()
     if comment is not None:
@@ -503,6 +510,8 @@ def correct_measurement(
         raise Invalid("reason", "Une correction doit être motivée.")
     day = measured_on or old.measured_on
     _check_measured_on(contract, indicator, day, today)
+    for frozen in sorted({old.measured_on, day}):
+        check_cutoff(session, contract.id, frozen, "corrigée")
     before = snapshot(old)
     # At most one current measurement per date (a unique index): the new one is written as
     # superseded by the old one, then the two swap, so no statement sees two current rows.
@@ -514,6 +523,7 @@ def correct_measurement(
         evidence_url=old.evidence_url if evidence_url is None else evidence_url,
         author_id=actor_id,
         superseded_by_id=old.id,
+        **entry_state(required=validation_required, actor_id=actor_id),
     )
     session.add(new)
     session.flush()
