@@ -254,6 +254,7 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
                 evidence_url=clean["evidence_url"],
                 actor_id=page.principal.user_id,
                 today=clock.today(page.settings.tz),
+                validation_required=page.settings.validation.required,
             )
         elif not clean["reason"]:
             return {
@@ -273,6 +274,7 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
                 evidence_url=clean["evidence_url"] or None,
                 actor_id=page.principal.user_id,
                 today=clock.today(page.settings.tz),
+                validation_required=page.settings.validation.required,
             )
     except ApiError as exc:
         known = ("measured_on", "value", "reason", "comment", "evidence_url")
