@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlmodel import Session
 
 from suivi import scoping
@@ -73,9 +73,10 @@ def owner_partner_id():
     return func.coalesce(data_owner, Commitment.lead_partner_id)
 
 
-def _validatable(principal: Principal) -> ColumnElement[bool]:
+def _validatable(principal: Principal, *, own: bool = False) -> ColumnElement[bool]:
     """WHERE condition on `Measurement` joined to `Indicator` and `Commitment`: the figures
-    this principal may validate or return (whatever their state)."""
+    this principal may validate or return (whatever their state). `own`: their own entries
+    too (an import they explicitly validate)."""
     if principal.role not in scoping.MEASUREMENT_ROLES:
         return false()
     owner = owner_partner_id()
@@ -89,11 +90,8 @@ def _validatable(principal: Principal) -> ColumnElement[bool]:
             allowed, and_(owner.in_(local), scoping.commitment_condition(principal, write=True))
         )
     author = Measurement.author_id
-    return and_(
-        scoping.commitment_condition(principal),
-        allowed,
-        or_(author.is_(None), author != principal.user_id),
-    )
+    not_own = true() if own else or_(author.is_(None), author != principal.user_id)
+    return and_(scoping.commitment_condition(principal), allowed, not_own)
 
 
 def _reviewed(principal: Principal) -> Select:
@@ -114,8 +112,12 @@ def to_validate(principal: Principal, status: str = SUBMITTED) -> Select:
     )
 
 
-def may_validate(session: Session, principal: Principal, measurement: Measurement) -> bool:
-    query = _reviewed(principal).where(Measurement.id == measurement.id, _validatable(principal))
+def may_validate(
+    session: Session, principal: Principal, measurement: Measurement, *, own: bool = False
+) -> bool:
+    query = _reviewed(principal).where(
+        Measurement.id == measurement.id, _validatable(principal, own=own)
+    )
     return session.execute(query.with_only_columns(Measurement.id)).first() is not None
 
 
@@ -231,16 +233,33 @@ def return_measurement(
 
 
 def validate_imported(
-    session: Session, principal: Principal, measurements: Iterable[Measurement]
+    session: Session, principal: Principal | None, measurements: Iterable[Measurement]
 ) -> list[Measurement]:
-    """Import with « valider à l'import »: the figures this principal may validate are
-    validated (each audited); returns those it may not (the import refuses them)."""
+    """An import « validé à l'import » (explicitly, by a validator of the owning partner):
+    the figures this principal may validate are validated, each audited as validated on
+    import (their own entries: the import is their explicit validation). Returns those it
+    may not validate: the import refuses them (and so the whole file)."""
     refused = []
     for measurement in measurements:
-        if not may_validate(session, principal, measurement):
+        if principal is None or not may_validate(session, principal, measurement, own=True):
             refused.append(measurement)
             continue
-        validate_measurement(session, principal, measurement)
+        before = snapshot(measurement)
+        measurement.status = VALIDATED
+        measurement.validated_by_id = principal.user_id
+        measurement.validated_at = utcnow()
+        session.add(measurement)
+        session.flush()
+        record(
+            session,
+            action="update",
+            entity="measurement",
+            entity_id=measurement.id,
+            before=before,
+            after={**snapshot(measurement), "validated_on_import": True},
+            actor_id=principal.user_id,
+            contract_id=session.get(Indicator, measurement.indicator_id).contract_id,
+        )
     return refused
 
 
@@ -256,6 +275,16 @@ def locking_meeting(session: Session, contract_id: int, day: date) -> Meeting | 
             Meeting.locked,
             Meeting.data_cutoff >= day,
         )
+        .order_by(Meeting.data_cutoff.desc(), Meeting.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def latest_lock(session: Session, contract_id: int) -> Meeting | None:
+    """The locked meeting with the latest cut-off (an import checks every row against it)."""
+    return session.execute(
+        select(Meeting)
+        .where(Meeting.contract_id == contract_id, Meeting.locked)
         .order_by(Meeting.data_cutoff.desc(), Meeting.id)
         .limit(1)
     ).scalar_one_or_none()

@@ -51,6 +51,7 @@ from suivi.contract.models import (
 from suivi.contract.service import quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
 from suivi.errors import Invalid
+from suivi.indicators import review
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.indicators.service import check_not_future, check_sheet, prepare_sheet
 from suivi.io.reading import (
@@ -256,6 +257,8 @@ def import_portfolio(
     principal=None,
     limits: ReadLimits | None = None,
     today: date,
+    validation_required: bool = True,
+    validate: bool = False,
 ) -> ImportReport:
     """Check `source` and, if it has no problem (and this is not a dry run), apply it in the
     session's transaction. Never commits: the caller's boundary does. The report lists the
@@ -274,6 +277,8 @@ def import_portfolio(
         raise LookupError(f"contract {contract_id} not found")
     run = _Import(session, contract, dry_run, actor_id, actor_label, progress, principal)
     run.today = today
+    run.validation_required = validation_required
+    run.validate = validate
     name = source.name
     run.sheets = source.sheets
     run.report.problems.extend(source.problems)
@@ -609,10 +614,20 @@ class _Import:
             self._within_term(TARGETS, row, "target_date")
 
     def _check_measurements(self) -> None:
+        lock = review.latest_lock(self.session, self.contract.id)
         for row in self.rows(MEASUREMENTS):
             self._known(MEASUREMENTS, row, "indicator", self.indicator_codes, "indicateur")
             self._within_term(MEASUREMENTS, row, "measured_on")
             self._not_future(row)
+            self._not_locked(row, lock)
+
+    def _not_locked(self, row: Row, lock) -> None:
+        """A figure dated on or before a locked data cut-off (`review.check_cutoff`'s rule)."""
+        day = row.values.get("measured_on")
+        if lock is not None and row.ok("measured_on") and day <= lock.data_cutoff:
+            self.refuse(
+                MEASUREMENTS, row, "measured_on", review.cutoff_refusal(lock, day, "importée")
+            )
 
     def _check_indicators(self) -> None:
         for row in self.rows(INDICATORS):
@@ -1292,6 +1307,7 @@ class _Import:
                 # A correction is written superseded by the row it replaces, then the two
                 # swap: at most one current measurement per date (a unique index).
                 superseded_by_id=old.id if old is not None else None,
+                **review.entry_state(required=self.validation_required, actor_id=self.actor_id),
                 **values,
             )
             created.append(measurement)
@@ -1314,6 +1330,16 @@ class _Import:
                 self._audit("create", "measurement", measurement.id, None, snapshot(measurement))
         self.report.created[MEASUREMENTS.name] += len(created) - len(corrections)
         self.report.updated[MEASUREMENTS.name] += len(corrections)
+        if self.validate and created:
+            for measurement in review.validate_imported(self.session, self.principal, created):
+                self.problem(
+                    MEASUREMENTS,
+                    None,
+                    "measured_on",
+                    f"la mesure de l'indicateur {measurement.indicator_id} au "
+                    f"{measurement.measured_on.isoformat()} ne peut être validée à l'import : "
+                    "seul un valideur du partenaire qui la produit le peut",
+                )
 
 
 # Texts without a bound of their own in the workbook (descriptions, comments).
