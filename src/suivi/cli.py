@@ -144,6 +144,7 @@ def _safe_url(settings: Settings) -> str:
 # -- domain commands --
 import suivi.auth.cli  # noqa: E402, F401  (suivi users ...)
 import suivi.backup.cli  # noqa: E402,F401 - backup, restore
+import suivi.indicators.cli  # noqa: E402,F401 - meetings lock|unlock
 import suivi.io.cli  # noqa: E402,F401 - export, import, opendata
 import suivi.monitoring.cli  # noqa: E402,F401 - scheduler, jobs, check
 import suivi.notifications.cli  # noqa: E402,F401 - summaries preview

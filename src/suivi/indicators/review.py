@@ -307,8 +307,10 @@ def check_cutoff(session: Session, contract_id: int, day: date, what: str = "sai
 
 
 def lock_meeting(
-    session: Session, principal: Principal, meeting: Meeting, *, data_cutoff: date
+    session: Session, principal: Principal | None, meeting: Meeting, *, data_cutoff: date
 ) -> Meeting:
+    """Fix the meeting's cut-off and lock it. `principal` None: the command line (the
+    server's operator), audited as such."""
     _check_admin(principal, meeting)
     if data_cutoff > meeting.held_on:
         raise Invalid(
@@ -328,13 +330,15 @@ def lock_meeting(
         entity_id=meeting.id,
         before=before,
         after=snapshot(meeting),
-        actor_id=principal.user_id,
+        **_actor(principal),
         contract_id=meeting.contract_id,
     )
     return meeting
 
 
-def unlock_meeting(session: Session, principal: Principal, meeting: Meeting, *, reason: str):
+def unlock_meeting(
+    session: Session, principal: Principal | None, meeting: Meeting, *, reason: str
+) -> Meeting:
     _check_admin(principal, meeting)
     try:
         reason = clean_text(reason, MAX_RETURN_REASON, "Le motif").strip()
@@ -356,13 +360,21 @@ def unlock_meeting(session: Session, principal: Principal, meeting: Meeting, *, 
         entity_id=meeting.id,
         before=before,
         after=after,
-        actor_id=principal.user_id,
+        **_actor(principal),
         contract_id=meeting.contract_id,
     )
     return meeting
 
 
-def _check_admin(principal: Principal, meeting: Meeting) -> None:
+def _actor(principal: Principal | None) -> dict:
+    if principal is None:
+        return {"actor_id": None, "actor_label": "cli"}
+    return {"actor_id": principal.user_id}
+
+
+def _check_admin(principal: Principal | None, meeting: Meeting) -> None:
+    if principal is None:
+        return  # the command line: the server's operator
     if not scoping.in_contracts(principal, meeting.contract_id):
         raise NotFound("Instance introuvable.")
     if not scoping.can_write_reference(principal, meeting.contract_id):
