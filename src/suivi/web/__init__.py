@@ -25,6 +25,7 @@ def install_web(app: FastAPI) -> None:
         import_page,
         pages,
         reports_pages,
+        review_pages,
         updates,
     )
 
@@ -39,5 +40,6 @@ def install_web(app: FastAPI) -> None:
         import_page,
         admin_pages,
         contract_choice,
+        review_pages,
     ):
         app.include_router(module.router)
