@@ -25,12 +25,13 @@ Only an admin locks and reopens (with a reason); both are audited.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlmodel import Session
 
 from suivi import scoping
+from suivi.audit.models import AuditEvent
 from suivi.audit.service import record, snapshot
 from suivi.auth.models import UserScope
 from suivi.auth.principal import Principal
@@ -288,6 +289,37 @@ def latest_lock(session: Session, contract_id: int) -> Meeting | None:
         .order_by(Meeting.data_cutoff.desc(), Meeting.id)
         .limit(1)
     ).scalar_one_or_none()
+
+
+def unvalidated_count(session: Session, contract_id: int, up_to: date) -> int:
+    """Current figures of the contract dated on or before `up_to` and not validated."""
+    return session.execute(
+        select(func.count())
+        .select_from(Measurement)
+        .join(Indicator, Indicator.id == Measurement.indicator_id)
+        .where(
+            Indicator.contract_id == contract_id,
+            Measurement.superseded_by_id.is_(None),
+            Measurement.status != VALIDATED,
+            Measurement.measured_on <= up_to,
+        )
+    ).scalar_one()
+
+
+def reopenings(session: Session, meeting_id: int) -> list[tuple[datetime, str]]:
+    """When and why an admin reopened this meeting's data (from the audit trail)."""
+    rows = session.execute(
+        select(AuditEvent.at, AuditEvent.after)
+        .where(
+            AuditEvent.entity == "meeting",
+            AuditEvent.entity_id == str(meeting_id),
+            AuditEvent.action == "update",
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    return [
+        (at, after["unlock_reason"]) for at, after in rows if after and "unlock_reason" in after
+    ]
 
 
 def cutoff_refusal(meeting: Meeting, day: date, what: str) -> str:
