@@ -198,3 +198,30 @@ def test_lock_freezes_figures_dated_up_to_the_cutoff(api):
     assert any(a.get("unlock_reason") == "Chiffres CAF tardifs" for a in audit)
     assert any(a.get("locked") is True for a in audit)
     assert api.post("partenaire", f"/api/measurements/{early['id']}/validate").status_code == 200
+
+
+def test_without_required_validation_a_figure_counts_at_once(demo_db):
+    from fastapi.testclient import TestClient
+
+    from suivi.app import create_app
+    from tests.api.conftest import ROLES, login
+
+    settings = demo_db.settings.model_copy(deep=True)
+    settings.validation.required = False
+    client = TestClient(create_app(settings))
+    headers = {"Authorization": f"Bearer {login(client, ROLES['partenaire'])}"}
+    indicator_id = france_travail_indicators(demo_db)[0]
+    before = client.get(
+        f"/api/indicators/{indicator_id}/evaluation?as_of=2026-11-15", headers=headers
+    ).json()
+    entered = client.post(
+        f"/api/indicators/{indicator_id}/measurements",
+        json={"measured_on": "2026-11-05", "value": 4321},
+        headers=headers,
+    ).json()
+    assert entered["status"] == "validated"
+    assert entered["validated_by_id"] == entered["author_id"]
+    after = client.get(
+        f"/api/indicators/{indicator_id}/evaluation?as_of=2026-11-15", headers=headers
+    ).json()
+    assert after["measured_on"] == "2026-11-05" and after != before
