@@ -225,3 +225,36 @@ def test_without_required_validation_a_figure_counts_at_once(demo_db):
         f"/api/indicators/{indicator_id}/evaluation?as_of=2026-11-15", headers=headers
     ).json()
     assert after["measured_on"] == "2026-11-05" and after != before
+
+
+def test_admin_names_the_validators_of_a_partner(api):
+    partner = api.get("partenaire", "/api/auth/me").json()
+    france_travail = partner["partner_id"]
+    chef_id = api.user_ids["chef_de_projet"]
+    chef_before = api.get("admin", f"/api/users/{chef_id}").json()
+    assert chef_before["validate_partner_ids"] == []
+    patched = api.client.patch(
+        f"/api/users/{chef_id}",
+        json={"validate_partner_ids": [france_travail]},
+        headers=api.headers("admin"),
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["validate_partner_ids"] == [france_travail]
+    # A validator row is not a scope: the project manager's scope is unchanged.
+    assert patched.json()["scope_quartier_ids"] == chef_before["scope_quartier_ids"]
+    assert patched.json()["scope_partner_ids"] == chef_before["scope_partner_ids"]
+    figure = _enter(api, "admin", france_travail_indicators(api.db)[0], "2026-11-05", 8)
+    validated = api.post("chef_de_projet", f"/api/measurements/{figure['id']}/validate")
+    assert validated.status_code == 200, validated.text
+    # Patching the partner account keeps it a validator; the committee cannot become one.
+    partner_id = api.user_ids["partenaire"]
+    renamed = api.client.patch(
+        f"/api/users/{partner_id}", json={"full_name": "Paul P."}, headers=api.headers("admin")
+    )
+    assert renamed.json()["validate_partner_ids"] == [france_travail]
+    refused = api.client.patch(
+        f"/api/users/{api.user_ids['copil']}",
+        json={"validate_partner_ids": [france_travail]},
+        headers=api.headers("admin"),
+    )
+    assert refused.status_code == 422

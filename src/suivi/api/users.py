@@ -57,6 +57,8 @@ class UserOut(BaseModel):
     contract_ids: list[int]
     scope_partner_ids: list[int]
     scope_quartier_ids: list[int]
+    # Partners whose figures this user validates (issue #18).
+    validate_partner_ids: list[int] = []
 
 
 class UserIn(StrictModel):
@@ -77,6 +79,10 @@ class UserPatch(StrictModel):
     password: Password | None = None
     scope_partner_ids: Annotated[list[Id], Field(max_length=200)] | None = None
     scope_quartier_ids: Annotated[list[Id], Field(max_length=200)] | None = None
+    validate_partner_ids: Annotated[list[Id], Field(max_length=200)] | None = None
+
+
+VALIDATOR_ROLES = ("partenaire", "chef_de_projet")
 
 
 def _user_out(session: Session, user: User) -> UserOut:
@@ -85,11 +91,16 @@ def _user_out(session: Session, user: User) -> UserOut:
             select(UserContract.contract_id).where(UserContract.user_id == user.id)
         ).scalars()
     )
-    partners, quartiers = [], []
-    for p, q in session.execute(
-        select(UserScope.partner_id, UserScope.quartier_id).where(UserScope.user_id == user.id)
+    partners, quartiers, validated = [], [], []
+    for p, q, validator in session.execute(
+        select(UserScope.partner_id, UserScope.quartier_id, UserScope.can_validate).where(
+            UserScope.user_id == user.id
+        )
     ):
-        (partners if p is not None else quartiers).append(p if p is not None else q)
+        if validator:
+            validated.append(p)
+        else:
+            (partners if p is not None else quartiers).append(p if p is not None else q)
     return UserOut(
         id=user.id,
         email=user.email,
@@ -101,6 +112,7 @@ def _user_out(session: Session, user: User) -> UserOut:
         contract_ids=contracts,
         scope_partner_ids=sorted(partners),
         scope_quartier_ids=sorted(quartiers),
+        validate_partner_ids=sorted(validated),
     )
 
 
@@ -207,8 +219,11 @@ def add_user(session: SessionDep, admin: Admin, body: UserIn):
 def _replace_scope(session: Session, user: User, role: str, changes: dict) -> None:
     """Only the lists sent change: sending the partners keeps the quartiers, and the other
     way round. A role other than project manager has no scope at all."""
+    _replace_validators(session, user, role, changes)
     if role != "chef_de_projet":
-        session.execute(delete(UserScope).where(UserScope.user_id == user.id))
+        session.execute(
+            delete(UserScope).where(UserScope.user_id == user.id, UserScope.can_validate.is_(False))
+        )
         return
     for key, column in (
         ("scope_partner_ids", UserScope.partner_id),
@@ -216,9 +231,27 @@ def _replace_scope(session: Session, user: User, role: str, changes: dict) -> No
     ):
         if key not in changes:
             continue
-        session.execute(delete(UserScope).where(UserScope.user_id == user.id, column.is_not(None)))
+        session.execute(
+            delete(UserScope).where(
+                UserScope.user_id == user.id,
+                column.is_not(None),
+                UserScope.can_validate.is_(False),
+            )
+        )
         for target_id in changes[key] or []:
             session.add(UserScope(user_id=user.id, **{column.key: target_id}))
+
+
+def _replace_validators(session: Session, user: User, role: str, changes: dict) -> None:
+    """The partners whose figures the user validates: a partner account or a project
+    manager only (the committee never validates)."""
+    if role not in VALIDATOR_ROLES or "validate_partner_ids" in changes:
+        session.execute(
+            delete(UserScope).where(UserScope.user_id == user.id, UserScope.can_validate)
+        )
+    if role in VALIDATOR_ROLES:
+        for partner_id in changes.get("validate_partner_ids") or []:
+            session.add(UserScope(user_id=user.id, partner_id=partner_id, can_validate=True))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, summary="Modifier un compte")
@@ -241,6 +274,13 @@ def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPa
         changes.get("scope_partner_ids"),
         changes.get("scope_quartier_ids"),
     )
+    if changes.get("validate_partner_ids"):
+        if role not in VALIDATOR_ROLES:
+            raise Invalid(
+                "validate_partner_ids",
+                "Seuls un compte partenaire ou un chef de projet valident des mesures.",
+            )
+        _check_refs(session, admin, "chef_de_projet", None, changes["validate_partner_ids"], [])
     disabling = changes.get("is_active") is False
     if (disabling or role != "admin") and leaves_no_admin(session, user):
         raise Conflict(LAST_ADMIN_MESSAGE, "is_active" if disabling else "role")
