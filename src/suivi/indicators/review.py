@@ -113,6 +113,27 @@ def to_validate(principal: Principal, status: str = SUBMITTED) -> Select:
     )
 
 
+def review_counts(session: Session, principal: Principal, contract_id: int) -> dict[str, int]:
+    """For a home page: figures waiting for this user's validation, and their own figures
+    returned for correction, in this contract."""
+    in_contract = Indicator.contract_id == contract_id
+    waiting = to_validate(principal).where(in_contract).with_only_columns(func.count())
+    returned = (
+        _reviewed(principal)
+        .where(
+            in_contract,
+            Measurement.author_id == principal.user_id,
+            Measurement.superseded_by_id.is_(None),
+            Measurement.status == RETURNED,
+        )
+        .with_only_columns(func.count())
+    )
+    return {
+        "to_validate": session.execute(waiting).scalar_one(),
+        "returned": session.execute(returned).scalar_one(),
+    }
+
+
 def may_validate(
     session: Session, principal: Principal, measurement: Measurement, *, own: bool = False
 ) -> bool:

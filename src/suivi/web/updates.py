@@ -11,7 +11,7 @@ from sqlalchemy import select
 from suivi import clock, scoping
 from suivi.errors import ApiError
 from suivi.formatting import format_date
-from suivi.indicators import service
+from suivi.indicators import review, service
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
 from suivi.indicators.sheet import sheet_of
@@ -90,6 +90,7 @@ def home(page: PageDep) -> Response:
         query=query,
         state=state,
         filters=FRESHNESS_FILTERS,
+        review=review.review_counts(page.session, page.principal, page.contract.id),
     )
 
 
