@@ -87,12 +87,17 @@ def _validatable(principal: Principal, *, own: bool = False) -> ColumnElement[bo
     allowed = owner.in_(validator_of)
     if principal.role == "chef_de_projet":
         local = select(Partner.id).where(Partner.kind.in_(LOCAL_PARTNER_KINDS))
-        allowed = or_(
-            allowed, and_(owner.in_(local), scoping.commitment_condition(principal, write=True))
-        )
+        allowed = or_(allowed, and_(owner.in_(local), _commitment_in(principal, write=True)))
     author = Measurement.author_id
     not_own = true() if own else or_(author.is_(None), author != principal.user_id)
-    return and_(scoping.commitment_condition(principal), allowed, not_own)
+    return and_(_commitment_in(principal), allowed, not_own)
+
+
+def _commitment_in(principal: Principal, *, write: bool = False) -> ColumnElement[bool]:
+    # Through a subquery of ids, as `scoping.indicator_condition` does: the scoping
+    # conditions' own `Indicator` subqueries must not correlate with this query's indicator.
+    commitments = select(Commitment.id).where(scoping.commitment_condition(principal, write=write))
+    return Indicator.commitment_id.in_(commitments)
 
 
 def _reviewed(principal: Principal) -> Select:
