@@ -258,3 +258,18 @@ def test_admin_names_the_validators_of_a_partner(api):
         headers=api.headers("admin"),
     )
     assert refused.status_code == 422
+
+
+def test_project_manager_validates_the_call_and_communes_figures(api):
+    from tests.support.review import local_indicator_of
+
+    indicator_id = local_indicator_of(api.db)
+    figure = _enter(api, "admin", indicator_id, "2026-11-05", 6)
+    # Not France Travail's: its validator may not; the quartier's project manager may.
+    assert api.post("partenaire", f"/api/measurements/{figure['id']}/validate").status_code in (
+        403,
+        404,
+    )
+    validated = api.post("chef_de_projet", f"/api/measurements/{figure['id']}/validate")
+    assert validated.status_code == 200, validated.text
+    assert validated.json()["validated_by_id"] == api.user_ids["chef_de_projet"]

@@ -60,3 +60,23 @@ def autumn_copil(db) -> Meeting:
         ).scalar_one()
         session.expunge(meeting)
         return meeting
+
+
+def local_indicator_of(db, role: str = "chef_de_projet") -> int:
+    """An indicator owned by the CALL or a commune, in this project manager's write scope."""
+    with db.session(write=False) as session:
+        user = session.execute(select(User).where(User.role == role)).scalar_one()
+        chef = load_principal(session, user)
+        return session.execute(
+            select(Indicator.id)
+            .join(Commitment, Commitment.id == Indicator.commitment_id)
+            .join(Partner, Partner.id == owner_partner_id())
+            .where(
+                Partner.kind.in_(("commune", "epci")),
+                Commitment.id.in_(
+                    select(Commitment.id).where(scoping.commitment_condition(chef, write=True))
+                ),
+            )
+            .order_by(Indicator.id)
+            .limit(1)
+        ).scalar_one()
