@@ -11,6 +11,7 @@ from sqlalchemy import select
 from suivi import clock
 from suivi.audit.models import AuditEvent
 from tests.support.review import (
+    audit_rows,
     autumn_copil,
     france_travail_indicators,
     measurement,
@@ -185,16 +186,7 @@ def test_lock_freezes_figures_dated_up_to_the_cutoff(api):
         "admin", f"/api/meetings/{meeting.id}/unlock", json={"reason": "Chiffres CAF tardifs"}
     )
     assert reopened.status_code == 200 and reopened.json()["locked"] is False
-    with api.db.session(write=False) as session:
-        audit = (
-            session.execute(
-                select(AuditEvent.after).where(
-                    AuditEvent.entity == "meeting", AuditEvent.entity_id == str(meeting.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+    audit = [row.after for row in audit_rows(api.db, "meeting", meeting.id)]
     assert any(a.get("unlock_reason") == "Chiffres CAF tardifs" for a in audit)
     assert any(a.get("locked") is True for a in audit)
     assert api.post("partenaire", f"/api/measurements/{early['id']}/validate").status_code == 200

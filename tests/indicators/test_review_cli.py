@@ -6,16 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
 from typer.testing import CliRunner
 
-from suivi.audit.models import AuditEvent
 from suivi.cli import app
 from suivi.contract.models import Contract, Meeting
 from suivi.errors import Conflict
 from suivi.indicators import service
 from suivi.indicators.models import Indicator
-from tests.support.review import autumn_copil, france_travail_indicators
+from tests.support.review import audit_rows, autumn_copil, france_travail_indicators
 
 
 def _run(monkeypatch, db, *args):
@@ -54,15 +52,7 @@ def test_meetings_lock_and_unlock(demo_db, monkeypatch):
     assert reopened.exit_code == 0, reopened.output
     with demo_db.session(write=False) as session:
         assert session.get(Meeting, meeting.id).locked is False
-        labels = (
-            session.execute(
-                select(AuditEvent.actor_label).where(
-                    AuditEvent.entity == "meeting", AuditEvent.entity_id == str(meeting.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+    labels = [row.actor_label for row in audit_rows(demo_db, "meeting", meeting.id)]
     assert labels == ["cli", "cli"]
     missing = _run(monkeypatch, demo_db, "meetings", "lock", "999999", "--cutoff", "2026-10-31")
     assert missing.exit_code == 2 and "introuvable" in missing.output

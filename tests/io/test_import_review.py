@@ -9,14 +9,13 @@ from datetime import date
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.contract.models import Meeting
 from suivi.indicators import review
 from suivi.indicators.models import Indicator, Measurement
 from tests.io.helpers import database_digest, import_from
-from tests.support.review import autumn_copil, france_travail_indicators
+from tests.support.review import audit_rows, autumn_copil, france_travail_indicators
 
 DEMO_DAY = date(2026, 11, 15)
 
@@ -90,16 +89,7 @@ def test_validated_on_import_by_the_owning_partners_validator(demo_db, tmp_path)
     assert report.ok, report.problems
     figure = _current(demo_db, first, date(2026, 11, 6))
     assert figure.status == "validated" and figure.validated_by_id == partner.user_id
-    with demo_db.session(write=False) as session:
-        audit = (
-            session.execute(
-                select(AuditEvent.after).where(
-                    AuditEvent.entity == "measurement", AuditEvent.entity_id == str(figure.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+    audit = [row.after for row in audit_rows(demo_db, "measurement", figure.id)]
     assert any(a.get("validated_on_import") for a in audit)
 
     # Without the option: submitted, like any entry.

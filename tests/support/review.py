@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from suivi import scoping
+from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.commitments.models import Commitment
@@ -80,3 +81,20 @@ def local_indicator_of(db, role: str = "chef_de_projet") -> int:
             .order_by(Indicator.id)
             .limit(1)
         ).scalar_one()
+
+
+def audit_rows(db, entity: str, entity_id: int) -> list[AuditEvent]:
+    """The audit rows of one object, oldest first (detached)."""
+    with db.session(write=False) as session:
+        rows = (
+            session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.entity == entity, AuditEvent.entity_id == str(entity_id))
+                .order_by(AuditEvent.id)
+            )
+            .scalars()
+            .all()
+        )
+        for row in rows:
+            session.expunge(row)
+        return rows

@@ -210,33 +210,40 @@ def _check_reviewable(session: Session, principal: Principal, measurement: Measu
     check_cutoff(session, indicator.contract_id, measurement.measured_on, "validée ni renvoyée")
 
 
-def _audit(session, principal, measurement, before, contract_id) -> None:
+def _change(session: Session, principal: Principal, measurement: Measurement, note=None, **values):
+    """Set the review columns and write the audit row (`note`: added to its `after`)."""
+    before = snapshot(measurement)
+    for key, value in values.items():
+        setattr(measurement, key, value)
+    session.add(measurement)
+    session.flush()
     record(
         session,
         action="update",
         entity="measurement",
         entity_id=measurement.id,
         before=before,
-        after=snapshot(measurement),
+        after={**snapshot(measurement), **(note or {})},
         actor_id=principal.user_id,
-        contract_id=contract_id,
+        contract_id=session.get(Indicator, measurement.indicator_id).contract_id,
     )
+    return measurement
+
+
+def _validated_by(principal: Principal) -> dict:
+    return {
+        "status": VALIDATED,
+        "validated_by_id": principal.user_id,
+        "validated_at": utcnow(),
+        "return_reason": "",
+    }
 
 
 def validate_measurement(
     session: Session, principal: Principal, measurement: Measurement
 ) -> Measurement:
     _check_reviewable(session, principal, measurement)
-    before = snapshot(measurement)
-    measurement.status = VALIDATED
-    measurement.validated_by_id = principal.user_id
-    measurement.validated_at = utcnow()
-    measurement.return_reason = ""
-    session.add(measurement)
-    session.flush()
-    contract_id = session.get(Indicator, measurement.indicator_id).contract_id
-    _audit(session, principal, measurement, before, contract_id)
-    return measurement
+    return _change(session, principal, measurement, **_validated_by(principal))
 
 
 def return_measurement(
@@ -249,14 +256,7 @@ def return_measurement(
     if not reason:
         raise Invalid("reason", "Le renvoi d'une mesure doit dire pourquoi.")
     _check_reviewable(session, principal, measurement)
-    before = snapshot(measurement)
-    measurement.status = RETURNED
-    measurement.return_reason = reason
-    session.add(measurement)
-    session.flush()
-    contract_id = session.get(Indicator, measurement.indicator_id).contract_id
-    _audit(session, principal, measurement, before, contract_id)
-    return measurement
+    return _change(session, principal, measurement, status=RETURNED, return_reason=reason)
 
 
 def validate_imported(
@@ -271,22 +271,8 @@ def validate_imported(
         if principal is None or not may_validate(session, principal, measurement, own=True):
             refused.append(measurement)
             continue
-        before = snapshot(measurement)
-        measurement.status = VALIDATED
-        measurement.validated_by_id = principal.user_id
-        measurement.validated_at = utcnow()
-        session.add(measurement)
-        session.flush()
-        record(
-            session,
-            action="update",
-            entity="measurement",
-            entity_id=measurement.id,
-            before=before,
-            after={**snapshot(measurement), "validated_on_import": True},
-            actor_id=principal.user_id,
-            contract_id=session.get(Indicator, measurement.indicator_id).contract_id,
-        )
+        note = {"validated_on_import": True}
+        _change(session, principal, measurement, note, **_validated_by(principal))
     return refused
 
 
