@@ -146,6 +146,7 @@ import suivi.auth.cli  # noqa: E402, F401  (suivi users ...)
 import suivi.backup.cli  # noqa: E402,F401 - backup, restore
 import suivi.finance.cli  # noqa: E402,F401 - financements importer
 import suivi.governance.cli  # noqa: E402,F401 - report releve
+import suivi.indicators.cli  # noqa: E402,F401 - meetings lock|unlock
 import suivi.io.cli  # noqa: E402,F401 - export, import, opendata
 import suivi.monitoring.cli  # noqa: E402,F401 - scheduler, jobs, check
 import suivi.notifications.cli  # noqa: E402,F401 - summaries preview

@@ -143,6 +143,14 @@ class RemindersSettings(_Section):
     escalate_after_days: int = Field(default=30, ge=1)
 
 
+class ValidationSettings(_Section):
+    # True: only validated figures reach statuses, alerts, reports and summaries; False: every
+    # figure is validated on entry (small setups).
+    required: bool = True
+    # A figure waiting this long for validation heads the validators' digest.
+    escalate_after_days: int = Field(default=14, ge=1)
+
+
 class SummariesSettings(_Section):
     attach_pdf: bool = False
 
@@ -188,6 +196,7 @@ class Settings(_Section):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     reminders: RemindersSettings = Field(default_factory=RemindersSettings)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
     summaries: SummariesSettings = Field(default_factory=SummariesSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
     io: IoSettings = Field(default_factory=IoSettings)

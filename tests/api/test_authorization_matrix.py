@@ -187,6 +187,11 @@ def body_for(api, method, path, ids, role):
         return {"text": f"Décision {n}"}
     if (method, path) == ("patch", "/api/communes/{commune_id}/consultation"):
         return {"receives_dsu": n % 2 == 0}
+    if (method, path) == ("post", "/api/meetings/{meeting_id}/lock"):
+        # Before any figure of the demo: the other routes' writes stay possible.
+        return {"data_cutoff": "2024-01-31"}
+    if (method, path) == ("post", "/api/meetings/{meeting_id}/unlock"):
+        return {"reason": "Chiffres de la CAF arrivés après l'arrêt"}
     return None
 
 
@@ -257,6 +262,9 @@ MATRIX = {
     ("post", "/api/meetings/{meeting_id}/decisions"): manager(409),
     # A commune's DSU flag and conseil municipal address (annual report, issue 21).
     ("patch", "/api/communes/{commune_id}/consultation"): in_contract(admin_only(200)),
+    ("post", "/api/meetings/{meeting_id}/lock"): admin_only(200),
+    ("post", "/api/meetings/{meeting_id}/unlock"): admin_only(200),
+    ("get", "/api/measurements"): everyone(200),
 }
 # Routes that need no credentials.
 PUBLIC = {
@@ -325,6 +333,13 @@ def _path_ids(api, role, scope, path):
             "admin", "/api/meetings", json={"kind": "cotech", "held_on": "2026-06-01", "title": "T"}
         )
         ids["meeting_id"] = created.json()["id"]
+        if path.endswith("/unlock"):
+            locked = api.post(
+                "admin",
+                f"/api/meetings/{ids['meeting_id']}/lock",
+                json={"data_cutoff": "2024-01-31"},
+            )
+            assert locked.status_code == 200, locked.text
     if "{token_id}" in path:
         owner = role if scope == "in" else ("copil" if role != "copil" else "admin")
         created = api.post(owner, "/api/tokens", json={"name": "à révoquer"})

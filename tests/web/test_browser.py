@@ -28,8 +28,11 @@ def site(database_factory, tmp_path_factory):
     database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("browser"))
     with database.session() as session:
         check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
-    with served(create_app(database.settings)) as url:
-        yield {"url": url, "ids": scope_ids(database)}
+    # The update form's tests see a figure count at once; the review has its own server below.
+    settings = database.settings.model_copy(deep=True)
+    settings.validation.required = False
+    with served(create_app(settings)) as url:
+        yield {"url": url, "ids": scope_ids(database), "db": database}
     database_factory.drop(database)
 
 
@@ -170,3 +173,72 @@ def test_keyboard_only_reaches_the_update_form(browser, site):
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
     context.close()
+
+
+def test_a_partner_figure_is_returned_corrected_then_validated(browser, site):
+    """Issue #18 in the browser: submit → return (with a reason) → correct → validate."""
+    from sqlalchemy import select
+
+    from suivi.indicators.models import Measurement
+    from tests.support.review import france_travail_indicators
+
+    database = site["db"]
+    indicator_id = france_travail_indicators(database)[1]
+    with served(create_app(database.settings)) as url:  # `[validation] required` (default)
+        review_site = {"url": url}
+        admin_context, admin = login(browser, review_site, "admin")
+        admin.goto(f"{url}/indicateurs/{indicator_id}?as_of={AS_OF}")
+        card = admin.locator("article.card").first
+        card.get_by_label(re.compile("Nouvelle valeur|Valeur pour la période")).fill("321")
+        card.get_by_label("Date de la mesure").fill("2026-11-06")
+        card.get_by_role("button", name="Enregistrer la mise à jour").click()
+        admin.wait_for_load_state()
+        expect(admin.locator(".saved").first).to_contain_text("en attente de validation")
+        expect(admin.locator(".review-pending").first).to_be_visible()
+
+        partner_context, partner = login(browser, review_site, "partenaire")
+        partner.goto(f"{url}/a-valider?as_of={AS_OF}")
+        row = partner.locator("#a-valider tbody tr", has_text="6 novembre 2026").filter(
+            has_text="321"
+        )
+        expect(row).to_have_count(1)
+        row.get_by_label("Motif du renvoi").fill("Périmètre à vérifier")
+        row.get_by_role("button", name="Renvoyer").click()
+        expect(partner.locator("#a-valider")).to_contain_text(
+            "Renvoyée\u00a0: Périmètre à vérifier"
+        )
+
+        admin.goto(f"{url}/indicateurs/{indicator_id}?as_of={AS_OF}")
+        card = admin.locator("article.card").first
+        card.get_by_label(re.compile("Nouvelle valeur|Valeur pour la période")).fill("322")
+        card.get_by_label("Date de la mesure").fill("2026-11-06")
+        card.locator("summary", has_text="Corriger une valeur").click()
+        card.get_by_label("Motif de la correction").fill("Périmètre QPV seul")
+        card.get_by_role("button", name="Enregistrer la mise à jour").click()
+        admin.wait_for_load_state()
+        expect(admin.locator(".saved").first).to_contain_text("en attente de validation")
+
+        partner.goto(f"{url}/a-valider?as_of={AS_OF}")
+        row = partner.locator("#a-valider tbody tr", has_text="6 novembre 2026").filter(
+            has_text="322"
+        )
+        row.get_by_role("button", name=re.compile("^Valider")).click()
+        expect(partner.locator("#a-valider")).to_contain_text("Validée")
+        shot(partner, "a-valider")
+        with database.session(write=False) as session:
+            current = session.execute(
+                select(Measurement).where(
+                    Measurement.indicator_id == indicator_id,
+                    Measurement.superseded_by_id.is_(None),
+                    Measurement.value == 322,
+                )
+            ).scalar_one()
+            assert current.status == "validated"
+            assert current.return_reason == ""
+        admin.goto(f"{url}/indicateurs/{indicator_id}?as_of={AS_OF}")
+        history = admin.locator("table", has_text="Mesures saisies")
+        expect(history).to_contain_text("Corrigée : Périmètre QPV seul")
+        expect(history).to_contain_text("En attente de validation")  # the demo's pending one
+        shot(admin, "indicateur-historique-validation")
+        admin_context.close()
+        partner_context.close()

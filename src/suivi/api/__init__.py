@@ -9,11 +9,11 @@ from suivi.api.errors import install_error_handlers
 
 def install_api(app: FastAPI) -> None:
     """Error handlers and every API router."""
-    from suivi.api import auth, commitments, indicators, reference, users
+    from suivi.api import auth, commitments, indicators, reference, review, users
     from suivi.audit import routes as audit_routes
 
     install_error_handlers(app)
     # Indicators first: a request is matched against the routes in order (a few µs per
     # route passed), and logging a measurement is the API's hot path. No path overlaps.
-    for module in (indicators, auth, reference, commitments, users, audit_routes):
+    for module in (indicators, auth, reference, review, commitments, users, audit_routes):
         app.include_router(module.router)

@@ -234,6 +234,11 @@ class MeasurementOut(BaseModel):
     entered_at: datetime
     superseded_by_id: int | None
     correction_reason: str
+    # Review: submitted (soumise), validated (validée), returned (renvoyée, with the reason).
+    status: str
+    validated_by_id: int | None
+    validated_at: datetime | None
+    return_reason: str
 
 
 class TargetRevisionIn(StrictModel):
@@ -641,6 +646,7 @@ def create_measurement(
         evidence_url=body.evidence_url,
         actor_id=principal.user_id,
         today=clock.today(settings.tz),
+        validation_required=settings.validation.required,
     )
     # The hot path: serialized here, in the endpoint's worker thread. Returning the model
     # would make FastAPI validate it again against `response_model` in one more threadpool
@@ -683,5 +689,6 @@ def correct_measurement(
         evidence_url=body.evidence_url,
         actor_id=principal.user_id,
         today=clock.today(settings.tz),
+        validation_required=settings.validation.required,
     )
     return MeasurementOut.model_validate(new, from_attributes=True)

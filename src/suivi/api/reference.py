@@ -189,6 +189,9 @@ class MeetingOut(BaseModel):
     title: str
     location: str
     status: str = "prevue"  # prevue, tenue, releve_diffuse (suivi.governance)
+    # Date d'arrêt des données; once `locked`, figures dated on or before it are frozen.
+    data_cutoff: date | None = None
+    locked: bool = False
 
 
 @router.get("/contracts", response_model=list[ContractOut], summary="Mes contrats")

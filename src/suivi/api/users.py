@@ -49,6 +49,8 @@ class UserOut(BaseModel):
     contract_ids: list[int]
     scope_partner_ids: list[int]
     scope_quartier_ids: list[int]
+    # Partners whose figures this user validates (issue #18).
+    validate_partner_ids: list[int] = []
 
 
 class UserIn(StrictModel):
@@ -69,6 +71,7 @@ class UserPatch(StrictModel):
     password: Password | None = None
     scope_partner_ids: Annotated[list[Id], Field(max_length=200)] | None = None
     scope_quartier_ids: Annotated[list[Id], Field(max_length=200)] | None = None
+    validate_partner_ids: Annotated[list[Id], Field(max_length=200)] | None = None
 
 
 def _user_out(session: Session, user: User) -> UserOut:

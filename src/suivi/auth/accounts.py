@@ -40,7 +40,10 @@ ACCOUNT_FIELDS = (
     "contract_ids",
     "scope_partner_ids",
     "scope_quartier_ids",
+    "validate_partner_ids",
 )
+# Who may be named validator of a partner's figures (issue 18): never the committee.
+VALIDATOR_ROLES = ("partenaire", "chef_de_projet")
 
 
 def account_view(session: Session, user: User) -> dict[str, Any]:
@@ -50,11 +53,16 @@ def account_view(session: Session, user: User) -> dict[str, Any]:
             select(UserContract.contract_id).where(UserContract.user_id == user.id)
         ).scalars()
     )
-    partners, quartiers = [], []
-    for p, q in session.execute(
-        select(UserScope.partner_id, UserScope.quartier_id).where(UserScope.user_id == user.id)
+    partners, quartiers, validated = [], [], []
+    for p, q, validator in session.execute(
+        select(UserScope.partner_id, UserScope.quartier_id, UserScope.can_validate).where(
+            UserScope.user_id == user.id
+        )
     ):
-        (partners if p is not None else quartiers).append(p if p is not None else q)
+        if validator:  # a flag on a partner, not scope (`load_principal` ignores it)
+            validated.append(p)
+        else:
+            (partners if p is not None else quartiers).append(p if p is not None else q)
     return {
         "id": user.id,
         "email": user.email,
@@ -66,6 +74,7 @@ def account_view(session: Session, user: User) -> dict[str, Any]:
         "contract_ids": contracts,
         "scope_partner_ids": sorted(partners),
         "scope_quartier_ids": sorted(quartiers),
+        "validate_partner_ids": sorted(validated),
     }
 
 
@@ -196,9 +205,15 @@ def create_account(
 
 def _replace_scope(session: Session, user: User, role: str, changes: dict) -> None:
     """Only the lists sent change: sending the partners keeps the quartiers, and the other
-    way round. A role other than project manager has no scope at all."""
+    way round. A role other than project manager has no scope at all, except a conseil
+    citoyen, whose quartiers come from its conseil (`suivi.annual`) and stay. The validator
+    flags are kept unless `validate_partner_ids` is sent."""
+    _replace_validators(session, user, role, changes)
+    scope_rows = (UserScope.user_id == user.id) & UserScope.can_validate.is_(False)
+    if role == "conseil_citoyen":
+        return
     if role != "chef_de_projet":
-        session.execute(delete(UserScope).where(UserScope.user_id == user.id))
+        session.execute(delete(UserScope).where(scope_rows))
         return
     for key, column in (
         ("scope_partner_ids", UserScope.partner_id),
@@ -206,9 +221,21 @@ def _replace_scope(session: Session, user: User, role: str, changes: dict) -> No
     ):
         if key not in changes:
             continue
-        session.execute(delete(UserScope).where(UserScope.user_id == user.id, column.is_not(None)))
+        session.execute(delete(UserScope).where(scope_rows, column.is_not(None)))
         for target_id in changes[key] or []:
             session.add(UserScope(user_id=user.id, **{column.key: target_id}))
+
+
+def _replace_validators(session: Session, user: User, role: str, changes: dict) -> None:
+    """The partners whose figures the user validates: a partner account or a project
+    manager only (the committee never validates)."""
+    if role not in VALIDATOR_ROLES or "validate_partner_ids" in changes:
+        session.execute(
+            delete(UserScope).where(UserScope.user_id == user.id, UserScope.can_validate)
+        )
+    if role in VALIDATOR_ROLES:
+        for partner_id in changes.get("validate_partner_ids") or []:
+            session.add(UserScope(user_id=user.id, partner_id=partner_id, can_validate=True))
 
 
 def update_account(
@@ -233,6 +260,20 @@ def update_account(
         scope_partner_ids=changes.get("scope_partner_ids"),
         scope_quartier_ids=changes.get("scope_quartier_ids"),
     )
+    if changes.get("validate_partner_ids"):
+        if role not in VALIDATOR_ROLES:
+            raise Invalid(
+                "validate_partner_ids",
+                "Seuls un compte partenaire ou un chef de projet valident des mesures.",
+            )
+        check_role_and_scope(
+            session,
+            list(admin.contract_ids),
+            role="chef_de_projet",
+            partner_id=None,
+            scope_partner_ids=changes["validate_partner_ids"],
+            scope_quartier_ids=[],
+        )
     disabling = changes.get("is_active") is False
     if (disabling or role != "admin") and leaves_no_admin(session, user):
         raise Conflict(LAST_ADMIN_MESSAGE, "is_active" if disabling else "role")

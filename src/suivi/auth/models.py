@@ -76,12 +76,15 @@ class UserScope(SQLModel, table=True):
     __tablename__ = "user_scope"
     __table_args__ = (
         CheckConstraint("(partner_id IS NULL) <> (quartier_id IS NULL)", name="exactly_one_target"),
+        CheckConstraint("NOT can_validate OR partner_id IS NOT NULL", name="validator_of_partner"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     partner_id: int | None = Field(default=None, foreign_key="partner.id")
     quartier_id: int | None = Field(default=None, foreign_key="quartier.id")
+    # Validates the figures this partner owns (migration 0008; `suivi.indicators.review`).
+    can_validate: bool = False
 
 
 class AuthSession(SQLModel, table=True):

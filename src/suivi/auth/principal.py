@@ -63,7 +63,10 @@ _MEMBERSHIPS = union_all(
         _no_id().label("partner_id"),
         _no_id().label("quartier_id"),
     ),
-    select(UserScope.user_id, _no_id(), UserScope.partner_id, UserScope.quartier_id),
+    # A validator row (`can_validate`) says whose figures one validates, not one's scope.
+    select(UserScope.user_id, _no_id(), UserScope.partner_id, UserScope.quartier_id).where(
+        UserScope.can_validate.is_(False)
+    ),
 ).subquery("membership")
 
 _USER_MEMBERSHIPS = select(

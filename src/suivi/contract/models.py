@@ -220,7 +220,11 @@ class Priority(SQLModel, table=True):
 
 
 class Meeting(SQLModel, table=True):
-    __table_args__ = (enum_check("kind", MEETING_KINDS), enum_check("status", MEETING_STATUSES))
+    __table_args__ = (
+        enum_check("kind", MEETING_KINDS),
+        enum_check("status", MEETING_STATUSES),
+        CheckConstraint("NOT locked OR data_cutoff IS NOT NULL", name="locked_has_cutoff"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id", index=True)
@@ -230,3 +234,7 @@ class Meeting(SQLModel, table=True):
     location: str = Field(default="", max_length=200)
     # The committee cycle (suivi.governance), migration 0008.
     status: str = Field(default="prevue", max_length=16)
+    # Data cut-off (date d'arrêt des données, migration 0008): once locked, figures dated on
+    # or before it are frozen for this committee (`suivi.indicators.review.check_cutoff`).
+    data_cutoff: date | None = None
+    locked: bool = False

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from math import isfinite
 
-from sqlalchemy import Date, Float, Integer, bindparam, select, text
+from sqlalchemy import ColumnElement, Date, Float, Integer, and_, bindparam, select, text
 from sqlmodel import Session
 
 from suivi.commitments.models import (
@@ -27,7 +27,7 @@ from suivi.commitments.models import (
 )
 from suivi.contract.models import Priority
 from suivi.db import is_sqlite
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.indicators.models import VALIDATED, Indicator, Measurement, Target
 from suivi.progress import (
     Evaluation,
     IndicatorSpec,
@@ -43,6 +43,18 @@ from suivi.progress import (
 from suivi.validation import MAX_ABS_NUMBER
 
 log = logging.getLogger(__name__)
+
+
+# The ONE rule of which figures count for statuses, alerts, reports and summaries: the current
+# (not superseded) and validated ones. With `[validation] required = false` every figure is
+# validated on entry, so the rule is the same. `counted_sql` says it for raw SQL.
+def counted() -> ColumnElement[bool]:
+    return and_(Measurement.superseded_by_id.is_(None), Measurement.status == VALIDATED)
+
+
+def counted_sql(alias: str = "m") -> str:
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}superseded_by_id IS NULL AND {prefix}status = '{VALIDATED}'"
 
 
 def in_domain(spec: IndicatorSpec, readings: Iterable[tuple[date, float]] = ()) -> bool:
@@ -124,7 +136,7 @@ def evaluate_indicators(
     measurement_query = (
         select(Measurement.indicator_id, Measurement.measured_on, Measurement.value)
         .join(Indicator, Indicator.id == Measurement.indicator_id)
-        .where(Indicator.contract_id == contract_id, Measurement.superseded_by_id.is_(None))
+        .where(Indicator.contract_id == contract_id, counted())
         .order_by(Measurement.indicator_id, Measurement.measured_on, Measurement.id)
     )
     if not include_inactive:
@@ -195,7 +207,7 @@ WITH counted AS (
     FROM measurement m
     JOIN indicator i ON i.id = m.indicator_id
     JOIN commitment c ON c.id = i.commitment_id
-    WHERE m.superseded_by_id IS NULL
+    WHERE {counted}
       AND m.measured_on >= i.baseline_date AND m.measured_on <= :as_of
       {where}
 ),
@@ -295,6 +307,7 @@ def _sql_summaries(
             value=_CLAMPED_VALUE,
             base=_CLAMPED_BASE,
             limit=_LIMIT,
+            counted=counted_sql("m"),
         )
     ).bindparams(bindparam("as_of", type_=Date))
     if "inactive" in params:
@@ -409,7 +422,7 @@ def evaluate_summaries(
             select(Measurement.indicator_id, Measurement.measured_on, Measurement.value)
             .where(
                 Measurement.indicator_id.in_(sorted(shared_dates)),
-                Measurement.superseded_by_id.is_(None),
+                counted(),
             )
             .order_by(Measurement.indicator_id, Measurement.measured_on, Measurement.id)
         )
@@ -464,7 +477,7 @@ def evaluate_indicator(session: Session, indicator: Indicator, as_of: date) -> E
     ).all()
     readings = session.execute(
         select(Measurement.measured_on, Measurement.value)
-        .where(Measurement.indicator_id == indicator.id, Measurement.superseded_by_id.is_(None))
+        .where(Measurement.indicator_id == indicator.id, counted())
         .order_by(Measurement.measured_on, Measurement.id)
     ).all()
     spec = spec_of(indicator, [tuple(t) for t in targets])

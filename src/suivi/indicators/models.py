@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from suivi.modelbase import created_at_field, enum_check
+from suivi.modelbase import created_at_field, enum_check, timestamp_field
 from suivi.progress import DIRECTIONS, FREQUENCIES
 
 
@@ -62,6 +62,20 @@ class Breakdown(StrEnum):
 
 
 BREAKDOWNS = tuple(Breakdown)  # the stored codes, in order
+
+
+class MeasurementStatus(StrEnum):
+    """A figure's review (migration 0008): entered → submitted; a validator of its owning
+    partner validates it or returns it with a reason. Only validated figures count
+    (`evaluation.counted`). Stored as its value."""
+
+    SUBMITTED = "submitted"
+    VALIDATED = "validated"
+    RETURNED = "returned"
+
+
+MEASUREMENT_STATUSES = tuple(MeasurementStatus)  # the stored codes, in order
+VALIDATED = MeasurementStatus.VALIDATED
 
 
 class Indicator(SQLModel, table=True):
@@ -161,6 +175,7 @@ class Measurement(SQLModel, table=True):
 
     __table_args__ = (
         CheckConstraint("superseded_by_id IS NULL OR superseded_by_id <> id", name="not_self"),
+        enum_check("status", MEASUREMENT_STATUSES),
         # The hot lookup: current measurements of an indicator by date. Unique: at most one
         # current value per indicator and date, even under concurrent corrections.
         Index(
@@ -183,3 +198,12 @@ class Measurement(SQLModel, table=True):
     entered_at: datetime = created_at_field()
     superseded_by_id: int | None = Field(default=None, foreign_key="measurement.id")
     correction_reason: str = Field(default="", max_length=500)
+    # Review (migration 0008). Rows written before it, and rows built directly (demo, fixtures),
+    # are validated; the writers (`service`, the importer) set the entry status themselves.
+    status: str = Field(
+        default=VALIDATED,
+        sa_column=Column(String(12), nullable=False, server_default=VALIDATED),
+    )
+    validated_by_id: int | None = Field(default=None, foreign_key="user.id")
+    validated_at: datetime | None = timestamp_field()
+    return_reason: str = Field(default="", max_length=500)

@@ -40,6 +40,7 @@ from suivi.indicators.models import (
     Target,
     TargetRevision,
 )
+from suivi.indicators.review import check_cutoff, entry_state
 from suivi.progress import validate_spec
 from suivi.validation import InputError, clean_number, clean_text, clean_url
 
@@ -559,11 +560,18 @@ def create_measurement(
     actor_id: int | None,
     actor_label: str = "",
     today: date,
+    validation_required: bool = True,
 ) -> dict[str, Any]:
     """`create_measurements` of one."""
     item = NewMeasurement(indicator, measured_on, value, comment, evidence_url)
     return create_measurements(
-        session, contract, [item], actor_id=actor_id, actor_label=actor_label, today=today
+        session,
+        contract,
+        [item],
+        actor_id=actor_id,
+        actor_label=actor_label,
+        today=today,
+        validation_required=validation_required,
     )[0]
 
 
@@ -575,12 +583,19 @@ def create_measurements(
     actor_id: int | None,
     actor_label: str = "",
     today: date,
+    validation_required: bool = True,
 ) -> list[dict[str, Any]]:
     """Insert new measurements (each checked by `check_measurement`, none already current
-    at its date: 409) and audit each; return their columns (all of them, as `Measurement`
-    has them). Deliberately not `Measurement` objects: one that already has an id but is
-    not in the session would be inserted again if it were ever added to it."""
+    at its date: 409, none on or before a locked cut-off: 409) and audit each; return their
+    columns (all of them, as `Measurement` has them). Deliberately not `Measurement` objects:
+    one that already has an id but is not in the session would be inserted again if it were
+    ever added to it. They are submitted for validation (validated at once when
+    `validation_required` is false: `[validation]`)."""
+    if items:
+        # The earliest date is the first a locked cut-off would freeze: one query for all.
+        check_cutoff(session, contract.id, min(item.measured_on for item in items))
     entered_at = utcnow()
+    state = entry_state(required=validation_required, actor_id=actor_id)
     rows: list[dict[str, Any]] = [
         dict(
             indicator_id=item.indicator.id,
@@ -598,6 +613,8 @@ def create_measurements(
             entered_at=entered_at,
             superseded_by_id=None,
             correction_reason="",
+            return_reason="",
+            **state,
         )
         for item in items
     ]
@@ -646,13 +663,20 @@ def correct_measurement(
     actor_id: int | None,
     actor_label: str = "",
     today: date,
+    validation_required: bool = True,
 ) -> Measurement:
     """`correct_measurements` of one."""
     correction = MeasurementCorrection(
         indicator, old, value, reason, measured_on, comment, evidence_url
     )
     return correct_measurements(
-        session, contract, [correction], actor_id=actor_id, actor_label=actor_label, today=today
+        session,
+        contract,
+        [correction],
+        actor_id=actor_id,
+        actor_label=actor_label,
+        today=today,
+        validation_required=validation_required,
     )[0]
 
 
@@ -664,11 +688,13 @@ def correct_measurements(
     actor_id: int | None,
     actor_label: str = "",
     today: date,
+    validation_required: bool = True,
 ) -> list[Measurement]:
     """Each correction is a new measurement that supersedes its old one; the old one is
-    kept, with the reason (which the pages show as « Corrigée : … »). Only a current
-    measurement can be corrected (409 otherwise). Two audit events per correction: the old
-    reading's update, the new reading's creation."""
+    kept, with the reason (which the pages show as « Corrigée : … »); the new one is
+    submitted for validation like any entry. Only a current measurement can be corrected
+    (409 otherwise), never on or before a locked cut-off (409). Two audit events per
+    correction: the old reading's update, the new reading's creation."""
     cleaned = []
     for item in corrections:
         reason = _text(item.reason, MAX_REASON, "reason", "Le motif").strip()
@@ -702,6 +728,7 @@ def correct_measurements(
             raise Invalid("reason", "Une correction doit être motivée.")
         day = item.measured_on or old.measured_on
         check_measured_on(contract, item.indicator.baseline_date, day, today)
+        check_cutoff(session, contract.id, min(old.measured_on, day), "corrigée")
         befores.append(snapshot(old))
         # At most one current measurement per date (a unique index): the new one is written
         # as superseded by the old one, then the two swap, so no statement sees two current
@@ -715,6 +742,7 @@ def correct_measurements(
                 evidence_url=old.evidence_url if evidence_url is None else evidence_url,
                 author_id=actor_id,
                 superseded_by_id=old.id,
+                **entry_state(required=validation_required, actor_id=actor_id),
             )
         )
     session.add_all(news)

@@ -122,6 +122,7 @@ def import_command(
             actor_label="import",
             progress=advance,
             today=clock.today(settings.tz),
+            validation_required=settings.validation.required,
         )
     if not report.ok:
         count = len(report.problems)

@@ -51,6 +51,7 @@ from suivi.contract.models import (
 from suivi.contract.service import check_siren, quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
 from suivi.errors import Invalid
+from suivi.indicators import review
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.indicators.service import (
     MeasurementCorrection,
@@ -264,6 +265,8 @@ def import_portfolio(
     principal=None,
     limits: ReadLimits | None = None,
     today: date,
+    validation_required: bool = True,
+    validate: bool = False,
 ) -> ImportReport:
     """Check `source` and, if it has no problem (and this is not a dry run), apply it in the
     session's transaction. Never commits: the caller's boundary does. The report lists the
@@ -282,6 +285,8 @@ def import_portfolio(
         raise LookupError(f"contract {contract_id} not found")
     run = _Import(session, contract, dry_run, actor_id, actor_label, progress, principal)
     run.today = today
+    run.validation_required = validation_required
+    run.validate = validate
     name = source.name
     run.sheets = source.sheets
     run.report.problems.extend(source.problems)
@@ -615,8 +620,10 @@ class _Import:
         for row in self.rows(INDICATORS):
             if row.ok("code", "baseline_date") and row.get("baseline_date") is not None:
                 baselines[row.values["code"]] = row.values["baseline_date"]
+        lock = review.latest_lock(self.session, self.contract.id)
         for row in self.rows(MEASUREMENTS):
             self._known(MEASUREMENTS, row, "indicator", self.indicator_codes, "indicateur")
+            self._not_locked(row, lock)
             baseline = baselines.get(row.get("indicator"))
             if baseline is None or not row.ok("indicator", "measured_on", "value"):
                 continue
@@ -632,6 +639,14 @@ class _Import:
                 )
             except Invalid as exc:
                 self.refuse(MEASUREMENTS, row, exc.field or "value", _problem(exc))
+
+    def _not_locked(self, row: Row, lock) -> None:
+        """A figure dated on or before a locked data cut-off (`review.check_cutoff`'s rule)."""
+        day = row.values.get("measured_on")
+        if lock is not None and row.ok("measured_on") and day <= lock.data_cutoff:
+            self.refuse(
+                MEASUREMENTS, row, "measured_on", review.cutoff_refusal(lock, day, "importée")
+            )
 
     def _check_indicators(self) -> None:
         for row in self.rows(INDICATORS):
@@ -1315,11 +1330,28 @@ class _Import:
         if not self.report.ok:
             return
         # The service functions of the API and the form: same rules, same audit events.
-        who = dict(actor_id=self.actor_id, actor_label=self.actor_label, today=self.today)
-        create_measurements(self.session, self.contract, created, **who)
-        correct_measurements(self.session, self.contract, corrections, **who)
+        who = dict(
+            actor_id=self.actor_id,
+            actor_label=self.actor_label,
+            today=self.today,
+            validation_required=self.validation_required,
+        )
+        new_rows = create_measurements(self.session, self.contract, created, **who)
+        replacements = correct_measurements(self.session, self.contract, corrections, **who)
         self.report.created[MEASUREMENTS.name] += len(created)
         self.report.updated[MEASUREMENTS.name] += len(corrections)
+        if self.validate and (new_rows or replacements):
+            entered = [self.session.get(Measurement, row["id"]) for row in new_rows]
+            imported = [*entered, *replacements]
+            for measurement in review.validate_imported(self.session, self.principal, imported):
+                self.problem(
+                    MEASUREMENTS,
+                    None,
+                    "measured_on",
+                    f"la mesure de l'indicateur {measurement.indicator_id} au "
+                    f"{measurement.measured_on.isoformat()} ne peut être validée à l'import : "
+                    "seul un valideur du partenaire qui la produit le peut",
+                )
 
 
 # Texts without a bound of their own in the workbook (descriptions, comments).

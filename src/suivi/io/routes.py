@@ -96,6 +96,9 @@ def import_upload(
     file: Annotated[UploadFile, File(description="Classeur .xlsx, archive .zip de CSV, ou CSV")],
     dry_run: bool = False,
     contract_id: ContractQuery = None,
+    validate: Annotated[
+        bool, Query(description="Valider les mesures importées (valideur du partenaire)")
+    ] = False,
 ) -> JSONResponse:
     contract = resolve_contract(session, principal, contract_id)
     # End the transaction authentication opened: the file is read and typed without holding
@@ -110,6 +113,8 @@ def import_upload(
         "actor_label": "import",
         "principal": principal,
         "today": clock.today(settings.tz),
+        "validation_required": settings.validation.required,
+        "validate": validate,
     }
     if dry_run:
         report = dry_run_import(engine, contract.id, read, **options)

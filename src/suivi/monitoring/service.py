@@ -32,7 +32,12 @@ from sqlmodel import Session, col
 
 from suivi.audit.service import record
 from suivi.db import UTCDateTime, is_sqlite, utcnow
-from suivi.indicators.evaluation import IndicatorVerdict, evaluate_summaries, id_list_clause
+from suivi.indicators.evaluation import (
+    IndicatorVerdict,
+    counted_sql,
+    evaluate_summaries,
+    id_list_clause,
+)
 from suivi.indicators.models import Indicator
 from suivi.monitoring.models import Alert, IndicatorChange, IndicatorCheck
 from suivi.progress import Evaluation, overdue_from
@@ -311,7 +316,7 @@ def next_measurement_dates(
     statement = (
         text(
             "SELECT indicator_id, min(measured_on) AS first_on FROM measurement "
-            f"WHERE superseded_by_id IS NULL AND measured_on > :as_of AND {clause} "
+            f"WHERE {counted_sql('')} AND measured_on > :as_of AND {clause} "
             "GROUP BY indicator_id"
         )
         .bindparams(bindparam("as_of", type_=Date))

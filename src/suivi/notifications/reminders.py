@@ -7,6 +7,11 @@ with a direct link to each. An indicator overdue for more than
 `[reminders] escalate_after_days` is escalated: it heads the digest of the project managers
 in charge (their scope covers it), and the partner's digest says it has been escalated.
 
+Figures (issue #18): a validator's digest has a « à valider » section, the figures of their
+partners waiting for them (those waiting longer than `[validation] escalate_after_days`
+first, flagged); an author's digest lists their figures returned for correction; a project
+manager's lists the figures of their scope waiting for validation past that delay.
+
 The deduplication key is ``reminder:user:{id}:{ISO week}``: a rerun in the same week, or a
 run killed half-way then restarted, sends each digest once (see `delivery`).
 """
@@ -26,8 +31,9 @@ from suivi.config import Settings
 from suivi.contract.models import Contract, Meeting, Partner, Quartier
 from suivi.db import session_scope, utcnow
 from suivi.governance.service import meeting_label, overdue_decisions
+from suivi.indicators import review
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Indicator
+from suivi.indicators.models import Indicator, Measurement
 from suivi.labels import ROLE_LABELS
 from suivi.notifications.delivery import deliver_all
 from suivi.notifications.email import OutgoingEmail, Transport, render_email
@@ -76,6 +82,22 @@ class DecisionItem:
     url: str
 
 
+@dataclass(frozen=True)
+class FigureItem:
+    """A figure waiting for validation, or returned to its author."""
+
+    measurement_id: int
+    code: str
+    name: str
+    unit: str
+    measured_on: date
+    value: float
+    days_waiting: int
+    escalated: bool
+    return_reason: str
+    url: str
+
+
 @dataclass
 class Digest:
     user_id: int
@@ -88,10 +110,21 @@ class Digest:
     overdue: list[ReminderItem] = field(default_factory=list)
     due_soon: list[ReminderItem] = field(default_factory=list)
     decisions: list[DecisionItem] = field(default_factory=list)
+    to_validate: list[FigureItem] = field(default_factory=list)
+    returned: list[FigureItem] = field(default_factory=list)
+    late_validations: list[FigureItem] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.escalated or self.overdue or self.due_soon or self.decisions)
+        return not (
+            self.escalated
+            or self.overdue
+            or self.due_soon
+            or self.decisions
+            or self.to_validate
+            or self.returned
+            or self.late_validations
+        )
 
     def indicator_ids(self) -> set[int]:
         return {item.indicator_id for item in self.escalated + self.overdue + self.due_soon}
@@ -144,6 +177,75 @@ def _due_items(
     return items
 
 
+def _figure_items(session, settings, query, *, contract_id: int, as_of: date, url: str):
+    rows = session.execute(
+        query.add_columns(Indicator.code, Indicator.name, Indicator.unit)
+        .where(Indicator.contract_id == contract_id)
+        .order_by(Measurement.entered_at, Measurement.id)
+    ).all()
+    escalate_after = settings.validation.escalate_after_days
+    items = []
+    for measurement, code, name, unit in rows:
+        waiting = max(0, (as_of - measurement.entered_at.astimezone(settings.tz).date()).days)
+        items.append(
+            FigureItem(
+                measurement_id=measurement.id,
+                code=code,
+                name=name,
+                unit=unit,
+                measured_on=measurement.measured_on,
+                value=measurement.value,
+                days_waiting=waiting,
+                escalated=waiting > escalate_after,
+                return_reason=measurement.return_reason,
+                url=url if url else indicator_url(settings, measurement.indicator_id),
+            )
+        )
+    # The figures waiting past the delay first.
+    return sorted(items, key=lambda item: not item.escalated)
+
+
+def _review_sections(session, settings, principal, *, contract_id: int, as_of: date) -> dict:
+    """The digest's figures: to validate, returned to this author, late in their scope."""
+    review_url = f"{settings.app.base_url.rstrip('/')}/a-valider"
+    args = {"contract_id": contract_id, "as_of": as_of}
+    to_validate = _figure_items(
+        session, settings, review.to_validate(principal), url=review_url, **args
+    )
+    returned = _figure_items(
+        session,
+        settings,
+        select(Measurement)
+        .join(Indicator, Indicator.id == Measurement.indicator_id)
+        .where(
+            Measurement.author_id == principal.user_id,
+            Measurement.superseded_by_id.is_(None),
+            Measurement.status == review.RETURNED,
+        ),
+        url="",
+        **args,
+    )
+    late = []
+    if principal.role == "chef_de_projet":
+        mine = {item.measurement_id for item in to_validate}
+        waiting = _figure_items(
+            session,
+            settings,
+            select(Measurement)
+            .join(Indicator, Indicator.id == Measurement.indicator_id)
+            .join(Commitment, Commitment.id == Indicator.commitment_id)
+            .where(
+                Measurement.superseded_by_id.is_(None),
+                Measurement.status == review.SUBMITTED,
+                measurement_commitment_condition(principal),
+            ),
+            url="",
+            **args,
+        )
+        late = [item for item in waiting if item.escalated and item.measurement_id not in mine]
+    return {"to_validate": to_validate, "returned": returned, "late_validations": late}
+
+
 def plan_reminders(session: Session, settings: Settings, *, as_of: date) -> list[Digest]:
     """The digests to send for `as_of`, one per person with something due, in user order."""
     escalate_after = settings.reminders.escalate_after_days
@@ -152,8 +254,6 @@ def plan_reminders(session: Session, settings: Settings, *, as_of: date) -> list
     for contract in contracts:
         items = _due_items(session, settings, contract_id=contract.id, as_of=as_of)
         decisions = _overdue_decisions(session, settings, contract.id, as_of)
-        if not items and not decisions:
-            continue
         users = session.execute(
             select(User)
             .join(UserContract, UserContract.user_id == User.id)
@@ -167,6 +267,9 @@ def plan_reminders(session: Session, settings: Settings, *, as_of: date) -> list
         for user in users:
             principal = load_principal(session, user)
             # The indicators this person is expected to update (one query per person).
+            figures = _review_sections(
+                session, settings, principal, contract_id=contract.id, as_of=as_of
+            )
             mine = set(
                 session.execute(
                     select(Indicator.id).where(
@@ -185,11 +288,13 @@ def plan_reminders(session: Session, settings: Settings, *, as_of: date) -> list
                 for owner_id, item in decisions
                 if user.role == "chef_de_projet" or owner_id == user.partner_id
             ]
-            if not mine and not my_decisions:
+            if not mine and not my_decisions and not any(figures.values()):
                 continue
             digest = digests.setdefault(
                 user.id, Digest(user.id, user.email, user.full_name or user.email, user.role)
             )
+            for section, figure_items in figures.items():
+                getattr(digest, section).extend(figure_items)
             digest.contract_names.append(contract.name)
             digest.is_demo = digest.is_demo or contract.is_demo
             for indicator_id in sorted(mine, key=lambda key: items[key].code):
@@ -245,17 +350,21 @@ def reminder_email(settings: Settings, digest: Digest, *, as_of: date) -> Outgoi
     period = iso_week(as_of)
     week_number = as_of.isocalendar()[1]
     count = len(digest.indicator_ids())
-    late = len(digest.decisions)
+    parts = []
     if count:
-        subject = (
-            f"Suivi du contrat de ville — {count} indicateur{'s' if count > 1 else ''} "
-            f"à mettre à jour (semaine {week_number})"
-        )
-    else:
-        subject = (
-            f"Suivi du contrat de ville — {late} décision{'s' if late > 1 else ''} du comité "
-            f"en retard (semaine {week_number})"
-        )
+        parts.append(f"{count} indicateur{'s' if count > 1 else ''} à mettre à jour")
+    if digest.to_validate:
+        pending = len(digest.to_validate)
+        parts.append(f"{pending} mesure{'s' if pending > 1 else ''} à valider")
+    if digest.returned:
+        returned = len(digest.returned)
+        parts.append(f"{returned} mesure{'s' if returned > 1 else ''} à corriger")
+    if digest.decisions:
+        late = len(digest.decisions)
+        parts.append(f"{late} décision{'s' if late > 1 else ''} du comité en retard")
+    if not parts:
+        parts.append("validations en attente")
+    subject = f"Suivi du contrat de ville — {', '.join(parts)} (semaine {week_number})"
     escalate_after = settings.reminders.escalate_after_days
     if digest.role == "chef_de_projet":
         escalation_text = (
@@ -282,6 +391,10 @@ def reminder_email(settings: Settings, digest: Digest, *, as_of: date) -> Outgoi
         "overdue": digest.overdue,
         "due_soon": digest.due_soon,
         "decisions": digest.decisions,
+        "to_validate": digest.to_validate,
+        "returned": digest.returned,
+        "late_validations": digest.late_validations,
+        "validation_escalate_after_days": settings.validation.escalate_after_days,
     }
     text, html = render_email(settings, "reminder", context)
     return OutgoingEmail(

@@ -285,7 +285,13 @@ def generate_report(
         if contract_id is None:
             contract_id = contract_id_of(session, settings)
         context = build_report_context(
-            session, contract_id=contract_id, kind=kind, scope=scope, as_of=as_of, tz=settings.tz
+            session,
+            contract_id=contract_id,
+            kind=kind,
+            scope=scope,
+            as_of=as_of,
+            tz=settings.tz,
+            meeting_id=meeting_id,
         )
         sweep_archive(session, settings)
     rendered = render_report(context, settings.reports.templates_dir)

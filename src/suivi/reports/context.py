@@ -49,6 +49,7 @@ from suivi.formatting import format_date
 from suivi.governance.models import OPEN_DECISION_STATUSES
 from suivi.governance.models import Decision as GovernanceDecision
 from suivi.governance.service import FollowUp, decision_reference, previous_meeting_follow_up
+from suivi.indicators import review
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Target, TargetRevision
 from suivi.indicators.sheet import SheetSection, aggregate, data_owners, sheet_sections
@@ -413,6 +414,19 @@ class AnnualProcedure:
 
 
 @dataclass
+class CutoffInfo:
+    """A committee's data cut-off, as its report states it (issue #18)."""
+
+    meeting_title: str
+    held_on: date
+    data_cutoff: date
+    locked: bool
+    # Current figures dated on or before the cut-off and not validated: they do not count.
+    unvalidated: int
+    reopenings: list[tuple[date, str]]  # (day, reason) of each reopening by an admin
+
+
+@dataclass
 class ReportContext:
     kind: str
     scope: str
@@ -448,6 +462,8 @@ class ReportContext:
     money: MoneySection | None = None
     # COPIL report: « Suivi des décisions du comité du … » (suivi.governance), first section.
     decision_follow_up: FollowUp | None = None
+    # The meeting's data cut-off (a COPIL report prepared for a meeting that fixed one).
+    cutoff: CutoffInfo | None = None
 
     @property
     def indicators(self) -> list[IndicatorRow]:
@@ -657,11 +673,19 @@ def build_report_context(
     as_of: date,
     tz: ZoneInfo | None = None,
     charts_enabled: bool = True,
+    meeting_id: int | None = None,
 ) -> ReportContext:
-    """Everything one report shows. Raises ReportError for an unknown kind or scope."""
+    """Everything one report shows. Raises ReportError for an unknown kind or scope.
+
+    A COPIL report for a meeting whose data are locked is as of the cut-off, whatever
+    `as_of`: only validated figures dated on or before it count, and none of them can
+    change while locked, so regenerating it gives the same bytes."""
     if kind not in REPORT_KINDS:
         raise ReportError(f"Type de rapport inconnu : {kind!r}.")
     tz = tz or ZoneInfo("Europe/Paris")
+    cutoff = _cutoff(session, contract_id, meeting_id, tz) if kind == "copil" else None
+    if cutoff is not None and cutoff.locked:
+        as_of = cutoff.data_cutoff
     data = _load(session, contract_id)
     contract = data.contract
     evaluated = evaluate_indicators(session, contract_id=contract_id, as_of=as_of)
@@ -891,6 +915,24 @@ def build_report_context(
         decision_follow_up=previous_meeting_follow_up(session, contract_id, as_of)
         if kind == "copil"
         else None,
+        cutoff=cutoff,
+    )
+
+
+def _cutoff(session: Session, contract_id: int, meeting_id: int | None, tz) -> CutoffInfo | None:
+    meeting = session.get(Meeting, meeting_id) if meeting_id is not None else None
+    if meeting is None or meeting.contract_id != contract_id or meeting.data_cutoff is None:
+        return None
+    return CutoffInfo(
+        meeting_title=meeting.title,
+        held_on=meeting.held_on,
+        data_cutoff=meeting.data_cutoff,
+        locked=meeting.locked,
+        unvalidated=review.unvalidated_count(session, contract_id, meeting.data_cutoff),
+        reopenings=[
+            (at.astimezone(tz).date(), reason)
+            for at, reason in review.reopenings(session, meeting.id)
+        ],
     )
 
 

@@ -36,6 +36,7 @@ from suivi.api.common import (
 )
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
+from suivi.contract.models import Meeting
 from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Invalid, NotFound, forbidden
 from suivi.reports import access
@@ -78,6 +79,12 @@ class ReportIn(StrictModel):
     )
     as_of: Day | None = Field(default=None, description="Date de situation (défaut : aujourd'hui).")
     contract_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    meeting_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Instance préparée (rapport COPIL) : sa date d'arrêt des données s'applique.",
+    )
 
 
 def _out(row: ReportFile) -> ReportOut:
@@ -152,6 +159,12 @@ def create_report(
         raise forbidden(report_refusal(principal))
     as_of = resolve_as_of(body.as_of, settings)
     check_in_term(contract, as_of, "as_of")
+    if body.meeting_id is not None:
+        meeting = session.get(Meeting, body.meeting_id)
+        if meeting is None or meeting.contract_id != contract.id:
+            raise NotFound("Instance introuvable.")
+        if body.kind != "copil":
+            raise Invalid("meeting_id", "Seul un rapport COPIL prépare une instance.")
     # End the request's transaction now: rendering takes seconds and must hold no lock.
     session.commit()
     try:
@@ -163,6 +176,7 @@ def create_report(
             as_of=as_of,
             contract_id=contract.id,
             generated_by_id=principal.user_id,
+            meeting_id=body.meeting_id,
         )
     except ReportError as exc:
         raise Invalid("scope", str(exc)) from None

@@ -534,11 +534,69 @@ def load_demo(session: Session, contract_settings: ContractSettings, as_of: date
             _add_indicator(session, rng, contract, commitment, template, quartier, rank, as_of)
     session.flush()
     add_reference_sheets(session, contract)
+    session.flush()
+    _add_review_states(session, contract, partners, as_of)
     add_demo_funding(session, contract, as_of)  # its own random draws: the rest is unchanged
     add_demo_decisions(session, contract, as_of)  # the autumn 2025 COPIL's decisions
     # After the random portfolio, so that it stays the same.
     add_demo_conseils(session, contract, quartiers, hash_password(DEMO_PASSWORD))
     return True
+
+
+# The review workflow, visible at once: Paul Partenaire validates France Travail's figures;
+# a few of them wait for validation and two were returned. They are new figures, dated a few
+# days before the demo day: validated figures are the demo's history, unchanged (the pending
+# ones do not count yet), and the autumn 2026 COPIL has a cut-off (not locked).
+DEMO_RETURN_REASONS = (
+    "Le chiffre semble inclure les demandeurs hors QPV : merci de vérifier le périmètre.",
+    "Valeur incohérente avec le tableau de bord de l'agence : merci de la contrôler.",
+)
+DEMO_CUTOFF = date(2026, 10, 31)
+
+
+def _add_review_states(session: Session, contract: Contract, partners, as_of: date) -> None:
+    from suivi.indicators.review import owner_partner_id  # noqa: PLC0415 - seed only
+
+    france_travail = partners["france-travail"]
+    validator = session.exec(select(User).where(User.email == "partenaire@example.org")).one()
+    author = session.exec(select(User).where(User.email == "admin@example.org")).one()
+    session.add(UserScope(user_id=validator.id, partner_id=france_travail.id, can_validate=True))
+    day = as_of - timedelta(days=3)
+    indicators = session.exec(
+        select(Indicator)
+        .join(Commitment, Commitment.id == Indicator.commitment_id)
+        .where(
+            Indicator.contract_id == contract.id,
+            Commitment.lead_partner_id == france_travail.id,
+            owner_partner_id() == france_travail.id,
+            Indicator.baseline_date < day,
+        )
+        .order_by(Indicator.id)
+        .limit(5)
+    ).all()
+    for rank, indicator in enumerate(indicators):
+        returned = rank >= 3
+        session.add(
+            Measurement(
+                indicator_id=indicator.id,
+                measured_on=day,
+                value=indicator.baseline_value + (rank + 1) * (2 if indicator.cumulative else 1),
+                comment="Valeur fictive de démonstration, saisie pour validation",
+                author_id=author.id,
+                entered_at=_at_noon(day),
+                status="returned" if returned else "submitted",
+                return_reason=DEMO_RETURN_REASONS[rank - 3] if returned else "",
+            )
+        )
+    meeting = session.exec(
+        select(Meeting).where(
+            Meeting.contract_id == contract.id,
+            Meeting.kind == "copil",
+            Meeting.held_on == date(2026, 12, 8),
+        )
+    ).one()
+    meeting.data_cutoff = DEMO_CUTOFF
+    session.add(meeting)
 
 
 def _communes_by_quartier(session: Session) -> dict[int, set[str]]:

@@ -27,6 +27,7 @@ def install_web(app: FastAPI) -> None:
         import_page,
         pages,
         reports_pages,
+        review_pages,
         updates,
     )
 
@@ -43,5 +44,6 @@ def install_web(app: FastAPI) -> None:
         admin_pages,
         contract_choice,
         decision_pages,
+        review_pages,
     ):
         app.include_router(module.router)

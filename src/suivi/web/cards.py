@@ -21,6 +21,7 @@ from suivi.commitments.models import Commitment
 from suivi.contract.models import Quartier
 from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
 from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.review import pending_counts, validators_label
 from suivi.progress import Evaluation, current_due_period
 
 # Order of the home list: overdue first, then due soon, then the rest.
@@ -65,6 +66,9 @@ class Card:
     can_log: bool
     default_date: date | None
     last_measurement: Measurement | None = None
+    # Current figures not counted yet: {"submitted": n, "returned": n}, and who validates.
+    pending: dict[str, int] = field(default_factory=dict)
+    validators: str = ""
     # Form state after a POST: submitted values, errors per field, success message.
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
@@ -173,6 +177,7 @@ def build_cards(
         .order_by(Measurement.indicator_id, Measurement.measured_on, Measurement.id)
     ).scalars():
         last[measurement.indicator_id] = measurement
+    pending = pending_counts(session, evaluated)
     cards = []
     for indicator, code, title, status in rows:
         item = evaluated[indicator.id]
@@ -187,6 +192,8 @@ def build_cards(
                 can_log=active and indicator.id in loggable,
                 default_date=default_measurement_date(item, as_of),
                 last_measurement=last.get(indicator.id),
+                pending=pending.get(indicator.id, {}),
+                validators=validators_label(session, indicator) if indicator.id in pending else "",
             )
         )
     return cards

@@ -104,6 +104,7 @@ def import_upload(
     page: PageDep,
     fichier: Annotated[UploadFile | None, File()] = None,
     essai: Annotated[str, Form(max_length=10)] = "",
+    valider: Annotated[str, Form(max_length=10)] = "",
     csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
 ) -> Response:
     check_csrf(page.request, csrf_token)
@@ -126,6 +127,8 @@ def import_upload(
         "actor_label": page.principal.label,
         "principal": page.principal,
         "today": clock.today(page.settings.tz),
+        "validation_required": page.settings.validation.required,
+        "validate": bool(valider),
     }
     if dry_run:
         report = dry_run_import(page.request.app.state.engine, page.contract.id, read, **options)

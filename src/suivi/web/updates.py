@@ -13,7 +13,7 @@ from suivi.contract.models import Contract
 from suivi.errors import ApiError, Invalid
 from suivi.formatting import format_date
 from suivi.governance.service import target_history
-from suivi.indicators import access, service
+from suivi.indicators import access, review, service
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
 from suivi.indicators.sheet import sheet_of
@@ -92,6 +92,7 @@ def home(page: PageDep) -> Response:
         query=query,
         state=state,
         filters=FRESHNESS_FILTERS,
+        review=review.review_counts(page.session, page.principal, page.contract.id),
     )
 
 
@@ -254,6 +255,7 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
                 evidence_url=clean["evidence_url"],
                 actor_id=page.principal.user_id,
                 today=clock.today(page.settings.tz),
+                validation_required=page.settings.validation.required,
             )
         elif not clean["reason"]:
             return {
@@ -273,6 +275,7 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
                 evidence_url=clean["evidence_url"] or None,
                 actor_id=page.principal.user_id,
                 today=clock.today(page.settings.tz),
+                validation_required=page.settings.validation.required,
             )
     except ApiError as exc:
         # Nothing is saved (a 422 is rolled back at the boundary), but a refused insert can

@@ -1,0 +1,121 @@
+"""« À valider »: the figures the user may validate, with validate / return actions (htmx,
+CSRF), and their own figures returned for correction. The rules: `suivi.indicators.review`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from suivi.auth.models import User
+from suivi.errors import ApiError
+from suivi.indicators import review
+from suivi.indicators.models import Indicator, Measurement
+from suivi.web.common import (
+    CSRF_FORM_FIELD,
+    Page,
+    PageDep,
+    PageError,
+    PageId,
+    check_csrf,
+    is_htmx,
+    not_found,
+)
+
+router = APIRouter(include_in_schema=False)
+LIMIT = 200
+
+
+def _rows(page: Page, query) -> list[tuple[Measurement, Indicator, str]]:
+    """(figure, indicator, author's name) of this contract, oldest entry first."""
+    query = (
+        query.add_columns(Indicator, User.full_name)
+        .outerjoin(User, User.id == Measurement.author_id)
+        .where(Indicator.contract_id == page.contract.id)
+        .order_by(Measurement.entered_at, Measurement.id)
+        .limit(LIMIT)
+    )
+    return [tuple(row) for row in page.session.execute(query)]
+
+
+@router.get("/a-valider")
+def review_page(page: PageDep) -> Response:
+    pending = _rows(page, review.to_validate(page.principal))
+    returned = _rows(
+        page,
+        select(Measurement)
+        .join(Indicator, Indicator.id == Measurement.indicator_id)
+        .where(
+            Measurement.author_id == page.principal.user_id,
+            Measurement.superseded_by_id.is_(None),
+            Measurement.status == review.RETURNED,
+        ),
+    )
+    return page.render("review.html", pending=pending, returned=returned)
+
+
+def _act(page: Page, request: Request, measurement_id: int, csrf_token: str | None, action):
+    check_csrf(request, csrf_token)
+    session = page.session
+    measurement = session.get(Measurement, measurement_id)
+    indicator = session.get(Indicator, measurement.indicator_id) if measurement else None
+    if indicator is None or indicator.contract_id != page.contract.id:
+        raise not_found("Mesure")
+    error = ""
+    try:
+        action(measurement)
+    except ApiError as exc:
+        session.rollback()
+        if exc.status_code == 404:
+            raise not_found("Mesure") from None
+        if not is_htmx(request):
+            raise PageError(exc.status_code, exc.detail) from None
+        error = exc.detail
+        session.refresh(measurement)
+    if not is_htmx(request):
+        return RedirectResponse(page.url("/a-valider"), status_code=303)
+    author = session.get(User, measurement.author_id) if measurement.author_id else None
+    return page.render(
+        "_review_row.html",
+        status_code=422 if error else 200,
+        m=measurement,
+        ind=indicator,
+        author=author.full_name if author else "",
+        error=error,
+        done=not error,
+    )
+
+
+@router.post("/a-valider/{measurement_id}/valider")
+def validate(
+    page: PageDep,
+    request: Request,
+    measurement_id: PageId,
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    return _act(
+        page,
+        request,
+        measurement_id,
+        csrf_token,
+        lambda m: review.validate_measurement(page.session, page.principal, m),
+    )
+
+
+@router.post("/a-valider/{measurement_id}/renvoyer")
+def return_figure(
+    page: PageDep,
+    request: Request,
+    measurement_id: PageId,
+    reason: Annotated[str, Form(max_length=600)] = "",
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+) -> Response:
+    return _act(
+        page,
+        request,
+        measurement_id,
+        csrf_token,
+        lambda m: review.return_measurement(page.session, page.principal, m, reason=reason),
+    )
