@@ -23,7 +23,8 @@ run: $(STAMP)
 	@echo ""
 	@echo "  Suivi : http://127.0.0.1:8000/   (API : http://127.0.0.1:8000/docs)"
 	@echo "  Comptes de démonstration (mot de passe « demo ») :"
-	@echo "    admin@example.org · chef@example.org · partenaire@example.org · copil@example.org"
+	@echo "    admin@example.org · chef@example.org · partenaire@example.org · copil@example.org · citoyen@example.org"
+	@echo "  Pages publiques : http://127.0.0.1:8000/public"
 	@echo ""
 	$(BIN)/suivi serve $(SERVE_FLAGS)
 
