@@ -1,4 +1,4 @@
-"""`suivi report copil|quartier CODE|partner ID|annual [--as-of DATE] [--out FILE]`."""
+"""`suivi report copil|quartier CODE|partner ID|annual|mi-parcours [--as-of DATE] [--out FILE]`."""
 
 from __future__ import annotations
 
@@ -77,3 +77,9 @@ def partner(
 def annual(ctx: typer.Context, as_of: AsOfOption = None, out: OutOption = None) -> None:
     """Rapport annuel politique de la ville (année de la date de situation)."""
     _generate(ctx, "annual", "", as_of, out)
+
+
+@report_app.command("mi-parcours")
+def mi_parcours(ctx: typer.Context, as_of: AsOfOption = None, out: OutOption = None) -> None:
+    """Revue à mi-parcours : cibles initiales et révisées de chaque indicateur."""
+    _generate(ctx, "mi_parcours", "", as_of, out)

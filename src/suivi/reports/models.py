@@ -9,7 +9,9 @@ from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check
 
-REPORT_KINDS = ("copil", "quartier", "partner", "annual")
+REPORT_KINDS = ("copil", "quartier", "partner", "annual", "mi_parcours")
+# The mid-term review report (suivi.reports.midterm): original vs revised targets.
+MIDTERM_KIND = "mi_parcours"
 # What the archive holds: the reports above, and the relevés de décisions of the meetings
 # (suivi.governance.releve), made through the same pipeline but not from a ReportContext.
 ARCHIVED_KINDS = (*REPORT_KINDS, "releve")
@@ -24,7 +26,7 @@ class ReportFile(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id")
-    kind: str = Field(max_length=10)
+    kind: str = Field(max_length=20)
     # "" for contract-wide reports, the QPV code or the partner id otherwise.
     scope: str = Field(default="", max_length=40)
     as_of: date

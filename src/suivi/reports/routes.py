@@ -47,7 +47,7 @@ from suivi.scoping import can_generate_report, report_refusal
 
 router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=ERROR_RESPONSES)
 
-Kind = Literal["copil", "quartier", "partner", "annual"]
+Kind = Literal["copil", "quartier", "partner", "annual", "mi_parcours"]
 
 
 class ReportOut(BaseModel):
@@ -160,7 +160,7 @@ def create_report(
     scope = body.scope.strip()
     if body.kind in ("quartier", "partner") and not scope:
         raise Invalid("scope", "Indiquez le quartier (code QPV) ou le partenaire (identifiant).")
-    if body.kind in ("copil", "annual"):
+    if body.kind in ("copil", "annual", "mi_parcours"):
         scope = ""
     if not can_generate_report(principal, body.kind, scope):
         raise forbidden(report_refusal(principal))
