@@ -21,8 +21,8 @@ from sqlmodel import Session
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Contract, Partner, Priority
 from suivi.formatting import format_date
-from suivi.governance.service import TargetLine, target_history
-from suivi.indicators.models import Indicator
+from suivi.governance.service import TargetLine, revision_steps, target_line
+from suivi.indicators.models import Indicator, Target
 from suivi.io.safe_text import csv_text
 from suivi.reports.context import ContractInfo, ReportError
 from suivi.reports.models import MIDTERM_KIND
@@ -160,11 +160,23 @@ def build_midterm_context(session: Session, *, contract_id: int, as_of: date) ->
         .where(Commitment.contract_id == contract_id)
         .order_by(Commitment.code, Indicator.code)
     ).all()
+    # Every target and revision of the contract in two queries, not two per indicator.
+    steps = revision_steps(session, contract_id=contract_id)
+    lines: dict[int, list[TargetLine]] = {}
+    for target in session.execute(
+        select(Target)
+        .join(Indicator, Indicator.id == Target.indicator_id)
+        .where(Indicator.contract_id == contract_id)
+        .order_by(Target.indicator_id, Target.target_date)
+    ).scalars():
+        lines.setdefault(target.indicator_id, []).append(
+            target_line(target, steps.get(target.id, []))
+        )
     rows = [
         _row(
             indicator,
             commitment,
-            target_history(session, indicator.id),
+            lines.get(indicator.id, []),
             priorities.get(commitment.priority_id, ""),
             partners.get(commitment.lead_partner_id, ""),
         )
