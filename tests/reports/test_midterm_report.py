@@ -15,39 +15,14 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from suivi.app import create_app
-from suivi.contract.models import Meeting
 from suivi.formatting import format_number
-from suivi.governance.models import Decision
-from suivi.indicators.models import Indicator, Target, TargetRevision
+from suivi.indicators.models import Indicator
 from suivi.reports.models import ReportFile
 from tests.support.api_clients import ROLES, login
 from tests.support.cli import run_cli
 from tests.support.databases import DEMO_AS_OF
+from tests.support.governance import avenant_revisions
 from tests.support.reports import pdftotext
-
-
-def _demo_revisions(db) -> list[dict]:
-    """The demo's revisions under « Avenant n° 1 », as the database holds them."""
-    with db.session(write=False) as session:
-        rows = session.execute(
-            select(TargetRevision, Target, Indicator, Decision, Meeting)
-            .join(Target, Target.id == TargetRevision.target_id)
-            .join(Indicator, Indicator.id == Target.indicator_id)
-            .join(Decision, Decision.id == TargetRevision.decision_id)
-            .join(Meeting, Meeting.id == Decision.meeting_id)
-            .where(TargetRevision.avenant_reference.like("Avenant n° 1%"))
-            .order_by(Indicator.code)
-        ).all()
-        return [
-            {
-                "code": indicator.code,
-                "original": revision.old_value,
-                "revised": target.value,
-                "number": decision.number,
-                "held_on": meeting.held_on,
-            }
-            for revision, target, indicator, decision, meeting in rows
-        ]
 
 
 def _flat(text: str) -> str:
@@ -55,7 +30,7 @@ def _flat(text: str) -> str:
 
 
 def test_cli_report_compares_original_and_revised_targets(demo_db, monkeypatch):
-    revisions = _demo_revisions(demo_db)
+    revisions = avenant_revisions(demo_db)
     assert len(revisions) == 2
     assert all(r["original"] != r["revised"] for r in revisions)
     monkeypatch.setenv("SUIVI_REPORTS_DIR", str(demo_db.settings.reports.dir))
