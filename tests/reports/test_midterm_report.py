@@ -23,6 +23,8 @@ from tests.support.cli import run_cli
 from tests.support.databases import DEMO_AS_OF
 from tests.support.governance import avenant_revisions
 from tests.support.reports import pdftotext
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import login as web_login
 
 
 def _flat(text: str) -> str:
@@ -117,3 +119,18 @@ def test_api_generates_the_midterm_report_and_the_committee_may_not(demo_db):
     assert [item["id"] for item in listed["items"]] == [made.json()["id"]]
     pdf = client.get(made.json()["download_url"], headers=headers["copil"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_reports_page_generates_the_midterm_report(demo_db):
+    chef = web_login(create_app(demo_db.settings), "chef_de_projet")
+    form = chef.get(f"/rapports?as_of={AS_OF}").text
+    assert 'value="mi_parcours"' in form and "Revue à mi-parcours" in form
+    made = chef.post(f"/rapports?as_of={AS_OF}", {"type": "mi_parcours"}, htmx=False)
+    assert made.status_code == 303, made.text
+    with demo_db.session(write=False) as session:
+        (row,) = session.execute(
+            select(ReportFile).where(ReportFile.kind == "mi_parcours")
+        ).scalars()
+    listed = chef.get(f"/rapports?as_of={AS_OF}&type=mi_parcours").text
+    assert f"/rapports/{row.id}/telecharger" in listed
+    assert "Tout le contrat" in listed
