@@ -191,17 +191,7 @@ def build_midterm_context(session: Session, *, contract_id: int, as_of: date) ->
         total.add(row)
     avenants = sorted({row.avenant for row in rows if row.is_revised and row.avenant})
     return MidtermContext(
-        contract=ContractInfo(
-            id=contract.id,
-            code=contract.code,
-            name=contract.name,
-            territory=contract.territory,
-            signed_on=contract.signed_on,
-            term_start=contract.term_start,
-            term_end=contract.term_end,
-            midterm_review_on=contract.midterm_review_on,
-            is_demo=contract.is_demo,
-        ),
+        contract=ContractInfo.of(contract),
         as_of=as_of,
         rows=rows,
         by_partner=sorted(by_partner.values(), key=lambda t: t.label),
