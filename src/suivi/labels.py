@@ -103,6 +103,7 @@ REPORT_KIND_LABELS = {
     "quartier": "Rapport par quartier",
     "partner": "Rapport par partenaire",
     "annual": "Rapport annuel",
+    "mi_parcours": "Revue à mi-parcours (cibles initiales et révisées)",
 }
 
 JOB_OUTCOME_LABELS = {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -54,12 +57,46 @@ def import_from(database, path: Path, **options):
         return import_portfolio(session, contract_id(database), path, **options)
 
 
-def workbook_values(path: Path) -> dict[str, list[list]]:
+def _informational_headers(sheet_name: str) -> set[str]:
+    from suivi.io.export import INFO_COLUMNS
+
+    return {column.header for column in INFO_COLUMNS.get(sheet_name, ())}
+
+
+def _without(rows: list[list], dropped: set[str]) -> list[list]:
+    """`rows` (the header first) without the columns whose header is in `dropped`."""
+    if not rows or not dropped:
+        return rows
+    kept = [index for index, title in enumerate(rows[0]) if title not in dropped]
+    return [[row[index] if index < len(row) else None for index in kept] for row in rows]
+
+
+def workbook_values(path: Path, imported_only: bool = False) -> dict[str, list[list]]:
+    """Cell values per sheet; `imported_only` leaves out the export's informational columns
+    (the importer ignores them: they show history the workbook does not carry)."""
     workbook = load_workbook(path)
     return {
-        sheet.title: [[cell.value for cell in row] for row in sheet.iter_rows()]
+        sheet.title: _without(
+            [[cell.value for cell in row] for row in sheet.iter_rows()],
+            _informational_headers(sheet.title) if imported_only else set(),
+        )
         for sheet in workbook.worksheets
     }
+
+
+def csv_members(path: Path, imported_only: bool = False) -> dict[str, list[list]]:
+    """The CSV export's files as rows of fields (`imported_only`: as `workbook_values`)."""
+    from suivi.io.workbook import SHEETS_BY_CSV
+
+    members = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            text = archive.read(name).decode("utf-8")
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+            sheet = SHEETS_BY_CSV.get(name)
+            dropped = _informational_headers(sheet.name) if imported_only and sheet else set()
+            members[name] = _without(rows, dropped)
+    return members
 
 
 def header_index(sheet, header: str) -> int:

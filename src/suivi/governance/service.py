@@ -1002,24 +1002,29 @@ class TargetLine:
         return bool(self.steps)
 
 
-def target_history(session: Session, indicator_id: int) -> list[TargetLine]:
-    """Each target of the indicator: its original contract value next to the revised one,
-    with the decision and avenant of every revision."""
-    targets = list(
-        session.execute(
-            select(Target).where(Target.indicator_id == indicator_id).order_by(Target.target_date)
-        ).scalars()
-    )
-    rows = session.execute(
+def revision_steps(
+    session: Session, *, contract_id: int | None = None, target_ids=None
+) -> dict[int, list[RevisionStep]]:
+    """The revisions of targets (of a contract's indicators, or of the given targets), in
+    order, with the decision and avenant of each: target id -> steps. Targets never revised
+    are absent. One query, for exports as for a single indicator."""
+    query = (
         select(TargetRevision, Decision, Meeting)
         .outerjoin(Decision, Decision.id == TargetRevision.decision_id)
         .outerjoin(Meeting, Meeting.id == Decision.meeting_id)
-        .where(TargetRevision.target_id.in_([t.id for t in targets]))
         .order_by(TargetRevision.revised_at, TargetRevision.id)
-    ).all()
-    steps: dict[int, list[RevisionStep]] = {t.id: [] for t in targets}
-    for revision, decision, meeting in rows:
-        steps[revision.target_id].append(
+    )
+    if target_ids is not None:
+        query = query.where(TargetRevision.target_id.in_(list(target_ids)))
+    if contract_id is not None:
+        query = (
+            query.join(Target, Target.id == TargetRevision.target_id)
+            .join(Indicator, Indicator.id == Target.indicator_id)
+            .where(Indicator.contract_id == contract_id)
+        )
+    steps: dict[int, list[RevisionStep]] = {}
+    for revision, decision, meeting in session.execute(query).all():
+        steps.setdefault(revision.target_id, []).append(
             RevisionStep(
                 old_value=revision.old_value,
                 new_value=revision.new_value,
@@ -1032,12 +1037,26 @@ def target_history(session: Session, indicator_id: int) -> list[TargetLine]:
                 decision_label=decision_reference(decision, meeting) if decision else "",
             )
         )
-    return [
-        TargetLine(
-            target_date=t.target_date,
-            original=steps[t.id][0].old_value if steps[t.id] else t.value,
-            current=t.value,
-            steps=steps[t.id],
-        )
-        for t in targets
-    ]
+    return steps
+
+
+def target_line(target: Target, steps: list[RevisionStep]) -> TargetLine:
+    """A target's original contract value (before its first revision) next to its value."""
+    return TargetLine(
+        target_date=target.target_date,
+        original=steps[0].old_value if steps else target.value,
+        current=target.value,
+        steps=steps,
+    )
+
+
+def target_history(session: Session, indicator_id: int) -> list[TargetLine]:
+    """Each target of the indicator: its original contract value next to the revised one,
+    with the decision and avenant of every revision."""
+    targets = list(
+        session.execute(
+            select(Target).where(Target.indicator_id == indicator_id).order_by(Target.target_date)
+        ).scalars()
+    )
+    steps = revision_steps(session, target_ids=[t.id for t in targets])
+    return [target_line(t, steps.get(t.id, [])) for t in targets]

@@ -40,6 +40,7 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
+from suivi.governance.service import revision_steps, target_line
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.io.safe_text import is_formula_like, xlsx_text
 from suivi.io.workbook import (
@@ -54,6 +55,7 @@ from suivi.io.workbook import (
     LISTS_SHEET,
     MEASUREMENTS,
     NO,
+    NUMBER_FORMAT,
     PARTNER_KIND_CHOICES,
     PARTNERS,
     PRIORITIES,
@@ -63,6 +65,7 @@ from suivi.io.workbook import (
     STATUS_CHOICES,
     TARGETS,
     YES,
+    Column,
     SheetSpec,
     cell_value,
     csv_value,
@@ -81,6 +84,24 @@ Table = list[dict[str, Any]]
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+# Informational columns (grey header) written after a sheet's own: the importer ignores
+# headers it does not know, so they never change anything on import.
+INFO_FILL = PatternFill("solid", fgColor="7F7F7F")
+
+# « Cibles »: « Valeur » is the target in force (the revised one, which evaluation uses);
+# the original contract target, the decision and the avenant that revised it come after,
+# for information. A target is revised through a committee decision, not by import.
+TARGET_HISTORY_COLUMNS = (
+    Column("original_value", "Cible initiale (contrat)", "number", number_format=NUMBER_FORMAT),
+    Column("decision", "Décision de révision", "text", width=40),
+    Column("avenant", "Avenant", "text", width=40),
+)
+INFO_COLUMNS: dict[str, tuple[Column, ...]] = {TARGETS.name: TARGET_HISTORY_COLUMNS}
+
+
+def written_columns(sheet: SheetSpec) -> tuple[Column, ...]:
+    """The sheet's columns as exported: its own, then the informational ones."""
+    return sheet.columns + INFO_COLUMNS.get(sheet.name, ())
 
 
 @dataclass(frozen=True)
@@ -289,16 +310,28 @@ def _indicators(session: Session, contract_id: int, condition) -> Table:
 
 def _targets(session: Session, contract_id: int, condition) -> Table:
     query = (
-        select(Indicator.code, Target.target_date, Target.value)
+        select(Indicator.code, Target)
         .join(Indicator, Indicator.id == Target.indicator_id)
         .join(Commitment, Commitment.id == Indicator.commitment_id)
         .where(Indicator.contract_id == contract_id, condition)
         .order_by(Indicator.code, Target.target_date)
     )
-    return [
-        {"indicator": code, "target_date": day, "value": value}
-        for code, day, value in session.execute(query)
-    ]
+    steps = revision_steps(session, contract_id=contract_id)
+    rows = []
+    for code, target in session.execute(query):
+        line = target_line(target, steps.get(target.id, []))
+        last = line.steps[-1] if line.steps else None
+        rows.append(
+            {
+                "indicator": code,
+                "target_date": target.target_date,
+                "value": target.value,
+                "original_value": line.original,
+                "decision": last.decision_label if last else "",
+                "avenant": last.avenant if last else "",
+            }
+        )
+    return rows
 
 
 def _measurements(session: Session, contract_id: int, condition) -> Table:
@@ -401,11 +434,10 @@ def write_csv_zip(tables: dict[str, Table], out: Path | IO[bytes], progress=None
         for sheet in SHEETS:
             buffer = io.StringIO(newline="")
             writer = csv.writer(buffer, lineterminator="\r\n")
-            writer.writerow(sheet.headers)
+            columns = written_columns(sheet)
+            writer.writerow([column.header for column in columns])
             for row in tables[sheet.name]:
-                writer.writerow(
-                    [csv_value(column, row.get(column.key)) for column in sheet.columns]
-                )
+                writer.writerow([csv_value(column, row.get(column.key)) for column in columns])
             info = zipfile.ZipInfo(sheet.csv_name, date_time=ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, buffer.getvalue().encode("utf-8"))
@@ -444,7 +476,8 @@ def _list_ranges(lists: dict[str, tuple[str, list[str]]]) -> dict[str, str]:
 def _write_sheet(workbook: Workbook, sheet: SheetSpec, rows: Table, list_ranges) -> None:
     worksheet = workbook.create_sheet(sheet.name)
     worksheet.freeze_panes = "A2"
-    for index, column in enumerate(sheet.columns, start=1):
+    columns = written_columns(sheet)
+    for index, column in enumerate(columns, start=1):
         worksheet.column_dimensions[get_column_letter(index)].width = column.width
     last_row = len(rows) + 1 + DROPDOWN_SPARE_ROWS
     for index, column in enumerate(sheet.columns, start=1):
@@ -461,18 +494,18 @@ def _write_sheet(workbook: Workbook, sheet: SheetSpec, rows: Table, list_ranges)
             validation.add(f"{letter}2:{letter}{last_row}")
             worksheet.data_validations.append(validation)
     header = []
-    for title in sheet.headers:
-        cell = WriteOnlyCell(worksheet, value=title)
+    for column in columns:
+        cell = WriteOnlyCell(worksheet, value=column.header)
         cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
+        cell.fill = HEADER_FILL if column in sheet.columns else INFO_FILL
         header.append(cell)
     worksheet.append(header)
-    formats = [column.number_format for column in sheet.columns]
+    formats = [column.number_format for column in columns]
     for row in rows:
         worksheet.append(
             [
                 _cell(worksheet, cell_value(column, row.get(column.key)), number_format)
-                for column, number_format in zip(sheet.columns, formats, strict=True)
+                for column, number_format in zip(columns, formats, strict=True)
             ]
         )
 
@@ -540,6 +573,13 @@ README_LINES: tuple[tuple[str, ...], ...] = (
         "est signalée avec sa feuille, sa ligne et sa colonne. Les lignes absentes du fichier "
         "ne sont pas supprimées ; pour un engagement ou un indicateur présent, les feuilles "
         "Co-partenaires, Montants et Cibles (si elles sont présentes) donnent la liste complète.",
+    ),
+    (
+        "Cibles révisées",
+        "Dans la feuille Cibles, « Valeur » est la cible en vigueur (révisée, celle de "
+        "l'évaluation). Les colonnes grises « Cible initiale (contrat) », « Décision de "
+        "révision » et « Avenant » sont données pour information et ignorées à l'import : "
+        "une cible se révise par une décision du comité.",
     ),
     (
         "Listes",

@@ -33,8 +33,9 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
+from suivi.governance.service import TargetLine, revision_steps, target_line
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Indicator
+from suivi.indicators.models import Indicator, Target
 from suivi.io.safe_text import csv_text
 from suivi.labels import (
     AGGREGATION_LABELS,
@@ -156,6 +157,26 @@ FIELDS: tuple[dict, ...] = (
     _field("date_valeur", "date", "Date de la valeur actuelle", ""),
     _field("cible_finale", "number", "Cible finale", ""),
     _field("date_cible_finale", "date", "Date de la cible finale", ""),
+    # Original vs revised (suivi.governance): the final target above is the one in force.
+    _field(
+        "cible_finale_initiale",
+        "number",
+        "Cible finale initiale",
+        "Cible finale du contrat signé, avant toute révision (égale à la cible finale si "
+        "elle n'a pas été révisée).",
+    ),
+    _field(
+        "decision_revision_cible",
+        "string",
+        "Décision de révision de la cible",
+        "Décision du comité qui a révisé la cible finale (vide si non révisée).",
+    ),
+    _field(
+        "avenant_revision_cible",
+        "string",
+        "Avenant de révision de la cible",
+        "Avenant au contrat qui porte la révision de la cible finale (vide si aucun).",
+    ),
     _field(
         "avancement",
         "number",
@@ -291,6 +312,7 @@ def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[
     evaluated = evaluate_indicators(
         session, contract_id=contract_id, as_of=as_of, include_inactive=True
     )
+    finals = _final_targets(session, contract_id)
     # The organisation of each data owner (a contact's name and e-mail are not published).
     owners = dict(
         session.execute(
@@ -322,7 +344,7 @@ def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[
         }
         scope_ids = sorted(commitment_quartiers[commitment.id], key=lambda i: quartiers[i].code)
         for indicator in indicators[commitment.id] or [None]:
-            values = _indicator_values(indicator, evaluated, owners)
+            values = _indicator_values(indicator, evaluated, owners, finals)
             if indicator is not None and indicator.quartier_id is not None:
                 places = [("quartier", indicator.quartier_id)]
             elif scope_ids:
@@ -344,8 +366,31 @@ def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[
     return rows
 
 
+def _final_targets(session: Session, contract_id: int) -> dict[int, TargetLine]:
+    """Each indicator's final target: original and in force, with its revisions."""
+    steps = revision_steps(session, contract_id=contract_id)
+    finals: dict[int, TargetLine] = {}
+    for target in session.scalars(
+        select(Target)
+        .join(Indicator, Indicator.id == Target.indicator_id)
+        .where(Indicator.contract_id == contract_id)
+        .order_by(Target.indicator_id, Target.target_date)
+    ):
+        finals[target.indicator_id] = target_line(target, steps.get(target.id, []))
+    return finals
+
+
+def _revision_values(final: TargetLine | None) -> dict[str, Any]:
+    last = final.steps[-1] if final and final.steps else None
+    return {
+        "cible_finale_initiale": final.original if final else None,
+        "decision_revision_cible": last.decision_label or None if last else None,
+        "avenant_revision_cible": last.avenant or None if last else None,
+    }
+
+
 def _indicator_values(
-    indicator: Indicator | None, evaluated, owners: dict[int, str]
+    indicator: Indicator | None, evaluated, owners: dict[int, str], finals: dict[int, TargetLine]
 ) -> dict[str, Any]:
     if indicator is None:
         return {}
@@ -365,6 +410,7 @@ def _indicator_values(
         "date_valeur": evaluation.measured_on if evaluation else None,
         "cible_finale": final,
         "date_cible_finale": final_day,
+        **_revision_values(finals.get(indicator.id)),
         "avancement": evaluation.progress if evaluation else None,
         "situation": PERFORMANCE_LABELS[evaluation.performance] if evaluation else None,
         **_sheet_values(indicator, owners),

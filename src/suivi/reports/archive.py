@@ -31,7 +31,8 @@ from suivi.config import Settings
 from suivi.contract.models import Contract
 from suivi.db import session_scope, utcnow
 from suivi.reports.context import ReportContext, ReportError, build_report_context
-from suivi.reports.models import ReportFile
+from suivi.reports.midterm import build_midterm_context, midterm_csv
+from suivi.reports.models import MIDTERM_KIND, ReportFile
 from suivi.reports.render import RenderedReport, render_report
 
 log = logging.getLogger(__name__)
@@ -284,17 +285,22 @@ def generate_report(
     with session_scope(engine) as session:
         if contract_id is None:
             contract_id = contract_id_of(session, settings)
-        context = build_report_context(
-            session,
-            contract_id=contract_id,
-            kind=kind,
-            scope=scope,
-            as_of=as_of,
-            tz=settings.tz,
-            meeting_id=meeting_id,
-        )
+        if kind == MIDTERM_KIND:
+            context = build_midterm_context(session, contract_id=contract_id, as_of=as_of)
+        else:
+            context = build_report_context(
+                session,
+                contract_id=contract_id,
+                kind=kind,
+                scope=scope,
+                as_of=as_of,
+                tz=settings.tz,
+                meeting_id=meeting_id,
+            )
         sweep_archive(session, settings)
-    rendered = render_report(context, settings.reports.templates_dir)
+    # The mid-term review attaches its own table (both targets) instead of the progress figures.
+    csv = midterm_csv(context) if kind == MIDTERM_KIND else None
+    rendered = render_report(context, settings.reports.templates_dir, csv)
     stored = None
     try:
         with session_scope(engine, write=True) as session:

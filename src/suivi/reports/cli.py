@@ -1,4 +1,4 @@
-"""`suivi report copil|quartier CODE|partner ID|annual [--as-of DATE] [--out FILE]`."""
+"""`suivi report copil|quartier CODE|partner ID|annual|mi-parcours [--as-of DATE] [--out FILE]`."""
 
 from __future__ import annotations
 
@@ -87,3 +87,9 @@ def annual(
     if year is not None and as_of is None:
         as_of = f"{year}-12-31"
     _generate(ctx, "annual", "", as_of, out)
+
+
+@report_app.command("mi-parcours")
+def mi_parcours(ctx: typer.Context, as_of: AsOfOption = None, out: OutOption = None) -> None:
+    """Revue à mi-parcours : cibles initiales et révisées de chaque indicateur."""
+    _generate(ctx, "mi_parcours", "", as_of, out)

@@ -147,6 +147,20 @@ class ContractInfo:
     midterm_review_on: date | None
     is_demo: bool
 
+    @classmethod
+    def of(cls, contract: Contract) -> ContractInfo:
+        return cls(
+            id=contract.id,
+            code=contract.code,
+            name=contract.name,
+            territory=contract.territory,
+            signed_on=contract.signed_on,
+            term_start=contract.term_start,
+            term_end=contract.term_end,
+            midterm_review_on=contract.midterm_review_on,
+            is_demo=contract.is_demo,
+        )
+
 
 @dataclass
 class IndicatorRow:
@@ -870,17 +884,7 @@ def build_report_context(
         as_of=as_of,
         title=title,
         subject=subject,
-        contract=ContractInfo(
-            id=contract.id,
-            code=contract.code,
-            name=contract.name,
-            territory=contract.territory,
-            signed_on=contract.signed_on,
-            term_start=contract.term_start,
-            term_end=contract.term_end,
-            midterm_review_on=contract.midterm_review_on,
-            is_demo=contract.is_demo,
-        ),
+        contract=ContractInfo.of(contract),
         summary=summary,
         commitment_count=len(blocks),
         inactive_count=inactive_count,

@@ -18,9 +18,12 @@ class ReportKind(StrEnum):
     QUARTIER = "quartier"
     PARTNER = "partner"
     ANNUAL = "annual"
+    MI_PARCOURS = "mi_parcours"  # the mid-term review (suivi.reports.midterm)
 
 
 REPORT_KINDS = tuple(ReportKind)  # the stored codes, in order
+# The mid-term review report (suivi.reports.midterm): original vs revised targets.
+MIDTERM_KIND = ReportKind.MI_PARCOURS
 # What the archive holds: the reports above, and the relevés de décisions of the meetings
 # (suivi.governance.releve), made through the same pipeline but not from a ReportContext.
 ARCHIVED_KINDS = (*REPORT_KINDS, "releve")
@@ -35,7 +38,7 @@ class ReportFile(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id")
-    kind: str = Field(max_length=10)
+    kind: str = Field(max_length=20)
     # "" for contract-wide reports, the QPV code or the partner id otherwise.
     scope: str = Field(default="", max_length=40)
     as_of: date

@@ -48,6 +48,7 @@ TEMPLATE_OF_KIND = {
     "quartier": "quartier.html",
     "partner": "partner.html",
     "annual": "annual.html",
+    "mi_parcours": "mi_parcours.html",  # suivi.reports.midterm
     "releve": "releve.html",  # suivi.governance.releve
 }
 
@@ -192,5 +193,7 @@ def render_pdf(
     )
 
 
-def render_report(context: ReportContext, templates_dir: Path) -> RenderedReport:
-    return render_pdf(render_html(context, templates_dir), context, templates_dir)
+def render_report(
+    context: ReportContext, templates_dir: Path, csv: CsvAttachment | None = None
+) -> RenderedReport:
+    return render_pdf(render_html(context, templates_dir), context, templates_dir, csv)

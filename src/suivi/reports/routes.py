@@ -153,7 +153,7 @@ def create_report(
     scope = body.scope.strip()
     if body.kind in ("quartier", "partner") and not scope:
         raise Invalid("scope", "Indiquez le quartier (code QPV) ou le partenaire (identifiant).")
-    if body.kind in ("copil", "annual"):
+    if body.kind in ("copil", "annual", "mi_parcours"):
         scope = ""
     if not can_generate_report(principal, body.kind, scope):
         raise forbidden(report_refusal(principal))
