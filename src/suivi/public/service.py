@@ -132,7 +132,7 @@ def quartier_detail(session: Session, contract: Contract, code: str, as_of: date
     for item in evaluated.values():
         if item.evaluation is not None:
             evaluations[item.commitment_id].append(item.evaluation)
-    leads = dict(
+    leads: dict[int, str] = dict(
         session.execute(
             select(Partner.id, Partner.name).where(
                 Partner.id.in_({c.lead_partner_id for c in commitments} or {0})
