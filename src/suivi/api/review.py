@@ -7,25 +7,23 @@ The rules are in `suivi.indicators.review`."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter
 from sqlmodel import Session
 
 from suivi.api.common import Day, Page, PageQuery, PathId, SizeQuery, StrictModel, Text, paginate
 from suivi.api.errors import ERROR_RESPONSES
-from suivi.api.indicators import MeasurementOut, readable_indicator
+from suivi.api.indicators import MeasurementOut
 from suivi.api.reference import MeetingOut
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
 from suivi.contract.models import Meeting
 from suivi.deps import SessionDep
 from suivi.errors import NotFound
-from suivi.indicators import review
-from suivi.indicators.models import MEASUREMENT_STATUSES, Measurement
+from suivi.indicators import access, review
+from suivi.indicators.models import Measurement, MeasurementStatus
 
 router = APIRouter(prefix="/api", tags=["validation"], responses=ERROR_RESPONSES)
-Status = Literal[MEASUREMENT_STATUSES]  # type: ignore[valid-type]
+Status = MeasurementStatus
 
 
 class ReturnIn(StrictModel):
@@ -46,7 +44,7 @@ def _measurement(session: Session, principal: Principal, measurement_id: int) ->
     if measurement is None:
         raise NotFound("Mesure introuvable.")
     try:
-        readable_indicator(session, principal, measurement.indicator_id)
+        access.get_readable(session, principal, measurement.indicator_id)
     except NotFound:
         raise NotFound("Mesure introuvable.") from None
     return measurement
