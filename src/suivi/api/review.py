@@ -65,7 +65,7 @@ def _meeting(session: Session, meeting_id: int) -> Meeting:
 def list_to_validate(
     session: SessionDep,
     principal: CurrentPrincipal,
-    status: Status = "submitted",
+    status: Status = MeasurementStatus.SUBMITTED,
     page: PageQuery = 1,
     size: SizeQuery = 50,
 ):

@@ -115,7 +115,7 @@ class DecisionDetailOut(DecisionOut):
 
 class DecisionIn(StrictModel):
     text: Text(4_000, 1)
-    kind: DecisionKind = "action"
+    kind: DecisionKind = DecisionKind.ACTION
     number: Annotated[int, Field(ge=1, le=10_000)] | None = None
     owner_partner_id: Id | None = None
     owner_contact_id: Id | None = None
