@@ -8,54 +8,20 @@ import csv
 import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from typer.testing import CliRunner
 
 from suivi.app import create_app
 from suivi.cli import app as cli_app
-from suivi.commitments.models import Commitment
-from suivi.contract.models import Partner
 from suivi.db import dispose_engines
-from suivi.finance import service
 from suivi.finance.scdl import SCHEMA_PATH
 from suivi.io.opendata import write_subventions
 from tests.support.api_clients import login
+from tests.support.finance import FUNDER_SIRET, add_subsidies
 
-FUNDER_SIRET = "21620498000009"  # invented, with a right Luhn key
 SHARED_SCHEMA = Path("/work/shared/data/scdl-subventions/schema.json")
-
-
-def _subsidies(db) -> int:
-    """Three 2026 lines of one funder with a SIRET: above, at and below the threshold, and a
-    line of a funder without SIRET."""
-    with db.session() as session:
-        commitment = session.execute(select(Commitment).order_by(Commitment.id)).scalars().first()
-        funder = session.get(Partner, commitment.lead_partner_id)
-        funder.siret = FUNDER_SIRET
-        session.add(funder)
-
-        def line(voted, name, payments=(), **extra):
-            service.create_line(
-                session,
-                commitment,
-                fields={"partner_id": funder.id, "year": 2026, "amount_voted": voted,
-                        "voted_on": date(2026, 3, 27), "vote_reference": "DEL-2026-027",
-                        "beneficiary_name": name, **extra},
-                payments=[(day, amount, "") for day, amount in payments],
-                actor_id=None,
-            )  # fmt: skip
-
-        line("48000.50", "Association « Les Bâtisseurs »", [(date(2026, 4, 15), "24000"),
-             (date(2026, 9, 15), "24000.50")], beneficiary_rna="W623001234")  # fmt: skip
-        line("23000.01", "=Régie de quartier", [(date(2026, 5, 2), "23000.01")],
-             beneficiary_siret="52499120500005")  # fmt: skip
-        line("23000.00", "Petite association", beneficiary_rna="W623009999")
-        line("30000", "Sans identifiant")
-        return funder.id
 
 
 def _frictionless(csv_path: Path, schema: Path) -> subprocess.CompletedProcess:
@@ -77,7 +43,7 @@ def test_schema_is_the_official_one():
 
 
 def test_subsidies_above_the_threshold_validate_with_frictionless(demo_db, tmp_path):
-    _subsidies(demo_db)
+    add_subsidies(demo_db)
     out = tmp_path / "subventions-2026.csv"
     with demo_db.session(write=False) as session:
         result = write_subventions(session, 1, out, 2026)
@@ -100,7 +66,7 @@ def test_subsidies_above_the_threshold_validate_with_frictionless(demo_db, tmp_p
 
 
 def test_cli_and_api_write_the_same_file(demo_db, tmp_path, monkeypatch):
-    _subsidies(demo_db)
+    add_subsidies(demo_db)
     out = tmp_path / "cli.csv"
     config = tmp_path / "config.toml"
     config.write_text("[app]\nmode = 'dev'\n", encoding="utf-8")

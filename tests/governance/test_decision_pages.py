@@ -3,14 +3,20 @@ fast form; the committee reads every decision, a partner only those that concern
 
 from __future__ import annotations
 
+import html
+import re
+from datetime import date
+
 from sqlalchemy import func, select
 
 from suivi.app import create_app
-from suivi.contract.models import PartnerContact
+from suivi.contract.models import Meeting, PartnerContact
 from suivi.formatting import format_date, format_number
 from suivi.governance.models import Decision
 from suivi.indicators.models import Target, TargetRevision
+from suivi.indicators.review import lock_meeting
 from tests.support.governance import new_meeting
+from tests.support.review import autumn_copil
 from tests.support.web_clients import AS_OF, login
 
 
@@ -122,3 +128,29 @@ def test_the_indicator_page_shows_original_and_revised_targets_with_the_decision
     assert "décision n\u00a05 du comité de pilotage du 25 novembre 2025" in row
     assert "Avenant n° 1 du 12 mai 2026" in row
     assert f"/decisions/{revision.decision_id}" in row
+
+
+def test_the_meeting_page_shows_its_data_cutoff_and_lock(demo_db):
+    """#18: the meeting page says whether the figures are frozen for this committee."""
+    app = create_app(demo_db.settings)
+    committee = login(app, "copil")
+    meeting_id = new_meeting(demo_db, held_on=date(2026, 6, 9))
+    url = f"/instances/{meeting_id}?as_of={AS_OF}"
+
+    def visible(path: str) -> str:
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", "", committee.get(path).text)).split())
+
+    assert "Aucune date d'arrêt des données n'est fixée pour cette instance" in visible(url)
+
+    with demo_db.session() as session:
+        lock_meeting(session, None, session.get(Meeting, meeting_id), data_cutoff=date(2026, 5, 31))
+    text = visible(url)
+    assert (
+        "Données arrêtées au 31 mai 2026 : verrouillées, les mesures datées jusqu'à cette date "
+        "ne changent plus." in text
+    )
+    assert "Aucune date d'arrêt" not in text
+
+    autumn = autumn_copil(demo_db)  # the demo's cut-off, not locked
+    text = visible(f"/instances/{autumn.id}?as_of={AS_OF}")
+    assert f"Données arrêtées au {format_date(autumn.data_cutoff)} : non verrouillées." in text

@@ -4,6 +4,8 @@ demo email and person name is looked for in every answer), are cached, and can b
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from fastapi.testclient import TestClient
@@ -13,6 +15,9 @@ from suivi.annual.models import ConseilCitoyenContact
 from suivi.app import create_app
 from suivi.auth.models import User
 from suivi.contract.models import PartnerContact
+from suivi.finance.scdl import scdl_field_names
+from tests.support.api_clients import login
+from tests.support.finance import add_subsidies
 
 
 def _personal_strings(db) -> set[str]:
@@ -87,3 +92,36 @@ def test_public_pages_can_be_turned_off(demo_db):
     client = TestClient(create_app(settings))
     assert client.get("/public").status_code == 404
     assert client.get("/api/public/contract").status_code == 404
+
+
+def test_public_pages_link_the_scdl_subsidies_served_without_login(demo_db):
+    """#20: the SCDL « subventions » file is linked from the public pages. The API route
+    needs a login, so the public pages serve the same file (same writer) under /public."""
+    app = create_app(demo_db.settings)
+    client = TestClient(app)
+    assert "format SCDL" not in client.get("/public").text  # no funder has a SIRET yet
+    add_subsidies(demo_db)
+    app.state.public_cache.clear()
+    home = client.get("/public").text
+    years = client.get("/api/public/contract").json()["open_data"]["subsidies"]
+    # The funder's demo lines of 2025 become publishable too, latest year first.
+    assert [s["year"] for s in years] == [2026, 2025]
+    assert years[0]["csv"] == "/public/subventions/2026.csv"
+    assert '<a href="/public/subventions/2026.csv">2026</a>' in home
+    assert "format SCDL" in home
+
+    assert client.get("/api/io/opendata/subventions?year=2026").status_code == 401
+    public = client.get("/public/subventions/2026.csv")
+    assert public.status_code == 200
+    assert public.headers["cache-control"] == "public, max-age=60"
+    assert 'filename="subventions-' in public.headers["content-disposition"]
+    token = login(client, "admin@example.org")
+    private = client.get(
+        "/api/io/opendata/subventions?year=2026", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert public.content == private.content
+    assert [s for s in _personal_strings(demo_db) if s.lower() in public.text.lower()] == []
+    header, *rows = list(csv.reader(io.StringIO(public.text)))
+    assert header == scdl_field_names() and rows
+    assert {"48000.50", "23000.01"} <= {row[header.index("montant")] for row in rows}
+    assert client.get("/public/subventions/1999.csv").status_code == 404

@@ -9,16 +9,57 @@ annexed.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from suivi.modelbase import created_at_field, enum_check, timestamp_field
 
-ANNUAL_REPORT_STATES = ("brouillon", "en_consultation", "avis_recus", "approuve", "publie")
-BODY_KINDS = ("conseil_municipal", "conseil_citoyen")
-VERDICTS = ("favorable", "reserve", "defavorable")
-COMMENT_STATUSES = ("en_attente", "publie", "rejete")
+
+class AnnualReportState(StrEnum):
+    """brouillon → en_consultation → avis_recus → approuve → publie. Stored as its value."""
+
+    BROUILLON = "brouillon"
+    EN_CONSULTATION = "en_consultation"
+    AVIS_RECUS = "avis_recus"
+    APPROUVE = "approuve"
+    PUBLIE = "publie"
+
+
+ANNUAL_REPORT_STATES = tuple(AnnualReportState)  # the stored codes, in order
+
+
+class BodyKind(StrEnum):
+    """A body consulted on the annual report. Stored as its value."""
+
+    CONSEIL_MUNICIPAL = "conseil_municipal"
+    CONSEIL_CITOYEN = "conseil_citoyen"
+
+
+BODY_KINDS = tuple(BodyKind)  # the stored codes, in order
+
+
+class Verdict(StrEnum):
+    """A consulted body's opinion on the annual report. Stored as its value."""
+
+    FAVORABLE = "favorable"
+    RESERVE = "reserve"
+    DEFAVORABLE = "defavorable"
+
+
+VERDICTS = tuple(Verdict)  # the stored codes, in order
+
+
+class CommentStatus(StrEnum):
+    """Where a conseil citoyen's comment stands in moderation. Stored as its value."""
+
+    EN_ATTENTE = "en_attente"
+    PUBLIE = "publie"
+    REJETE = "rejete"
+
+
+COMMENT_STATUSES = tuple(CommentStatus)  # the stored codes, in order
 
 
 class ConseilCitoyen(SQLModel, table=True):

@@ -19,7 +19,7 @@ from pydantic import Field
 from suivi import clock
 from suivi.annual import comments, service
 from suivi.annual.consultation import send_consultation
-from suivi.annual.models import VERDICTS
+from suivi.annual.models import Verdict
 from suivi.api.common import ContractQuery, Day, Id, StrictModel, Text, resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
@@ -34,7 +34,6 @@ api = APIRouter(
     prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
 )
 pages = APIRouter(include_in_schema=False)
-Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
 
 
 def _report_json(session, report) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -480,7 +481,7 @@ def create_conseil(
     code: str,
     name: str,
     quartier_ids: list[int],
-    contacts: list[tuple[str, str, str]] = (),
+    contacts: Sequence[tuple[str, str, str]] = (),
 ) -> ConseilCitoyen:
     """A conseil citoyen over one or several quartiers of the contract, with its contacts
     (name, email, role)."""

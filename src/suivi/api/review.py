@@ -7,8 +7,6 @@ The rules are in `suivi.indicators.review`."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter
 from sqlmodel import Session
 
@@ -22,12 +20,12 @@ from suivi.contract.models import Meeting
 from suivi.deps import SessionDep, UnitOfWorkRoute
 from suivi.errors import NotFound
 from suivi.indicators import access, review
-from suivi.indicators.models import MEASUREMENT_STATUSES, Measurement
+from suivi.indicators.models import Measurement, MeasurementStatus
 
 router = APIRouter(
     prefix="/api", tags=["validation"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
 )
-Status = Literal[MEASUREMENT_STATUSES]  # type: ignore[valid-type]
+Status = MeasurementStatus
 
 
 class ReturnIn(StrictModel):
@@ -69,7 +67,7 @@ def _meeting(session: Session, meeting_id: int) -> Meeting:
 def list_to_validate(
     session: SessionDep,
     principal: CurrentPrincipal,
-    status: Status = "submitted",
+    status: Status = MeasurementStatus.SUBMITTED,
     page: PageQuery = 1,
     size: SizeQuery = 50,
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, Index, Numeric, Text, text
 from sqlmodel import Field, SQLModel
@@ -75,7 +76,13 @@ class FundingPayment(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
-FUNDING_ALERT_KINDS = ("justification_en_retard",)
+class FundingAlertKind(StrEnum):
+    """An alert opened by the daily check of financial lines. Stored as its value."""
+
+    JUSTIFICATION_EN_RETARD = "justification_en_retard"
+
+
+FUNDING_ALERT_KINDS = tuple(FundingAlertKind)  # the stored codes, in order
 
 
 class FundingAlert(SQLModel, table=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
@@ -31,7 +31,7 @@ from suivi.api.common import (
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
-from suivi.commitments.models import FUNDING_TYPES, Commitment
+from suivi.commitments.models import Commitment, FundingType
 from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import Forbidden, NotFound
 from suivi.finance import service
@@ -42,7 +42,7 @@ from suivi.finance.rollups import CPO_TARGET, funding_rollup
 router = APIRouter(
     prefix="/api", tags=["financements"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
 )
-Funding = Literal[FUNDING_TYPES]  # type: ignore[valid-type]
+Funding = FundingType
 # Amounts arrive as JSON numbers or strings; `suivi.finance.rules` checks them (to the cent).
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"))]
 Year = Annotated[int, Field(ge=2000, le=2100)]

@@ -46,18 +46,36 @@ class SubsidyRows:
     skipped: list[str] = field(default_factory=list)
 
 
+def _conventions(contract_id: int) -> tuple:
+    """The lines that are conventions above the threshold: voted, for more than 23 000 €."""
+    return (
+        FundingLine.contract_id == contract_id,
+        FundingLine.amount_voted > THRESHOLD,
+        FundingLine.voted_on.is_not(None),
+    )
+
+
+def subsidy_years(session: Session, contract_id: int) -> list[int]:
+    """The budget years, latest first, whose SCDL file has at least one row (what the public
+    pages link: a year whose conventions all lack an identifier would give an empty file)."""
+    years = list(
+        session.execute(
+            select(FundingLine.year)
+            .where(*_conventions(contract_id))
+            .distinct()
+            .order_by(FundingLine.year.desc())
+        ).scalars()
+    )
+    return [year for year in years if subsidy_rows(session, contract_id, year).rows]
+
+
 def subsidy_rows(session: Session, contract_id: int, year: int) -> SubsidyRows:
     result = SubsidyRows()
     lines = session.execute(
         select(FundingLine, Partner, Commitment)
         .join(Partner, Partner.id == FundingLine.partner_id)
         .join(Commitment, Commitment.id == FundingLine.commitment_id)
-        .where(
-            FundingLine.contract_id == contract_id,
-            FundingLine.year == year,
-            FundingLine.amount_voted > THRESHOLD,
-            FundingLine.voted_on.is_not(None),
-        )
+        .where(*_conventions(contract_id), FundingLine.year == year)
         .order_by(Partner.name, FundingLine.beneficiary_name, FundingLine.id)
     ).all()
     payments: dict[int, list] = {}

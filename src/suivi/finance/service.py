@@ -4,6 +4,7 @@ functions, so the rules of `suivi.finance.rules` hold whoever writes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -117,7 +118,7 @@ def create_line(
     commitment: Commitment,
     *,
     fields: dict,
-    payments: list[tuple[date, Decimal, str]] = (),
+    payments: Sequence[tuple[date, Decimal, str]] = (),
     actor_id: int | None,
     actor_label: str = "",
 ) -> FundingLine:
@@ -129,12 +130,12 @@ def create_line(
     if fields.get("year") is None:
         raise Invalid("year", "Indiquez l’année budgétaire.")
     _check_identity(session, commitment, fields)
-    payments = [clean_payment(*p) for p in payments]
+    cleaned = [clean_payment(*p) for p in payments]
     line = FundingLine(contract_id=commitment.contract_id, commitment_id=commitment.id, **fields)
-    check_line(facts_of(line, [(d, a) for d, a, _ in payments]))
+    check_line(facts_of(line, [(d, a) for d, a, _ in cleaned]))
     session.add(line)
     session.flush()
-    for paid_on, amount, reference in payments:
+    for paid_on, amount, reference in cleaned:
         session.add(
             FundingPayment(
                 funding_line_id=line.id, paid_on=paid_on, amount=amount, reference=reference

@@ -7,7 +7,7 @@ The meetings themselves (list, create, edit) are reference data in `suivi.api.re
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -35,7 +35,7 @@ from suivi.auth.deps import CurrentPrincipal
 from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import NotFound
 from suivi.governance import service
-from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES, Decision, DecisionUpdate
+from suivi.governance.models import Decision, DecisionKind, DecisionStatus, DecisionUpdate
 from suivi.indicators.models import Target
 
 router = APIRouter(
@@ -45,8 +45,6 @@ router = APIRouter(
     route_class=UnitOfWorkRoute,
 )
 
-DecisionKind = Literal[DECISION_KINDS]  # type: ignore[valid-type]
-DecisionStatus = Literal[DECISION_STATUSES]  # type: ignore[valid-type]
 Ids = Annotated[list[Id], Field(max_length=200)]
 
 
@@ -117,7 +115,7 @@ class DecisionDetailOut(DecisionOut):
 
 class DecisionIn(StrictModel):
     text: Text(4_000, 1)
-    kind: DecisionKind = "action"
+    kind: DecisionKind = DecisionKind.ACTION
     number: Annotated[int, Field(ge=1, le=10_000)] | None = None
     owner_partner_id: Id | None = None
     owner_contact_id: Id | None = None

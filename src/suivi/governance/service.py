@@ -14,7 +14,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from suivi import scoping
 from suivi.audit.service import record, snapshot
@@ -104,6 +104,14 @@ def is_overdue(decision: Decision, as_of: date) -> bool:
         and decision.due_on is not None
         and decision.due_on < as_of
     )
+
+
+def stored_id(row: Meeting | Partner | Decision) -> int:
+    """The primary key of a row read from the database or flushed (SQLModel types it
+    `int | None` only because a new object has none yet)."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id
 
 
 def _audit(session, action, entity, entity_id, before, after, principal, contract_id, label=""):
@@ -236,8 +244,7 @@ def decisions_query(principal: Principal, contract_id: int, filters: DecisionFil
     if filters.overdue:
         query = query.where(
             Decision.status.in_(OPEN_DECISION_STATUSES),
-            Decision.due_on.is_not(None),
-            Decision.due_on < as_of,
+            col(Decision.due_on) < as_of,
         )
     return query.order_by(
         Decision.due_on.is_(None), Decision.due_on, Decision.meeting_id, Decision.number
@@ -252,7 +259,7 @@ def overdue_decisions(session: Session, contract_id: int, as_of: date) -> list[D
             .where(
                 Decision.contract_id == contract_id,
                 Decision.status.in_(OPEN_DECISION_STATUSES),
-                Decision.due_on < as_of,
+                col(Decision.due_on) < as_of,
             )
             .order_by(Decision.due_on, Decision.number)
         ).scalars()
@@ -327,7 +334,7 @@ def set_participants(
     )
     if wanted - known:
         raise Invalid("partner_ids", "Partenaire inconnu dans ce contrat.")
-    before = sorted(p.id for p in participants(session, meeting))
+    before = sorted(stored_id(p) for p in participants(session, meeting))
     for row in session.execute(
         select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting.id)
     ).scalars():
@@ -514,7 +521,8 @@ def _check_fields(session: Session, meeting: Meeting, fields: dict) -> dict:
 
 def decision_snapshot(session: Session, decision: Decision) -> dict:
     data = snapshot(decision)
-    data["links"] = links_of(session, [decision.id])[decision.id]
+    decision_id = stored_id(decision)
+    data["links"] = links_of(session, [decision_id])[decision_id]
     return data
 
 
@@ -671,8 +679,8 @@ def add_update(
         author_label=principal.label[:200],
     )
     if update.new_status:
-        decision.status = status
-    if update.old_text is not None:
+        decision.status = update.new_status
+    if new_text is not None and update.old_text is not None:
         decision.text = new_text
     decision.updated_at = utcnow()
     session.add(update)
@@ -704,7 +712,8 @@ def _note(session, principal, decision, comment: str, as_of: date) -> None:
 
 
 def _linked_commitments(session: Session, decision: Decision) -> list[Commitment]:
-    ids = links_of(session, [decision.id])[decision.id]["commitment"]
+    decision_id = stored_id(decision)
+    ids = links_of(session, [decision_id])[decision_id]["commitment"]
     if not ids:
         raise Invalid(
             "commitment_ids", "Cette décision ne vise aucun engagement : liez-la d'abord."
@@ -740,19 +749,19 @@ def apply_to_commitments(
     reference = decision_reference(decision, meeting)
     changed = []
     for commitment in _linked_commitments(session, decision):
+        fields: dict[str, str | date] = {}
         if decision.kind == "abandon":
-            fields = {"status": "abandonne"}
+            fields["status"] = "abandonne"
             what = f"Engagement {commitment.code} abandonné"
         else:
-            fields = {}
             if start_date is not None:
                 fields["start_date"] = start_date
             if end_date is not None:
                 fields["end_date"] = end_date
             what = (
                 f"Engagement {commitment.code} reprogrammé du "
-                f"{format_date(fields.get('start_date', commitment.start_date))} au "
-                f"{format_date(fields.get('end_date', commitment.end_date))}"
+                f"{format_date(start_date or commitment.start_date)} au "
+                f"{format_date(end_date or commitment.end_date)}"
             )
         update_commitment(
             session,
@@ -814,7 +823,8 @@ def revise_target_by_decision(
         avenant_reference=avenant,
         require_decision=True,
     )
-    links = links_of(session, [decision.id])[decision.id]
+    decision_id = stored_id(decision)
+    links = links_of(session, [decision_id])[decision_id]
     if indicator.id not in links["indicator"]:
         session.add(
             DecisionLink(decision_id=decision.id, target_kind="indicator", target_id=indicator.id)
@@ -880,14 +890,14 @@ def previous_meeting_follow_up(session: Session, contract_id: int, as_of: date) 
     decisions = list(
         session.execute(select(Decision).where(Decision.meeting_id == meeting.id)).scalars()
     )
-    partners = dict(
+    partners: dict[int, str] = dict(
         session.execute(
             select(Partner.id, Partner.name).where(Partner.contract_id == contract_id)
         ).all()
     )
     links = links_of(session, [d.id for d in decisions])
     indicator_ids = {i for v in links.values() for i in v["indicator"]}
-    codes = dict(
+    codes: dict[int, str] = dict(
         session.execute(
             select(Indicator.id, Indicator.code).where(Indicator.id.in_(indicator_ids))
         ).all()
@@ -954,7 +964,7 @@ class DecisionCheck:
 def check_decisions(session: Session, *, contract_id: int, as_of: date) -> DecisionCheck:
     """Open a `decision_overdue` alert for each open decision past its due date, resolve
     those that no longer are (done, abandoned, or given a later date). Never commits."""
-    late = {d.id for d in overdue_decisions(session, contract_id, as_of)}
+    late = {stored_id(d) for d in overdue_decisions(session, contract_id, as_of)}
     open_alerts = {
         a.decision_id: a
         for a in session.execute(

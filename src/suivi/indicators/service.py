@@ -545,7 +545,11 @@ def _refuse_current(session: Session, keys: list[tuple[int, date]]) -> None:
 
 
 def _iso_days(row: dict[str, Any], entered: str) -> dict[str, str]:
-    return {"measured_on": row["measured_on"].isoformat(), "entered_at": entered}
+    """The row's dates as JSON holds them (`json_safe`'s ISO strings)."""
+    days = {"measured_on": row["measured_on"].isoformat(), "entered_at": entered}
+    if row.get("validated_at") is not None:  # validated on entry (`[validation] required` off)
+        days["validated_at"] = row["validated_at"].isoformat()
+    return days
 
 
 def create_measurement(

@@ -26,7 +26,7 @@ from suivi import clock
 from suivi.config import Settings
 from suivi.db import session_scope
 from suivi.formatting import format_date, install_filters
-from suivi.io.opendata import table_schema, write_opendata
+from suivi.io.opendata import table_schema, write_opendata, write_subventions
 from suivi.public import service
 from suivi.reports.models import ReportFile
 from suivi.web.common import WEB_DIR
@@ -182,23 +182,48 @@ def public_annual_report(request: Request, year: int) -> Response:
     return _cached(request, build)
 
 
+def _csv_download(settings: Settings, filename: str, write: Callable[[Path], object]) -> Response:
+    """A CSV written by `write(path)` (the same writers as the API and the command line)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / filename
+        write(path)
+        content = path.read_bytes()
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={**_headers(settings), "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @router.get("/public/donnees-ouvertes.csv")
 def public_opendata(request: Request) -> Response:
     def build(settings: Settings) -> Response:
         def work(session, contract):
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "engagements-qpv.csv"
-                write_opendata(session, contract.id, path, clock.today(settings.tz))
-                content = path.read_bytes()
-            return Response(
-                content,
-                media_type="text/csv; charset=utf-8",
-                headers={
-                    **_headers(settings),
-                    "Content-Disposition": (
-                        f'attachment; filename="engagements-qpv-{contract.code}.csv"'
-                    ),
-                },
+            return _csv_download(
+                settings,
+                f"engagements-qpv-{contract.code}.csv",
+                lambda path: write_opendata(session, contract.id, path, clock.today(settings.tz)),
+            )
+
+        return _read(request, settings, work)
+
+    return _cached(request, build)
+
+
+@router.get("/public/subventions/{year}.csv")
+def public_subsidies(request: Request, year: int) -> Response:
+    """The SCDL « subventions » file of a budget year: open data by law (décret n° 2017-779),
+    the same file as `GET /api/io/opendata/subventions?year=`."""
+
+    def build(settings: Settings) -> Response:
+        if not 2000 <= year <= 2100:
+            return _not_found_page(request, "Année budgétaire inconnue.")
+
+        def work(session, contract):
+            return _csv_download(
+                settings,
+                f"subventions-{contract.code}-{year}.csv",
+                lambda path: write_subventions(session, contract.id, path, year),
             )
 
         return _read(request, settings, work)

@@ -25,6 +25,7 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
+from suivi.finance.scdl import subsidy_years
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator
 from suivi.labels import LIFECYCLE_LABELS, PARTNER_KIND_LABELS, PERFORMANCE_LABELS
@@ -51,6 +52,20 @@ def _report_entries(session: Session, contract_id: int) -> list[dict]:
         for report in published_reports(session, contract_id)
         if report.report_file_id is not None
     ]
+
+
+def _open_data(session: Session, contract_id: int) -> dict:
+    """The open-data files, at their public addresses (served without login by
+    `suivi.public.routes`): commitments and indicators per quartier, and the SCDL subsidies of
+    each year that has conventions to publish."""
+    return {
+        "csv": "/public/donnees-ouvertes.csv",
+        "schema": "/public/donnees-ouvertes.schema.json",
+        "subsidies": [
+            {"year": year, "csv": f"/public/subventions/{year}.csv"}
+            for year in subsidy_years(session, contract_id)
+        ],
+    }
 
 
 def contract_overview(session: Session, contract: Contract) -> dict:
@@ -92,7 +107,7 @@ def contract_overview(session: Session, contract: Contract) -> dict:
             for p in partners
         ],
         "annual_reports": _report_entries(session, contract.id),
-        "open_data": {"csv": "/api/io/opendata", "schema": "/api/io/opendata/schema"},
+        "open_data": _open_data(session, contract.id),
     }
 
 
@@ -132,7 +147,7 @@ def quartier_detail(session: Session, contract: Contract, code: str, as_of: date
     for item in evaluated.values():
         if item.evaluation is not None:
             evaluations[item.commitment_id].append(item.evaluation)
-    leads = dict(
+    leads: dict[int, str] = dict(
         session.execute(
             select(Partner.id, Partner.name).where(
                 Partner.id.in_({c.lead_partner_id for c in commitments} or {0})
@@ -177,10 +192,7 @@ def quartier_detail(session: Session, contract: Contract, code: str, as_of: date
         "quartier": {"code": quartier.code, "name": quartier.name, "communes": communes},
         "commitments": rows,
         "annual_reports": _report_entries(session, contract.id),
-        "open_data": {
-            "csv": "/api/io/opendata",
-            "schema": "/api/io/opendata/schema",
-        },
+        "open_data": _open_data(session, contract.id),
         "is_demo": contract.is_demo,
     }
 
