@@ -41,6 +41,7 @@ from suivi.contract.models import (
     Commune,
     Contract,
     ContractQuartier,
+    Meeting,
     Partner,
     PartnerContact,
     Priority,
@@ -50,7 +51,8 @@ from suivi.contract.models import (
 )
 from suivi.contract.service import check_siren, quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
-from suivi.errors import Invalid
+from suivi.errors import ApiError, Invalid
+from suivi.governance.models import Decision
 from suivi.indicators import review
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from suivi.indicators.service import (
@@ -74,10 +76,13 @@ from suivi.io.workbook import (
     AMOUNTS,
     CO_PARTNERS,
     COMMITMENTS,
+    DECISIONS,
     DIRECTION_CHOICES,
+    FUNDING,
     INDICATOR_SHEET_KEYS,
     INDICATORS,
     MEASUREMENTS,
+    MEETING_KIND_CHOICES,
     PARTNERS,
     QUARTIERS,
     SHEETS,
@@ -86,6 +91,7 @@ from suivi.io.workbook import (
     CellError,
     SheetSpec,
     parse_cell,
+    parse_payments,
     quote,
 )
 from suivi.progress import IndicatorSpec, validate_spec
@@ -433,6 +439,8 @@ class _Import:
         self._check_targets()
         self._check_indicators()
         self._check_measurements()
+        self._check_decisions()
+        self._check_funding()
 
     def _load(self) -> None:
         session, contract_id = self.session, self.contract.id
@@ -802,6 +810,8 @@ class _Import:
                 self._apply_indicators,
                 self._apply_targets,
                 self._apply_measurements,
+                self._apply_decisions,
+                self._apply_funding,
             ):
                 step()
                 if not self.report.ok:  # changes outside the user's scope: stop there
@@ -1352,6 +1362,300 @@ class _Import:
                     f"{measurement.measured_on.isoformat()} ne peut être validée à l'import : "
                     "seul un valideur du partenaire qui la produit le peut",
                 )
+
+    # -- decisions and financial lines: through their domain services -------------------------
+
+    def _service_principal(self):
+        """Who the governance service sees: the importing user, or (command line, no
+        principal) the operator with an administrator's rights on this contract."""
+        if self.principal is not None:
+            return self.principal
+        from suivi.auth.principal import Principal
+
+        return Principal(
+            user_id=self.actor_id,  # type: ignore[arg-type] - None: no user (command line)
+            email="",
+            full_name=self.actor_label,
+            role="admin",
+            partner_id=None,
+            contract_ids=(self.contract.id,),
+        )
+
+    def _service_refusal(self, spec: SheetSpec, row: Row, exc: ApiError, fields: dict) -> None:
+        """A refusal of a domain service, on the row and the column of the field at fault."""
+        column = fields.get(exc.field, exc.field)
+        if column not in spec.by_key:
+            column = None
+        self.problem(spec, row, column, _problem(exc))
+
+    def _check_decisions(self) -> None:
+        if not self.has(DECISIONS):
+            return
+        self.meetings: dict[tuple[str, date], list[Meeting]] = defaultdict(list)
+        for meeting in self.session.scalars(
+            select(Meeting).where(Meeting.contract_id == self.contract.id).order_by(Meeting.id)
+        ):
+            self.meetings[(meeting.kind, meeting.held_on)].append(meeting)
+        for row in self.rows(DECISIONS):
+            if row.ok("meeting_kind", "meeting_on"):
+                kind = MEETING_KIND_CHOICES[row.values["meeting_kind"]]
+                found = self.meetings.get((row.values["meeting_kind"], row.values["meeting_on"]))
+                if not found:
+                    self.refuse(
+                        DECISIONS,
+                        row,
+                        "meeting_on",
+                        f"aucune instance {quote(kind)} le {_fr(row.values['meeting_on'])} : "
+                        "créez-la d'abord",
+                    )
+                elif len(found) > 1:
+                    self.refuse(
+                        DECISIONS,
+                        row,
+                        "meeting_on",
+                        f"plusieurs instances de ce type le {_fr(row.values['meeting_on'])} : "
+                        "saisissez cette décision dans Suivi",
+                    )
+            self._known(DECISIONS, row, "owner", self.partner_codes, "partenaire")
+            for column, known, what in (
+                ("commitments", self.commitment_codes, "engagement"),
+                ("indicators", self.indicator_codes, "indicateur"),
+                ("quartiers", self.quartiers, "quartier"),
+            ):
+                for code in row.get(column) or ():
+                    if code not in known:
+                        self.refuse(DECISIONS, row, column, f"{what} {quote(code)} inconnu")
+
+    def _apply_decisions(self) -> None:
+        """Each row through `suivi.governance.service` (create or update a decision): the
+        rules of the API and the pages (a meeting not held yet, a due date before the
+        meeting, a text edited after the relevé…)."""
+        if not self.has(DECISIONS):
+            return
+        from suivi.governance import service as governance
+        from suivi.governance.models import DecisionLink
+
+        principal = self._service_principal()
+        present = self.sheets[DECISIONS.name].present
+        stored: dict[tuple[int, int], Decision] = {
+            (d.meeting_id, d.number): d
+            for d in self.session.scalars(
+                select(Decision).where(Decision.contract_id == self.contract.id)
+            )
+        }
+        links: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        for decision_id, kind, target_id in self.session.execute(
+            select(DecisionLink.decision_id, DecisionLink.target_kind, DecisionLink.target_id)
+            .join(Decision, Decision.id == DecisionLink.decision_id)
+            .where(Decision.contract_id == self.contract.id)
+        ):
+            links[decision_id][kind].add(target_id)
+        columns = {
+            "text": "text",
+            "kind": "kind",
+            "status": "status",
+            "owner_partner_id": "owner",
+            "due_on": "due_on",
+            "avenant_reference": "avenant_reference",
+            "meeting_id": "meeting_on",
+            "number": "number",
+            "commitment_ids": "commitments",
+            "indicator_ids": "indicators",
+            "quartier_ids": "quartiers",
+            "links": "commitments",
+        }
+        for row in self.rows(DECISIONS):
+            meeting = self.meetings[(row.values["meeting_kind"], row.values["meeting_on"])][0]
+            decision = stored.get((meeting.id, row.values["number"]))
+            fields = {
+                key: row.get(key, DECISIONS.by_key[key].default)
+                for key in ("text", "kind", "status", "due_on", "avenant_reference")
+                if key in present or decision is None
+            }
+            if "owner" in present or decision is None:
+                owner = row.get("owner")
+                fields["owner_partner_id"] = self.partners[owner].id if owner else None
+            wanted = {
+                kind: {lookup[code].id for code in row.get(column) or ()}
+                for kind, column, lookup in (
+                    ("commitment", "commitments", self.commitments),
+                    ("indicator", "indicators", self.indicators),
+                    ("quartier", "quartiers", self.quartiers),
+                )
+                if column in present or decision is None
+            }
+            try:
+                if decision is None:
+                    governance.create_decision(
+                        self.session,
+                        principal,
+                        meeting,
+                        fields={**fields, "number": row.values["number"]},
+                        links={kind: sorted(ids) for kind, ids in wanted.items()},
+                    )
+                    self.report.created[DECISIONS.name] += 1
+                    continue
+                changed = {k: v for k, v in fields.items() if getattr(decision, k) != v}
+                have = links[decision.id]
+                new_links = None
+                if any(have.get(kind, set()) != ids for kind, ids in wanted.items()):
+                    new_links = {
+                        kind: sorted(wanted.get(kind, have.get(kind, set())))
+                        for kind in ("commitment", "indicator", "quartier")
+                    }
+                if not changed and new_links is None:
+                    self.report.unchanged[DECISIONS.name] += 1
+                    continue
+                if "owner_partner_id" in changed:
+                    changed["owner_contact_id"] = (
+                        decision.owner_contact_id
+                        if changed["owner_partner_id"] == decision.owner_partner_id
+                        else None
+                    )
+                governance.update_decision(
+                    self.session,
+                    principal,
+                    decision,
+                    fields=changed,
+                    links=new_links,
+                    as_of=self.today,
+                )
+                self.report.updated[DECISIONS.name] += 1
+            except ApiError as exc:
+                self._service_refusal(DECISIONS, row, exc, columns)
+
+    def _check_funding(self) -> None:
+        for row in self.rows(FUNDING):
+            self._known(FUNDING, row, "commitment", self.commitment_codes, "engagement")
+            self._known(FUNDING, row, "partner", self.partner_codes, "partenaire")
+            if row.ok("payments"):
+                try:
+                    row.values["payments"] = parse_payments(row.get("payments") or "")
+                except CellError as exc:
+                    self.refuse(FUNDING, row, "payments", str(exc))
+
+    def _apply_funding(self) -> None:
+        """Each row through `suivi.finance.service` (create or update a line, add its new
+        payments): paid ≤ voted unless a reason, justified ≤ paid, no payment before the
+        vote, SIRET and RNA checked, as for the API and the pages."""
+        if not self.has(FUNDING):
+            return
+        from suivi import scoping
+        from suivi.finance import service as finance
+        from suivi.finance.models import FundingLine, FundingPayment
+        from suivi.finance.rules import clean_line_fields
+
+        present = self.sheets[FUNDING.name].present
+        lines: dict[tuple[int, int, int, str], FundingLine] = {
+            (line.commitment_id, line.partner_id, line.year, line.beneficiary_name): line
+            for line in self.session.scalars(
+                select(FundingLine).where(FundingLine.contract_id == self.contract.id)
+            )
+        }
+        paid: dict[int, list[tuple[date, Decimal, str]]] = defaultdict(list)
+        for payment in self.session.scalars(
+            select(FundingPayment)
+            .join(FundingLine, FundingLine.id == FundingPayment.funding_line_id)
+            .where(FundingLine.contract_id == self.contract.id)
+            .order_by(FundingPayment.paid_on, FundingPayment.id)
+        ):
+            paid[payment.funding_line_id].append(
+                (payment.paid_on, payment.amount, payment.reference)
+            )
+        columns = {
+            "partner_id": "partner",
+            "paid_on": "payments",
+            "amount": "payments",
+            "reference": "payments",
+            "version": None,
+        }
+        keys = [
+            c.key for c in FUNDING.columns if c.key not in ("commitment", "partner", "payments")
+        ]
+        for row in self.rows(FUNDING):
+            commitment = self.commitments[row.values["commitment"]]
+            partner_id = self.partners[row.values["partner"]].id
+            beneficiary = (row.get("beneficiary_name") or "").strip()
+            line = lines.get((commitment.id, partner_id, row.values["year"], beneficiary))
+            fields = {
+                key: row.get(key, FUNDING.by_key[key].default)
+                for key in keys
+                if key in present or line is None
+            }
+            fields["partner_id"] = partner_id
+            payments = row.get("payments", []) if "payments" in present else None
+            try:
+                if self.principal is not None and not scoping.can_create_funding_line(
+                    self.session, self.principal, commitment, partner_id
+                ):
+                    self._forbidden(FUNDING, row)
+                    continue
+                if line is None:
+                    finance.create_line(
+                        self.session,
+                        commitment,
+                        fields=fields,
+                        payments=payments or [],
+                        actor_id=self.actor_id,
+                        actor_label=self.actor_label,
+                    )
+                    self.report.created[FUNDING.name] += 1
+                    continue
+                clean = clean_line_fields(fields)
+                changed = {k: v for k, v in clean.items() if getattr(line, k) != v}
+                new_payments = self._new_payments(row, paid[line.id], payments)
+                if not changed and not new_payments:
+                    self.report.unchanged[FUNDING.name] += 1
+                    continue
+                if changed:
+                    finance.update_line(
+                        self.session,
+                        line,
+                        version=line.version,
+                        fields=changed,
+                        actor_id=self.actor_id,
+                        actor_label=self.actor_label,
+                    )
+                for day, amount, reference in new_payments or []:
+                    finance.add_payment(
+                        self.session,
+                        line,
+                        paid_on=day,
+                        amount=amount,
+                        reference=reference,
+                        actor_id=self.actor_id,
+                        actor_label=self.actor_label,
+                    )
+                self.report.updated[FUNDING.name] += 1
+            except ApiError as exc:
+                self._service_refusal(FUNDING, row, exc, columns)
+            except InputError as exc:
+                self.problem(FUNDING, row, None, _row_message(exc))
+
+    def _new_payments(self, row: Row, stored: list, given: list | None) -> list | None:
+        """The file's payments not yet recorded; a recorded payment missing from the file is
+        refused (payments are never deleted)."""
+        if given is None:
+            return None
+        from suivi.finance.service import clean_payment
+
+        remaining = Counter(stored)
+        new = []
+        for day, amount, reference in given:
+            cleaned = clean_payment(day, amount, reference)
+            if remaining[cleaned] > 0:
+                remaining[cleaned] -= 1
+            else:
+                new.append(cleaned)
+        gone = sorted(remaining.elements())
+        if gone:
+            day, amount, _ = gone[0]
+            raise Invalid(
+                "payments",
+                f"Le versement du {_fr(day)} ({amount} €) est enregistré : un versement ne se "
+                "retire pas par import.",
+            )
+        return new
 
 
 # Texts without a bound of their own in the workbook (descriptions, comments).

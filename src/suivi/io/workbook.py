@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from suivi.commitments.models import FUNDING_TYPES, LIFECYCLE_STATUSES
-from suivi.contract.models import PARTNER_KINDS
+from suivi.contract.models import MEETING_KINDS, PARTNER_KINDS
+from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES
 from suivi.indicators.models import AGGREGATIONS, BREAKDOWNS, COMPARABILITIES
 from suivi.io.safe_text import csv_text
 from suivi.labels import (
@@ -27,6 +28,7 @@ from suivi.labels import (
     FREQUENCY_LABELS,
     FUNDING_TYPE_LABELS,
     LIFECYCLE_LABELS,
+    MEETING_KIND_LABELS,
     PARTNER_KIND_LABELS,
 )
 from suivi.progress import DIRECTIONS, FREQUENCIES
@@ -52,6 +54,29 @@ PARTNER_KIND_CHOICES = _choices(PARTNER_KINDS, PARTNER_KIND_LABELS)
 AGGREGATION_CHOICES = _choices(AGGREGATIONS, AGGREGATION_LABELS)
 BREAKDOWN_CHOICES = _choices(BREAKDOWNS, BREAKDOWN_LABELS)
 COMPARABILITY_CHOICES = _choices(COMPARABILITIES, COMPARABILITY_LABELS)
+MEETING_KIND_CHOICES = _choices(
+    MEETING_KINDS, {**MEETING_KIND_LABELS, "revue_mi_parcours": "Revue à mi-parcours"}
+)
+# The governance service's labels (« Révision de cible », « Réalisée »…).
+DECISION_KIND_CHOICES = _choices(
+    DECISION_KINDS,
+    {
+        "action": "Action",
+        "revision_cible": "Révision de cible",
+        "reprogrammation": "Reprogrammation",
+        "abandon": "Abandon",
+        "information": "Information",
+    },
+)
+DECISION_STATUS_CHOICES = _choices(
+    DECISION_STATUSES,
+    {
+        "ouverte": "Ouverte",
+        "en_cours": "En cours",
+        "realisee": "Réalisée",
+        "abandonnee": "Abandonnée",
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -303,6 +328,74 @@ PRIORITIES = SheetSpec(
     description="Pour information : les orientations du contrat (non relues à l'import).",
 )
 
+DECISIONS = SheetSpec(
+    "Décisions",
+    "decisions.csv",
+    (
+        Column("meeting_kind", "Instance", "choice", True, choices=MEETING_KIND_CHOICES, width=22),
+        Column("meeting_on", "Date de l'instance", "date", True, number_format=DATE_FORMAT),
+        Column("number", "N°", "int", True, number_format=INTEGER_FORMAT, width=6),
+        _text("text", "Décision", True, 4000, 60),
+        Column("kind", "Type", "choice", True, choices=DECISION_KIND_CHOICES, width=20),
+        Column("status", "Statut", "choice", True, choices=DECISION_STATUS_CHOICES, width=14),
+        _text("owner", "Responsable (code partenaire)", False, 40, 22, dropdown="partenaires"),
+        Column("due_on", "Échéance", "date", number_format=DATE_FORMAT, width=14),
+        Column("commitments", "Engagements (codes)", "codes", width=24, default=()),
+        Column("indicators", "Indicateurs (codes)", "codes", width=24, default=()),
+        Column("quartiers", "Quartiers (codes QPV)", "codes", width=24, default=()),
+        _text("avenant_reference", "Référence d'avenant", False, 200, 24, default=""),
+    ),
+    key=("meeting_kind", "meeting_on", "number"),
+    description="Décisions des instances (COPIL, COTECH, revue à mi-parcours), reconnues par "
+    "l'instance, sa date et leur numéro. L'instance doit exister et être tenue ; après la "
+    "diffusion du relevé, le texte d'une décision ne se modifie plus par import.",
+)
+
+FUNDING = SheetSpec(
+    "Financements",
+    "financements.csv",
+    (
+        _text("commitment", "Code engagement", True, 40, 16),
+        _text("partner", "Financeur (code partenaire)", True, 40, 22, dropdown="partenaires"),
+        Column("year", "Année budgétaire", "int", True, number_format=INTEGER_FORMAT, width=10),
+        _text("beneficiary_name", "Bénéficiaire", False, 200, 30, default=""),
+        Column(
+            "funding_type",
+            "Type de financement",
+            "choice",
+            True,
+            choices=FUNDING_CHOICES,
+            width=30,
+            dropdown="financements",
+        ),
+        Column(
+            "amount_requested",
+            "Montant demandé (€)",
+            "number",
+            number_format=AMOUNT_FORMAT,
+            default=0.0,
+        ),
+        Column("amount_voted", "Montant voté (€)", "number", number_format=AMOUNT_FORMAT),
+        _text("vote_reference", "Référence de la décision", False, 120, 20, default=""),
+        Column("voted_on", "Date du vote", "date", number_format=DATE_FORMAT, width=14),
+        _text("payments", "Versements", False, None, 40, default=""),
+        _text("overrun_reason", "Motif du dépassement", False, 2000, 30, default=""),
+        Column("amount_justified", "Montant justifié (€)", "number", number_format=AMOUNT_FORMAT),
+        Column("justified_on", "Date du CERFA 15059", "date", number_format=DATE_FORMAT, width=14),
+        _text("beneficiary_siret", "SIRET", False, 14, 16, default=""),
+        _text("beneficiary_rna", "RNA", False, 10, 12, default=""),
+        _text("dauphin_number", "Dossier Dauphin", False, 40, 16, default=""),
+        Column("cpo", "CPO", "bool", default=False, width=8, dropdown="oui_non"),
+        Column("cpo_first_year", "CPO : première année", "int", number_format=INTEGER_FORMAT),
+        Column("cpo_last_year", "CPO : dernière année", "int", number_format=INTEGER_FORMAT),
+    ),
+    key=("commitment", "partner", "year", "beneficiary_name"),
+    description="Lignes financières : une par engagement, financeur, année budgétaire et "
+    "bénéficiaire. Versements : « JJ/MM/AAAA=montant (référence) » séparés par « ; » ; un "
+    "versement enregistré ne se retire pas par import. Versé ≤ voté sauf motif, justifié ≤ "
+    "versé, pas de versement avant le vote, SIRET et RNA vérifiés.",
+)
+
 # In dependency order: a sheet only refers to sheets above it (import order).
 SHEETS: tuple[SheetSpec, ...] = (
     PARTNERS,
@@ -314,6 +407,8 @@ SHEETS: tuple[SheetSpec, ...] = (
     INDICATORS,
     TARGETS,
     MEASUREMENTS,
+    DECISIONS,
+    FUNDING,
 )
 SHEETS_BY_NAME = {sheet.name: sheet for sheet in SHEETS}
 SHEETS_BY_CSV = {sheet.csv_name: sheet for sheet in SHEETS}
@@ -480,3 +575,33 @@ def _as_choice(column: Column, raw: Any) -> str:
             return code
     allowed = ", ".join(quote(label) for label in column.choices.values())
     raise CellError(f"{quote(raw)} n'est pas une valeur permise ({allowed})")
+
+
+# -- the payments of a financial line, in one cell -------------------------------------------
+
+_PAYMENT = re.compile(r"^(?P<day>[^=]+?)\s*=\s*(?P<amount>[^(]+?)\s*(?:\((?P<reference>.*)\))?$")
+
+
+def payments_text(payments: list[tuple[date, Decimal, str]]) -> str:
+    """« 04/05/2026=20000.00 (1er acompte); 05/10/2026=10000.00 (Solde) »."""
+    parts = []
+    for day, amount, reference in payments:
+        part = f"{day.strftime('%d/%m/%Y')}={amount}"
+        parts.append(f"{part} ({reference})" if reference else part)
+    return LIST_SEPARATOR.join(parts)
+
+
+def parse_payments(text: str) -> list[tuple[date, str, str]]:
+    """The payments of a « Versements » cell: (day, amount as written, reference). Raises
+    CellError (French) on a part that is not « JJ/MM/AAAA=montant (référence) »."""
+    result = []
+    for part in filter(None, (p.strip() for p in (text or "").split(";"))):
+        match = _PAYMENT.match(part)
+        if match is None:
+            raise CellError(
+                f"versement {quote(part)} : écrivez JJ/MM/AAAA=montant, suivi si besoin de "
+                "la référence entre parenthèses (ex. 04/05/2026=1200 (Solde))"
+            )
+        day = _as_date(match["day"].strip())
+        result.append((day, match["amount"].strip(), (match["reference"] or "").strip()))
+    return result
