@@ -814,7 +814,9 @@ class _Import:
                 self._apply_funding,
             ):
                 step()
-                if not self.report.ok:  # changes outside the user's scope: stop there
+                # Changes outside the user's scope: stop there. The services' refusals of
+                # decisions leave nothing written: the financial lines are checked too.
+                if not self.report.ok and step != self._apply_decisions:
                     savepoint.rollback()
                     return
             if self.report.changes:  # re-importing unchanged data leaves no trace
@@ -1585,12 +1587,12 @@ class _Import:
             fields["partner_id"] = partner_id
             payments = row.get("payments", []) if "payments" in present else None
             try:
-                if self.principal is not None and not scoping.can_create_funding_line(
-                    self.session, self.principal, commitment, partner_id
-                ):
-                    self._forbidden(FUNDING, row)
-                    continue
                 if line is None:
+                    if self.principal is not None and not scoping.can_create_funding_line(
+                        self.session, self.principal, commitment, partner_id
+                    ):
+                        self._forbidden(FUNDING, row)
+                        continue
                     finance.create_line(
                         self.session,
                         commitment,
@@ -1606,6 +1608,11 @@ class _Import:
                 new_payments = self._new_payments(row, paid[line.id], payments)
                 if not changed and not new_payments:
                     self.report.unchanged[FUNDING.name] += 1
+                    continue
+                if self.principal is not None and not scoping.can_write_funding_line(
+                    self.session, self.principal, line
+                ):
+                    self._forbidden(FUNDING, row)
                     continue
                 if changed:
                     finance.update_line(

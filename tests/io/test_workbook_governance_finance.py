@@ -1,0 +1,225 @@
+"""The « Décisions » and « Financements » sheets are imported through the governance and
+finance services (the API's and the pages' rules), all or nothing, with every refusal named
+by its sheet, row and column."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from suivi.audit.models import AuditEvent
+from suivi.contract.models import Meeting
+from suivi.finance.models import FundingPayment
+from suivi.governance.models import Decision, DecisionLink, DecisionUpdate
+from suivi.io.workbook import parse_payments
+from suivi.validation import siret_valid
+from tests.support.io import database_digest, export_to, header_index, import_from
+
+BAD_SIRET = "12345678901234"
+
+
+def _rows(sheet):
+    headers = [cell.value for cell in sheet[1]]
+    for number in range(2, sheet.max_row + 1):
+        yield number, dict(zip(headers, (c.value for c in sheet[number]), strict=False))
+
+
+def _set(sheet, number: int, header: str, value) -> None:
+    sheet.cell(number, header_index(sheet, header)).value = value
+
+
+def _paid(values) -> float:
+    return sum(float(amount) for _, amount, _ in parse_payments(values["Versements"] or ""))
+
+
+def test_import_refuses_a_payment_above_the_vote_without_a_reason_and_a_bad_siret(
+    demo_db, tmp_path
+):
+    """Issue #20: « Import refuses a payment above the vote without a reason, and a bad
+    SIRET, with the row numbers, and writes nothing »."""
+    assert not siret_valid(BAD_SIRET)
+    path = export_to(demo_db, tmp_path / "demo.xlsx")
+    workbook = load_workbook(path)
+    sheet = workbook["Financements"]
+    rows = list(_rows(sheet))
+    overrun, values = next(
+        (n, v)
+        for n, v in rows
+        if v["Montant voté (€)"] and v["Versements"] and not v["Motif du dépassement"]
+    )
+    vote_day = values["Date du vote"].strftime("%d/%m/%Y")
+    extra = f"{vote_day}={values['Montant voté (€)']:.2f} (Complément)"
+    _set(sheet, overrun, "Versements", f"{values['Versements']}; {extra}")
+    bad_siret = next(n for n, v in rows if n != overrun)
+    _set(sheet, bad_siret, "SIRET", BAD_SIRET)
+    workbook.save(path)
+    before = database_digest(demo_db)
+
+    report = import_from(demo_db, path)
+
+    assert not report.ok
+    problems = [str(p) for p in report.problems]
+    assert any(
+        p.startswith(f"Financements, ligne {overrun}, colonne Motif du dépassement : ")
+        and "dépasse le montant voté" in p
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith(f"Financements, ligne {bad_siret}, colonne SIRET : ")
+        and f"« {BAD_SIRET} » est invalide" in p
+        for p in problems
+    ), problems
+    assert len(problems) == 2, problems
+    assert database_digest(demo_db) == before
+
+
+def test_a_new_payment_and_a_vote_are_recorded_by_the_finance_service(demo_db, tmp_path):
+    path = export_to(demo_db, tmp_path / "demo.xlsx")
+    workbook = load_workbook(path)
+    sheet = workbook["Financements"]
+    number, values = next(
+        (n, v)
+        for n, v in _rows(sheet)
+        if v["Montant voté (€)"] and v["Versements"] and _paid(v) < v["Montant voté (€)"] - 1
+    )
+    vote_day = values["Date du vote"].strftime("%d/%m/%Y")
+    _set(sheet, number, "Versements", f"{values['Versements']}; {vote_day}=1.00 (Reliquat)")
+    _set(sheet, number, "Référence de la décision", "DEL-IMPORT-1")
+    workbook.save(path)
+    with demo_db.session(write=False) as session:
+        payments = session.scalar(select(func.count()).select_from(FundingPayment))
+
+    report = import_from(demo_db, path)
+
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.updated["Financements"] == 1 and report.changes == 1
+    with demo_db.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(FundingPayment)) == payments + 1
+        assert session.scalar(select(FundingPayment).where(FundingPayment.reference == "Reliquat"))
+        events = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity == "funding_line", AuditEvent.actor_label == "import"
+            )
+        ).all()
+        # The service's audit: one update of the line, one for its payment.
+        assert len(events) == 2
+        assert events[0].after["vote_reference"] == "DEL-IMPORT-1"
+        assert "Reliquat" in [p["reference"] for p in events[1].after["payments"]]
+        assert "Reliquat" not in [p["reference"] for p in events[1].before["payments"]]
+
+    # Taking a recorded payment out of the file is refused (payments are never deleted).
+    workbook = load_workbook(path)
+    sheet = workbook["Financements"]
+    _set(sheet, number, "Versements", values["Versements"])
+    workbook.save(path)
+    report = import_from(demo_db, path)
+    assert [str(p) for p in report.problems] == [
+        f"Financements, ligne {number}, colonne Versements : le versement du {vote_day} "
+        "(1.00 €) est enregistré : un versement ne se retire pas par import"
+    ]
+
+
+def _decision_rows(sheet):
+    return [(n, v) for n, v in _rows(sheet) if v["Instance"]]
+
+
+def test_decisions_are_refused_by_the_governance_rules_and_nothing_is_written(demo_db, tmp_path):
+    path = export_to(demo_db, tmp_path / "demo.xlsx")
+    with demo_db.session() as session:  # the relevé of the autumn 2025 COPIL is sent
+        meeting = session.scalars(
+            select(Meeting).where(Meeting.held_on == datetime(2025, 11, 25).date())
+        ).one()
+        meeting.status = "releve_diffuse"
+    workbook = load_workbook(path)
+    sheet = workbook["Décisions"]
+    rows = _decision_rows(sheet)
+    assert len(rows) == 12
+    (early, _), (edited, _) = rows[0], rows[1]
+    _set(sheet, early, "Échéance", datetime(2025, 1, 31))
+    _set(sheet, edited, "Décision", "Un autre texte que celui du relevé.")
+    new = rows[-1][0] + 1
+    for header, value in {
+        "Instance": "Comité de pilotage",
+        "Date de l'instance": datetime(2026, 12, 8),
+        "N°": 1,
+        "Décision": "Décision d'un comité pas encore tenu.",
+        "Type": "Action",
+        "Statut": "Ouverte",
+    }.items():
+        _set(sheet, new, header, value)
+    workbook.save(path)
+    before = database_digest(demo_db)
+
+    report = import_from(demo_db, path)
+
+    problems = [str(p) for p in report.problems]
+    assert len(problems) == 3, problems
+    assert problems[0].startswith(f"Décisions, ligne {early}, colonne Échéance : l'échéance")
+    assert "ne peut pas précéder la réunion" in problems[0]
+    assert problems[1].startswith(f"Décisions, ligne {edited}, colonne Décision : ")
+    assert "relevé de décisions est diffusé" in problems[1]
+    assert problems[2].startswith(f"Décisions, ligne {new}, colonne Date de l'instance : ")
+    assert "n'est pas encore tenu" in problems[2]
+    assert database_digest(demo_db) == before
+
+
+def test_a_decision_is_followed_up_and_recorded_through_the_governance_service(demo_db, tmp_path):
+    path = export_to(demo_db, tmp_path / "demo.xlsx")
+    workbook = load_workbook(path)
+    sheet = workbook["Décisions"]
+    rows = _decision_rows(sheet)
+    number, values = next((n, v) for n, v in rows if v["Statut"] == "Ouverte")
+    _set(sheet, number, "Statut", "Réalisée")
+    new = rows[-1][0] + 1
+    for header, value in {
+        "Instance": "Comité technique",
+        "Date de l'instance": datetime(2026, 5, 20),
+        "N°": 1,
+        "Décision": "Relancer l'appel à projets « Quartiers d'été ».",
+        "Type": "Action",
+        "Statut": "En cours",
+        "Responsable (code partenaire)": values["Responsable (code partenaire)"],
+        "Échéance": datetime(2026, 9, 30),
+        "Engagements (codes)": "ENG-001; ENG-002",
+    }.items():
+        _set(sheet, new, header, value)
+    workbook.save(path)
+
+    report = import_from(demo_db, path)
+
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.updated["Décisions"] == 1 and report.created["Décisions"] == 1
+    with demo_db.session(write=False) as session:
+        done = session.scalars(select(Decision).where(Decision.text == values["Décision"])).one()
+        assert done.status == "realisee"
+        step = session.scalars(
+            select(DecisionUpdate).where(DecisionUpdate.decision_id == done.id)
+        ).all()[-1]
+        assert (step.old_status, step.new_status, step.author_label) == (
+            "ouverte",
+            "realisee",
+            "import",
+        )
+        created = session.scalars(
+            select(Decision).where(Decision.text.startswith("Relancer"))
+        ).one()
+        assert (created.number, created.status, created.due_on.isoformat()) == (
+            1,
+            "en_cours",
+            "2026-09-30",
+        )
+        links = session.scalars(
+            select(DecisionLink.target_kind).where(DecisionLink.decision_id == created.id)
+        ).all()
+        assert links == ["commitment", "commitment"]
+        audited = session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.entity == "decision", AuditEvent.actor_label == "import"
+            )
+        ).all()
+        assert sorted(audited) == ["create", "update", "update"]
+    # The next export carries both, and a re-import changes nothing.
+    again = import_from(demo_db, export_to(demo_db, tmp_path / "again.xlsx"))
+    assert again.ok and again.changes == 0 and again.unchanged["Décisions"] == 13
