@@ -13,6 +13,7 @@ from suivi.audit.models import AuditEvent
 from suivi.contract.models import Meeting
 from suivi.finance.models import FundingPayment
 from suivi.governance.models import Decision, DecisionLink, DecisionUpdate
+from suivi.indicators.models import TargetRevision
 from suivi.io.workbook import parse_payments
 from suivi.validation import siret_valid
 from tests.support.io import database_digest, export_to, header_index, import_from
@@ -223,3 +224,91 @@ def test_a_decision_is_followed_up_and_recorded_through_the_governance_service(d
     # The next export carries both, and a re-import changes nothing.
     again = import_from(demo_db, export_to(demo_db, tmp_path / "again.xlsx"))
     assert again.ok and again.changes == 0 and again.unchanged["Décisions"] == 13
+
+
+def _revise_first_target(path, **cells) -> float:
+    workbook = load_workbook(path)
+    sheet = workbook["Cibles"]
+    new_value = sheet.cell(2, 3).value + 7
+    sheet.cell(2, 3).value = new_value
+    for header, value in cells.items():
+        _set(sheet, 2, header, value)
+    workbook.save(path)
+    return new_value
+
+
+def _decision_reference(session, kind: str) -> str:
+    decision, held_on = session.execute(
+        select(Decision, Meeting.held_on)
+        .join(Meeting, Meeting.id == Decision.meeting_id)
+        .where(Decision.kind == kind)
+        .order_by(Decision.number)
+    ).first()
+    return f"{held_on.strftime('%d/%m/%Y')} n° {decision.number}"
+
+
+def test_a_target_revised_by_avenant_needs_its_committee_decision_as_in_the_api(demo_db, tmp_path):
+    """`[governance] revision_requires_decision`: the import revises targets through the
+    indicators service's `revise_target`, with the API's requirement."""
+    path = export_to(demo_db, tmp_path / "demo.xlsx")
+    _revise_first_target(path, **{"Type de révision": "Avenant"})
+    before = database_digest(demo_db)
+
+    report = import_from(demo_db, path)
+    assert [str(p) for p in report.problems] == [
+        "Cibles, ligne 2, colonne Décision de révision (date n° numéro) : une révision de "
+        "cible par avenant ou revue à mi-parcours doit s'appuyer sur une décision de comité "
+        "de type « révision de cible » : indiquez-la"
+    ]
+    assert database_digest(demo_db) == before
+
+    with demo_db.session(write=False) as session:
+        action = _decision_reference(session, "action")
+        revision = _decision_reference(session, "revision_cible")
+    path = export_to(demo_db, tmp_path / "again.xlsx")
+    _revise_first_target(
+        path,
+        **{"Type de révision": "Avenant", "Décision de révision (date n° numéro)": action},
+    )
+    report = import_from(demo_db, path)
+    assert len(report.problems) == 1
+    assert "n'est pas une révision de cible" in str(report.problems[0])
+    assert database_digest(demo_db) == before
+
+    path = export_to(demo_db, tmp_path / "third.xlsx")
+    value = _revise_first_target(
+        path,
+        **{
+            "Type de révision": "Avenant",
+            "Décision de révision (date n° numéro)": revision,
+            "Référence d'avenant": "Avenant n° 1",
+            "Motif de révision": "Cible revue en COPIL",
+        },
+    )
+    report = import_from(demo_db, path)
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.updated["Cibles"] == 1 and report.changes == 1
+    with demo_db.session(write=False) as session:
+        latest = session.scalars(
+            select(TargetRevision).order_by(TargetRevision.id.desc()).limit(1)
+        ).one()
+        decision = session.get(Decision, latest.decision_id)
+        assert (latest.new_value, latest.kind, latest.avenant_reference, latest.reason) == (
+            value,
+            "avenant",
+            "Avenant n° 1",
+            "Cible revue en COPIL",
+        )
+        assert decision.kind == "revision_cible"
+
+
+def test_without_the_requirement_an_avenant_revision_is_accepted(demo_db, tmp_path):
+    path = export_to(demo_db, tmp_path / "demo.xlsx")
+    _revise_first_target(path, **{"Type de révision": "Avenant"})
+    report = import_from(demo_db, path, revision_requires_decision=False)
+    assert report.ok, [str(p) for p in report.problems]
+    with demo_db.session(write=False) as session:
+        latest = session.scalars(
+            select(TargetRevision).order_by(TargetRevision.id.desc()).limit(1)
+        ).one()
+        assert (latest.kind, latest.decision_id) == ("avenant", None)

@@ -54,7 +54,7 @@ from suivi.db import finish_session, open_session, utcnow
 from suivi.errors import ApiError, Invalid
 from suivi.governance.models import Decision
 from suivi.indicators import review
-from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
+from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.indicators.service import (
     MeasurementCorrection,
     NewMeasurement,
@@ -63,6 +63,7 @@ from suivi.indicators.service import (
     correct_measurements,
     create_measurements,
     prepare_sheet,
+    revise_target,
 )
 from suivi.io.reading import (
     FileTooLargeError,
@@ -91,6 +92,7 @@ from suivi.io.workbook import (
     CellError,
     SheetSpec,
     parse_cell,
+    parse_decision_reference,
     parse_payments,
     quote,
 )
@@ -273,6 +275,7 @@ def import_portfolio(
     today: date,
     validation_required: bool = True,
     validate: bool = False,
+    revision_requires_decision: bool = True,
 ) -> ImportReport:
     """Check `source` and, if it has no problem (and this is not a dry run), apply it in the
     session's transaction. Never commits: the caller's boundary does. The report lists the
@@ -283,7 +286,10 @@ def import_portfolio(
 
     With a `principal` (`suivi.auth.principal.Principal`), every change must be within what
     `suivi.scoping` lets them change; rows they may not change are problems too (unchanged
-    rows are fine, so a user can re-import the workbook they exported)."""
+    rows are fine, so a user can re-import the workbook they exported).
+
+    `revision_requires_decision` is `[governance] revision_requires_decision`: a target
+    revised by avenant or mid-term review must cite its committee decision, as in the API."""
     if not isinstance(source, ReadFile):
         source = read_portfolio(source, filename=filename, limits=limits, progress=progress)
     contract = session.get(Contract, contract_id)
@@ -293,6 +299,7 @@ def import_portfolio(
     run.today = today
     run.validation_required = validation_required
     run.validate = validate
+    run.revision_requires_decision = revision_requires_decision
     name = source.name
     run.sheets = source.sheets
     run.report.problems.extend(source.problems)
@@ -617,9 +624,37 @@ class _Import:
                     self.refuse(AMOUNTS, row, "amount", f"{quote(_show(amount))} est trop grand")
 
     def _check_targets(self) -> None:
+        self.revision_decisions: dict[int, int] = {}  # row number -> decision id
+        decisions: dict[tuple[date, int], list[int]] = defaultdict(list)
+        if any(r.get("revision_decision") for r in self.rows(TARGETS)):
+            for decision_id, held_on, number in self.session.execute(
+                select(Decision.id, Meeting.held_on, Decision.number)
+                .join(Meeting, Meeting.id == Decision.meeting_id)
+                .where(Decision.contract_id == self.contract.id)
+            ):
+                decisions[(held_on, number)].append(decision_id)
         for row in self.rows(TARGETS):
             self._known(TARGETS, row, "indicator", self.indicator_codes, "indicateur")
             self._within_term(TARGETS, row, "target_date")
+            reference = row.get("revision_decision")
+            if not reference or not row.ok("revision_decision"):
+                continue
+            try:
+                day, number = parse_decision_reference(reference)
+            except CellError as exc:
+                self.refuse(TARGETS, row, "revision_decision", str(exc))
+                continue
+            found = decisions.get((day, number), [])
+            if len(found) != 1:
+                self.refuse(
+                    TARGETS,
+                    row,
+                    "revision_decision",
+                    f"décision {quote(reference)} "
+                    + ("inconnue" if not found else "ambiguë (plusieurs instances ce jour-là)"),
+                )
+                continue
+            self.revision_decisions[row.number] = found[0]
 
     def _check_measurements(self) -> None:
         """Every row by the indicators service's own rules (`check_measurement`, as for the
@@ -1266,17 +1301,12 @@ class _Import:
             wanted.add((indicator.id, day))
             stored = self.targets.get(indicator.id, {}).get(day)
             allowed = self._may_edit(indicator.commitment_id)
-            if stored is not None and stored.value != value and allowed:
-                self.session.add(
-                    TargetRevision(
-                        target_id=stored.id,
-                        old_value=stored.value,
-                        new_value=value,
-                        kind="autre",
-                        reason=TARGET_REVISION_REASON,
-                        revised_by_id=self.actor_id,
-                    )
-                )
+            if stored is not None and stored.value != value:
+                if not allowed:
+                    self._forbidden(TARGETS, row)
+                    continue
+                self._revise_target(row, indicator, stored, value)
+                continue
             self._upsert(
                 TARGETS,
                 "target",
@@ -1295,6 +1325,33 @@ class _Import:
                         continue
                     self._delete(TARGETS, "target", target)
         self._flush_creates()
+
+    def _revise_target(self, row: Row, indicator: Indicator, target: Target, value) -> None:
+        """A changed target value: a revision by the indicators service (the API's call,
+        with `[governance] revision_requires_decision`)."""
+        try:
+            revise_target(
+                self.session,
+                self.contract,
+                indicator,
+                target,
+                value=value,
+                kind=row.get("revision_kind") or "autre",
+                reason=row.get("revision_reason") or TARGET_REVISION_REASON,
+                actor_id=self.actor_id,
+                decision_id=self.revision_decisions.get(row.number),
+                avenant_reference=row.get("avenant_reference") or "",
+                require_decision=self.revision_requires_decision,
+            )
+        except ApiError as exc:
+            columns = {
+                "decision_id": "revision_decision",
+                "kind": "revision_kind",
+                "reason": "revision_reason",
+            }
+            self._service_refusal(TARGETS, row, exc, columns)
+            return
+        self.report.updated[TARGETS.name] += 1
 
     def _apply_measurements(self) -> None:
         rows = self.rows(MEASUREMENTS)

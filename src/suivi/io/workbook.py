@@ -18,7 +18,12 @@ from typing import Any
 from suivi.commitments.models import FUNDING_TYPES, LIFECYCLE_STATUSES
 from suivi.contract.models import MEETING_KINDS, PARTNER_KINDS
 from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES
-from suivi.indicators.models import AGGREGATIONS, BREAKDOWNS, COMPARABILITIES
+from suivi.indicators.models import (
+    AGGREGATIONS,
+    BREAKDOWNS,
+    COMPARABILITIES,
+    TARGET_REVISION_KINDS,
+)
 from suivi.io.safe_text import csv_text
 from suivi.labels import (
     AGGREGATION_LABELS,
@@ -54,6 +59,15 @@ PARTNER_KIND_CHOICES = _choices(PARTNER_KINDS, PARTNER_KIND_LABELS)
 AGGREGATION_CHOICES = _choices(AGGREGATIONS, AGGREGATION_LABELS)
 BREAKDOWN_CHOICES = _choices(BREAKDOWNS, BREAKDOWN_LABELS)
 COMPARABILITY_CHOICES = _choices(COMPARABILITIES, COMPARABILITY_LABELS)
+REVISION_KIND_CHOICES = _choices(
+    TARGET_REVISION_KINDS,
+    {
+        "avenant": "Avenant",
+        "revue_mi_parcours": "Revue à mi-parcours",
+        "correction": "Correction",
+        "autre": "Autre",
+    },
+)
 MEETING_KIND_CHOICES = _choices(
     MEETING_KINDS, {**MEETING_KIND_LABELS, "revue_mi_parcours": "Revue à mi-parcours"}
 )
@@ -262,9 +276,25 @@ TARGETS = SheetSpec(
         _text("indicator", "Code indicateur", True, 40, 18),
         Column("target_date", "Date", "date", True, number_format=DATE_FORMAT, width=14),
         Column("value", "Valeur", "number", True, number_format=NUMBER_FORMAT),
+        # How a changed value is revised (`suivi.indicators.service.revise_target`): read
+        # only when the value changes, left blank by the export.
+        Column(
+            "revision_kind",
+            "Type de révision",
+            "choice",
+            choices=REVISION_KIND_CHOICES,
+            width=20,
+            default="autre",
+        ),
+        _text("revision_decision", "Décision de révision (date n° numéro)", False, 40, 22),
+        _text("avenant_reference", "Référence d'avenant", False, 200, 24, default=""),
+        _text("revision_reason", "Motif de révision", False, 2000, 30, default=""),
     ),
     key=("indicator", "target_date"),
-    description="Cibles (jalons) des indicateurs, postérieures à la date de référence.",
+    description="Cibles (jalons) des indicateurs, postérieures à la date de référence. Une "
+    "valeur modifiée est une révision de la cible (l'ancienne est gardée) : une révision par "
+    "avenant ou revue à mi-parcours cite la décision de comité qu'elle applique, par la date "
+    "de l'instance et son numéro (« 25/11/2025 n° 3 »).",
 )
 
 MEASUREMENTS = SheetSpec(
@@ -605,3 +635,21 @@ def parse_payments(text: str) -> list[tuple[date, str, str]]:
         day = _as_date(match["day"].strip())
         result.append((day, match["amount"].strip(), (match["reference"] or "").strip()))
     return result
+
+
+# « 25/11/2025 n° 3 »: a committee decision, by its meeting's date and its number.
+_DECISION_REFERENCE = re.compile(
+    r"^(?P<day>\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})\s*(?:n\s*°|no|#|,)?\s*(?P<number>\d+)$",
+    re.IGNORECASE,
+)
+
+
+def parse_decision_reference(text: str) -> tuple[date, int]:
+    """(meeting date, decision number) of « 25/11/2025 n° 3 ». Raises CellError (French)."""
+    match = _DECISION_REFERENCE.match(_SPACES.sub(" ", text).strip())
+    if match is None:
+        raise CellError(
+            f"{quote(text)} : écrivez la date de l'instance et le numéro de la décision "
+            "(ex. « 25/11/2025 n° 3 »)"
+        )
+    return _as_date(match["day"]), int(match["number"])
