@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
 from suivi.audit.models import AuditEvent
@@ -312,3 +313,17 @@ def test_without_the_requirement_an_avenant_revision_is_accepted(demo_db, tmp_pa
             select(TargetRevision).order_by(TargetRevision.id.desc()).limit(1)
         ).one()
         assert (latest.kind, latest.decision_id) == ("avenant", None)
+
+
+def test_the_template_offers_the_decision_and_revision_lists(demo_db, tmp_path):
+    workbook = load_workbook(export_to(demo_db, tmp_path / "modele.xlsx", template=True))
+    assert workbook["Décisions"].max_row == 1 and workbook["Financements"].max_row == 1
+    listes = {cell.value for column in workbook["Listes"].iter_cols() for cell in column}
+    assert {"Comité technique", "Révision de cible", "Abandonnée", "Avenant"} <= listes
+    decisions = workbook["Décisions"]
+    validated = {str(v.sqref).split(":")[0][:-1] for v in decisions.data_validations.dataValidation}
+    instance, kind, status, owner = (
+        header_index(decisions, h)
+        for h in ("Instance", "Type", "Statut", "Responsable (code partenaire)")
+    )
+    assert {get_column_letter(i) for i in (instance, kind, status, owner)} <= validated
