@@ -18,6 +18,7 @@ from typing import Any
 from suivi.commitments.models import FUNDING_TYPES, LIFECYCLE_STATUSES
 from suivi.contract.models import MEETING_KINDS, PARTNER_KINDS
 from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES
+from suivi.governance.service import DECISION_KIND_LABELS, DECISION_STATUS_LABELS
 from suivi.indicators.models import (
     AGGREGATIONS,
     BREAKDOWNS,
@@ -72,25 +73,8 @@ MEETING_KIND_CHOICES = _choices(
     MEETING_KINDS, {**MEETING_KIND_LABELS, "revue_mi_parcours": "Revue à mi-parcours"}
 )
 # The governance service's labels (« Révision de cible », « Réalisée »…).
-DECISION_KIND_CHOICES = _choices(
-    DECISION_KINDS,
-    {
-        "action": "Action",
-        "revision_cible": "Révision de cible",
-        "reprogrammation": "Reprogrammation",
-        "abandon": "Abandon",
-        "information": "Information",
-    },
-)
-DECISION_STATUS_CHOICES = _choices(
-    DECISION_STATUSES,
-    {
-        "ouverte": "Ouverte",
-        "en_cours": "En cours",
-        "realisee": "Réalisée",
-        "abandonnee": "Abandonnée",
-    },
-)
+DECISION_KIND_CHOICES = _choices(DECISION_KINDS, DECISION_KIND_LABELS)
+DECISION_STATUS_CHOICES = _choices(DECISION_STATUSES, DECISION_STATUS_LABELS)
 
 
 @dataclass(frozen=True)
