@@ -9,6 +9,7 @@ from suivi.audit.models import AuditEvent
 from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
 from tests.support.io import (
     contract_id,
+    copy_meetings,
     csv_members,
     database_digest,
     export_to,
@@ -41,11 +42,15 @@ def copy_contacts(source, target) -> None:
 def test_demo_round_trip_xlsx_is_identical(demo_db, reference_db, tmp_path):
     first = export_to(demo_db, tmp_path / "demo.xlsx")
     copy_contacts(demo_db, reference_db)
+    copy_meetings(demo_db, reference_db)
 
     report = import_from(reference_db, first)
     assert report.ok, [str(p) for p in report.problems]
     assert report.created["Engagements"] == 160
     assert report.created["Mesures"] > 500
+    # The committee's decisions and the financial lines travel too (#19, #20).
+    assert report.created["Décisions"] == 12
+    assert report.created["Financements"] > 100
 
     second = export_to(reference_db, tmp_path / "again.xlsx")
     # The columns the import reads; the informational ones (original target, decision,
@@ -67,6 +72,7 @@ def test_demo_round_trip_xlsx_is_identical(demo_db, reference_db, tmp_path):
 def test_demo_round_trip_csv_is_byte_identical(demo_db, reference_db, tmp_path):
     first = export_to(demo_db, tmp_path / "demo.zip", fmt="csv")
     copy_contacts(demo_db, reference_db)
+    copy_meetings(demo_db, reference_db)
     report = import_from(reference_db, first)
     assert report.ok, [str(p) for p in report.problems]
     second = export_to(reference_db, tmp_path / "again.zip", fmt="csv")
@@ -82,6 +88,7 @@ def test_reimporting_its_own_export_changes_nothing(demo_db, tmp_path):
     report = import_from(demo_db, path)
     assert report.ok and report.changes == 0
     assert report.unchanged["Mesures"] > 500
+    assert report.unchanged["Décisions"] == 12 and report.unchanged["Financements"] > 100
     assert database_digest(demo_db) == before
 
 

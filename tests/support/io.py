@@ -121,3 +121,21 @@ def write_measurements(path: Path, codes: list[str], per_indicator: int) -> int:
             count += 1
     workbook.save(path)
     return count
+
+
+def copy_meetings(source, target) -> None:
+    """Meetings are kept on the governance pages, not in the workbook: the reference database
+    gets the demo's (held, so that the import may record their decisions)."""
+    from suivi.contract.models import Meeting
+
+    with source.session(write=False) as session:
+        meetings = [
+            m.model_dump(exclude={"id", "contract_id", "status"})
+            for m in session.execute(select(Meeting).order_by(Meeting.id)).scalars()
+        ]
+    with target.session() as session:
+        target_contract = session.scalar(
+            select(Contract.id).where(Contract.code == target.settings.contract.code)
+        )
+        for fields in meetings:
+            session.add(Meeting(contract_id=target_contract, status="tenue", **fields))

@@ -123,6 +123,7 @@ def import_command(
             progress=advance,
             today=clock.today(settings.tz),
             validation_required=settings.validation.required,
+            revision_requires_decision=settings.governance.revision_requires_decision,
         )
     if not report.ok:
         count = len(report.problems)

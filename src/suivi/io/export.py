@@ -33,6 +33,7 @@ from suivi.commitments.models import (
 from suivi.contract.models import (
     Commune,
     Contract,
+    Meeting,
     Partner,
     PartnerContact,
     Priority,
@@ -40,6 +41,8 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
+from suivi.finance.models import FundingLine, FundingPayment
+from suivi.governance.models import Decision, DecisionLink
 from suivi.governance.service import revision_steps, target_line
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.io.safe_text import is_formula_like, xlsx_text
@@ -47,13 +50,18 @@ from suivi.io.workbook import (
     AMOUNTS,
     CO_PARTNERS,
     COMMITMENTS,
+    DECISION_KIND_CHOICES,
+    DECISION_STATUS_CHOICES,
+    DECISIONS,
     DIRECTION_CHOICES,
     FREQUENCY_CHOICES,
+    FUNDING,
     FUNDING_CHOICES,
     INDICATOR_SHEET_KEYS,
     INDICATORS,
     LISTS_SHEET,
     MEASUREMENTS,
+    MEETING_KIND_CHOICES,
     NO,
     NUMBER_FORMAT,
     PARTNER_KIND_CHOICES,
@@ -61,6 +69,7 @@ from suivi.io.workbook import (
     PRIORITIES,
     QUARTIERS,
     README_SHEET,
+    REVISION_KIND_CHOICES,
     SHEETS,
     STATUS_CHOICES,
     TARGETS,
@@ -69,6 +78,7 @@ from suivi.io.workbook import (
     SheetSpec,
     cell_value,
     csv_value,
+    payments_text,
 )
 
 FORMATS = ("xlsx", "csv")
@@ -138,6 +148,8 @@ def collect_tables(session: Session, contract_id: int, principal=None) -> dict[s
         INDICATORS.name: _indicators(session, contract_id, visible),
         TARGETS.name: _targets(session, contract_id, visible),
         MEASUREMENTS.name: _measurements(session, contract_id, visible),
+        DECISIONS.name: _decisions(session, contract_id, principal),
+        FUNDING.name: _funding(session, contract_id, principal),
     }
 
 
@@ -358,6 +370,120 @@ def _measurements(session: Session, contract_id: int, condition) -> Table:
     return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
 
 
+def _decisions(session: Session, contract_id: int, principal) -> Table:
+    """The decisions of the contract's meetings (those `principal` may read), with their
+    links by code."""
+    condition = true()
+    if principal is not None:
+        from suivi import scoping
+
+        condition = scoping.decision_condition(principal)
+    codes: dict[str, dict[int, str]] = {
+        "commitment": dict(
+            session.execute(
+                select(Commitment.id, Commitment.code).where(Commitment.contract_id == contract_id)
+            ).all()
+        ),
+        "indicator": dict(
+            session.execute(
+                select(Indicator.id, Indicator.code).where(Indicator.contract_id == contract_id)
+            ).all()
+        ),
+        "quartier": dict(
+            session.execute(
+                select(Quartier.id, Quartier.code).where(
+                    Quartier.id.in_(contract_quartier_ids(contract_id))
+                )
+            ).all()
+        ),
+    }
+    links: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for decision_id, kind, target_id in session.execute(
+        select(DecisionLink.decision_id, DecisionLink.target_kind, DecisionLink.target_id)
+        .join(Decision, Decision.id == DecisionLink.decision_id)
+        .where(Decision.contract_id == contract_id)
+    ):
+        code = codes[kind].get(target_id)
+        if code is not None:
+            links[decision_id][kind].append(code)
+    query = (
+        select(Decision, Meeting.kind, Meeting.held_on, Partner.code)
+        .join(Meeting, Meeting.id == Decision.meeting_id)
+        .outerjoin(Partner, Partner.id == Decision.owner_partner_id)
+        .where(Decision.contract_id == contract_id, condition)
+        .order_by(Meeting.held_on, Meeting.kind, Decision.number)
+    )
+    return [
+        {
+            "meeting_kind": kind,
+            "meeting_on": held_on,
+            "number": decision.number,
+            "text": decision.text,
+            "kind": decision.kind,
+            "status": decision.status,
+            "owner": owner,
+            "due_on": decision.due_on,
+            "commitments": tuple(sorted(links[decision.id]["commitment"])),
+            "indicators": tuple(sorted(links[decision.id]["indicator"])),
+            "quartiers": tuple(sorted(links[decision.id]["quartier"])),
+            "avenant_reference": decision.avenant_reference,
+        }
+        for decision, kind, held_on, owner in session.execute(query)
+    ]
+
+
+def _funding(session: Session, contract_id: int, principal) -> Table:
+    """The financial lines (those `principal` may read), their payments in one cell."""
+    condition = true()
+    if principal is not None:
+        from suivi import scoping
+
+        condition = scoping.funding_line_condition(principal)
+    payments: dict[int, list[FundingPayment]] = defaultdict(list)
+    for payment in session.scalars(
+        select(FundingPayment)
+        .join(FundingLine, FundingLine.id == FundingPayment.funding_line_id)
+        .where(FundingLine.contract_id == contract_id)
+        .order_by(FundingPayment.paid_on, FundingPayment.id)
+    ):
+        payments[payment.funding_line_id].append(payment)
+    query = (
+        select(FundingLine, Commitment.code, Partner.code)
+        .join(Commitment, Commitment.id == FundingLine.commitment_id)
+        .join(Partner, Partner.id == FundingLine.partner_id)
+        .where(FundingLine.contract_id == contract_id, condition)
+        .order_by(Commitment.code, Partner.code, FundingLine.year, FundingLine.beneficiary_name)
+    )
+    money = ("amount_requested", "amount_voted", "amount_justified")
+    texts = (
+        "vote_reference",
+        "overrun_reason",
+        "beneficiary_name",
+        "beneficiary_siret",
+        "beneficiary_rna",
+        "dauphin_number",
+    )
+    return [
+        {
+            "commitment": commitment,
+            "partner": partner,
+            "year": line.year,
+            "funding_type": line.funding_type,
+            **{key: getattr(line, key) for key in money},
+            **{key: getattr(line, key) for key in texts},
+            "voted_on": line.voted_on,
+            "justified_on": line.justified_on,
+            "payments": payments_text(
+                [(p.paid_on, p.amount, p.reference) for p in payments[line.id]]
+            ),
+            "cpo": line.cpo,
+            "cpo_first_year": line.cpo_first_year,
+            "cpo_last_year": line.cpo_last_year,
+        }
+        for line, commitment, partner in session.execute(query)
+    ]
+
+
 def dropdown_lists(
     session: Session, contract_id: int, principal=None
 ) -> dict[str, tuple[str, list[str]]]:
@@ -393,6 +519,10 @@ def dropdown_lists(
         "financements": ("Types de financement", list(FUNDING_CHOICES.values())),
         "types": ("Types de partenaire", list(PARTNER_KIND_CHOICES.values())),
         "oui_non": ("Oui / non", [YES, NO]),
+        "instances": ("Instances", list(MEETING_KIND_CHOICES.values())),
+        "types_decision": ("Types de décision", list(DECISION_KIND_CHOICES.values())),
+        "statuts_decision": ("Statuts de décision", list(DECISION_STATUS_CHOICES.values())),
+        "revisions": ("Types de révision", list(REVISION_KIND_CHOICES.values())),
     }
 
 

@@ -41,6 +41,7 @@ from suivi.contract.models import (
     Commune,
     Contract,
     ContractQuartier,
+    Meeting,
     Partner,
     PartnerContact,
     Priority,
@@ -50,9 +51,10 @@ from suivi.contract.models import (
 )
 from suivi.contract.service import check_siren, quartier_snapshot
 from suivi.db import finish_session, open_session, utcnow
-from suivi.errors import Invalid
+from suivi.errors import ApiError, Invalid
+from suivi.governance.models import Decision
 from suivi.indicators import review
-from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
+from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.indicators.service import (
     MeasurementCorrection,
     NewMeasurement,
@@ -61,6 +63,7 @@ from suivi.indicators.service import (
     correct_measurements,
     create_measurements,
     prepare_sheet,
+    revise_target,
 )
 from suivi.io.reading import (
     FileTooLargeError,
@@ -74,10 +77,13 @@ from suivi.io.workbook import (
     AMOUNTS,
     CO_PARTNERS,
     COMMITMENTS,
+    DECISIONS,
     DIRECTION_CHOICES,
+    FUNDING,
     INDICATOR_SHEET_KEYS,
     INDICATORS,
     MEASUREMENTS,
+    MEETING_KIND_CHOICES,
     PARTNERS,
     QUARTIERS,
     SHEETS,
@@ -86,6 +92,8 @@ from suivi.io.workbook import (
     CellError,
     SheetSpec,
     parse_cell,
+    parse_decision_reference,
+    parse_payments,
     quote,
 )
 from suivi.progress import IndicatorSpec, validate_spec
@@ -267,6 +275,7 @@ def import_portfolio(
     today: date,
     validation_required: bool = True,
     validate: bool = False,
+    revision_requires_decision: bool = True,
 ) -> ImportReport:
     """Check `source` and, if it has no problem (and this is not a dry run), apply it in the
     session's transaction. Never commits: the caller's boundary does. The report lists the
@@ -277,7 +286,10 @@ def import_portfolio(
 
     With a `principal` (`suivi.auth.principal.Principal`), every change must be within what
     `suivi.scoping` lets them change; rows they may not change are problems too (unchanged
-    rows are fine, so a user can re-import the workbook they exported)."""
+    rows are fine, so a user can re-import the workbook they exported).
+
+    `revision_requires_decision` is `[governance] revision_requires_decision`: a target
+    revised by avenant or mid-term review must cite its committee decision, as in the API."""
     if not isinstance(source, ReadFile):
         source = read_portfolio(source, filename=filename, limits=limits, progress=progress)
     contract = session.get(Contract, contract_id)
@@ -287,6 +299,7 @@ def import_portfolio(
     run.today = today
     run.validation_required = validation_required
     run.validate = validate
+    run.revision_requires_decision = revision_requires_decision
     name = source.name
     run.sheets = source.sheets
     run.report.problems.extend(source.problems)
@@ -433,6 +446,8 @@ class _Import:
         self._check_targets()
         self._check_indicators()
         self._check_measurements()
+        self._check_decisions()
+        self._check_funding()
 
     def _load(self) -> None:
         session, contract_id = self.session, self.contract.id
@@ -609,9 +624,37 @@ class _Import:
                     self.refuse(AMOUNTS, row, "amount", f"{quote(_show(amount))} est trop grand")
 
     def _check_targets(self) -> None:
+        self.revision_decisions: dict[int, int] = {}  # row number -> decision id
+        decisions: dict[tuple[date, int], list[int]] = defaultdict(list)
+        if any(r.get("revision_decision") for r in self.rows(TARGETS)):
+            for decision_id, held_on, number in self.session.execute(
+                select(Decision.id, Meeting.held_on, Decision.number)
+                .join(Meeting, Meeting.id == Decision.meeting_id)
+                .where(Decision.contract_id == self.contract.id)
+            ):
+                decisions[(held_on, number)].append(decision_id)
         for row in self.rows(TARGETS):
             self._known(TARGETS, row, "indicator", self.indicator_codes, "indicateur")
             self._within_term(TARGETS, row, "target_date")
+            reference = row.get("revision_decision")
+            if not reference or not row.ok("revision_decision"):
+                continue
+            try:
+                day, number = parse_decision_reference(reference)
+            except CellError as exc:
+                self.refuse(TARGETS, row, "revision_decision", str(exc))
+                continue
+            found = decisions.get((day, number), [])
+            if len(found) != 1:
+                self.refuse(
+                    TARGETS,
+                    row,
+                    "revision_decision",
+                    f"décision {quote(reference)} "
+                    + ("inconnue" if not found else "ambiguë (plusieurs instances ce jour-là)"),
+                )
+                continue
+            self.revision_decisions[row.number] = found[0]
 
     def _check_measurements(self) -> None:
         """Every row by the indicators service's own rules (`check_measurement`, as for the
@@ -802,9 +845,13 @@ class _Import:
                 self._apply_indicators,
                 self._apply_targets,
                 self._apply_measurements,
+                self._apply_decisions,
+                self._apply_funding,
             ):
                 step()
-                if not self.report.ok:  # changes outside the user's scope: stop there
+                # Changes outside the user's scope: stop there. The services' refusals of
+                # decisions leave nothing written: the financial lines are checked too.
+                if not self.report.ok and step != self._apply_decisions:
                     savepoint.rollback()
                     return
             if self.report.changes:  # re-importing unchanged data leaves no trace
@@ -1254,17 +1301,12 @@ class _Import:
             wanted.add((indicator.id, day))
             stored = self.targets.get(indicator.id, {}).get(day)
             allowed = self._may_edit(indicator.commitment_id)
-            if stored is not None and stored.value != value and allowed:
-                self.session.add(
-                    TargetRevision(
-                        target_id=stored.id,
-                        old_value=stored.value,
-                        new_value=value,
-                        kind="autre",
-                        reason=TARGET_REVISION_REASON,
-                        revised_by_id=self.actor_id,
-                    )
-                )
+            if stored is not None and stored.value != value:
+                if not allowed:
+                    self._forbidden(TARGETS, row)
+                    continue
+                self._revise_target(row, indicator, stored, value)
+                continue
             self._upsert(
                 TARGETS,
                 "target",
@@ -1283,6 +1325,33 @@ class _Import:
                         continue
                     self._delete(TARGETS, "target", target)
         self._flush_creates()
+
+    def _revise_target(self, row: Row, indicator: Indicator, target: Target, value) -> None:
+        """A changed target value: a revision by the indicators service (the API's call,
+        with `[governance] revision_requires_decision`)."""
+        try:
+            revise_target(
+                self.session,
+                self.contract,
+                indicator,
+                target,
+                value=value,
+                kind=row.get("revision_kind") or "autre",
+                reason=row.get("revision_reason") or TARGET_REVISION_REASON,
+                actor_id=self.actor_id,
+                decision_id=self.revision_decisions.get(row.number),
+                avenant_reference=row.get("avenant_reference") or "",
+                require_decision=self.revision_requires_decision,
+            )
+        except ApiError as exc:
+            columns = {
+                "decision_id": "revision_decision",
+                "kind": "revision_kind",
+                "reason": "revision_reason",
+            }
+            self._service_refusal(TARGETS, row, exc, columns)
+            return
+        self.report.updated[TARGETS.name] += 1
 
     def _apply_measurements(self) -> None:
         rows = self.rows(MEASUREMENTS)
@@ -1352,6 +1421,305 @@ class _Import:
                     f"{measurement.measured_on.isoformat()} ne peut être validée à l'import : "
                     "seul un valideur du partenaire qui la produit le peut",
                 )
+
+    # -- decisions and financial lines: through their domain services -------------------------
+
+    def _service_principal(self):
+        """Who the governance service sees: the importing user, or (command line, no
+        principal) the operator with an administrator's rights on this contract."""
+        if self.principal is not None:
+            return self.principal
+        from suivi.auth.principal import Principal
+
+        return Principal(
+            user_id=self.actor_id,  # type: ignore[arg-type] - None: no user (command line)
+            email="",
+            full_name=self.actor_label,
+            role="admin",
+            partner_id=None,
+            contract_ids=(self.contract.id,),
+        )
+
+    def _service_refusal(self, spec: SheetSpec, row: Row, exc: ApiError, fields: dict) -> None:
+        """A refusal of a domain service, on the row and the column of the field at fault."""
+        column = fields.get(exc.field, exc.field)
+        if column not in spec.by_key:
+            column = None
+        self.problem(spec, row, column, _problem(exc))
+
+    def _check_decisions(self) -> None:
+        if not self.has(DECISIONS):
+            return
+        self.meetings: dict[tuple[str, date], list[Meeting]] = defaultdict(list)
+        for meeting in self.session.scalars(
+            select(Meeting).where(Meeting.contract_id == self.contract.id).order_by(Meeting.id)
+        ):
+            self.meetings[(meeting.kind, meeting.held_on)].append(meeting)
+        for row in self.rows(DECISIONS):
+            if row.ok("meeting_kind", "meeting_on"):
+                kind = MEETING_KIND_CHOICES[row.values["meeting_kind"]]
+                found = self.meetings.get((row.values["meeting_kind"], row.values["meeting_on"]))
+                if not found:
+                    self.refuse(
+                        DECISIONS,
+                        row,
+                        "meeting_on",
+                        f"aucune instance {quote(kind)} le {_fr(row.values['meeting_on'])} : "
+                        "créez-la d'abord",
+                    )
+                elif len(found) > 1:
+                    self.refuse(
+                        DECISIONS,
+                        row,
+                        "meeting_on",
+                        f"plusieurs instances de ce type le {_fr(row.values['meeting_on'])} : "
+                        "saisissez cette décision dans Suivi",
+                    )
+            self._known(DECISIONS, row, "owner", self.partner_codes, "partenaire")
+            for column, known, what in (
+                ("commitments", self.commitment_codes, "engagement"),
+                ("indicators", self.indicator_codes, "indicateur"),
+                ("quartiers", self.quartiers, "quartier"),
+            ):
+                for code in row.get(column) or ():
+                    if code not in known:
+                        self.refuse(DECISIONS, row, column, f"{what} {quote(code)} inconnu")
+
+    def _apply_decisions(self) -> None:
+        """Each row through `suivi.governance.service` (create or update a decision): the
+        rules of the API and the pages (a meeting not held yet, a due date before the
+        meeting, a text edited after the relevé…)."""
+        if not self.has(DECISIONS):
+            return
+        from suivi.governance import service as governance
+        from suivi.governance.models import DecisionLink
+
+        principal = self._service_principal()
+        present = self.sheets[DECISIONS.name].present
+        stored: dict[tuple[int, int], Decision] = {
+            (d.meeting_id, d.number): d
+            for d in self.session.scalars(
+                select(Decision).where(Decision.contract_id == self.contract.id)
+            )
+        }
+        links: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        for decision_id, kind, target_id in self.session.execute(
+            select(DecisionLink.decision_id, DecisionLink.target_kind, DecisionLink.target_id)
+            .join(Decision, Decision.id == DecisionLink.decision_id)
+            .where(Decision.contract_id == self.contract.id)
+        ):
+            links[decision_id][kind].add(target_id)
+        columns = {
+            "text": "text",
+            "kind": "kind",
+            "status": "status",
+            "owner_partner_id": "owner",
+            "due_on": "due_on",
+            "avenant_reference": "avenant_reference",
+            "meeting_id": "meeting_on",
+            "number": "number",
+            "commitment_ids": "commitments",
+            "indicator_ids": "indicators",
+            "quartier_ids": "quartiers",
+            "links": "commitments",
+        }
+        for row in self.rows(DECISIONS):
+            meeting = self.meetings[(row.values["meeting_kind"], row.values["meeting_on"])][0]
+            decision = stored.get((meeting.id, row.values["number"]))
+            fields = {
+                key: row.get(key, DECISIONS.by_key[key].default)
+                for key in ("text", "kind", "status", "due_on", "avenant_reference")
+                if key in present or decision is None
+            }
+            if "owner" in present or decision is None:
+                owner = row.get("owner")
+                fields["owner_partner_id"] = self.partners[owner].id if owner else None
+            wanted = {
+                kind: {lookup[code].id for code in row.get(column) or ()}
+                for kind, column, lookup in (
+                    ("commitment", "commitments", self.commitments),
+                    ("indicator", "indicators", self.indicators),
+                    ("quartier", "quartiers", self.quartiers),
+                )
+                if column in present or decision is None
+            }
+            try:
+                if decision is None:
+                    governance.create_decision(
+                        self.session,
+                        principal,
+                        meeting,
+                        fields={**fields, "number": row.values["number"]},
+                        links={kind: sorted(ids) for kind, ids in wanted.items()},
+                    )
+                    self.report.created[DECISIONS.name] += 1
+                    continue
+                changed = {k: v for k, v in fields.items() if getattr(decision, k) != v}
+                have = links[decision.id]
+                new_links = None
+                if any(have.get(kind, set()) != ids for kind, ids in wanted.items()):
+                    new_links = {
+                        kind: sorted(wanted.get(kind, have.get(kind, set())))
+                        for kind in ("commitment", "indicator", "quartier")
+                    }
+                if not changed and new_links is None:
+                    self.report.unchanged[DECISIONS.name] += 1
+                    continue
+                if "owner_partner_id" in changed:
+                    changed["owner_contact_id"] = (
+                        decision.owner_contact_id
+                        if changed["owner_partner_id"] == decision.owner_partner_id
+                        else None
+                    )
+                governance.update_decision(
+                    self.session,
+                    principal,
+                    decision,
+                    fields=changed,
+                    links=new_links,
+                    as_of=self.today,
+                )
+                self.report.updated[DECISIONS.name] += 1
+            except ApiError as exc:
+                self._service_refusal(DECISIONS, row, exc, columns)
+
+    def _check_funding(self) -> None:
+        for row in self.rows(FUNDING):
+            self._known(FUNDING, row, "commitment", self.commitment_codes, "engagement")
+            self._known(FUNDING, row, "partner", self.partner_codes, "partenaire")
+            if row.ok("payments"):
+                try:
+                    row.values["payments"] = parse_payments(row.get("payments") or "")
+                except CellError as exc:
+                    self.refuse(FUNDING, row, "payments", str(exc))
+
+    def _apply_funding(self) -> None:
+        """Each row through `suivi.finance.service` (create or update a line, add its new
+        payments): paid ≤ voted unless a reason, justified ≤ paid, no payment before the
+        vote, SIRET and RNA checked, as for the API and the pages."""
+        if not self.has(FUNDING):
+            return
+        from suivi import scoping
+        from suivi.finance import service as finance
+        from suivi.finance.models import FundingLine, FundingPayment
+        from suivi.finance.rules import clean_line_fields
+
+        present = self.sheets[FUNDING.name].present
+        lines: dict[tuple[int, int, int, str], FundingLine] = {
+            (line.commitment_id, line.partner_id, line.year, line.beneficiary_name): line
+            for line in self.session.scalars(
+                select(FundingLine).where(FundingLine.contract_id == self.contract.id)
+            )
+        }
+        paid: dict[int, list[tuple[date, Decimal, str]]] = defaultdict(list)
+        for payment in self.session.scalars(
+            select(FundingPayment)
+            .join(FundingLine, FundingLine.id == FundingPayment.funding_line_id)
+            .where(FundingLine.contract_id == self.contract.id)
+            .order_by(FundingPayment.paid_on, FundingPayment.id)
+        ):
+            paid[payment.funding_line_id].append(
+                (payment.paid_on, payment.amount, payment.reference)
+            )
+        columns = {
+            "partner_id": "partner",
+            "paid_on": "payments",
+            "amount": "payments",
+            "reference": "payments",
+            "version": None,
+        }
+        keys = [
+            c.key for c in FUNDING.columns if c.key not in ("commitment", "partner", "payments")
+        ]
+        for row in self.rows(FUNDING):
+            commitment = self.commitments[row.values["commitment"]]
+            partner_id = self.partners[row.values["partner"]].id
+            beneficiary = (row.get("beneficiary_name") or "").strip()
+            line = lines.get((commitment.id, partner_id, row.values["year"], beneficiary))
+            fields = {
+                key: row.get(key, FUNDING.by_key[key].default)
+                for key in keys
+                if key in present or line is None
+            }
+            fields["partner_id"] = partner_id
+            payments = row.get("payments", []) if "payments" in present else None
+            try:
+                if line is None:
+                    if self.principal is not None and not scoping.can_create_funding_line(
+                        self.session, self.principal, commitment, partner_id
+                    ):
+                        self._forbidden(FUNDING, row)
+                        continue
+                    finance.create_line(
+                        self.session,
+                        commitment,
+                        fields=fields,
+                        payments=payments or [],
+                        actor_id=self.actor_id,
+                        actor_label=self.actor_label,
+                    )
+                    self.report.created[FUNDING.name] += 1
+                    continue
+                clean = clean_line_fields(fields)
+                changed = {k: v for k, v in clean.items() if getattr(line, k) != v}
+                new_payments = self._new_payments(row, paid[line.id], payments)
+                if not changed and not new_payments:
+                    self.report.unchanged[FUNDING.name] += 1
+                    continue
+                if self.principal is not None and not scoping.can_write_funding_line(
+                    self.session, self.principal, line
+                ):
+                    self._forbidden(FUNDING, row)
+                    continue
+                if changed:
+                    finance.update_line(
+                        self.session,
+                        line,
+                        version=line.version,
+                        fields=changed,
+                        actor_id=self.actor_id,
+                        actor_label=self.actor_label,
+                    )
+                for day, amount, reference in new_payments or []:
+                    finance.add_payment(
+                        self.session,
+                        line,
+                        paid_on=day,
+                        amount=amount,
+                        reference=reference,
+                        actor_id=self.actor_id,
+                        actor_label=self.actor_label,
+                    )
+                self.report.updated[FUNDING.name] += 1
+            except ApiError as exc:
+                self._service_refusal(FUNDING, row, exc, columns)
+            except InputError as exc:
+                self.problem(FUNDING, row, None, _row_message(exc))
+
+    def _new_payments(self, row: Row, stored: list, given: list | None) -> list | None:
+        """The file's payments not yet recorded; a recorded payment missing from the file is
+        refused (payments are never deleted)."""
+        if given is None:
+            return None
+        from suivi.finance.service import clean_payment
+
+        remaining = Counter(stored)
+        new = []
+        for day, amount, reference in given:
+            cleaned = clean_payment(day, amount, reference)
+            if remaining[cleaned] > 0:
+                remaining[cleaned] -= 1
+            else:
+                new.append(cleaned)
+        gone = sorted(remaining.elements())
+        if gone:
+            day, amount, _ = gone[0]
+            raise Invalid(
+                "payments",
+                f"Le versement du {_fr(day)} ({amount} €) est enregistré : un versement ne se "
+                "retire pas par import.",
+            )
+        return new
 
 
 # Texts without a bound of their own in the workbook (descriptions, comments).

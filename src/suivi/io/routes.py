@@ -114,6 +114,7 @@ def import_upload(
         "principal": principal,
         "today": clock.today(settings.tz),
         "validation_required": settings.validation.required,
+        "revision_requires_decision": settings.governance.revision_requires_decision,
         "validate": validate,
     }
     if dry_run:

@@ -16,8 +16,15 @@ from decimal import Decimal
 from typing import Any
 
 from suivi.commitments.models import FUNDING_TYPES, LIFECYCLE_STATUSES
-from suivi.contract.models import PARTNER_KINDS
-from suivi.indicators.models import AGGREGATIONS, BREAKDOWNS, COMPARABILITIES
+from suivi.contract.models import MEETING_KINDS, PARTNER_KINDS
+from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES
+from suivi.governance.service import DECISION_KIND_LABELS, DECISION_STATUS_LABELS
+from suivi.indicators.models import (
+    AGGREGATIONS,
+    BREAKDOWNS,
+    COMPARABILITIES,
+    TARGET_REVISION_KINDS,
+)
 from suivi.io.safe_text import csv_text
 from suivi.labels import (
     AGGREGATION_LABELS,
@@ -27,6 +34,7 @@ from suivi.labels import (
     FREQUENCY_LABELS,
     FUNDING_TYPE_LABELS,
     LIFECYCLE_LABELS,
+    MEETING_KIND_LABELS,
     PARTNER_KIND_LABELS,
 )
 from suivi.progress import DIRECTIONS, FREQUENCIES
@@ -52,6 +60,21 @@ PARTNER_KIND_CHOICES = _choices(PARTNER_KINDS, PARTNER_KIND_LABELS)
 AGGREGATION_CHOICES = _choices(AGGREGATIONS, AGGREGATION_LABELS)
 BREAKDOWN_CHOICES = _choices(BREAKDOWNS, BREAKDOWN_LABELS)
 COMPARABILITY_CHOICES = _choices(COMPARABILITIES, COMPARABILITY_LABELS)
+REVISION_KIND_CHOICES = _choices(
+    TARGET_REVISION_KINDS,
+    {
+        "avenant": "Avenant",
+        "revue_mi_parcours": "Revue à mi-parcours",
+        "correction": "Correction",
+        "autre": "Autre",
+    },
+)
+MEETING_KIND_CHOICES = _choices(
+    MEETING_KINDS, {**MEETING_KIND_LABELS, "revue_mi_parcours": "Revue à mi-parcours"}
+)
+# The governance service's labels (« Révision de cible », « Réalisée »…).
+DECISION_KIND_CHOICES = _choices(DECISION_KINDS, DECISION_KIND_LABELS)
+DECISION_STATUS_CHOICES = _choices(DECISION_STATUSES, DECISION_STATUS_LABELS)
 
 
 @dataclass(frozen=True)
@@ -237,9 +260,26 @@ TARGETS = SheetSpec(
         _text("indicator", "Code indicateur", True, 40, 18),
         Column("target_date", "Date", "date", True, number_format=DATE_FORMAT, width=14),
         Column("value", "Valeur", "number", True, number_format=NUMBER_FORMAT),
+        # How a changed value is revised (`suivi.indicators.service.revise_target`): read
+        # only when the value changes, left blank by the export.
+        Column(
+            "revision_kind",
+            "Type de révision",
+            "choice",
+            choices=REVISION_KIND_CHOICES,
+            width=20,
+            default="autre",
+            dropdown="revisions",
+        ),
+        _text("revision_decision", "Décision de révision (date n° numéro)", False, 40, 22),
+        _text("avenant_reference", "Référence d'avenant", False, 200, 24, default=""),
+        _text("revision_reason", "Motif de révision", False, 2000, 30, default=""),
     ),
     key=("indicator", "target_date"),
-    description="Cibles (jalons) des indicateurs, postérieures à la date de référence.",
+    description="Cibles (jalons) des indicateurs, postérieures à la date de référence. Une "
+    "valeur modifiée est une révision de la cible (l'ancienne est gardée) : une révision par "
+    "avenant ou revue à mi-parcours cite la décision de comité qu'elle applique, par la date "
+    "de l'instance et son numéro (« 25/11/2025 n° 3 »).",
 )
 
 MEASUREMENTS = SheetSpec(
@@ -303,6 +343,98 @@ PRIORITIES = SheetSpec(
     description="Pour information : les orientations du contrat (non relues à l'import).",
 )
 
+DECISIONS = SheetSpec(
+    "Décisions",
+    "decisions.csv",
+    (
+        Column(
+            "meeting_kind",
+            "Instance",
+            "choice",
+            True,
+            choices=MEETING_KIND_CHOICES,
+            width=22,
+            dropdown="instances",
+        ),
+        Column("meeting_on", "Date de l'instance", "date", True, number_format=DATE_FORMAT),
+        Column("number", "N°", "int", True, number_format=INTEGER_FORMAT, width=6),
+        _text("text", "Décision", True, 4000, 60),
+        Column(
+            "kind",
+            "Type",
+            "choice",
+            True,
+            choices=DECISION_KIND_CHOICES,
+            width=20,
+            dropdown="types_decision",
+        ),
+        Column(
+            "status",
+            "Statut",
+            "choice",
+            True,
+            choices=DECISION_STATUS_CHOICES,
+            width=14,
+            dropdown="statuts_decision",
+        ),
+        _text("owner", "Responsable (code partenaire)", False, 40, 22, dropdown="partenaires"),
+        Column("due_on", "Échéance", "date", number_format=DATE_FORMAT, width=14),
+        Column("commitments", "Engagements (codes)", "codes", width=24, default=()),
+        Column("indicators", "Indicateurs (codes)", "codes", width=24, default=()),
+        Column("quartiers", "Quartiers (codes QPV)", "codes", width=24, default=()),
+        _text("avenant_reference", "Référence d'avenant", False, 200, 24, default=""),
+    ),
+    key=("meeting_kind", "meeting_on", "number"),
+    description="Décisions des instances (COPIL, COTECH, revue à mi-parcours), reconnues par "
+    "l'instance, sa date et leur numéro. L'instance doit exister et être tenue ; après la "
+    "diffusion du relevé, le texte d'une décision ne se modifie plus par import.",
+)
+
+FUNDING = SheetSpec(
+    "Financements",
+    "financements.csv",
+    (
+        _text("commitment", "Code engagement", True, 40, 16),
+        _text("partner", "Financeur (code partenaire)", True, 40, 22, dropdown="partenaires"),
+        Column("year", "Année budgétaire", "int", True, number_format=INTEGER_FORMAT, width=10),
+        _text("beneficiary_name", "Bénéficiaire", False, 200, 30, default=""),
+        Column(
+            "funding_type",
+            "Type de financement",
+            "choice",
+            True,
+            choices=FUNDING_CHOICES,
+            width=30,
+            dropdown="financements",
+        ),
+        Column(
+            "amount_requested",
+            "Montant demandé (€)",
+            "number",
+            number_format=AMOUNT_FORMAT,
+            default=0.0,
+        ),
+        Column("amount_voted", "Montant voté (€)", "number", number_format=AMOUNT_FORMAT),
+        _text("vote_reference", "Référence de la décision", False, 120, 20, default=""),
+        Column("voted_on", "Date du vote", "date", number_format=DATE_FORMAT, width=14),
+        _text("payments", "Versements", False, None, 40, default=""),
+        _text("overrun_reason", "Motif du dépassement", False, 2000, 30, default=""),
+        Column("amount_justified", "Montant justifié (€)", "number", number_format=AMOUNT_FORMAT),
+        Column("justified_on", "Date du CERFA 15059", "date", number_format=DATE_FORMAT, width=14),
+        _text("beneficiary_siret", "SIRET", False, 14, 16, default=""),
+        _text("beneficiary_rna", "RNA", False, 10, 12, default=""),
+        _text("dauphin_number", "Dossier Dauphin", False, 40, 16, default=""),
+        Column("cpo", "CPO", "bool", default=False, width=8, dropdown="oui_non"),
+        Column("cpo_first_year", "CPO : première année", "int", number_format=INTEGER_FORMAT),
+        Column("cpo_last_year", "CPO : dernière année", "int", number_format=INTEGER_FORMAT),
+    ),
+    key=("commitment", "partner", "year", "beneficiary_name"),
+    description="Lignes financières : une par engagement, financeur, année budgétaire et "
+    "bénéficiaire. Versements : « JJ/MM/AAAA=montant (référence) » séparés par « ; » ; un "
+    "versement enregistré ne se retire pas par import. Versé ≤ voté sauf motif, justifié ≤ "
+    "versé, pas de versement avant le vote, SIRET et RNA vérifiés.",
+)
+
 # In dependency order: a sheet only refers to sheets above it (import order).
 SHEETS: tuple[SheetSpec, ...] = (
     PARTNERS,
@@ -314,6 +446,8 @@ SHEETS: tuple[SheetSpec, ...] = (
     INDICATORS,
     TARGETS,
     MEASUREMENTS,
+    DECISIONS,
+    FUNDING,
 )
 SHEETS_BY_NAME = {sheet.name: sheet for sheet in SHEETS}
 SHEETS_BY_CSV = {sheet.csv_name: sheet for sheet in SHEETS}
@@ -480,3 +614,51 @@ def _as_choice(column: Column, raw: Any) -> str:
             return code
     allowed = ", ".join(quote(label) for label in column.choices.values())
     raise CellError(f"{quote(raw)} n'est pas une valeur permise ({allowed})")
+
+
+# -- the payments of a financial line, in one cell -------------------------------------------
+
+_PAYMENT = re.compile(r"^(?P<day>[^=]+?)\s*=\s*(?P<amount>[^(]+?)\s*(?:\((?P<reference>.*)\))?$")
+
+
+def payments_text(payments: list[tuple[date, Decimal, str]]) -> str:
+    """« 04/05/2026=20000.00 (1er acompte); 05/10/2026=10000.00 (Solde) »."""
+    parts = []
+    for day, amount, reference in payments:
+        part = f"{day.strftime('%d/%m/%Y')}={amount}"
+        parts.append(f"{part} ({reference})" if reference else part)
+    return LIST_SEPARATOR.join(parts)
+
+
+def parse_payments(text: str) -> list[tuple[date, str, str]]:
+    """The payments of a « Versements » cell: (day, amount as written, reference). Raises
+    CellError (French) on a part that is not « JJ/MM/AAAA=montant (référence) »."""
+    result = []
+    for part in filter(None, (p.strip() for p in (text or "").split(";"))):
+        match = _PAYMENT.match(part)
+        if match is None:
+            raise CellError(
+                f"versement {quote(part)} : écrivez JJ/MM/AAAA=montant, suivi si besoin de "
+                "la référence entre parenthèses (ex. 04/05/2026=1200 (Solde))"
+            )
+        day = _as_date(match["day"].strip())
+        result.append((day, match["amount"].strip(), (match["reference"] or "").strip()))
+    return result
+
+
+# « 25/11/2025 n° 3 »: a committee decision, by its meeting's date and its number.
+_DECISION_REFERENCE = re.compile(
+    r"^(?P<day>\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})\s*(?:n\s*°|no|#|,)?\s*(?P<number>\d+)$",
+    re.IGNORECASE,
+)
+
+
+def parse_decision_reference(text: str) -> tuple[date, int]:
+    """(meeting date, decision number) of « 25/11/2025 n° 3 ». Raises CellError (French)."""
+    match = _DECISION_REFERENCE.match(_SPACES.sub(" ", text).strip())
+    if match is None:
+        raise CellError(
+            f"{quote(text)} : écrivez la date de l'instance et le numéro de la décision "
+            "(ex. « 25/11/2025 n° 3 »)"
+        )
+    return _as_date(match["day"]), int(match["number"])

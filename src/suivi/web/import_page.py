@@ -128,6 +128,7 @@ def import_upload(
         "principal": page.principal,
         "today": clock.today(page.settings.tz),
         "validation_required": page.settings.validation.required,
+        "revision_requires_decision": page.settings.governance.revision_requires_decision,
         "validate": bool(valider),
     }
     if dry_run:
