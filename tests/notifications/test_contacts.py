@@ -288,6 +288,7 @@ def test_demo_unsubscribe_tokens_are_random(demo_db):
 
 
 def test_deleting_a_data_owner_leaves_its_indicators_without_owner(api: Api):
+    from suivi.governance.models import Decision
     from suivi.indicators.models import Indicator
 
     partners = partner_ids(api.db)
@@ -303,6 +304,12 @@ def test_deleting_a_data_owner_leaves_its_indicators_without_owner(api: Api):
             .all()
         )
     assert owned, "the demo's CAF contact owns indicators' data"
+    with api.db.session(write=False) as session:
+        followed = (
+            session.execute(select(Decision.id).where(Decision.owner_contact_id == contact.id))
+            .scalars()
+            .all()
+        )
     url = f"/api/partners/{partners['caf-62']}/contacts/{contact.id}"
     assert api.client.delete(url, headers=api.headers("admin")).status_code == 204
     with api.db.session(write=False) as session:
@@ -312,3 +319,12 @@ def test_deleting_a_data_owner_leaves_its_indicators_without_owner(api: Api):
             .all()
         )
     assert set(owners) == {None}
+    # The committee decisions it followed keep their partner, without a contact.
+    with api.db.session(write=False) as session:
+        decisions = session.execute(
+            select(Decision.owner_contact_id, Decision.owner_partner_id).where(
+                Decision.id.in_(followed)
+            )
+        ).all()
+    assert all(contact_id is None for contact_id, _ in decisions)
+    assert all(partner_id == partners["caf-62"] for _, partner_id in decisions)

@@ -85,7 +85,13 @@ def test_other_tables_are_complete():
         "bailleur",
     }
     assert set(labels.ALERT_KIND_LABELS) == {"overdue", "off_track", "at_risk", "forecast_miss"}
-    assert set(labels.ROLE_LABELS) == {"admin", "chef_de_projet", "partenaire", "copil"}
+    assert set(labels.ROLE_LABELS) == {
+        "admin",
+        "chef_de_projet",
+        "partenaire",
+        "copil",
+        "conseil_citoyen",
+    }
     assert set(labels.MEETING_KIND_LABELS) == {"copil", "cotech"}
     for table in labels.LABELS.values():
         assert all(isinstance(text, str) and text.strip() for text in table.values())

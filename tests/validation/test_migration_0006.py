@@ -4,12 +4,26 @@ downgrade works."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import column, func, insert, select, table, update
 
 from suivi.audit.models import AuditEvent
 from suivi.db import utcnow
 from suivi.indicators.models import Measurement
 from suivi.migrate import downgrade, upgrade
+
+# The table as revision 0002 has it: the model's later columns (review states…) do not
+# exist yet, so the ORM entity cannot insert into it.
+MEASUREMENT_0002 = table(
+    "measurement",
+    column("id"),
+    column("indicator_id"),
+    column("measured_on"),
+    column("value"),
+    column("comment"),
+    column("evidence_url"),
+    column("correction_reason"),
+    column("entered_at"),
+)
 
 
 def test_0006_neutralises_links_and_duplicates(demo_db):
@@ -34,7 +48,8 @@ def test_0006_neutralises_links_and_duplicates(demo_db):
             .values(evidence_url="https://example.org/ok")
         )
         duplicate = session.execute(
-            insert(Measurement).values(
+            insert(MEASUREMENT_0002)
+            .values(
                 indicator_id=first.indicator_id,
                 measured_on=first.measured_on,
                 value=1.0,
@@ -43,7 +58,8 @@ def test_0006_neutralises_links_and_duplicates(demo_db):
                 correction_reason="",
                 entered_at=utcnow(),
             )
-        ).inserted_primary_key[0]
+            .returning(MEASUREMENT_0002.c.id)
+        ).scalar_one()
     demo_db.close()
     upgrade(demo_db.url)
     demo_db.close()

@@ -20,6 +20,7 @@ from suivi.auth.principal import Principal
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
 from suivi.db import utcnow
 from suivi.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi.governance.models import Decision
 from suivi.indicators.models import Indicator
 from suivi.notifications.models import EmailDelivery
 
@@ -175,6 +176,13 @@ def delete_contact(
         update(Indicator)
         .where(Indicator.data_owner_contact_id == contact.id)
         .values(data_owner_contact_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    # Committee decisions it followed keep their owner partner, without a contact.
+    session.execute(
+        update(Decision)
+        .where(Decision.owner_contact_id == contact.id)
+        .values(owner_contact_id=None)
         .execution_options(synchronize_session=False)
     )
     session.delete(contact)
