@@ -42,7 +42,10 @@ def test_workbook_targets_show_original_and_revised(demo_db, tmp_path):
 
     path = export_to(demo_db, tmp_path / "demo.xlsx")
     sheet = workbook_values(path)["Cibles"]
-    assert sheet[0] == ["Code indicateur", "Date", "Valeur", *INFO_HEADERS]
+    # The input columns first (a new revision's kind, decision, avenant, reason), then the
+    # informational ones.
+    assert sheet[0][:3] == ["Code indicateur", "Date", "Valeur"]
+    assert sheet[0][-3:] == INFO_HEADERS
     targets = _by_target(sheet)
     for revision in revisions:
         _check(targets[(revision["code"], revision["target_date"].isoformat())], revision)
@@ -54,7 +57,8 @@ def test_workbook_targets_show_original_and_revised(demo_db, tmp_path):
     )
     # The informational columns stand apart (grey header), so nobody takes them for input.
     header = load_workbook(path)["Cibles"][1]
-    assert header[2].fill.fgColor.rgb != header[3].fill.fgColor.rgb
+    first_info = sheet[0].index(INFO_HEADERS[0])
+    assert header[2].fill.fgColor.rgb != header[first_info].fill.fgColor.rgb
 
     zipped = export_to(demo_db, tmp_path / "demo.zip", fmt="csv")
     targets = _by_target(csv_members(zipped)["cibles.csv"])
@@ -66,10 +70,12 @@ def test_informational_columns_are_ignored_on_import(demo_db, tmp_path):
     path = export_to(demo_db, tmp_path / "demo.xlsx")
     workbook = load_workbook(path)
     sheet = workbook["Cibles"]
+    headers = [cell.value for cell in sheet[1]]
+    original, decision, avenant = (headers.index(name) for name in INFO_HEADERS)
     for row in sheet.iter_rows(min_row=2):
-        row[3].value = 1.0  # a made-up original target
-        row[4].value = '=HYPERLINK("http://example.org")'
-        row[5].value = "Avenant imaginaire"
+        row[original].value = 1.0  # a made-up original target
+        row[decision].value = '=HYPERLINK("http://example.org")'
+        row[avenant].value = "Avenant imaginaire"
     workbook.save(path)
     before = database_digest(demo_db)
     report = import_from(demo_db, path)
