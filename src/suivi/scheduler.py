@@ -1,4 +1,4 @@
-"""The scheduler process (`suivi scheduler`): APScheduler 3 `BlockingScheduler`, jobs and cron
+"""The scheduler process (`suivi scheduler`): APScheduler 3 `BackgroundScheduler`, jobs and cron
 expressions from `[scheduler.jobs]` in the scheduler's time zone, a run log in `job_run`.
 
 One scheduler per database: a lock is held for the scheduler's whole life — a PostgreSQL
@@ -26,14 +26,14 @@ import secrets
 import signal
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, delete, func, select, text, update
 
@@ -53,6 +53,8 @@ HEARTBEAT_SECONDS = 10.0
 # A SQLite lock row whose heartbeat is older than this is abandoned (its holder is gone).
 LOCK_STALE_SECONDS = 60.0
 LOCK_POLL_SECONDS = 2.0
+# How often the main thread looks for a stop request (a signal, a lost lock).
+STOP_POLL_SECONDS = 0.2
 EXIT_LOCKED = 3
 # Runs that went through: a catch-up does not repeat them.
 DONE_OUTCOMES = ("success", "partial")
@@ -374,21 +376,22 @@ class SchedulerProcess:
         settings: Settings,
         engine: Engine,
         *,
-        scheduler: BaseScheduler | None = None,
+        scheduler: BackgroundScheduler | None = None,
         echo: Callable[[str], None] = print,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.tz = ZoneInfo(settings.scheduler.timezone)
-        self.scheduler = scheduler or BlockingScheduler(timezone=self.tz)
+        self.scheduler = scheduler or BackgroundScheduler(timezone=self.tz)
         self.echo = echo
         self.heartbeat_seconds = heartbeat_seconds
         self.stop_requested = threading.Event()
         self.lock_lost = False
         self.lock: SchedulerLockHandle | None = None
         self._running: dict[str, threading.Lock] = {}
-        self._stopper: threading.Thread | None = None
+        # Set by the signal handler only: the main thread turns it into a stop request.
+        self._signalled = False
         # The heartbeat and the job threads check the lock; a PostgreSQL advisory lock is one
         # connection, which two threads must not use at once.
         self._lock_check = threading.Lock()
@@ -482,20 +485,33 @@ class SchedulerProcess:
                     )
                     return False
                 log.info("scheduler lock held by %s; waiting", busy.holder)
-            if self.stop_requested.wait(LOCK_POLL_SECONDS):
+            if self.wait_for_stop(LOCK_POLL_SECONDS):
                 return False
 
-    def request_stop(self, *_args) -> None:
+    def request_stop(self) -> None:
+        """Ask the main thread to stop; safe from any thread (not from a signal handler)."""
         if self.stop_requested.is_set():
             return
-        self.stop_requested.set()
         log.info("stopping the scheduler (waiting for running jobs)")
-        if self.scheduler.running:
-            # shutdown(wait=True) joins the job threads: not inside a signal handler.
-            self._stopper = threading.Thread(
-                target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True
-            )
-            self._stopper.start()
+        self.stop_requested.set()
+
+    def wait_for_stop(self, seconds: float | None = None) -> bool:
+        """Block the main thread until a stop is requested (True) or `seconds` pass (False)."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while True:
+            if self._signalled:
+                self.request_stop()
+            if self.stop_requested.is_set():
+                return True
+            left = STOP_POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(STOP_POLL_SECONDS, left))
+
+    def _on_signal(self, *_args) -> None:
+        # A handler runs between two bytecodes of the main thread, possibly inside a lock it
+        # holds: it only sets a flag, which the main thread's wait turns into a stop.
+        self._signalled = True
 
     def _heartbeat(self) -> None:
         """Refresh the lock every `HEARTBEAT_SECONDS`; the first failure stops the scheduler
@@ -506,8 +522,8 @@ class SchedulerProcess:
                 return
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
 
     def run(self) -> int:
         started = utcnow()
@@ -526,11 +542,12 @@ class SchedulerProcess:
                 + (f" ; rattrapage : {', '.join(missed)}" if missed else "")
                 + ")."
             )
-            if self.stop_requested.is_set():
-                return EXIT_LOCKED if self.lock_lost else 0
+            # The jobs run in the scheduler's threads; the main thread only waits for a stop
+            # (a SIGTERM at any instant, even before start(), is seen here), then lets the
+            # running jobs finish.
             self.scheduler.start()
-            if self._stopper is not None:
-                self._stopper.join()
+            self.wait_for_stop()
+            self.scheduler.shutdown(wait=True)
             if self.lock_lost:
                 self.echo("Verrou du planificateur perdu : arrêt (aucune tâche lancée depuis).")
                 return EXIT_LOCKED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select, update
 
 from suivi.clock import frozen_at
@@ -83,7 +83,7 @@ def test_missed_run_caught_up_once_with_frozen_clock(demo_db):
 
     # The scheduler registers one immediate catch-up run next to the cron jobs.
     process = SchedulerProcess(
-        settings, demo_db.engine, scheduler=BlockingScheduler(timezone=PARIS)
+        settings, demo_db.engine, scheduler=BackgroundScheduler(timezone=PARIS)
     )
     assert process.add_jobs(now) == ["check_indicators"]
     jobs = {job.id: job for job in process.scheduler.get_jobs()}
@@ -111,7 +111,7 @@ def test_cron_jobs_use_configured_coalesce_and_grace(empty_db):
     settings = catch_up_settings(empty_db)
     settings.scheduler.misfire_grace_seconds = 7200
     process = SchedulerProcess(
-        settings, empty_db.engine, scheduler=BlockingScheduler(timezone=PARIS)
+        settings, empty_db.engine, scheduler=BackgroundScheduler(timezone=PARIS)
     )
     process.add_jobs(paris(2026, 11, 26, 5, 0))  # nothing missed yet today (grace 2 h)
     jobs = {job.id: job for job in process.scheduler.get_jobs()}
@@ -128,7 +128,7 @@ def test_unimplemented_and_disabled_jobs_are_not_scheduled(empty_db):
         "not_written_yet": JobSettings(cron="0 5 * * *"),
     }
     process = SchedulerProcess(
-        settings, empty_db.engine, scheduler=BlockingScheduler(timezone=PARIS)
+        settings, empty_db.engine, scheduler=BackgroundScheduler(timezone=PARIS)
     )
     process.add_jobs(paris(2026, 11, 26, 9, 0))
     assert process.scheduler.get_jobs() == []
@@ -183,7 +183,7 @@ def test_job_runs_use_the_paris_date(monkeypatch, empty_db):
     seen = []
     settings = empty_db.settings
     process = SchedulerProcess(
-        settings, empty_db.engine, scheduler=BlockingScheduler(timezone=PARIS)
+        settings, empty_db.engine, scheduler=BackgroundScheduler(timezone=PARIS)
     )
     monkeypatch.setattr(
         "suivi.scheduler.run_job", lambda engine, settings, name, **kw: seen.append((name, kw))

@@ -4,6 +4,7 @@ before every run — two schedulers never run jobs together."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import sqlite3
 import threading
 import time
@@ -11,7 +12,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -39,7 +40,7 @@ def process_for(db, engine, **options) -> SchedulerProcess:
     settings = db.settings
     settings.scheduler.jobs = {}
     return SchedulerProcess(
-        settings, engine, scheduler=BlockingScheduler(timezone=PARIS), **options
+        settings, engine, scheduler=BackgroundScheduler(timezone=PARIS), **options
     )
 
 
@@ -121,3 +122,27 @@ def test_heartbeat_failure_stops_the_scheduler(empty_db):
     process.execute("check_indicators")
     assert runs(engine) == 0
     engine.dispose()
+
+
+def test_a_stop_signal_right_after_the_start_message_stops_the_scheduler(empty_db):
+    """CI once sent SIGTERM between « Planificateur démarré » and the start of APScheduler's
+    loop: the stop was recorded but nothing ever acted on it, and the process hung."""
+    lines: list[str] = []
+
+    def echo(line: str) -> None:
+        lines.append(line)
+        if line.startswith("Planificateur démarré"):
+            process._on_signal(signal.SIGTERM, None)  # what the signal handler runs
+
+    process = process_for(empty_db, empty_db.engine, echo=echo)
+    exit_code: list[int] = []
+    thread = threading.Thread(target=lambda: exit_code.append(process.run()), daemon=True)
+    thread.start()
+    thread.join(timeout=15)
+    alive = thread.is_alive()
+    if alive:
+        process.request_stop()
+    assert not alive, "the scheduler ignored a stop requested as it started"
+    assert exit_code == [0]
+    assert lines[-1] == "Planificateur arrêté."
+    assert not process.scheduler.running
