@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from suivi import __version__
 from suivi.annual import routes as annual_routes
 from suivi.api import install_api
+from suivi.api.auth import refused_token_request
+from suivi.auth.login_gate import LoginGate
 from suivi.config import Settings, load_settings
 from suivi.db import database_status, get_engine
 from suivi.deps import CommitOnSuccess
@@ -33,6 +35,7 @@ from suivi.notifications import routes as notification_routes
 from suivi.public import routes as public_routes
 from suivi.reports.routes import router as reports_router
 from suivi.web import install_web
+from suivi.web.auth_pages import refused_login_page
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = get_engine(settings)
     # The request's unit of work commits only a success (see suivi.deps.get_session).
     app.add_middleware(CommitOnSuccess)
+    # An address with no login attempt left: 429 before the form is read (inside
+    # SecurityHeaders, so the refusals carry the headers too).
+    app.add_middleware(
+        LoginGate,
+        answers={"/api/auth/token": refused_token_request, "/connexion": refused_login_page},
+    )
     app.add_middleware(SecurityHeaders, https=settings.app.base_url.lower().startswith("https://"))
 
     @app.get("/healthz", tags=["santé"], summary="État du service et de la base")

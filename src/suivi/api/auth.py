@@ -95,6 +95,12 @@ async def login_for_token(
     return await run_in_threadpool(_login_for_token, request, settings, username, password)
 
 
+def refused_token_request(request: Request, seconds: int) -> JSONResponse:
+    """The 429 of `POST /api/auth/token`, here and in `suivi.auth.login_gate` (which answers
+    it before the form is read when the address has no attempt left)."""
+    return _too_many_attempts(seconds)
+
+
 def _too_many_attempts(seconds: int) -> JSONResponse:
     return JSONResponse(
         {"detail": too_many_attempts(seconds)},

@@ -46,7 +46,21 @@ class TokenBuckets:
             if bucket.tokens >= 1:
                 bucket.tokens -= 1
                 return 0
-            return max(1, math.ceil((1 - bucket.tokens) / self.rate))
+            return self._wait(bucket.tokens)
+
+    def peek(self, key: str) -> int:
+        """What `take(key)` would answer now if refused, without taking anything: 0 if a
+        token is there (or `key` has no bucket yet), else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return 0
+            tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
+        return 0 if tokens >= 1 else self._wait(tokens)
+
+    def _wait(self, tokens: float) -> int:
+        return max(1, math.ceil((1 - tokens) / self.rate))
 
     def _forget_full(self, now: float) -> None:
         full = [
@@ -66,6 +80,11 @@ class LoginRateLimiter:
     def retry_after(self, address: str, email: str) -> int:
         """0 if this attempt may go on, else the seconds before the next one may."""
         return self.addresses.take(address) or self.accounts.take(email)
+
+    def address_retry_after(self, address: str) -> int:
+        """0 unless `address` has no attempt left: then the seconds `retry_after` would answer
+        for any email. Takes nothing (`suivi.auth.login_gate`, before the form is read)."""
+        return self.addresses.peek(address)
 
 
 _CREATE_LOCK = threading.Lock()

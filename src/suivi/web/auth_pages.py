@@ -40,8 +40,17 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_page(
-    request: Request, *, status_code: int = 200, headers: dict | None = None, **context
+    request: Request,
+    *,
+    status_code: int = 200,
+    headers: dict | None = None,
+    demo: bool | None = None,
+    **context,
 ) -> HTMLResponse:
+    if demo is None:
+        demo = any_demo_contract(request.app.state.engine)
+        # Remembered for the refusals of `refused_login_page`, which read no database.
+        request.app.state.login_page_demo = demo
     nonce, csrf_token = login_csrf_token(request)
     response = templates.TemplateResponse(
         request,
@@ -50,7 +59,7 @@ def _login_page(
             "page": None,
             "user": None,
             "contract": None,
-            "demo": any_demo_contract(request.app.state.engine),
+            "demo": demo,
             "login_csrf": csrf_token,
             **context,
         },
@@ -59,6 +68,29 @@ def _login_page(
     )
     set_login_csrf_cookie(request, response, nonce)
     return response
+
+
+def refused_login_page(request: Request, seconds: int) -> HTMLResponse:
+    """The login form's 429 as `suivi.auth.login_gate` answers it, before the form is read
+    (its email and `suivant` are unknown: an empty form going back to /) and without any
+    query: the demonstration hint is the one of the last login page shown."""
+    return _too_many_attempts_page(
+        request,
+        seconds,
+        demo=getattr(request.app.state, "login_page_demo", False),
+        email="",
+        next="/",
+    )
+
+
+def _too_many_attempts_page(request: Request, seconds: int, **page) -> HTMLResponse:
+    return _login_page(
+        request,
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+        errors={"form": too_many_attempts(seconds)},
+        **page,
+    )
 
 
 @router.get("/connexion")
@@ -92,13 +124,7 @@ def login(
     wait = login_rate_limit(request, email)
     check = LoginCheck(None, retry_after=wait) if wait else attempt_login(request, email, password)
     if check.retry_after:
-        return _login_page(
-            request,
-            status_code=429,
-            headers={"Retry-After": str(check.retry_after)},
-            errors={"form": too_many_attempts(check.retry_after)},
-            **page,
-        )
+        return _too_many_attempts_page(request, check.retry_after, **page)
     if check.user is None:
         message = "Adresse électronique ou mot de passe incorrect."
         return _login_page(request, status_code=401, errors={"form": message}, **page)
