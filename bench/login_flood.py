@@ -9,6 +9,9 @@ project manager's bearer token) and their latencies are measured: first alone (b
 then while `--flooders` threads post wrong passwords to `POST /api/auth/token` without
 pause. Two floods, each on a fresh server:
 
+The flooders are threads of a separate process (the attacker's host), the writers threads
+of this one.
+
 - `limited`: the default `[login]` limits; every flooder comes from 127.0.0.1, so most
   attempts get 429 before any hashing (one attacker host).
 - `unlimited`: the limits and the backoff lifted, so that every attempt runs Argon2 and
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import subprocess
 import sys
 import tempfile
@@ -85,6 +89,26 @@ def flood(base: str, stop: threading.Event, answers: Counter, lock: threading.Lo
                 answers[response.status_code] += 1
 
 
+def flood_host(base: str, threads: int, stop, results) -> None:
+    """The attacker: its own process (another host in real life), `threads` flooders.
+
+    Until 2026-12-01 the flooders were threads of the measuring process: with logins
+    refused in well under a millisecond, ten of them kept the GIL so busy that the writers'
+    latencies measured their own client's starvation more than the server."""
+    local_stop, lock, answers = threading.Event(), threading.Lock(), Counter()
+    workers = [
+        threading.Thread(target=flood, args=(base, local_stop, answers, lock))
+        for _ in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    stop.wait()
+    local_stop.set()
+    for worker in workers:
+        worker.join()
+    results.put(dict(answers))
+
+
 def scenario(url, work_dir, ids, args, unlimited: bool) -> dict:
     process, base = start_server(url, work_dir, unlimited)
     try:
@@ -96,20 +120,17 @@ def scenario(url, work_dir, ids, args, unlimited: bool) -> dict:
         headers = {"Authorization": f"Bearer {token}"}
         run_round(base, MEASUREMENTS, headers, ids, args.writers * 5, args.writers)  # warm-up
         _, alone = run_round(base, MEASUREMENTS, headers, ids, args.count, args.writers)
-        stop, lock, answers = threading.Event(), threading.Lock(), Counter()
-        flooders = [
-            threading.Thread(target=flood, args=(base, stop, answers, lock))
-            for _ in range(args.flooders)
-        ]
-        for thread in flooders:
-            thread.start()
-        time.sleep(1.0)  # let the flood build up
+        context = multiprocessing.get_context("spawn")
+        stop, results = context.Event(), context.Queue()
+        attacker = context.Process(target=flood_host, args=(base, args.flooders, stop, results))
+        attacker.start()
+        time.sleep(2.0)  # let the flood build up (the process starts first)
         began = time.perf_counter()
         _, during = run_round(base, MEASUREMENTS, headers, ids, args.count, args.writers)
         seconds = time.perf_counter() - began
         stop.set()
-        for thread in flooders:
-            thread.join()
+        answers = Counter(results.get(timeout=60))
+        attacker.join(timeout=60)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -89,6 +89,9 @@ class LoginSettings(_Section):
     # 2^k seconds (k = failures beyond this number) before its next try, up to the cap.
     backoff_after_failures: int = Field(default=5, ge=1)
     backoff_max_seconds: int = Field(default=900, ge=1)
+    # An address already refused waits this long for its 429 (an asynchronous pause: no CPU,
+    # no thread, no database), so a host flooding the login slows itself down.
+    refused_pause_seconds: float = Field(default=1.0, ge=0, le=10)
 
 
 # The PDF and email templates shipped with Suivi: a symlink to the top-level `reports/templates`

@@ -10,6 +10,7 @@ other attempt goes on to the route and its limits, unchanged.
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -40,6 +41,7 @@ SECURITY_HEADERS = (
 
 def _app(db, **login):
     settings = db.settings
+    settings.login.refused_pause_seconds = 0  # see test_a_refused_address_waits_for_its_answer
     for key, value in login.items():
         setattr(settings.login, key, value)
     return create_app(settings)
@@ -209,3 +211,20 @@ def test_other_methods_and_paths_pass(demo_db, path):
     # Not a login attempt: not the gate's business.
     assert client.get(path).status_code in (200, 405)
     assert client.post(path + "/", follow_redirects=False).status_code != 429
+
+
+def test_a_refused_address_waits_for_its_answer(demo_db):
+    """The gate holds its 429 for `refused_pause_seconds`: a flooding client that waits for
+    each answer slows itself down (the pause is a sleep on the event loop, not work)."""
+    app = _app(demo_db, attempts_per_minute_per_address=1, backoff_after_failures=100)
+    app.state.settings.login.refused_pause_seconds = 0.3
+    flooder = TestClient(app, client=FLOODER)
+    _exhaust_address(app, flooder, 1)
+    began = time.monotonic()
+    refused = _token_attempt(flooder, "copil@example.org", "x")
+    held = time.monotonic() - began
+    assert refused.status_code == 429
+    assert held >= 0.3  # a lower bound: holds however loaded the machine is
+    # Another address is not held: its attempt reaches the route at once.
+    other = TestClient(app, client=("198.51.100.7", 4000))
+    assert _token_attempt(other, "chef@example.org", "demo").status_code == 200

@@ -12,12 +12,19 @@ taken from any bucket (`LoginRateLimiter.address_retry_after` only looks).
 It is a fast path, not a second set of rules: the same limiter (`login_limiter(app)`) and
 the same answer as the route's own (each login path gives its renderer). Every other
 attempt goes on to the route, which takes its tokens, applies the per-account limit and
-the backoff as before. The gate sits inside `SecurityHeaders`, so its answers carry the
+the backoff as before.
+
+The refusal is held `[login] refused_pause_seconds` (1 s) before it is sent: the pause is
+an `asyncio.sleep`, so it costs the server nothing, while a flooding client waits for each
+answer before its next attempt. Refusals inside the routes (the per-account limit, the
+backoff) are not held: those run in the thread pool, where a pause would hold a thread.
+The gate sits inside `SecurityHeaders`, so its answers carry the
 security headers.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 
 from starlette.requests import Request
@@ -44,6 +51,9 @@ class LoginGate:
                 limiter = login_limiter(request.app)
                 wait = limiter.address_retry_after(client_address(request))
                 if wait:
+                    pause = request.app.state.settings.login.refused_pause_seconds
+                    if pause:
+                        await asyncio.sleep(pause)
                     await answer(request, wait)(scope, receive, send)
                     return
         await self.app(scope, receive, send)
