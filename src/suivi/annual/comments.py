@@ -16,7 +16,7 @@ from sqlmodel import Session
 from suivi import scoping
 from suivi.annual.models import CommitmentComment, ConseilCitoyen
 from suivi.annual.service import is_manager, member_conseil_id
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import Actor, record_change, snapshot
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment
 from suivi.db import utcnow
@@ -25,6 +25,12 @@ from suivi.validation import InputError, clean_text
 
 MAX_COMMENT = 4000
 DECISIONS = ("publie", "rejete")
+
+
+def _audit(session: Session, action: str, comment, before, principal: Principal, commitment):
+    """The audit row of a change to `comment`, by `principal`, in its commitment's contract."""
+    actor = Actor(actor_id=principal.user_id, contract_id=commitment.contract_id)
+    record_change(session, action, "commitment_comment", comment, before, **actor)
 
 
 def _readable_commitment(session: Session, principal: Principal, commitment_id: int) -> Commitment:
@@ -55,15 +61,7 @@ def add_comment(
     )
     session.add(comment)
     session.flush()
-    record(
-        session,
-        action="create",
-        entity="commitment_comment",
-        entity_id=comment.id,
-        after=snapshot(comment),
-        actor_id=principal.user_id,
-        contract_id=commitment.contract_id,
-    )
+    _audit(session, "create", comment, None, principal, commitment)
     return comment
 
 
@@ -85,16 +83,7 @@ def moderate(
     comment.moderated_at = utcnow()
     comment.moderated_by_id = principal.user_id
     session.flush()
-    record(
-        session,
-        action="update",
-        entity="commitment_comment",
-        entity_id=comment.id,
-        before=before,
-        after=snapshot(comment),
-        actor_id=principal.user_id,
-        contract_id=commitment.contract_id,
-    )
+    _audit(session, "update", comment, before, principal, commitment)
     return comment
 
 

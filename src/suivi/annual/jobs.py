@@ -8,7 +8,7 @@ from suivi.annual.service import deem_all_silent_bodies
 from suivi.annual.summaries import send_conseil_summaries
 from suivi.db import session_scope
 from suivi.jobs import JobContext, JobResult, job
-from suivi.notifications.delivery import delivery_result
+from suivi.notifications.jobs import run_sender
 
 
 @job("close_annual_consultations")
@@ -20,10 +20,4 @@ def close_annual_consultations_job(context: JobContext) -> JobResult:
 
 @job("send_conseil_summaries")
 def send_conseil_summaries_job(context: JobContext) -> JobResult:
-    counts = send_conseil_summaries(
-        context.engine,
-        context.settings,
-        as_of=context.as_of,
-        respect_backoff=context.trigger != "manual",
-    )
-    return delivery_result(counts)
+    return run_sender(context, send_conseil_summaries)

@@ -32,7 +32,7 @@ from suivi.annual.models import (
     ConseilCitoyenMember,
     ConseilCitoyenQuartier,
 )
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import record, record_change, snapshot
 from suivi.auth.principal import Principal
 from suivi.contract.models import (
     Commune,
@@ -188,13 +188,12 @@ def recipients_of(session: Session, opinion: AnnualReportOpinion) -> list[str]:
 
 def _audit(session, principal, report, action, before, *, entity="annual_report", row=None):
     after_row = row if row is not None else report
-    record(
+    record_change(
         session,
-        action=action,
-        entity=entity,
-        entity_id=after_row.id,
-        before=before,
-        after=snapshot(after_row),
+        action,
+        entity,
+        after_row,
+        before,
         actor_id=principal.user_id if principal else None,
         actor_label="" if principal else "système",
         contract_id=report.contract_id,
@@ -560,13 +559,12 @@ def update_commune(
     if council_email is not None:
         commune.council_email = normalise_email(council_email) if council_email.strip() else ""
     session.flush()
-    record(
+    record_change(
         session,
-        action="update",
-        entity="commune",
-        entity_id=commune.id,
-        before=before,
-        after=snapshot(commune),
+        "update",
+        "commune",
+        commune,
+        before,
         actor_id=principal.user_id,
         contract_id=min(mine),
     )

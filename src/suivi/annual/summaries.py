@@ -13,7 +13,7 @@ from suivi.config import Settings
 from suivi.contract.models import Contract, Quartier
 from suivi.db import session_scope, utcnow
 from suivi.notifications.delivery import deliver_all
-from suivi.notifications.email import OutgoingEmail, Transport, render_email
+from suivi.notifications.email import OutgoingEmail, render_email
 from suivi.public.service import quartier_detail
 
 KIND = "conseil_summary"
@@ -73,17 +73,12 @@ def send_conseil_summaries(
     *,
     as_of: date,
     run_started_at: datetime | None = None,
-    transport: Transport | None = None,
-    **options,
+    **delivery,
 ) -> dict[str, int]:
+    """The month's summaries to the conseils citoyens (`delivery`: the options of
+    `deliver_all`, such as `respect_backoff` or `transport`)."""
     with session_scope(engine) as session:
         messages = conseil_messages(session, settings, as_of)
-    counts = deliver_all(
-        engine,
-        settings,
-        messages,
-        run_started_at=run_started_at or utcnow(),
-        transport=transport,
-        **options,
-    )
+    run_started_at = run_started_at or utcnow()
+    counts = deliver_all(engine, settings, messages, run_started_at=run_started_at, **delivery)
     return {"contacts": len(messages), **counts}

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any, TypedDict, Unpack, overload
 
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
@@ -110,3 +110,27 @@ def record_many(
             for change in changes
         ],
     )
+
+
+class Actor(TypedDict, total=False):
+    """Who made a change and in which contract: `record`'s last arguments, as one value."""
+
+    actor_id: int | None
+    actor_label: str
+    contract_id: int | None
+
+
+def record_change(
+    session: Session,
+    action: str,
+    entity: str,
+    row: SQLModel,
+    before: dict | None = None,
+    after: dict | None = None,
+    **actor: Unpack[Actor],
+) -> None:
+    """`record` of a change to one row, named by its id. `before` is the snapshot the caller
+    took first; `after` defaults to the row's `snapshot` now (none after a delete)."""
+    if after is None and action != "delete":
+        after = snapshot(row)
+    record_many(session, [Change(action, entity, row.id, before, after)], **actor)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import Actor, record_change, snapshot
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.commitments.models import (
@@ -55,6 +55,20 @@ def commitment_snapshot(session: Session, commitment: Commitment) -> dict:
         )
     ]
     return data
+
+
+def _audit_commitment(
+    session: Session,
+    action: str,
+    commitment: Commitment,
+    before: dict | None,
+    actor_id,
+    actor_label,
+) -> None:
+    """The audit row of a change to `commitment`: its snapshot after, with its links."""
+    after = commitment_snapshot(session, commitment)
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=commitment.contract_id)
+    record_change(session, action, "commitment", commitment, before, after, **who)
 
 
 def check_still_writable(session: Session, commitment: Commitment, actor_id: int | None) -> None:
@@ -209,16 +223,7 @@ def create_commitment(
     session.add(commitment)
     session.flush()
     _replace_links(session, commitment.id, partners, quartier_ids, amounts)
-    record(
-        session,
-        action="create",
-        entity="commitment",
-        entity_id=commitment.id,
-        after=commitment_snapshot(session, commitment),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract.id,
-    )
+    _audit_commitment(session, "create", commitment, None, actor_id, actor_label)
     return commitment
 
 
@@ -272,15 +277,5 @@ def update_commitment(
     session.flush()
     _replace_links(session, commitment.id, partners, quartier_ids, amounts)
     check_still_writable(session, commitment, actor_id)
-    record(
-        session,
-        action="update",
-        entity="commitment",
-        entity_id=commitment.id,
-        before=before,
-        after=commitment_snapshot(session, commitment),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract.id,
-    )
+    _audit_commitment(session, "update", commitment, before, actor_id, actor_label)
     return commitment

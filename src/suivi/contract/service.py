@@ -22,7 +22,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import Actor, record_change, snapshot
 from suivi.commitments.models import Commitment
 from suivi.contract.models import (
     CROSS_CUTTING_TAGS,
@@ -77,18 +77,10 @@ def locked(session: Session, model, row_id: int):
     return session.get(model, row_id, with_for_update=True, populate_existing=True)
 
 
-def _audit(session, action, entity, row, before, actor_id, actor_label, contract_id, exclude=()):
-    record(
-        session,
-        action=action,
-        entity=entity,
-        entity_id=row.id,
-        before=before,
-        after=None if action == "delete" else snapshot(row, exclude=exclude),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract_id,
-    )
+def _audit(session, action, entity, row, before, actor_id, actor_label, contract_id, after=None):
+    """The audit row of a change to `row` (`after`: its snapshot, when not the plain one)."""
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract_id)
+    record_change(session, action, entity, row, before, after, **who)
 
 
 def _check_choice(field: str, value, allowed: tuple[str, ...], what: str) -> None:
@@ -267,16 +259,9 @@ def update_quartier(
         setattr(link if key == "in_contract" else quartier, key, value)
     session.add_all([quartier, link])
     session.flush()
-    record(
-        session,
-        action="update",
-        entity="quartier",
-        entity_id=quartier.id,
-        before=before,
-        after=quartier_snapshot(quartier, link),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract.id,
+    after = quartier_snapshot(quartier, link)
+    _audit(
+        session, "update", "quartier", quartier, before, actor_id, actor_label, contract.id, after
     )
     return quartier
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import Actor, record_change, snapshot
 from suivi.commitments.models import FUNDING_TYPES, Commitment, CommitmentPartner
 from suivi.contract.models import Contract
 from suivi.db import utcnow
@@ -61,6 +61,15 @@ def line_snapshot(session: Session, line: FundingLine) -> dict:
         for p in payments_of(session, line.id)
     ]
     return data
+
+
+def _audit_line(
+    session: Session, action: str, line: FundingLine, before: dict | None, actor_id, actor_label
+) -> None:
+    """The audit row of a change to `line`: its snapshot after, with its payments."""
+    after = line_snapshot(session, line)
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=line.contract_id)
+    record_change(session, action, "funding_line", line, before, after, **who)
 
 
 def facts_of(line: FundingLine, payments: list[tuple[date, Decimal]]) -> LineFacts:
@@ -141,16 +150,7 @@ def create_line(
                 funding_line_id=line.id, paid_on=paid_on, amount=amount, reference=reference
             )
         )
-    record(
-        session,
-        action="create",
-        entity="funding_line",
-        entity_id=line.id,
-        after=line_snapshot(session, line),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=line.contract_id,
-    )
+    _audit_line(session, "create", line, None, actor_id, actor_label)
     return line
 
 
@@ -177,17 +177,7 @@ def update_line(
     line.version = version + 1
     line.updated_at = utcnow()
     session.add(line)
-    record(
-        session,
-        action="update",
-        entity="funding_line",
-        entity_id=line.id,
-        before=before,
-        after=line_snapshot(session, line),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=line.contract_id,
-    )
+    _audit_line(session, "update", line, before, actor_id, actor_label)
     return line
 
 
@@ -212,17 +202,7 @@ def add_payment(
     line.version += 1
     line.updated_at = utcnow()
     session.add(line)
-    record(
-        session,
-        action="update",
-        entity="funding_line",
-        entity_id=line.id,
-        before=before,
-        after=line_snapshot(session, line),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=line.contract_id,
-    )
+    _audit_line(session, "update", line, before, actor_id, actor_label)
     return payment
 
 

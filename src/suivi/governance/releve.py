@@ -30,7 +30,7 @@ from suivi.governance.models import Decision
 from suivi.io.safe_text import csv_text
 from suivi.notifications.delivery import deliver_all
 from suivi.notifications.email import Attachment, OutgoingEmail, render_email
-from suivi.reports.archive import GeneratedReport, discard, publish, store_report
+from suivi.reports.archive import GeneratedReport, archive_report
 from suivi.reports.render import CsvAttachment, render_html, render_pdf
 
 CSV_COLUMNS = (
@@ -261,22 +261,18 @@ def issue_releve(
     )
     templates = settings.reports.templates_dir
     rendered = render_pdf(render_html(context, templates), context, templates, csv_file)
-    stored = None
-    try:
-        with session_scope(engine, write=True) as session:
-            stored = store_report(
-                session,
-                settings,
-                context,
-                rendered,
-                generated_by_id=principal.user_id if principal else None,
-                meeting_id=meeting_id,
-            )
-            service.mark_releve_sent(session, principal, session.get(Meeting, meeting_id))
-    except BaseException:
-        discard(stored)
-        raise
-    generated = publish(stored)
+    generated = archive_report(
+        engine,
+        settings,
+        context,
+        rendered,
+        generated_by_id=principal.user_id if principal else None,
+        meeting_id=meeting_id,
+        # The meeting is marked sent only with its relevé archived.
+        also=lambda session: service.mark_releve_sent(
+            session, principal, session.get(Meeting, meeting_id)
+        ),
+    )
     counts: dict[str, int] = {}
     if send and contacts:
         filename = f"releve-decisions-{context.meeting.held_on.isoformat()}.pdf"

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from suivi import scoping
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import record, record_change, snapshot
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import update_commitment
@@ -128,6 +128,13 @@ def _audit(session, action, entity, entity_id, before, after, principal, contrac
     )
 
 
+def _audit_decision(session, principal, action, decision, before, after=None) -> None:
+    """The audit row of a change to `decision` (`after`: its `decision_snapshot` unless said)."""
+    if after is None:
+        after = decision_snapshot(session, decision)
+    _audit(session, action, "decision", decision.id, before, after, principal, decision.contract_id)
+
+
 def require_manager(principal: Principal, contract_id: int) -> None:
     if not scoping.can_manage_decisions(principal, contract_id):
         raise Forbidden(
@@ -163,23 +170,18 @@ def readable_decision(session: Session, principal: Principal, decision_id: int) 
 
 def participants(session: Session, meeting: Meeting) -> list[Partner]:
     return list(
-        session.execute(
+        session.scalars(
             select(Partner)
             .join(MeetingParticipant, MeetingParticipant.partner_id == Partner.id)
             .where(MeetingParticipant.meeting_id == meeting.id)
             .order_by(Partner.name)
-        ).scalars()
+        )
     )
 
 
 def agenda(session: Session, meeting: Meeting) -> list[AgendaItem]:
-    return list(
-        session.execute(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting.id)
-            .order_by(AgendaItem.position, AgendaItem.id)
-        ).scalars()
-    )
+    items = select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
+    return list(session.scalars(items.order_by(AgendaItem.position, AgendaItem.id)))
 
 
 def links_of(session: Session, decision_ids: list[int]) -> dict[int, dict[str, list[int]]]:
@@ -200,13 +202,8 @@ def links_of(session: Session, decision_ids: list[int]) -> dict[int, dict[str, l
 
 
 def history(session: Session, decision: Decision) -> list[DecisionUpdate]:
-    return list(
-        session.execute(
-            select(DecisionUpdate)
-            .where(DecisionUpdate.decision_id == decision.id)
-            .order_by(DecisionUpdate.on, DecisionUpdate.id)
-        ).scalars()
-    )
+    updates = select(DecisionUpdate).where(DecisionUpdate.decision_id == decision.id)
+    return list(session.scalars(updates.order_by(DecisionUpdate.on, DecisionUpdate.id)))
 
 
 def revisions_of(session: Session, decision: Decision) -> list[tuple]:
@@ -254,7 +251,7 @@ def decisions_query(principal: Principal, contract_id: int, filters: DecisionFil
 def overdue_decisions(session: Session, contract_id: int, as_of: date) -> list[Decision]:
     """Every open decision of the contract past its due date (jobs and reports)."""
     return list(
-        session.execute(
+        session.scalars(
             select(Decision)
             .where(
                 Decision.contract_id == contract_id,
@@ -262,7 +259,7 @@ def overdue_decisions(session: Session, contract_id: int, as_of: date) -> list[D
                 col(Decision.due_on) < as_of,
             )
             .order_by(Decision.due_on, Decision.number)
-        ).scalars()
+        )
     )
 
 
@@ -282,20 +279,7 @@ def hold_meeting(
             f"Le {meeting_label(meeting)} n'a pas encore eu lieu : il ne peut pas être "
             "déclaré tenu avant sa date.",
         )
-    before = snapshot(meeting)
-    meeting.status = "tenue"
-    session.add(meeting)
-    session.flush()
-    _audit(
-        session,
-        "update",
-        "meeting",
-        meeting.id,
-        before,
-        snapshot(meeting),
-        principal,
-        meeting.contract_id,
-    )
+    _set_meeting_status(session, principal, meeting, "tenue")
     return meeting
 
 
@@ -303,17 +287,23 @@ def mark_releve_sent(session: Session, principal: Principal | None, meeting: Mee
     """tenue → releve_diffuse (by issuing the relevé): decisions' texts are frozen."""
     if meeting.status == "releve_diffuse":
         return
+    _set_meeting_status(session, principal, meeting, "releve_diffuse")
+
+
+def _set_meeting_status(
+    session: Session, principal: Principal | None, meeting: Meeting, status: str
+) -> None:
+    """Move the meeting to `status`, audited (`principal` None: the relevé's job)."""
     before = snapshot(meeting)
-    meeting.status = "releve_diffuse"
+    meeting.status = status
     session.add(meeting)
     session.flush()
-    record(
+    record_change(
         session,
-        action="update",
-        entity="meeting",
-        entity_id=meeting.id,
-        before=before,
-        after=snapshot(meeting),
+        "update",
+        "meeting",
+        meeting,
+        before,
         actor_id=principal.user_id if principal else None,
         actor_label=principal.label if principal else "relevé de décisions",
         contract_id=meeting.contract_id,
@@ -579,16 +569,7 @@ def create_decision(
     session.add(decision)
     session.flush()
     _replace_links(session, decision, links)
-    _audit(
-        session,
-        "create",
-        "decision",
-        decision.id,
-        None,
-        decision_snapshot(session, decision),
-        principal,
-        decision.contract_id,
-    )
+    _audit_decision(session, principal, "create", decision, None)
     return decision
 
 
@@ -627,16 +608,7 @@ def update_decision(
     session.flush()
     if links is not None:
         _replace_links(session, decision, links)
-    _audit(
-        session,
-        "update",
-        "decision",
-        decision.id,
-        before,
-        decision_snapshot(session, decision),
-        principal,
-        decision.contract_id,
-    )
+    _audit_decision(session, principal, "update", decision, before)
     if status is not None and status != decision.status:
         add_update(session, principal, decision, status=status, comment="", as_of=as_of)
     return decision
@@ -688,9 +660,7 @@ def add_update(
     session.flush()
     after = snapshot(decision)
     after["update"] = snapshot(update)
-    _audit(
-        session, "update", "decision", decision.id, before, after, principal, decision.contract_id
-    )
+    _audit_decision(session, principal, "update", decision, before, after)
     return update
 
 
@@ -719,9 +689,7 @@ def _linked_commitments(session: Session, decision: Decision) -> list[Commitment
             "commitment_ids", "Cette décision ne vise aucun engagement : liez-la d'abord."
         )
     return list(
-        session.execute(
-            select(Commitment).where(Commitment.id.in_(ids)).order_by(Commitment.code)
-        ).scalars()
+        session.scalars(select(Commitment).where(Commitment.id.in_(ids)).order_by(Commitment.code))
     )
 
 
@@ -777,16 +745,8 @@ def apply_to_commitments(
         )
         _note(session, principal, decision, f"{what} ({reference}).", as_of)
         changed.append(commitment)
-    _audit(
-        session,
-        "update",
-        "decision",
-        decision.id,
-        None,
-        {"applied_to_commitment_ids": [c.id for c in changed], "kind": decision.kind},
-        principal,
-        decision.contract_id,
-    )
+    applied = {"applied_to_commitment_ids": [c.id for c in changed], "kind": decision.kind}
+    _audit_decision(session, principal, "update", decision, None, applied)
     return changed
 
 
@@ -1064,9 +1024,9 @@ def target_history(session: Session, indicator_id: int) -> list[TargetLine]:
     """Each target of the indicator: its original contract value next to the revised one,
     with the decision and avenant of every revision."""
     targets = list(
-        session.execute(
+        session.scalars(
             select(Target).where(Target.indicator_id == indicator_id).order_by(Target.target_date)
-        ).scalars()
+        )
     )
     steps = revision_steps(session, target_ids=[t.id for t in targets])
     return [target_line(t, steps.get(t.id, [])) for t in targets]

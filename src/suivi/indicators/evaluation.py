@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from math import isfinite
 
-from sqlalchemy import ColumnElement, Date, Float, Integer, and_, bindparam, select, text
+from sqlalchemy import ColumnElement, Date, Float, Integer, Row, and_, bindparam, select, text
 from sqlmodel import Session
 
 from suivi.commitments.models import (
@@ -94,19 +94,32 @@ class EvaluatedIndicator:
         return self.commitment_status not in INACTIVE_STATUSES
 
 
-def spec_of(indicator: Indicator, targets: Iterable[tuple[date, float]]) -> IndicatorSpec:
+def spec_of(indicator: Indicator | Row, targets: Iterable[tuple[date, float]]) -> IndicatorSpec:
+    """The engine's spec of an indicator (its row, or a row of the batch query with the same
+    column names) and its targets."""
     return IndicatorSpec(
         direction=indicator.direction,
         baseline_value=indicator.baseline_value,
         baseline_date=indicator.baseline_date,
         targets=tuple(sorted(targets)),
-        cumulative=indicator.cumulative,
+        cumulative=bool(indicator.cumulative),
         frequency=indicator.frequency,
         tolerance=indicator.tolerance,
         grace_days=indicator.grace_days,
         margin=indicator.margin,
-        forecast=indicator.forecast,
+        forecast=bool(indicator.forecast),
     )
+
+
+def _verdict(
+    code: str, evaluate_with: Callable[..., Evaluation], spec: IndicatorSpec, data, as_of: date
+) -> Evaluation | None:
+    """`evaluate_with(spec, data, as_of)`, or None (logged) for an inconsistent spec."""
+    try:
+        return evaluate_with(spec, data, as_of)
+    except ValueError as exc:
+        log.warning("indicator %s has an inconsistent spec: %s", code, exc)
+        return None
 
 
 def evaluate_indicators(
@@ -162,10 +175,7 @@ def evaluate_indicators(
         if not in_domain(spec, readings):
             _log_out_of_domain(indicator.code)
         else:
-            try:
-                evaluation = evaluate(spec, readings, as_of)
-            except ValueError as exc:
-                log.warning("indicator %s has an inconsistent spec: %s", indicator.code, exc)
+            evaluation = _verdict(indicator.code, evaluate, spec, readings, as_of)
         result[indicator.id] = EvaluatedIndicator(
             id=indicator.id,
             code=indicator.code,
@@ -431,18 +441,7 @@ def evaluate_summaries(
 
     result: dict[int, IndicatorVerdict] = {}
     for row in indicator_rows:
-        spec = IndicatorSpec(
-            direction=row.direction,
-            baseline_value=row.baseline_value,
-            baseline_date=row.baseline_date,
-            targets=tuple(targets.get(row.id, ())),
-            cumulative=bool(row.cumulative),
-            frequency=row.frequency,
-            tolerance=row.tolerance,
-            grace_days=row.grace_days,
-            margin=row.margin,
-            forecast=bool(row.forecast),
-        )
+        spec = spec_of(row, targets.get(row.id, ()))
         evaluation = None
         if not in_domain(spec, rows_of.get(row.id, ())):
             _log_out_of_domain(row.code)
@@ -452,10 +451,7 @@ def evaluate_summaries(
                 summary = summarize(spec, rows_of[row.id], as_of)
             else:
                 summary = summaries.get(row.id, _NO_MEASUREMENT)
-            try:
-                evaluation = evaluate_summary(spec, summary, as_of)
-            except ValueError as exc:
-                log.warning("indicator %s has an inconsistent spec: %s", row.code, exc)
+            evaluation = _verdict(row.code, evaluate_summary, spec, summary, as_of)
         result[row.id] = IndicatorVerdict(
             id=row.id,
             contract_id=row.contract_id,

@@ -239,6 +239,18 @@ def _validated_by(principal: Principal) -> dict:
     }
 
 
+def _clean_reason(reason: str, missing: str) -> str:
+    """The motive of a return or a reopening: required (`missing` says so), at most
+    `MAX_RETURN_REASON` characters."""
+    try:
+        reason = clean_text(reason, MAX_RETURN_REASON, "Le motif").strip()
+    except InputError as exc:
+        raise Invalid("reason", str(exc)) from None
+    if not reason:
+        raise Invalid("reason", missing)
+    return reason
+
+
 def validate_measurement(
     session: Session, principal: Principal, measurement: Measurement
 ) -> Measurement:
@@ -249,12 +261,7 @@ def validate_measurement(
 def return_measurement(
     session: Session, principal: Principal, measurement: Measurement, *, reason: str
 ) -> Measurement:
-    try:
-        reason = clean_text(reason, MAX_RETURN_REASON, "Le motif").strip()
-    except InputError as exc:
-        raise Invalid("reason", str(exc)) from None
-    if not reason:
-        raise Invalid("reason", "Le renvoi d'une mesure doit dire pourquoi.")
+    reason = _clean_reason(reason, "Le renvoi d'une mesure doit dire pourquoi.")
     _check_reviewable(session, principal, measurement)
     return _change(session, principal, measurement, status=RETURNED, return_reason=reason)
 
@@ -367,16 +374,7 @@ def lock_meeting(
     meeting.locked = True
     session.add(meeting)
     session.flush()
-    record(
-        session,
-        action="update",
-        entity="meeting",
-        entity_id=meeting.id,
-        before=before,
-        after=snapshot(meeting),
-        **_actor(principal),
-        contract_id=meeting.contract_id,
-    )
+    _audit_meeting(session, principal, meeting, before)
     return meeting
 
 
@@ -384,36 +382,33 @@ def unlock_meeting(
     session: Session, principal: Principal | None, meeting: Meeting, *, reason: str
 ) -> Meeting:
     _check_admin(principal, meeting)
-    try:
-        reason = clean_text(reason, MAX_RETURN_REASON, "Le motif").strip()
-    except InputError as exc:
-        raise Invalid("reason", str(exc)) from None
-    if not reason:
-        raise Invalid("reason", "La réouverture des données doit être motivée.")
+    reason = _clean_reason(reason, "La réouverture des données doit être motivée.")
     if not meeting.locked:
         raise Conflict("Les données de cette instance ne sont pas verrouillées.")
     before = snapshot(meeting)
     meeting.locked = False
     session.add(meeting)
     session.flush()
-    after = {**snapshot(meeting), "unlock_reason": reason}
+    _audit_meeting(session, principal, meeting, before, unlock_reason=reason)
+    return meeting
+
+
+def _audit_meeting(
+    session: Session, principal: Principal | None, meeting: Meeting, before: dict, **noted
+) -> None:
+    """The audit row of a lock or an unlock (`noted`: what the row adds to the meeting's
+    snapshot, such as the reason of an unlock); `principal` None: the command line."""
     record(
         session,
         action="update",
         entity="meeting",
         entity_id=meeting.id,
         before=before,
-        after=after,
-        **_actor(principal),
+        after={**snapshot(meeting), **noted},
+        actor_id=principal.user_id if principal else None,
+        actor_label="" if principal else "cli",
         contract_id=meeting.contract_id,
     )
-    return meeting
-
-
-def _actor(principal: Principal | None) -> dict:
-    if principal is None:
-        return {"actor_id": None, "actor_label": "cli"}
-    return {"actor_id": principal.user_id}
 
 
 def _check_admin(principal: Principal | None, meeting: Meeting) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import Actor, record_change, snapshot
 from suivi.auth.principal import Principal
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
 from suivi.db import utcnow
@@ -44,6 +44,26 @@ def normalise_email(email: str) -> str:
     except EmailNotValidError:
         raise Invalid("email", "Adresse électronique invalide.") from None
     return checked.normalized
+
+
+def contact_snapshot(contact: PartnerContact) -> dict:
+    """A contact as its audit rows keep it: without the unsubscribe token (a credential)."""
+    return snapshot(contact, exclude=("unsubscribe_token",))
+
+
+def _audit(
+    session: Session,
+    action: str,
+    contact: PartnerContact,
+    before: dict | None,
+    contract_id: int | None,
+    actor_id: int | None,
+    actor_label: str,
+) -> None:
+    """The audit row of a change to `contact` (no snapshot after a delete)."""
+    after = None if action == "delete" else contact_snapshot(contact)
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract_id)
+    record_change(session, action, "partner_contact", contact, before, after, **who)
 
 
 def _check(fields: dict) -> dict:
@@ -101,16 +121,7 @@ def create_contact(
     )
     session.add(contact)
     session.flush()
-    record(
-        session,
-        action="create",
-        entity="partner_contact",
-        entity_id=contact.id,
-        after=snapshot(contact, exclude=("unsubscribe_token",)),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=partner.contract_id,
-    )
+    _audit(session, "create", contact, None, partner.contract_id, actor_id, actor_label)
     return contact
 
 
@@ -129,7 +140,7 @@ def update_contact(
     clean = _check({key: value for key, value in fields.items() if key in CONTACT_FIELDS})
     if "email" in clean and _email_taken(session, partner.id, clean["email"], contact.id):
         raise Conflict("Ce partenaire a déjà un contact avec cette adresse.", "email")
-    before = snapshot(contact, exclude=("unsubscribe_token",))
+    before = contact_snapshot(contact)
     if "email" in clean and clean["email"].lower() != contact.email.lower():
         # The old address's links must stop working: they may be in someone else's hands.
         contact.unsubscribe_token = new_unsubscribe_token()
@@ -140,17 +151,7 @@ def update_contact(
     contact.updated_at = utcnow()
     session.add(contact)
     session.flush()
-    record(
-        session,
-        action="update",
-        entity="partner_contact",
-        entity_id=contact.id,
-        before=before,
-        after=snapshot(contact, exclude=("unsubscribe_token",)),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=partner.contract_id,
-    )
+    _audit(session, "update", contact, before, partner.contract_id, actor_id, actor_label)
     return contact
 
 
@@ -164,7 +165,7 @@ def delete_contact(
 ) -> None:
     """Remove a contact. Its past deliveries stay (they keep their deduplication key and
     recipient address) but no longer point to it."""
-    before = snapshot(contact, exclude=("unsubscribe_token",))
+    before = contact_snapshot(contact)
     session.execute(
         update(EmailDelivery)
         .where(EmailDelivery.contact_id == contact.id)
@@ -187,16 +188,7 @@ def delete_contact(
     )
     session.delete(contact)
     session.flush()
-    record(
-        session,
-        action="delete",
-        entity="partner_contact",
-        entity_id=before["id"],
-        before=before,
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=partner.contract_id,
-    )
+    _audit(session, "delete", contact, before, partner.contract_id, actor_id, actor_label)
 
 
 def find_by_token(session: Session, token: str) -> PartnerContact | None:
@@ -215,23 +207,29 @@ def unsubscribe(
     contact = find_by_token(session, token)
     if contact is None or contact.unsubscribed_at is not None:
         return contact
-    before = snapshot(contact, exclude=("unsubscribe_token",))
-    contact.unsubscribed_at = now or utcnow()
-    contact.updated_at = contact.unsubscribed_at
+    partner = session.get(Partner, contact.partner_id)
+    # An "update" whose actor label says it came from the link.
+    contract_id = partner.contract_id if partner else None
+    _stop_summaries(session, contact, contract_id, now or utcnow(), actor_label=UNSUBSCRIBE_ACTOR)
+    return contact
+
+
+def _stop_summaries(
+    session: Session,
+    contact: PartnerContact,
+    contract_id: int | None,
+    at: datetime,
+    *,
+    actor_id: int | None = None,
+    actor_label: str,
+) -> None:
+    """Unsubscribe `contact` as of `at`, audited (the link's path and the admin's)."""
+    before = contact_snapshot(contact)
+    contact.unsubscribed_at = at
+    contact.updated_at = at
     session.add(contact)
     session.flush()
-    partner = session.get(Partner, contact.partner_id)
-    record(
-        session,
-        action="update",  # the actor label says it came from the link
-        entity="partner_contact",
-        entity_id=contact.id,
-        before=before,
-        after=snapshot(contact, exclude=("unsubscribe_token",)),
-        actor_label=UNSUBSCRIBE_ACTOR,
-        contract_id=partner.contract_id if partner else None,
-    )
-    return contact
+    _audit(session, "update", contact, before, contract_id, actor_id, actor_label)
 
 
 # -- fetch and authorise: one place for the API, the pages and the jobs (issue 16) ---------
@@ -292,19 +290,11 @@ def unsubscribe_by_admin(
     the actor; `update_contact` can only resubscribe.)"""
     if contact.unsubscribed_at is not None:
         return
-    before = snapshot(contact, exclude=("unsubscribe_token",))
-    contact.unsubscribed_at = utcnow()
-    contact.updated_at = contact.unsubscribed_at
-    session.add(contact)
-    session.flush()
-    record(
+    _stop_summaries(
         session,
-        action="update",
-        entity="partner_contact",
-        entity_id=contact.id,
-        before=before,
-        after=snapshot(contact, exclude=("unsubscribe_token",)),
+        contact,
+        partner.contract_id,
+        utcnow(),
         actor_id=principal.user_id,
         actor_label=f"{principal.label} ({ADMIN_UNSUBSCRIBE})",
-        contract_id=partner.contract_id,
     )

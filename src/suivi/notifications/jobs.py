@@ -7,23 +7,31 @@ makes its run partial and is sent again by the hourly `retry_emails` job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from suivi.db import utcnow
 from suivi.jobs import JobContext, JobResult, job
 from suivi.notifications.delivery import delivery_result, retry_pending
 from suivi.notifications.reminders import send_reminders
 
 
+def respects_backoff(context: JobContext) -> bool:
+    """A run started by hand retries pending messages at once; a scheduled run waits for
+    each message's backoff."""
+    return context.trigger != "manual"
+
+
+def run_sender(context: JobContext, send: Callable[..., dict[str, int]]) -> JobResult:
+    """The job run of a sender (`send_reminders`, `send_partner_summaries`, …) as of the
+    run's day. Messages left pending make the run partial (`delivery_result`)."""
+    backoff = respects_backoff(context)
+    counts = send(context.engine, context.settings, as_of=context.as_of, respect_backoff=backoff)
+    return delivery_result(counts)
+
+
 @job("send_reminders")
 def send_reminders_job(context: JobContext) -> JobResult:
-    # A run started by hand retries pending messages at once; a scheduled run waits for
-    # each message's backoff.
-    counts = send_reminders(
-        context.engine,
-        context.settings,
-        as_of=context.as_of,
-        respect_backoff=context.trigger != "manual",
-    )
-    return delivery_result(counts)
+    return run_sender(context, send_reminders)
 
 
 @job("retry_emails")
@@ -34,6 +42,6 @@ def retry_emails_job(context: JobContext) -> JobResult:
         context.engine,
         context.settings,
         run_started_at=utcnow(),
-        respect_backoff=context.trigger != "manual",
+        respect_backoff=respects_backoff(context),
     )
     return delivery_result(counts)

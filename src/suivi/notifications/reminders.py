@@ -36,7 +36,7 @@ from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator, Measurement
 from suivi.labels import ROLE_LABELS
 from suivi.notifications.delivery import deliver_all
-from suivi.notifications.email import OutgoingEmail, Transport, render_email
+from suivi.notifications.email import OutgoingEmail, render_email
 from suivi.scoping import measurement_commitment_condition
 
 REMINDER_ROLES = ("chef_de_projet", "partenaire")
@@ -415,22 +415,13 @@ def send_reminders(
     *,
     as_of: date,
     run_started_at: datetime | None = None,
-    respect_backoff: bool = True,
-    transport: Transport | None = None,
-    **options,
+    **delivery,
 ) -> dict[str, int]:
-    """Plan the week's digests (one read transaction), then deliver them one by one."""
+    """Plan the week's digests (one read transaction), then deliver them one by one
+    (`delivery`: the options of `deliver_all`, such as `respect_backoff` or `transport`)."""
     run_started_at = run_started_at or utcnow()
     with session_scope(engine) as session:
         digests = plan_reminders(session, settings, as_of=as_of)
     messages = [reminder_email(settings, digest, as_of=as_of) for digest in digests]
-    counts = deliver_all(
-        engine,
-        settings,
-        messages,
-        run_started_at=run_started_at,
-        respect_backoff=respect_backoff,
-        transport=transport,
-        **options,
-    )
+    counts = deliver_all(engine, settings, messages, run_started_at=run_started_at, **delivery)
     return {"recipients": len(messages), **counts}

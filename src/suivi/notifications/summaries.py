@@ -53,8 +53,9 @@ from suivi.labels import (
     forecast_label,
     tone,
 )
-from suivi.notifications.delivery import deliver_all, delivery_result
-from suivi.notifications.email import Attachment, OutgoingEmail, Transport, render_email
+from suivi.notifications.delivery import deliver_all
+from suivi.notifications.email import Attachment, OutgoingEmail, render_email
+from suivi.notifications.jobs import run_sender
 from suivi.notifications.models import EmailDelivery
 from suivi.notifications.reminders import indicator_url, iso_week
 from suivi.progress import HEALTH_ORDER, commitment_health, rollup
@@ -744,11 +745,10 @@ def send_partner_summaries(
     *,
     as_of: date,
     run_started_at: datetime | None = None,
-    respect_backoff: bool = True,
-    transport: Transport | None = None,
-    **options,
+    **delivery,
 ) -> dict[str, int]:
-    """Plan the period's summaries (one read transaction), then deliver them one by one."""
+    """Plan the period's summaries (one read transaction), then deliver them one by one
+    (`delivery`: the options of `deliver_all`, such as `respect_backoff` or `transport`)."""
     run_started_at = run_started_at or utcnow()
     with session_scope(engine) as session:
         summaries, empty = plan_summaries(session, settings, as_of=as_of)
@@ -760,29 +760,13 @@ def send_partner_summaries(
                 partner_report_attachment(engine, settings, summary),
             )
         messages.append(summary_email(settings, summary, attachments.get(summary.partner_id, ())))
-    counts = deliver_all(
-        engine,
-        settings,
-        messages,
-        run_started_at=run_started_at,
-        respect_backoff=respect_backoff,
-        transport=transport,
-        **options,
-    )
+    counts = deliver_all(engine, settings, messages, run_started_at=run_started_at, **delivery)
     return {"contacts": len(messages), "without_commitments": empty, **counts}
 
 
 @job("send_partner_summaries")
 def send_partner_summaries_job(context: JobContext) -> JobResult:
-    # A run started by hand retries pending messages at once; a scheduled one waits for
-    # each message's backoff. Messages left pending make the run partial (`delivery_result`).
-    counts = send_partner_summaries(
-        context.engine,
-        context.settings,
-        as_of=context.as_of,
-        respect_backoff=context.trigger != "manual",
-    )
-    return delivery_result(counts)
+    return run_sender(context, send_partner_summaries)
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table, for the foreign keys of report_file
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import Actor, record, record_change
 from suivi.config import Settings
 from suivi.contract.models import Contract
 from suivi.db import session_scope, utcnow
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "GeneratedReport",
+    "archive_report",
     "contract_id_of",
     "generate_report",
     "publish",
@@ -168,18 +170,18 @@ def store_report(
 ) -> GeneratedReport:
     """Archive the PDF: its `report_file` row and audit event (flush only; the caller's
     boundary commits), the file under a temporary name — `publish` it after the commit,
-    `discard` it if the commit fails (`generate_report` does both).
+    `discard` it if the commit fails (`archive_report` does all three).
 
     The same bytes as an archived report (same data, same as_of) are not archived twice:
     the existing entry is returned, and only the request is audited."""
     generated_at = generated_at or utcnow()
     folder = Path(settings.reports.dir)
     sha256 = hashlib.sha256(rendered.pdf).hexdigest()
-    audit = {
-        "actor_id": generated_by_id,
-        "actor_label": "" if generated_by_id else "système",
-        "contract_id": context.contract.id,
-    }
+    audit = Actor(
+        actor_id=generated_by_id,
+        actor_label="" if generated_by_id else "système",
+        contract_id=context.contract.id,
+    )
     existing = _same_report(session, context, sha256, meeting_id)
     if existing is not None and (folder / existing.path).is_file():
         record(
@@ -211,14 +213,7 @@ def store_report(
         )
         session.add(row)
         session.flush()
-        record(
-            session,
-            action="create",
-            entity="report_file",
-            entity_id=row.id,
-            after=snapshot(row),
-            **audit,
-        )
+        record_change(session, "create", "report_file", row, **audit)
         session.flush()
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -301,6 +296,23 @@ def generate_report(
     # The mid-term review attaches its own table (both targets) instead of the progress figures.
     csv = midterm_csv(context) if kind == MIDTERM_KIND else None
     rendered = render_report(context, settings.reports.templates_dir, csv)
+    return archive_report(
+        engine, settings, context, rendered, generated_by_id=generated_by_id, meeting_id=meeting_id
+    )
+
+
+def archive_report(
+    engine: Engine,
+    settings: Settings,
+    context: ReportContext,
+    rendered: RenderedReport,
+    *,
+    generated_by_id: int | None = None,
+    meeting_id: int | None = None,
+    also: Callable[[Session], None] | None = None,
+) -> GeneratedReport:
+    """`store_report` in a write transaction of its own (with `also`, more writes that
+    commit or fail with it), then `publish` the file; `discard` it if the commit fails."""
     stored = None
     try:
         with session_scope(engine, write=True) as session:
@@ -312,6 +324,8 @@ def generate_report(
                 generated_by_id=generated_by_id,
                 meeting_id=meeting_id,
             )
+            if also is not None:
+                also(session)
     except BaseException:
         discard(stored)
         raise
