@@ -28,7 +28,7 @@ from suivi.config import Settings
 from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
 from suivi.errors import ApiError
 from suivi.reports.archive import generate_report
-from suivi.web.common import PageDep, PageError, PageId, check_csrf, not_found
+from suivi.web.common import CsrfField, PageDep, PageError, PageId, not_found
 
 api = APIRouter(
     prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
@@ -391,10 +391,10 @@ async def report_opinion_form(
     verdict: Annotated[str, Form()] = "",
     text: Annotated[str, Form(max_length=10_000)] = "",
     given_on: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
+    csrf_token: CsrfField = None,
     piece: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     settings = page.settings
     limit = settings.annual_report.max_attachment_bytes
     attachment = None
@@ -461,9 +461,9 @@ def comment_form(
     page: PageDep,
     commitment_id: PageId,
     text: Annotated[str, Form(max_length=10_000)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     back = f"/engagements/{commitment_id}/commentaires"
     try:
         comments.add_comment(page.session, page.principal, commitment_id, text)
@@ -488,9 +488,9 @@ def moderation_form(
     page: PageDep,
     comment_id: PageId,
     decision: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     try:
         comments.moderate(page.session, page.principal, comment_id, decision)
     except ApiError as exc:
@@ -519,9 +519,9 @@ def _step(page, report_id: int, work) -> Response:
 def create_form(
     page: PageDep,
     year: Annotated[int, Form(ge=2000, le=2100)],
-    csrf_token: Annotated[str | None, Form()] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     try:
         report = service.create_report(
             page.session, page.principal, contract_id=page.contract.id, year=year
@@ -536,9 +536,9 @@ def open_form(
     page: PageDep,
     report_id: PageId,
     background: BackgroundTasks,
-    csrf_token: Annotated[str | None, Form()] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     return _step(
         page,
         report_id,
@@ -555,9 +555,9 @@ def approve_form(
     deliberation_on: Annotated[str, Form()] = "",
     deliberation_ref: Annotated[str, Form(max_length=120)] = "",
     observations_response: Annotated[str, Form(max_length=10_000)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     try:
         day = date.fromisoformat(deliberation_on)
     except ValueError:
@@ -579,10 +579,8 @@ def approve_form(
 
 
 @pages.post("/rapport-annuel/{report_id}/publication")
-def publish_form(
-    page: PageDep, report_id: PageId, csrf_token: Annotated[str | None, Form()] = None
-) -> Response:
-    check_csrf(page.request, csrf_token)
+def publish_form(page: PageDep, report_id: PageId, csrf_token: CsrfField = None) -> Response:
+    page.check_csrf(csrf_token)
     return _step(
         page,
         report_id,

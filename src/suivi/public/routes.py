@@ -120,66 +120,67 @@ def _read(request: Request, settings: Settings, work: Callable) -> Response:
         return work(session, contract)
 
 
+def _public(request: Request, work: Callable) -> Response:
+    """A public answer, kept for the day: `work(session, contract, settings)` builds it from
+    the published contract (a 404 page without one)."""
+    return _cached(
+        request,
+        lambda settings: _read(
+            request, settings, lambda session, contract: work(session, contract, settings)
+        ),
+    )
+
+
+def _render(request: Request, template: str, settings: Settings, contract, **context) -> Response:
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"page": None, "user": None, "contract": contract, **context},
+        headers=_headers(settings),
+    )
+
+
 # -- pages --------------------------------------------------------------------------------
 
 
 @router.get("/public")
 def public_home(request: Request) -> Response:
-    def build(settings: Settings) -> Response:
-        def work(session, contract):
-            overview = service.contract_overview(session, contract)
-            return templates.TemplateResponse(
-                request,
-                "public_home.html",
-                {"page": None, "user": None, "contract": contract, "o": overview},
-                headers=_headers(settings),
-            )
+    def work(session, contract, settings: Settings) -> Response:
+        overview = service.contract_overview(session, contract)
+        return _render(request, "public_home.html", settings, contract, o=overview)
 
-        return _read(request, settings, work)
-
-    return _cached(request, build)
+    return _public(request, work)
 
 
 @router.get("/public/quartiers/{code}")
 def public_quartier(request: Request, code: str) -> Response:
-    def build(settings: Settings) -> Response:
-        def work(session, contract):
-            detail = service.quartier_detail(session, contract, code[:12], clock.today(settings.tz))
-            if detail is None:
-                return _not_found_page(request, "Quartier introuvable.")
-            return templates.TemplateResponse(
-                request,
-                "public_quartier.html",
-                {"page": None, "user": None, "contract": contract, "d": detail},
-                headers=_headers(settings),
-            )
+    def work(session, contract, settings: Settings) -> Response:
+        detail = service.quartier_detail(session, contract, code[:12], clock.today(settings.tz))
+        if detail is None:
+            return _not_found_page(request, "Quartier introuvable.")
+        return _render(request, "public_quartier.html", settings, contract, d=detail)
 
-        return _read(request, settings, work)
-
-    return _cached(request, build)
+    return _public(request, work)
 
 
 @router.get("/public/rapports-annuels/{year}.pdf")
 def public_annual_report(request: Request, year: int) -> Response:
-    def build(settings: Settings) -> Response:
-        def work(session, contract):
-            file_id = service.published_report_file_id(session, contract, year)
-            row = session.get(ReportFile, file_id) if file_id else None
-            path = Path(settings.reports.dir) / row.path if row else None
-            if path is None or not path.is_file():
-                return _not_found_page(request, "Rapport annuel non publié.")
-            return Response(
-                path.read_bytes(),
-                media_type="application/pdf",
-                headers={
-                    **_headers(settings),
-                    "Content-Disposition": f'attachment; filename="rapport-annuel-{year}.pdf"',
-                },
-            )
+    def work(session, contract, settings: Settings) -> Response:
+        file_id = service.published_report_file_id(session, contract, year)
+        row = session.get(ReportFile, file_id) if file_id else None
+        path = Path(settings.reports.dir) / row.path if row else None
+        if path is None or not path.is_file():
+            return _not_found_page(request, "Rapport annuel non publié.")
+        return Response(
+            path.read_bytes(),
+            media_type="application/pdf",
+            headers={
+                **_headers(settings),
+                "Content-Disposition": f'attachment; filename="rapport-annuel-{year}.pdf"',
+            },
+        )
 
-        return _read(request, settings, work)
-
-    return _cached(request, build)
+    return _public(request, work)
 
 
 def _csv_download(settings: Settings, filename: str, write: Callable[[Path], object]) -> Response:
@@ -197,17 +198,14 @@ def _csv_download(settings: Settings, filename: str, write: Callable[[Path], obj
 
 @router.get("/public/donnees-ouvertes.csv")
 def public_opendata(request: Request) -> Response:
-    def build(settings: Settings) -> Response:
-        def work(session, contract):
-            return _csv_download(
-                settings,
-                f"engagements-qpv-{contract.code}.csv",
-                lambda path: write_opendata(session, contract.id, path, clock.today(settings.tz)),
-            )
+    def work(session, contract, settings: Settings) -> Response:
+        return _csv_download(
+            settings,
+            f"engagements-qpv-{contract.code}.csv",
+            lambda path: write_opendata(session, contract.id, path, clock.today(settings.tz)),
+        )
 
-        return _read(request, settings, work)
-
-    return _cached(request, build)
+    return _public(request, work)
 
 
 @router.get("/public/subventions/{year}.csv")

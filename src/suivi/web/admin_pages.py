@@ -14,10 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import RedirectResponse, Response
+from pydantic import Field
 from sqlalchemy import func, or_, select
 
 from suivi import clock, scoping
-from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.auth.models import UserContract
 from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
 from suivi.errors import ApiError
@@ -33,17 +33,7 @@ from suivi.notifications import contacts as contact_service
 from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery
 from suivi.notifications.summaries import summary_email, summary_for_contact
 from suivi.scheduler import last_runs, next_run, scheduled_jobs
-from suivi.web.common import (
-    PAGE_SIZE,
-    Page,
-    PageDep,
-    PageError,
-    PageId,
-    Pagination,
-    check_csrf,
-    page_errors,
-    page_number,
-)
+from suivi.web.common import CsrfField, Page, PageDep, PageError, PageId, PostedForm, page_errors
 
 router = APIRouter(include_in_schema=False)
 
@@ -115,13 +105,8 @@ def jobs_page(page: AdminPage) -> Response:
         query = query.where(JobRun.job_name == job_filter)
     else:
         job_filter = ""
-    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
-    runs = list(
-        page.session.execute(
-            query.order_by(JobRun.id.desc()).limit(pagination.size).offset(pagination.offset)
-        ).scalars()
-    )
+    pagination, rows = page.paginate(query.order_by(JobRun.id.desc()))
+    runs = list(rows.scalars())
     return _render(
         page,
         "admin_jobs.html",
@@ -166,15 +151,10 @@ def deliveries_page(page: AdminPage) -> Response:
     else:
         status = ""
         query = query.where(EmailDelivery.status.in_(PROBLEM_STATUSES))
-    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
-    deliveries = list(
-        page.session.execute(
-            query.order_by(EmailDelivery.created_at.desc(), EmailDelivery.id.desc())
-            .limit(pagination.size)
-            .offset(pagination.offset)
-        ).scalars()
+    pagination, rows = page.paginate(
+        query.order_by(EmailDelivery.created_at.desc(), EmailDelivery.id.desc())
     )
+    deliveries = list(rows.scalars())
     return _render(
         page,
         "admin_deliveries.html",
@@ -275,22 +255,36 @@ def _service_error(exc: ApiError) -> dict[str, str]:
     return {field: exc.detail}
 
 
-ContactText = Annotated[str, Form(max_length=1000)]
+class ContactForm(PostedForm):
+    """A contact's form (add and edit), as typed."""
+
+    name: Annotated[str, Field(max_length=1000)] = ""
+    email: Annotated[str, Field(max_length=1000)] = ""
+    role: Annotated[str, Field(max_length=1000)] = ""
+    frequency: Annotated[str, Field(max_length=20)] = ""
+
+    def values(self) -> dict:
+        return {**super().values(), "role": self.role.strip()}
+
+
+def _to_contact(page: Page, partner: Partner, contact: PartnerContact, **done) -> Response:
+    """Back to the partner's contacts, at this contact, saying what was `done` to it."""
+    return RedirectResponse(
+        page.url(f"/administration/partenaires/{partner.id}/contacts", **done)
+        + f"#contact-{contact.id}",
+        status_code=303,
+    )
 
 
 @router.post("/administration/partenaires/{partner_id}/contacts")
 def add_contact(
     page: AdminPage,
     partner_id: PageId,
-    name: ContactText = "",
-    email: ContactText = "",
-    role: ContactText = "",
-    frequency: Annotated[str, Form(max_length=20)] = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    form: Annotated[ContactForm, Form()],
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(form.csrf_token)
     partner = _partner(page, partner_id)
-    values = {"name": name, "email": email, "role": role.strip(), "frequency": frequency}
+    values = form.values()
     errors = _form_errors(values)
     if not errors:
         try:
@@ -305,11 +299,7 @@ def add_contact(
             errors = _service_error(exc)
     if errors:
         return _contacts_page(page, partner, status_code=422, errors=errors, values=values)
-    return RedirectResponse(
-        page.url(f"/administration/partenaires/{partner.id}/contacts", ajoute=contact.id)
-        + f"#contact-{contact.id}",
-        status_code=303,
-    )
+    return _to_contact(page, partner, contact, ajoute=contact.id)
 
 
 def _edit_page(page: Page, contact, partner, *, status_code=200, errors=None, values=None):
@@ -340,15 +330,11 @@ def edit_contact_form(page: AdminPage, contact_id: PageId) -> Response:
 def edit_contact(
     page: AdminPage,
     contact_id: PageId,
-    name: ContactText = "",
-    email: ContactText = "",
-    role: ContactText = "",
-    frequency: Annotated[str, Form(max_length=20)] = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    form: Annotated[ContactForm, Form()],
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(form.csrf_token)
     contact, partner = _contact(page, contact_id)
-    values = {"name": name, "email": email, "role": role.strip(), "frequency": frequency}
+    values = form.values()
     errors = _form_errors(values)
     if not errors:
         try:
@@ -364,36 +350,28 @@ def edit_contact(
             errors = _service_error(exc)
     if errors:
         return _edit_page(page, contact, partner, status_code=422, errors=errors, values=values)
-    return RedirectResponse(
-        page.url(f"/administration/partenaires/{partner.id}/contacts", modifie=contact.id)
-        + f"#contact-{contact.id}",
-        status_code=303,
-    )
+    return _to_contact(page, partner, contact, modifie=contact.id)
 
 
 @router.post("/administration/contacts/{contact_id}/desabonner")
 def unsubscribe_contact(
     page: AdminPage,
     contact_id: PageId,
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     contact, partner = _contact(page, contact_id)
     contact_service.unsubscribe_by_admin(page.session, page.principal, partner, contact)
-    return RedirectResponse(
-        page.url(f"/administration/partenaires/{partner.id}/contacts", desabonne=contact.id)
-        + f"#contact-{contact.id}",
-        status_code=303,
-    )
+    return _to_contact(page, partner, contact, desabonne=contact.id)
 
 
 @router.post("/administration/contacts/{contact_id}/reabonner")
 def resubscribe_contact(
     page: AdminPage,
     contact_id: PageId,
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     contact, partner = _contact(page, contact_id)
     if contact.unsubscribed_at is not None:
         contact_service.update_contact(
@@ -405,11 +383,7 @@ def resubscribe_contact(
             actor_id=page.principal.user_id,
             actor_label=page.principal.label,
         )
-    return RedirectResponse(
-        page.url(f"/administration/partenaires/{partner.id}/contacts", reabonne=contact.id)
-        + f"#contact-{contact.id}",
-        status_code=303,
-    )
+    return _to_contact(page, partner, contact, reabonne=contact.id)
 
 
 @router.get("/administration/contacts/{contact_id}/apercu")

@@ -27,7 +27,7 @@ from suivi.auth.deps import (
 )
 from suivi.db import session_scope
 from suivi.deps import SessionDep
-from suivi.web.common import CSRF_FORM_FIELD, any_demo_contract, check_csrf, templates
+from suivi.web.common import CSRF_FORM_FIELD, CsrfField, any_demo_contract, check_csrf, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -153,7 +153,7 @@ def logout(
     request: Request,
     session: SessionDep,
     principal: PagePrincipal,
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
     if principal is not None:
         check_csrf(request, csrf_token)

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.engine import Result
 from sqlmodel import Session
 
 from suivi import clock, labels
@@ -30,7 +32,7 @@ from suivi.api.common import MAX_DATE, MAX_ID, MIN_DATE
 from suivi.auth.deps import CSRF_FORM_FIELD, CSRF_HEADER, PagePrincipal, verify_csrf
 from suivi.auth.principal import Principal
 from suivi.config import Settings
-from suivi.contract.models import Contract
+from suivi.contract.models import Contract, Quartier, contract_quartier_ids
 from suivi.deps import SessionDep
 from suivi.errors import Forbidden, NotFound
 from suivi.formatting import install_filters
@@ -147,6 +149,20 @@ class Page:
             query.setdefault("as_of", self.as_of.isoformat())
         return path + ("?" + urlencode(query) if query else "")
 
+    def paginate(self, query) -> tuple[Pagination, Result]:
+        """The rows of `query` on the page asked for (`?page=`, PAGE_SIZE a page), and the
+        pagination (with the total count) the template's pager needs."""
+        total = self.session.execute(
+            select(func.count()).select_from(query.order_by(None).subquery())
+        ).scalar_one()
+        pagination = Pagination(page_number(self.request), PAGE_SIZE, total)
+        rows = self.session.execute(query.limit(pagination.size).offset(pagination.offset))
+        return pagination, rows
+
+    def check_csrf(self, form_token: str | None) -> None:
+        """Refuse the posted form without the session's CSRF token (see `check_csrf`)."""
+        check_csrf(self.request, form_token)
+
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(
             self.request,
@@ -154,6 +170,18 @@ class Page:
             {"page": self, "user": self.principal, "contract": self.contract, **context},
             status_code=status_code,
         )
+
+
+def contract_quartier(page: Page, code: str) -> Quartier:
+    """The quartier of the page's contract that has this code, else the 404 page."""
+    quartier = page.session.execute(
+        select(Quartier).where(
+            Quartier.code == code, Quartier.id.in_(contract_quartier_ids(page.contract.id))
+        )
+    ).scalar_one_or_none()
+    if quartier is None:
+        raise not_found("Quartier")
+    return quartier
 
 
 # The contract chosen in the header's selector (users of several contracts).
@@ -185,6 +213,21 @@ def get_page(request: Request, session: SessionDep, principal: UserDep) -> Page:
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+
+
+# The hidden field of every form that changes something (its check: `check_csrf`).
+CsrfField = Annotated[str | None, Form(alias=CSRF_FORM_FIELD)]
+
+
+class PostedForm(BaseModel):
+    """The fields a page's form posts (a route takes `Annotated[TheForm, Form()]`), with the
+    hidden CSRF token that every form changing something carries (`Page.check_csrf`)."""
+
+    csrf_token: str | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The fields as typed (to save them, or to show the form again), without the token."""
+        return self.model_dump(exclude={"csrf_token"})
 
 
 def check_csrf(request: Request, form_token: str | None) -> None:

@@ -15,8 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from suivi.auth.deps import CSRF_FORM_FIELD
-from suivi.web.common import CONTRACT_COOKIE, PageError, UserDep, check_csrf
+from suivi.web.common import CONTRACT_COOKIE, CsrfField, PageError, UserDep, check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,7 +29,7 @@ def choose_contract(
     principal: UserDep,
     contrat: Annotated[str, Form(max_length=20)] = "",
     as_of: Annotated[str, Form(max_length=20)] = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
     check_csrf(request, csrf_token)
     if not contrat.isdigit() or int(contrat) not in principal.contract_ids:

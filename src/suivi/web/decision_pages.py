@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
+from pydantic import Field
 from sqlalchemy import func, select
 
 from suivi import scoping
@@ -20,20 +21,17 @@ from suivi.reports.models import ReportFile
 from suivi.web.common import (
     CSRF_FORM_FIELD,
     MAX_TEXT,
-    PAGE_SIZE,
+    CsrfField,
     Page,
     PageDep,
     PageError,
     PageId,
-    Pagination,
-    check_csrf,
+    PostedForm,
     not_found,
-    page_number,
     parse_french_date,
 )
 
 router = APIRouter(include_in_schema=False)
-CsrfField = Annotated[str | None, Form(alias=CSRF_FORM_FIELD)]
 
 
 def _labels() -> dict:
@@ -51,6 +49,12 @@ def _meeting(page: Page, meeting_id: int) -> Meeting:
     if meeting is None or meeting.contract_id != page.contract.id:
         raise not_found("Instance")
     return meeting
+
+
+def _posted_meeting(page: Page, meeting_id: int, csrf_token: str | None) -> Meeting:
+    """The meeting a form is posted about, once the form's CSRF token is checked."""
+    page.check_csrf(csrf_token)
+    return _meeting(page, meeting_id)
 
 
 def _partners(page: Page) -> dict[int, Partner]:
@@ -175,11 +179,8 @@ def _run(page: Page, meeting: Meeting, action) -> Response:
 
 
 @router.post("/instances/{meeting_id}/tenue")
-def hold_meeting(
-    page: PageDep, request: Request, meeting_id: PageId, csrf_token: CsrfField = None
-) -> Response:
-    check_csrf(request, csrf_token)
-    meeting = _meeting(page, meeting_id)
+def hold_meeting(page: PageDep, meeting_id: PageId, csrf_token: CsrfField = None) -> Response:
+    meeting = _posted_meeting(page, meeting_id, csrf_token)
     return _run(
         page,
         meeting,
@@ -190,14 +191,12 @@ def hold_meeting(
 @router.post("/instances/{meeting_id}/ordre-du-jour")
 def add_agenda_item(
     page: PageDep,
-    request: Request,
     meeting_id: PageId,
     title: Annotated[str, Form(max_length=400)] = "",
     from_report: Annotated[str, Form(max_length=5)] = "",
     csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(request, csrf_token)
-    meeting = _meeting(page, meeting_id)
+    meeting = _posted_meeting(page, meeting_id, csrf_token)
     if from_report:
         return _run(
             page,
@@ -214,10 +213,9 @@ def add_agenda_item(
 
 
 @router.post("/instances/{meeting_id}/participants")
-async def set_participants(page: PageDep, request: Request, meeting_id: PageId) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get(CSRF_FORM_FIELD))
-    meeting = _meeting(page, meeting_id)
+async def set_participants(page: PageDep, meeting_id: PageId) -> Response:
+    form = await page.request.form()
+    meeting = _posted_meeting(page, meeting_id, form.get(CSRF_FORM_FIELD))
     ids = [int(v) for v in form.getlist("partner_id") if str(v).isdigit()]
     return _run(
         page,
@@ -243,41 +241,37 @@ def _commitment_ids(page: Page, raw: str) -> list[int]:
     return [found[c] for c in codes]
 
 
+class DecisionForm(PostedForm):
+    """A new decision of a meeting, as typed."""
+
+    text: Annotated[str, Field(max_length=MAX_TEXT)] = ""
+    kind: Annotated[str, Field(max_length=20)] = "action"
+    owner_partner_id: Annotated[str, Field(max_length=12)] = ""
+    owner_contact_id: Annotated[str, Field(max_length=12)] = ""
+    due_on: Annotated[str, Field(max_length=20)] = ""
+    commitments: Annotated[str, Field(max_length=2_000)] = ""
+
+
 @router.post("/instances/{meeting_id}/decisions")
 def create_decision(
     page: PageDep,
-    request: Request,
     meeting_id: PageId,
-    text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
-    kind: Annotated[str, Form(max_length=20)] = "action",
-    owner_partner_id: Annotated[str, Form(max_length=12)] = "",
-    owner_contact_id: Annotated[str, Form(max_length=12)] = "",
-    due_on: Annotated[str, Form(max_length=20)] = "",
-    commitments: Annotated[str, Form(max_length=2_000)] = "",
-    csrf_token: CsrfField = None,
+    form: Annotated[DecisionForm, Form()],
 ) -> Response:
-    check_csrf(request, csrf_token)
-    meeting = _meeting(page, meeting_id)
-    values = {
-        "text": text,
-        "kind": kind,
-        "owner_partner_id": owner_partner_id,
-        "owner_contact_id": owner_contact_id,
-        "due_on": due_on,
-        "commitments": commitments,
-    }
+    meeting = _posted_meeting(page, meeting_id, form.csrf_token)
+    values = form.values()
     errors: dict[str, str] = {}
     status_code = 422
-    fields: dict = {"text": text, "kind": kind}
-    fields["owner_partner_id"] = int(owner_partner_id) if owner_partner_id.isdigit() else None
-    fields["owner_contact_id"] = int(owner_contact_id) if owner_contact_id.isdigit() else None
-    if due_on.strip():
+    fields: dict = {"text": form.text, "kind": form.kind}
+    for owner in ("owner_partner_id", "owner_contact_id"):
+        fields[owner] = int(values[owner]) if values[owner].isdigit() else None
+    if form.due_on.strip():
         try:
-            fields["due_on"] = parse_french_date(due_on)
+            fields["due_on"] = parse_french_date(form.due_on)
         except ValueError as exc:
             errors["due_on"] = str(exc).replace("de la mesure", "d'échéance")
     try:
-        links = {"commitment": _commitment_ids(page, commitments)}
+        links = {"commitment": _commitment_ids(page, form.commitments)}
         if not errors:
             service.create_decision(
                 page.session, page.principal, meeting, fields=fields, links=links
@@ -292,18 +286,15 @@ def create_decision(
 
 
 @router.post("/instances/{meeting_id}/releve")
-def issue_releve(
-    page: PageDep, request: Request, meeting_id: PageId, csrf_token: CsrfField = None
-) -> Response:
+def issue_releve(page: PageDep, meeting_id: PageId, csrf_token: CsrfField = None) -> Response:
     """Issue the relevé (PDF archived, e-mailed to the contacts concerned), then come back."""
-    check_csrf(request, csrf_token)
-    meeting = _meeting(page, meeting_id)
+    meeting = _posted_meeting(page, meeting_id, csrf_token)
     if not scoping.can_manage_decisions(page.principal, meeting.contract_id):
         raise PageError(403, "Seuls le chef de projet et l'administrateur diffusent le relevé.")
     page.session.commit()  # rendering takes seconds: hold no transaction meanwhile
     try:
         issued = releve.issue_releve(
-            request.app.state.engine,
+            page.request.app.state.engine,
             page.settings,
             meeting.id,
             as_of=page.as_of,
@@ -333,11 +324,8 @@ def decisions_page(page: PageDep) -> Response:
         overdue=overdue,
     )
     query = service.decisions_query(page.principal, page.contract.id, filters, page.as_of)
-    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
-    decisions = list(
-        page.session.execute(query.limit(pagination.size).offset(pagination.offset)).scalars()
-    )
+    pagination, rows = page.paginate(query)
+    decisions = list(rows.scalars())
     return page.render(
         "decisions.html",
         rows=_decision_rows(page, decisions),
@@ -391,13 +379,12 @@ def decision_page(page: PageDep, decision_id: PageId) -> Response:
 @router.post("/decisions/{decision_id}/suivi")
 def follow_up(
     page: PageDep,
-    request: Request,
     decision_id: PageId,
     comment: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     status: Annotated[str, Form(max_length=12)] = "",
     csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(request, csrf_token)
+    page.check_csrf(csrf_token)
     decision = _decision(page, decision_id)
     try:
         service.add_update(

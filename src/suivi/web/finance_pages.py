@@ -9,25 +9,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
+from pydantic import Field as PydanticField
 from sqlalchemy import select
 
 from suivi import scoping
 from suivi.charts import bar_chart
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Partner, Priority, Quartier, contract_quartier_ids
+from suivi.contract.models import Partner, Priority, Quartier
 from suivi.errors import ApiError
 from suivi.finance import service
 from suivi.finance.models import FundingLine
 from suivi.finance.rollups import CPO_TARGET, FundingRollup, funding_rollup
 from suivi.web.common import (
-    CSRF_FORM_FIELD,
     Page,
     PageDep,
     PageError,
     PageId,
-    check_csrf,
+    PostedForm,
+    contract_quartier,
     not_found,
     parse_french_date,
 )
@@ -39,7 +40,8 @@ MEASURE_LABELS = {
     "paid": "Versé",
     "justified": "Justifié",
 }
-Field = Annotated[str, Form(max_length=2100)]
+# A typed field of the forms: the longest text they take (a justification, a reason).
+Text = Annotated[str, PydanticField(max_length=2100)]
 
 
 def _year(page: Page) -> int | None:
@@ -125,13 +127,7 @@ def partner_money_page(page: PageDep, partner_id: PageId) -> Response:
 
 @router.get("/quartiers/{code}/financements")
 def quartier_money_page(page: PageDep, code: str) -> Response:
-    quartier = page.session.execute(
-        select(Quartier).where(
-            Quartier.code == code, Quartier.id.in_(contract_quartier_ids(page.contract.id))
-        )
-    ).scalar_one_or_none()
-    if quartier is None:
-        raise not_found("Quartier")
+    quartier = contract_quartier(page, code)
     return _money_page(
         page,
         title=f"Financements — {quartier.name}",
@@ -192,17 +188,19 @@ def _optional_amount(raw: str) -> str | None:
     return raw.strip() or None
 
 
-def _write(page: Page, line: FundingLine, action, form: dict) -> Response:
-    """Run `action` (a service call); on a refused rule, show the form again with the French
-    message next to its field and nothing written."""
-    try:
-        action()
-    except ApiError as exc:
-        page.session.rollback()
-        line = page.session.get(FundingLine, line.id)
-        return _line_page(
-            page, line, errors={exc.field or "form": exc.detail}, values=form, status_code=422
-        )
+def _write(page: Page, line: FundingLine, form: PostedForm, errors: dict, action) -> Response:
+    """Run `action` (a service call) unless the input already has `errors`; on those, or on
+    a refused rule, show the line page again (422) with the French messages next to their
+    fields and nothing written, else go back to the line."""
+    if not errors:
+        try:
+            action()
+        except ApiError as exc:
+            page.session.rollback()
+            line = page.session.get(FundingLine, line.id)
+            errors = {exc.field or "form": exc.detail}
+    if errors:
+        return _line_page(page, line, errors=errors, values=form.values(), status_code=422)
     return RedirectResponse(
         page.url(f"/financements/lignes/{line.id}", enregistre=1), status_code=303
     )
@@ -215,84 +213,80 @@ def _writable_line(page: Page, line_id: int) -> FundingLine:
     return line
 
 
+class VoteForm(PostedForm):
+    """The vote and justification of a line, as typed."""
+
+    amount_voted: Text = ""
+    voted_on: Text = ""
+    vote_reference: Text = ""
+    overrun_reason: Text = ""
+    amount_justified: Text = ""
+    justified_on: Text = ""
+
+
 @router.post("/financements/lignes/{line_id}")
 def update_line_form(
     page: PageDep,
-    request: Request,
     line_id: PageId,
     version: Annotated[int, Form(ge=1)],
-    amount_voted: Field = "",
-    voted_on: Field = "",
-    vote_reference: Field = "",
-    overrun_reason: Field = "",
-    amount_justified: Field = "",
-    justified_on: Field = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    form: Annotated[VoteForm, Form()],
 ) -> Response:
-    check_csrf(request, csrf_token)
+    page.check_csrf(form.csrf_token)
     line = _writable_line(page, line_id)
-    form = {
-        "amount_voted": amount_voted,
-        "voted_on": voted_on,
-        "vote_reference": vote_reference,
-        "overrun_reason": overrun_reason,
-        "amount_justified": amount_justified,
-        "justified_on": justified_on,
-    }
     errors: dict[str, str] = {}
     fields = {
-        "amount_voted": _optional_amount(amount_voted),
-        "voted_on": _optional_date(voted_on, "voted_on", errors),
-        "vote_reference": vote_reference,
-        "overrun_reason": overrun_reason,
-        "amount_justified": _optional_amount(amount_justified),
-        "justified_on": _optional_date(justified_on, "justified_on", errors),
+        **form.values(),
+        "amount_voted": _optional_amount(form.amount_voted),
+        "voted_on": _optional_date(form.voted_on, "voted_on", errors),
+        "amount_justified": _optional_amount(form.amount_justified),
+        "justified_on": _optional_date(form.justified_on, "justified_on", errors),
     }
-    if errors:
-        return _line_page(page, line, errors=errors, values=form, status_code=422)
     return _write(
         page,
         line,
+        form,
+        errors,
         lambda: service.update_line(
             page.session, line, version=version, fields=fields, actor_id=page.principal.user_id
         ),
-        form,
     )
+
+
+class PaymentForm(PostedForm):
+    """A payment of a line, as typed."""
+
+    paid_on: Text = ""
+    amount: Text = ""
+    reference: Text = ""
 
 
 @router.post("/financements/lignes/{line_id}/versements")
 def add_payment_form(
     page: PageDep,
-    request: Request,
     line_id: PageId,
-    paid_on: Field = "",
-    amount: Field = "",
-    reference: Field = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    form: Annotated[PaymentForm, Form()],
 ) -> Response:
-    check_csrf(request, csrf_token)
+    page.check_csrf(form.csrf_token)
     line = _writable_line(page, line_id)
-    form = {"paid_on": paid_on, "amount": amount, "reference": reference}
     errors: dict[str, str] = {}
-    day = _optional_date(paid_on, "paid_on", errors)
+    day = _optional_date(form.paid_on, "paid_on", errors)
     if day is None and "paid_on" not in errors:
         errors["paid_on"] = "Indiquez la date du versement."
-    if not amount.strip():
+    if not form.amount.strip():
         errors["amount"] = "Indiquez le montant du versement."
-    if errors:
-        return _line_page(page, line, errors=errors, values=form, status_code=422)
     return _write(
         page,
         line,
+        form,
+        errors,
         lambda: service.add_payment(
             page.session,
             line,
             paid_on=day,
-            amount=amount,
-            reference=reference,
+            amount=form.amount,
+            reference=form.reference,
             actor_id=page.principal.user_id,
         ),
-        form,
     )
 
 
@@ -335,45 +329,43 @@ def new_line_page(page: PageDep, commitment_id: PageId) -> Response:
     return _new_line_page(page, _commitment_for_new_line(page, commitment_id))
 
 
+class NewLineForm(PostedForm):
+    """A new line of a commitment, as typed."""
+
+    partner_id: Annotated[int, PydanticField(ge=1, le=2**31 - 1)]
+    year: Annotated[int, PydanticField(ge=2000, le=2100)]
+    amount_requested: Text = ""
+    beneficiary_name: Text = ""
+    beneficiary_siret: Text = ""
+    beneficiary_rna: Text = ""
+    dauphin_number: Text = ""
+
+
 @router.post("/engagements/{commitment_id}/financements/nouveau")
 def create_line_form(
     page: PageDep,
-    request: Request,
     commitment_id: PageId,
-    partner_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
-    year: Annotated[int, Form(ge=2000, le=2100)],
-    amount_requested: Field = "",
-    beneficiary_name: Field = "",
-    beneficiary_siret: Field = "",
-    beneficiary_rna: Field = "",
-    dauphin_number: Field = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    form: Annotated[NewLineForm, Form()],
 ) -> Response:
-    check_csrf(request, csrf_token)
+    page.check_csrf(form.csrf_token)
     commitment = _commitment_for_new_line(page, commitment_id)
-    form = {
-        "partner_id": partner_id,
-        "year": year,
-        "amount_requested": amount_requested,
-        "beneficiary_name": beneficiary_name,
-        "beneficiary_siret": beneficiary_siret,
-        "beneficiary_rna": beneficiary_rna,
-        "dauphin_number": dauphin_number,
-    }
-    if not scoping.can_create_funding_line(page.session, page.principal, commitment, partner_id):
+    values = form.values()
+    if not scoping.can_create_funding_line(
+        page.session, page.principal, commitment, form.partner_id
+    ):
         raise PageError(403, "Vous ne pouvez pas saisir les financements de ce partenaire.")
     try:
         line = service.create_line(
             page.session,
             commitment,
-            fields={**form, "amount_requested": amount_requested.strip() or "0"},
+            fields={**values, "amount_requested": form.amount_requested.strip() or "0"},
             actor_id=page.principal.user_id,
         )
     except ApiError as exc:
         page.session.rollback()
         commitment = page.session.get(Commitment, commitment_id)
         return _new_line_page(
-            page, commitment, errors={exc.field or "form": exc.detail}, values=form, status=422
+            page, commitment, errors={exc.field or "form": exc.detail}, values=values, status=422
         )
     return RedirectResponse(
         page.url(f"/financements/lignes/{line.id}", enregistre=1), status_code=303

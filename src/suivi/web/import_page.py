@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from suivi import clock
 from suivi.audit.models import AuditEvent
-from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.io.importer import (
     ImportProblem,
     ImportReport,
@@ -27,7 +26,7 @@ from suivi.io.importer import (
     read_upload,
 )
 from suivi.io.reading import FileTooLargeError
-from suivi.web.common import Page, PageDep, PageError, check_csrf
+from suivi.web.common import CsrfField, Page, PageDep, PageError
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,9 +104,9 @@ def import_upload(
     fichier: Annotated[UploadFile | None, File()] = None,
     essai: Annotated[str, Form(max_length=10)] = "",
     valider: Annotated[str, Form(max_length=10)] = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     _importer(page)
     dry_run = bool(essai)
     filename = (fichier.filename or "") if fichier is not None else ""

@@ -45,16 +45,7 @@ from suivi.labels import FRESHNESS_LABELS, PERFORMANCE_LABELS
 from suivi.monitoring.models import ALERT_KINDS, Alert
 from suivi.progress import commitment_health
 from suivi.web.cards import build_cards
-from suivi.web.common import (
-    PAGE_SIZE,
-    Page,
-    PageDep,
-    PageId,
-    Pagination,
-    not_found,
-    page_errors,
-    page_number,
-)
+from suivi.web.common import Page, PageDep, PageId, contract_quartier, not_found, page_errors
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,6 +77,21 @@ def scoped_evaluated(page: Page, *, include_inactive: bool = False) -> dict[int,
 def _visible_commitments_query(page: Page):
     return select(Commitment).where(
         Commitment.contract_id == page.contract.id, scoping.commitment_condition(page.principal)
+    )
+
+
+def _touches_quartier(quartier_id: int):
+    """The commitments that concern a quartier: linked to it, or measured there by one of
+    their indicators."""
+    return or_(
+        Commitment.id.in_(
+            select(CommitmentQuartier.commitment_id).where(
+                CommitmentQuartier.quartier_id == quartier_id
+            )
+        ),
+        Commitment.id.in_(
+            select(Indicator.commitment_id).where(Indicator.quartier_id == quartier_id)
+        ),
     )
 
 
@@ -309,13 +315,7 @@ def quartiers_page(page: PageDep) -> Response:
 @router.get("/quartiers/{code}")
 def quartier_page(page: PageDep, code: str) -> Response:
     session = page.session
-    quartier = session.execute(
-        select(Quartier).where(
-            Quartier.code == code, Quartier.id.in_(contract_quartier_ids(page.contract.id))
-        )
-    ).scalar_one_or_none()
-    if quartier is None:
-        raise not_found("Quartier")
+    quartier = contract_quartier(page, code)
     communes = list(
         session.execute(
             select(Commune)
@@ -324,19 +324,11 @@ def quartier_page(page: PageDep, code: str) -> Response:
             .order_by(Commune.name)
         ).scalars()
     )
-    touches = or_(
-        Commitment.id.in_(
-            select(CommitmentQuartier.commitment_id).where(
-                CommitmentQuartier.quartier_id == quartier.id
-            )
-        ),
-        Commitment.id.in_(
-            select(Indicator.commitment_id).where(Indicator.quartier_id == quartier.id)
-        ),
-    )
     commitments = list(
         session.execute(
-            _visible_commitments_query(page).where(touches).order_by(Commitment.code)
+            _visible_commitments_query(page)
+            .where(_touches_quartier(quartier.id))
+            .order_by(Commitment.code)
         ).scalars()
     )
     evaluated = scoped_evaluated(page)
@@ -519,27 +511,9 @@ def commitments_page(page: PageDep) -> Response:
     quartiers = _contract_quartiers(page)
     chosen = next((q for q in quartiers if q.code == quartier_code), None)
     if chosen is not None:
-        query = query.where(
-            or_(
-                Commitment.id.in_(
-                    select(CommitmentQuartier.commitment_id).where(
-                        CommitmentQuartier.quartier_id == chosen.id
-                    )
-                ),
-                Commitment.id.in_(
-                    select(Indicator.commitment_id).where(Indicator.quartier_id == chosen.id)
-                ),
-            )
-        )
-    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
-    commitments = list(
-        page.session.execute(
-            query.order_by(Commitment.code, Commitment.id)
-            .limit(pagination.size)
-            .offset(pagination.offset)
-        ).scalars()
-    )
+        query = query.where(_touches_quartier(chosen.id))
+    pagination, rows = page.paginate(query.order_by(Commitment.code, Commitment.id))
+    commitments = list(rows.scalars())
     return page.render(
         "commitments.html",
         rows=_commitment_rows(page, commitments),
@@ -758,9 +732,8 @@ def alerts_page(page: PageDep) -> Response:
                 Commitment.code.ilike(like),
             )
         )
-    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
-    rows = page.session.execute(query.limit(pagination.size).offset(pagination.offset)).all()
+    pagination, result = page.paginate(query)
+    rows = result.all()
     return page.render(
         "alerts.html",
         rows=rows,

@@ -9,9 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from suivi.auth.deps import CSRF_FORM_FIELD
 from suivi.contract.models import Partner, Quartier, contract_quartier_ids
 from suivi.labels import REPORT_KIND_LABELS
 from suivi.reports import access
@@ -23,16 +22,13 @@ from suivi.scoping import (
     report_refusal,
 )
 from suivi.web.common import (
-    PAGE_SIZE,
+    CsrfField,
     Page,
     PageDep,
     PageError,
     PageId,
-    Pagination,
-    check_csrf,
     not_found,
     page_errors,
-    page_number,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -54,15 +50,10 @@ def _render_reports(
     query = _reports_query(page)
     if kind in REPORT_KINDS:
         query = query.where(ReportFile.kind == kind)
-    total = page.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    pagination = Pagination(page_number(page.request), PAGE_SIZE, total)
-    reports = list(
-        page.session.execute(
-            query.order_by(ReportFile.generated_at.desc(), ReportFile.id.desc())
-            .limit(pagination.size)
-            .offset(pagination.offset)
-        ).scalars()
+    pagination, rows = page.paginate(
+        query.order_by(ReportFile.generated_at.desc(), ReportFile.id.desc())
     )
+    reports = list(rows.scalars())
     partner_names = dict(
         page.session.execute(
             select(Partner.id, Partner.name).where(Partner.contract_id == page.contract.id)
@@ -110,10 +101,10 @@ def generate_report_page(
     kind: Annotated[str, Form(alias="type", max_length=20)] = "",
     quartier: Annotated[str, Form(max_length=20)] = "",
     partenaire: Annotated[str, Form(max_length=20)] = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
     """Generate a report at the page's date, archive it, and come back to the list."""
-    check_csrf(page.request, csrf_token)
+    page.check_csrf(csrf_token)
     principal = page.principal
     if principal.role == "partenaire":
         kind, partenaire = "partner", str(principal.partner_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -14,12 +14,11 @@ from suivi.errors import ApiError
 from suivi.indicators import review
 from suivi.indicators.models import Indicator, Measurement
 from suivi.web.common import (
-    CSRF_FORM_FIELD,
+    CsrfField,
     Page,
     PageDep,
     PageError,
     PageId,
-    check_csrf,
     is_htmx,
     not_found,
 )
@@ -56,8 +55,10 @@ def review_page(page: PageDep) -> Response:
     return page.render("review.html", pending=pending, returned=returned)
 
 
-def _act(page: Page, request: Request, measurement_id: int, csrf_token: str | None, action):
-    check_csrf(request, csrf_token)
+def _act(page: Page, measurement_id: int, csrf_token: str | None, action) -> Response:
+    """Check the form, find the figure of this contract, run `action` on it; answer with its
+    refreshed row (htmx) or back to the list."""
+    page.check_csrf(csrf_token)
     session = page.session
     measurement = session.get(Measurement, measurement_id)
     indicator = session.get(Indicator, measurement.indicator_id) if measurement else None
@@ -70,11 +71,11 @@ def _act(page: Page, request: Request, measurement_id: int, csrf_token: str | No
         session.rollback()
         if exc.status_code == 404:
             raise not_found("Mesure") from None
-        if not is_htmx(request):
+        if not is_htmx(page.request):
             raise PageError(exc.status_code, exc.detail) from None
         error = exc.detail
         session.refresh(measurement)
-    if not is_htmx(request):
+    if not is_htmx(page.request):
         return RedirectResponse(page.url("/a-valider"), status_code=303)
     author = session.get(User, measurement.author_id) if measurement.author_id else None
     return page.render(
@@ -89,15 +90,9 @@ def _act(page: Page, request: Request, measurement_id: int, csrf_token: str | No
 
 
 @router.post("/a-valider/{measurement_id}/valider")
-def validate(
-    page: PageDep,
-    request: Request,
-    measurement_id: PageId,
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
-) -> Response:
+def validate(page: PageDep, measurement_id: PageId, csrf_token: CsrfField = None) -> Response:
     return _act(
         page,
-        request,
         measurement_id,
         csrf_token,
         lambda m: review.validate_measurement(page.session, page.principal, m),
@@ -107,14 +102,12 @@ def validate(
 @router.post("/a-valider/{measurement_id}/renvoyer")
 def return_figure(
     page: PageDep,
-    request: Request,
     measurement_id: PageId,
     reason: Annotated[str, Form(max_length=600)] = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    csrf_token: CsrfField = None,
 ) -> Response:
     return _act(
         page,
-        request,
         measurement_id,
         csrf_token,
         lambda m: review.return_measurement(page.session, page.principal, m, reason=reason),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
+from pydantic import Field
 from sqlalchemy import select
 
 from suivi import clock
@@ -21,14 +22,13 @@ from suivi.labels import FRESHNESS_LABELS
 from suivi.validation import InputError, clean_number, clean_text, clean_url
 from suivi.web.cards import build_cards, due_order, loggable_indicator_ids, search_texts
 from suivi.web.common import (
-    CSRF_FORM_FIELD,
     MAX_TEXT,
     PAGE_SIZE,
     Page,
     PageDep,
     PageId,
     Pagination,
-    check_csrf,
+    PostedForm,
     is_htmx,
     not_found,
     page_errors,
@@ -181,36 +181,34 @@ def _validate(page: Page, indicator: Indicator, form: dict[str, str]) -> tuple[d
     return clean, errors
 
 
+class MeasurementForm(PostedForm):
+    """A figure of an indicator (or its correction), as typed."""
+
+    value: Annotated[str, Field(max_length=100)] = ""
+    measured_on: Annotated[str, Field(max_length=20)] = ""
+    comment: Annotated[str, Field(max_length=MAX_TEXT + 100)] = ""
+    evidence_url: Annotated[str, Field(max_length=600)] = ""
+    reason: Annotated[str, Field(max_length=600)] = ""
+
+
 @router.post("/indicateurs/{indicator_id}/mesures")
 def log_measurement(
     page: PageDep,
-    request: Request,
     indicator_id: PageId,
-    value: Annotated[str, Form(max_length=100)] = "",
-    measured_on: Annotated[str, Form(max_length=20)] = "",
-    comment: Annotated[str, Form(max_length=MAX_TEXT + 100)] = "",
-    evidence_url: Annotated[str, Form(max_length=600)] = "",
-    reason: Annotated[str, Form(max_length=600)] = "",
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD)] = None,
+    form: Annotated[MeasurementForm, Form()],
 ) -> Response:
-    check_csrf(request, csrf_token)
+    page.check_csrf(form.csrf_token)
     indicator = _measurable_indicator(page, indicator_id)
-    form = {
-        "value": value,
-        "measured_on": measured_on,
-        "comment": comment,
-        "evidence_url": evidence_url,
-        "reason": reason,
-    }
-    clean, errors = _validate(page, indicator, form)
+    values = form.values()
+    clean, errors = _validate(page, indicator, values)
     if not errors:
         errors = _save(page, indicator, clean)
     card = _card(page, indicator)
     card.errors = errors
-    card.values = form if errors else {}
+    card.values = values if errors else {}
     card.saved = not errors
     status_code = 422 if errors else 200
-    if is_htmx(request):
+    if is_htmx(page.request):
         return page.render("_card.html", status_code=status_code, card=card, standalone=False)
     if not errors:
         return RedirectResponse(
@@ -243,39 +241,38 @@ def _save(page: Page, indicator: Indicator, clean: dict) -> dict[str, str]:
         .scalars()
         .first()
     )
+    if existing is not None and not clean["reason"]:
+        return {
+            "reason": "Une valeur est déjà enregistrée au "
+            f"{format_date(existing.measured_on)} : indiquez le motif de la correction."
+        }
+    common: dict[str, Any] = {
+        "measured_on": clean["measured_on"],
+        "value": clean["value"],
+        "actor_id": page.principal.user_id,
+        "today": clock.today(page.settings.tz),
+        "validation_required": page.settings.validation.required,
+    }
     try:
         if existing is None:
             service.create_measurement(
                 session,
                 contract,
                 indicator,
-                measured_on=clean["measured_on"],
-                value=clean["value"],
                 comment=clean["comment"],
                 evidence_url=clean["evidence_url"],
-                actor_id=page.principal.user_id,
-                today=clock.today(page.settings.tz),
-                validation_required=page.settings.validation.required,
+                **common,
             )
-        elif not clean["reason"]:
-            return {
-                "reason": "Une valeur est déjà enregistrée au "
-                f"{format_date(existing.measured_on)} : indiquez le motif de la correction."
-            }
         else:
             service.correct_measurement(
                 session,
                 contract,
                 indicator,
                 existing,
-                measured_on=clean["measured_on"],
-                value=clean["value"],
                 reason=clean["reason"],
                 comment=clean["comment"] or None,
                 evidence_url=clean["evidence_url"] or None,
-                actor_id=page.principal.user_id,
-                today=clock.today(page.settings.tz),
-                validation_required=page.settings.validation.required,
+                **common,
             )
     except ApiError as exc:
         # Nothing is saved (a 422 is rolled back at the boundary), but a refused insert can
