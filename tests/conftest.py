@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import chromium_browser
 from tests.support.databases import BACKENDS, DatabaseFactory, TestDatabase
 
 CLOCK_SENSITIVE_MODULES = (
@@ -88,3 +89,11 @@ def reference_db(database_factory, backend, tmp_path) -> TestDatabase:
 def demo_db(database_factory, backend, tmp_path) -> TestDatabase:
     """Reference data + the demo portfolio as of tests.support.databases.DEMO_AS_OF."""
     yield from _database(database_factory, backend, "demo", tmp_path)
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    """One headless chromium for a browser test module, started after its `site` fixture (the
+    demo served by uvicorn, which the module defines)."""
+    with chromium_browser() as browser:
+        yield browser

@@ -35,26 +35,21 @@ def _token(client: TestClient, email: str) -> dict[str, str]:
 def _commitments(db, email: str) -> tuple[int, int]:
     """A commitment the account may read, and one it may not."""
     with db.session(write=False) as session:
-        principal = principal_of(session, email)
-        inside = (
-            session.execute(
-                select(Commitment.id)
-                .where(scoping.commitment_condition(principal))
-                .order_by(Commitment.id)
-            )
-            .scalars()
-            .first()
-        )
-        outside = (
-            session.execute(
-                select(Commitment.id)
-                .where(~scoping.commitment_condition(principal))
-                .order_by(Commitment.id)
-            )
-            .scalars()
-            .first()
-        )
-    return inside, outside
+        readable = scoping.commitment_condition(principal_of(session, email))
+
+        def first(condition) -> int:
+            query = select(Commitment.id).where(condition).order_by(Commitment.id)
+            return session.execute(query).scalars().first()
+
+        return first(readable), first(~readable)
+
+
+def _give_opinion(client, report_id, opinion_id, headers, verdict, text, given_on):
+    return client.post(
+        f"/api/annual-reports/{report_id}/opinions/{opinion_id}",
+        json={"verdict": verdict, "text": text, "given_on": given_on},
+        headers=headers,
+    )
 
 
 def test_the_2026_cycle_through_the_api_to_the_public_page(demo_db):
@@ -100,27 +95,22 @@ def test_the_2026_cycle_through_the_api_to_the_public_page(demo_db):
         admin = _token(client, "admin@example.org")
         listed = client.get(f"/api/annual-reports/{report_id}", headers=citoyen).json()
         with demo_db.session(write=False) as session:
-            own_conseil = (
-                session.execute(
-                    select(AnnualReportOpinion.id).where(
-                        AnnualReportOpinion.annual_report_id == report_id,
-                        AnnualReportOpinion.conseil_citoyen_id.is_not(None),
-                    )
-                )
-                .scalars()
-                .all()
+            conseil_opinions = select(AnnualReportOpinion.id).where(
+                AnnualReportOpinion.annual_report_id == report_id,
+                AnnualReportOpinion.conseil_citoyen_id.is_not(None),
             )
+            own_conseil = session.execute(conseil_opinions).scalars().all()
         assert listed["id"] == report_id
         given = None
         for opinion_id in own_conseil:
-            response = client.post(
-                f"/api/annual-reports/{report_id}/opinions/{opinion_id}",
-                json={
-                    "verdict": "reserve",
-                    "text": "Réserve sur la cité 12.",
-                    "given_on": "2026-11-20",
-                },
-                headers=citoyen,
+            response = _give_opinion(
+                client,
+                report_id,
+                opinion_id,
+                citoyen,
+                "reserve",
+                "Réserve sur la cité 12.",
+                "2026-11-20",
             )
             if response.status_code == 200:
                 given = opinion_id
@@ -128,20 +118,18 @@ def test_the_2026_cycle_through_the_api_to_the_public_page(demo_db):
                 assert response.status_code == 404
         assert given is not None
         municipal = next(o for o in opinions if o["body_kind"] == "conseil_municipal")
-        other = client.post(
-            f"/api/annual-reports/{report_id}/opinions/{municipal['id']}",
-            json={"verdict": "favorable", "text": "", "given_on": "2026-11-20"},
-            headers=citoyen,
+        other = _give_opinion(
+            client, report_id, municipal["id"], citoyen, "favorable", "", "2026-11-20"
         )
         assert other.status_code == 404
-        entered = client.post(
-            f"/api/annual-reports/{report_id}/opinions/{municipal['id']}",
-            json={
-                "verdict": "defavorable",
-                "text": "Avis du conseil municipal.",
-                "given_on": "2026-11-19",
-            },
-            headers=admin,
+        entered = _give_opinion(
+            client,
+            report_id,
+            municipal["id"],
+            admin,
+            "defavorable",
+            "Avis du conseil municipal.",
+            "2026-11-19",
         )
         assert entered.status_code == 200
         early = client.post(
@@ -173,11 +161,7 @@ def test_the_2026_cycle_through_the_api_to_the_public_page(demo_db):
         assert deemed and all(
             o["text"] == "Avis réputé favorable (absence de réponse)" for o in deemed
         )
-        late = client.post(
-            f"/api/annual-reports/{report_id}/opinions/{given}",
-            json={"verdict": "favorable", "text": "", "given_on": "2026-12-16"},
-            headers=citoyen,
-        )
+        late = _give_opinion(client, report_id, given, citoyen, "favorable", "", "2026-12-16")
         assert late.status_code == 409
         assert late.json()["detail"] == (
             "Le rapport est déjà approuvé : il n'est plus possible de donner un avis."

@@ -48,6 +48,19 @@ def _submit(session, principal, report, opinion_id, db, **kw):
     )
 
 
+def _approve(session, principal, report, day: date, reference: str, response: str = ""):
+    """The council's deliberation approving the report, recorded on its day."""
+    return service.approve(
+        session,
+        principal,
+        report,
+        deliberation_on=day,
+        deliberation_ref=reference,
+        observations_response=response,
+        as_of=day,
+    )
+
+
 def test_full_cycle_from_draft_to_published_pdf_with_opinions_annexed(demo_db):
     db = demo_db
     report_id = open_2026(db)
@@ -110,15 +123,7 @@ def test_full_cycle_from_draft_to_published_pdf_with_opinions_annexed(demo_db):
         )
         # Approval before the deadline while opinions are missing: refused.
         with pytest.raises(Conflict, match="avant la fin de la consultation"):
-            service.approve(
-                session,
-                admin,
-                report,
-                deliberation_on=date(2026, 11, 30),
-                deliberation_ref="DEL-2026-1",
-                observations_response="",
-                as_of=date(2026, 11, 30),
-            )
+            _approve(session, admin, report, date(2026, 11, 30), "DEL-2026-1")
         # The conseil citoyen cannot answer for another body (404, not revealed).
         municipal = _opinion(session, report_id, body_kind="conseil_municipal")
         with pytest.raises(NotFound):
@@ -145,14 +150,13 @@ def test_full_cycle_from_draft_to_published_pdf_with_opinions_annexed(demo_db):
         admin = principal_of(session, "admin@example.org")
         with pytest.raises(Conflict, match="pas encore été approuvé"):
             service.check_can_publish(admin, report)
-        service.approve(
+        _approve(
             session,
             admin,
             report,
-            deliberation_on=date(2026, 12, 18),
-            deliberation_ref="DEL-2026-117",
-            observations_response="Les travaux de la cité 12 seront priorisés en 2027.",
-            as_of=date(2026, 12, 18),
+            date(2026, 12, 18),
+            "DEL-2026-117",
+            "Les travaux de la cité 12 seront priorisés en 2027.",
         )
         citoyen = principal_of(session, "citoyen@example.org")
         own = _opinion(
@@ -203,24 +207,14 @@ def test_attachments_must_be_small_pdfs(demo_db):
         report = session.get(AnnualReport, report_id)
         admin = principal_of(session, "admin@example.org")
         opinion = _opinion(session, report_id)
-        with pytest.raises(Invalid, match="doit être un fichier PDF"):
-            _submit(
-                session,
-                admin,
-                report,
-                opinion.id,
-                demo_db,
-                attachment=service.UploadedPdf("avis.pdf", b"MZ\x90\x00 not a pdf"),
-            )
-        with pytest.raises(Invalid, match="taille maximale"):
-            _submit(
-                session,
-                admin,
-                report,
-                opinion.id,
-                demo_db,
-                attachment=service.UploadedPdf("avis.pdf", SMALL_PDF + b"0" * 2000),
-            )
+        refused = {
+            b"MZ\x90\x00 not a pdf": "doit être un fichier PDF",
+            SMALL_PDF + b"0" * 2000: "taille maximale",  # the limit is 1024 bytes
+        }
+        for content, refusal in refused.items():
+            attachment = service.UploadedPdf("avis.pdf", content)
+            with pytest.raises(Invalid, match=refusal):
+                _submit(session, admin, report, opinion.id, demo_db, attachment=attachment)
 
 
 def test_open_twice_and_deadline_days_are_refused_or_applied(demo_db):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from suivi.annual.models import AnnualReportOpinion
 from suivi.app import create_app
 from tests.support.annual import open_2026
-from tests.support.browser import chromium_browser, require_chromium, served, shot
+from tests.support.browser import demo_database, served, shot
 
 pytestmark = pytest.mark.browser
 SMALL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -18,18 +18,10 @@ SMALL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 @pytest.fixture(scope="module")
 def site(database_factory, tmp_path_factory):
-    require_chromium()
-    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("annual"))
-    report_id = open_2026(database)
-    with served(create_app(database.settings)) as url:
-        yield {"url": url, "db": database, "report_id": report_id}
-    database_factory.drop(database)
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    with chromium_browser() as browser:
-        yield browser
+    with demo_database(database_factory, tmp_path_factory, "annual") as database:
+        report_id = open_2026(database)
+        with served(create_app(database.settings)) as url:
+            yield {"url": url, "db": database, "report_id": report_id}
 
 
 def test_public_pages_without_login(browser, site):

@@ -14,7 +14,6 @@ from suivi.audit.models import AuditEvent
 from suivi.auth.models import User, UserScope
 from suivi.commitments.models import Commitment
 from suivi.contract.models import (
-    Contract,
     ContractQuartier,
     Meeting,
     Partner,
@@ -23,6 +22,7 @@ from suivi.contract.models import (
     contract_quartier_ids,
 )
 from suivi.reports.models import ReportFile
+from tests.support.contracts import add_contract
 
 NOT_ADMINS = ("chef_de_projet", "partenaire", "copil")
 
@@ -139,16 +139,7 @@ def test_other_roles_cannot_change_reference_data(api, role):
 
 def test_another_contracts_reference_data_does_not_exist_for_the_admin(api):
     with api.db.session() as session:
-        other = Contract(
-            code="AUTRE",
-            name="Autre contrat",
-            territory="Ailleurs",
-            signed_on=date(2024, 9, 1),
-            term_start=date(2024, 9, 1),
-            term_end=date(2030, 12, 31),
-        )
-        session.add(other)
-        session.flush()
+        other = add_contract(session, signed_on=date(2024, 9, 1), term_start=date(2024, 9, 1))
         partner = Partner(contract_id=other.id, code="p", name="P", kind="etat")
         priority = Priority(contract_id=other.id, code="O1", title="O", domain="emploi")
         meeting = Meeting(contract_id=other.id, kind="copil", held_on=date(2026, 1, 5), title="C")

@@ -139,15 +139,10 @@ def test_lock_freezes_figures_dated_up_to_the_cutoff(api):
     meeting = autumn_copil(api.db)
     assert meeting.data_cutoff.isoformat() == "2026-10-31" and not meeting.locked
     early = _enter(api, "admin", first, "2026-10-15", 40)
-    assert (
-        api.post(
-            "chef_de_projet", f"/api/meetings/{meeting.id}/lock", json={"data_cutoff": "2026-10-31"}
-        ).status_code
-        == 403
-    )
-    locked = api.post(
-        "admin", f"/api/meetings/{meeting.id}/lock", json={"data_cutoff": "2026-10-31"}
-    )
+    lock, unlock = f"/api/meetings/{meeting.id}/lock", f"/api/meetings/{meeting.id}/unlock"
+    cutoff = {"data_cutoff": "2026-10-31"}
+    assert api.post("chef_de_projet", lock, json=cutoff).status_code == 403
+    locked = api.post("admin", lock, json=cutoff)
     assert locked.status_code == 200, locked.text
     assert locked.json()["locked"] is True
 
@@ -175,16 +170,9 @@ def test_lock_freezes_figures_dated_up_to_the_cutoff(api):
     refused(api.post("partenaire", f"/api/measurements/{early['id']}/return", json={"reason": "x"}))
     # After the cut-off, figures go on.
     assert _enter(api, "admin", second, "2026-11-01", 2)["status"] == "submitted"
-    assert api.post("admin", f"/api/meetings/{meeting.id}/unlock", json={}).status_code == 422
-    assert (
-        api.post(
-            "chef_de_projet", f"/api/meetings/{meeting.id}/unlock", json={"reason": "x"}
-        ).status_code
-        == 403
-    )
-    reopened = api.post(
-        "admin", f"/api/meetings/{meeting.id}/unlock", json={"reason": "Chiffres CAF tardifs"}
-    )
+    assert api.post("admin", unlock, json={}).status_code == 422
+    assert api.post("chef_de_projet", unlock, json={"reason": "x"}).status_code == 403
+    reopened = api.post("admin", unlock, json={"reason": "Chiffres CAF tardifs"})
     assert reopened.status_code == 200 and reopened.json()["locked"] is False
     audit = [row.after for row in audit_rows(api.db, "meeting", meeting.id)]
     assert any(a.get("unlock_reason") == "Chiffres CAF tardifs" for a in audit)

@@ -9,22 +9,19 @@ from fastapi.testclient import TestClient
 
 from suivi.app import create_app
 from suivi.auth.service import create_user
-from suivi.contract.models import Contract
 from tests.support.api_clients import login
+from tests.support.contracts import add_contract
 
 
 def _other_contract_admin(db) -> None:
     with db.session() as session:
-        other = Contract(
-            code="AUTRE-2024",
-            name="Autre contrat de ville",
-            territory="Ailleurs",
+        other = add_contract(
+            session,
+            "AUTRE-2024",
+            "Autre contrat de ville",
             signed_on=date(2024, 9, 1),
             term_start=date(2024, 9, 1),
-            term_end=date(2030, 12, 31),
         )
-        session.add(other)
-        session.flush()
         create_user(
             session,
             email="admin.autre@example.org",

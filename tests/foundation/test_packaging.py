@@ -32,6 +32,16 @@ def _shipped_source_files() -> set[str]:
     return files
 
 
+def _pip(command: str, *args: str) -> None:
+    """pip, offline: no index, no dependencies, no build isolation (the venv holds them)."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", command, "--quiet", "--no-deps", "--no-index"]
+        + ["--no-build-isolation", *args],
+        check=True,
+        timeout=300,
+    )
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
@@ -44,12 +54,7 @@ def wheel(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "src", source / "src", symlinks=True, ignore=ignore)
     shutil.copytree(ROOT / "reports", source / "reports", ignore=ignore)
     out = tmp / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "-w", str(out), str(source)],
-        check=True,
-        timeout=300,
-    )
+    _pip("wheel", "-w", str(out), str(source))
     (built,) = out.glob("suivi-*.whl")
     return built
 
@@ -84,12 +89,7 @@ def test_wheel_ships_every_file_the_app_reads(wheel):
 def test_installed_wheel_renders_a_report_away_from_the_checkout(wheel, tmp_path):
     """A non-editable install, run from a folder with no config.toml: demo + COPIL report."""
     target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
-        + ["--no-build-isolation", "--target", str(target), str(wheel)],
-        check=True,
-        timeout=300,
-    )
+    _pip("install", "--target", str(target), str(wheel))
     workdir = tmp_path / "ailleurs"
     workdir.mkdir()
     env = {name: value for name, value in os.environ.items() if not name.startswith("SUIVI_")}

@@ -27,6 +27,27 @@ def _file_quartiers() -> dict[str, dict]:
     return {f["properties"]["code"]: f["properties"] for f in collection["features"]}
 
 
+def _communes_by_quartier(session, column) -> dict[str, set]:
+    """Quartier code → the `column` values (a `Commune` column) of the communes it spans."""
+    rows = session.exec(
+        select(Quartier.code, column)
+        .join(QuartierCommune, QuartierCommune.quartier_id == Quartier.id)
+        .join(Commune, Commune.id == QuartierCommune.commune_id)
+    ).all()
+    found: dict[str, set] = {}
+    for code, value in rows:
+        found.setdefault(code, set()).add(value)
+    return found
+
+
+def _contract_link(session, quartier_code: str) -> ContractQuartier:
+    return session.exec(
+        select(ContractQuartier)
+        .join(Quartier, Quartier.id == ContractQuartier.quartier_id)
+        .where(Quartier.code == quartier_code)
+    ).one()
+
+
 def test_the_22_quartiers_match_the_file(reference_db):
     expected = _file_quartiers()
     with reference_db.session() as session:
@@ -35,27 +56,13 @@ def test_the_22_quartiers_match_the_file(reference_db):
         assert len(rows) == 22
         assert sum(q.cited_in_press_release for q in rows) == 16
         assert all(q.contour and q.contour["type"] == "MultiPolygon" for q in rows)
-        links = session.exec(
-            select(Quartier.code, Commune.insee)
-            .join(QuartierCommune, QuartierCommune.quartier_id == Quartier.id)
-            .join(Commune, Commune.id == QuartierCommune.commune_id)
-        ).all()
-    by_code: dict[str, set[str]] = {}
-    for code, insee in links:
-        by_code.setdefault(code, set()).add(insee)
+        by_code = _communes_by_quartier(session, Commune.insee)
     assert by_code == {c: set(p["communes_insee"]) for c, p in expected.items()}
 
 
 def test_quartiers_spanning_several_epcis(reference_db):
     with reference_db.session() as session:
-        rows = session.exec(
-            select(Quartier.code, Commune.epci)
-            .join(QuartierCommune, QuartierCommune.quartier_id == Quartier.id)
-            .join(Commune, Commune.id == QuartierCommune.commune_id)
-        ).all()
-    epcis: dict[str, set[str]] = {}
-    for code, epci in rows:
-        epcis.setdefault(code, set()).add(epci)
+        epcis = _communes_by_quartier(session, Commune.epci)
     multi = {code for code, names in epcis.items() if len(names) > 1}
     assert multi == {"QN06216M", "QN06243M", "QN06245M", "QN06247M"}
     assert "CA de Béthune-Bruay, Artois-Lys Romane" in epcis["QN06216M"]
@@ -104,11 +111,7 @@ def test_contract_partners_and_priorities(reference_db):
 
 def test_reloading_reference_keeps_edits_and_adds_nothing(reference_db):
     with reference_db.session() as session:
-        link = session.exec(
-            select(ContractQuartier)
-            .join(Quartier, Quartier.id == ContractQuartier.quartier_id)
-            .where(Quartier.code == "QN06230M")
-        ).one()
+        link = _contract_link(session, "QN06230M")
         link.in_contract = False
     tables = (Commune, Quartier, ContractQuartier, Partner, Priority, QuartierCommune)
     with reference_db.session() as session:
@@ -116,10 +119,6 @@ def test_reloading_reference_keeps_edits_and_adds_nothing(reference_db):
         load_reference(session, reference_db.settings.contract)
     with reference_db.session() as session:
         after = {m: session.exec(select(func.count()).select_from(m)).one() for m in tables}
-        link = session.exec(
-            select(ContractQuartier)
-            .join(Quartier, Quartier.id == ContractQuartier.quartier_id)
-            .where(Quartier.code == "QN06230M")
-        ).one()
+        link = _contract_link(session, "QN06230M")
     assert before == after
     assert link.in_contract is False

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from suivi.app import create_app
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_chromium, served
+from tests.support.browser import SCREENSHOTS, chromium_browser, demo_database, served
 from tests.support.governance import new_meeting
 from tests.support.web_clients import AS_OF, EMAILS
 
@@ -16,19 +16,14 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def site(database_factory, tmp_path_factory):
-    require_chromium()
-    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("decisions"))
-    meeting_id = new_meeting(database)
-    with served(create_app(database.settings)) as url:
-        yield {"url": url, "meeting_id": meeting_id}
-    database_factory.drop(database)
+    with demo_database(database_factory, tmp_path_factory, "decisions") as database:
+        meeting_id = new_meeting(database)
+        with served(create_app(database.settings)) as url:
+            yield {"url": url, "meeting_id": meeting_id}
 
 
 def test_decisions_are_entered_during_the_meeting(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         context = browser.new_context(locale="fr-FR")
         page = context.new_page()
         page.goto(f"{site['url']}/instances/{site['meeting_id']}?as_of={AS_OF}")
@@ -79,4 +74,3 @@ def test_decisions_are_entered_during_the_meeting(site):
         expect(page.locator("table.decisions tbody tr")).to_contain_text("cité 12")
         page.screenshot(path=str(SCREENSHOTS / "decisions-en-retard.png"), full_page=True)
         context.close()
-        browser.close()

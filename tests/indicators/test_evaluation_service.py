@@ -14,7 +14,7 @@ from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
 from suivi.indicators.models import Indicator, Measurement, Target
 from suivi.progress import evaluate
 from tests.support.databases import DEMO_AS_OF
-from tests.support.indicators import QueryCounter
+from tests.support.indicators import QueryCounter, double_portfolio, write_correction
 
 
 def _contract_id(session) -> int:
@@ -32,29 +32,7 @@ def test_query_count_does_not_grow_with_indicators(demo_db):
                 indicator_ids=[1, 2],
                 include_inactive=True,
             )
-        # Double the portfolio: copy every indicator with its targets and measurements.
-        indicators = session.exec(select(Indicator)).scalars().all()
-        for original in indicators:
-            copy = Indicator(
-                **original.model_dump(exclude={"id", "code"}), code=f"{original.code}-B"
-            )
-            session.add(copy)
-            session.flush()
-            for target in session.exec(
-                select(Target).where(Target.indicator_id == original.id)
-            ).scalars():
-                session.add(
-                    Target(indicator_id=copy.id, target_date=target.target_date, value=target.value)
-                )
-            for reading in session.exec(
-                select(Measurement).where(Measurement.indicator_id == original.id)
-            ).scalars():
-                session.add(
-                    Measurement(
-                        indicator_id=copy.id, measured_on=reading.measured_on, value=reading.value
-                    )
-                )
-        session.flush()
+        double_portfolio(session)  # the demo has no superseded reading to leave out
         with QueryCounter(demo_db.engine) as large:
             many = evaluate_indicators(session, contract_id=contract_id, as_of=DEMO_AS_OF)
         with QueryCounter(demo_db.engine) as rollups:
@@ -85,19 +63,7 @@ def test_matches_the_engine_and_ignores_superseded(demo_db):
         )
         latest = readings[-1]
         # Correct the latest value: the old row is superseded, never erased.
-        # (written superseded by the old row, then swapped: one current value per date)
-        correction = Measurement(
-            indicator_id=indicator.id,
-            measured_on=latest.measured_on,
-            value=latest.value * 10,
-            superseded_by_id=latest.id,
-        )
-        session.add(correction)
-        session.flush()
-        latest.superseded_by_id = correction.id
-        session.flush()
-        correction.superseded_by_id = None
-        session.flush()
+        correction = write_correction(session, latest, latest.value * 10)
         result = evaluate_indicators(
             session, contract_id=contract_id, as_of=DEMO_AS_OF, indicator_ids=[indicator.id]
         )[indicator.id]

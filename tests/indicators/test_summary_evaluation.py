@@ -15,7 +15,7 @@ from suivi.contract.models import Contract
 from suivi.indicators.evaluation import evaluate_indicators, evaluate_summaries
 from suivi.indicators.models import Indicator, Measurement
 from tests.support.databases import DEMO_AS_OF
-from tests.support.indicators import QueryCounter
+from tests.support.indicators import QueryCounter, write_correction
 
 
 def _awkward_measurements(session) -> None:
@@ -59,18 +59,7 @@ def _awkward_measurements(session) -> None:
         ).scalar()
         if old is None:
             continue
-        # Written superseded by the old row, then swapped: one current value per date.
-        new = Measurement(
-            indicator_id=indicator.id,
-            measured_on=old.measured_on,
-            value=0.5,
-            superseded_by_id=old.id,
-        )
-        session.add(new)
-        session.flush()
-        old.superseded_by_id = new.id
-        session.flush()
-        new.superseded_by_id = None
+        write_correction(session, old, 0.5)
     session.flush()
 
 

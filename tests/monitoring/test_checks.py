@@ -16,6 +16,7 @@ from suivi.monitoring.models import Alert
 from suivi.monitoring.service import alerts_of, check_indicators
 from suivi.scheduler import run_job
 from tests.support.databases import DEMO_AS_OF
+from tests.support.indicators import double_portfolio, write_correction
 
 
 def contract_id(db) -> int:
@@ -123,18 +124,7 @@ def test_off_track_resolved_then_reopened_as_a_new_alert(demo_db):
     with demo_db.session() as session:
         old = session.get(Measurement, reading_id)
         indicator = session.get(Indicator, indicator_id)
-        correction = Measurement(
-            indicator_id=indicator_id,
-            measured_on=DEMO_AS_OF,
-            value=indicator.baseline_value,
-            correction_reason="erreur de saisie",
-            superseded_by_id=old.id,  # swapped below: one current value per date
-        )
-        session.add(correction)
-        session.flush()
-        old.superseded_by_id = correction.id
-        session.flush()
-        correction.superseded_by_id = None
+        write_correction(session, old, indicator.baseline_value, "erreur de saisie")
     day_three = DEMO_AS_OF + timedelta(days=2)
     check(demo_db, day_three)
     rows = [a for a in alerts(demo_db) if (a[1], a[2]) == key]
@@ -168,36 +158,8 @@ def test_check_is_set_based(demo_db):
     try:
         check(demo_db)
         first = len(statements)
-        # Double the portfolio: copy every indicator with its targets and readings.
         with demo_db.session() as session:
-            indicators = session.execute(select(Indicator)).scalars().all()
-            for indicator in indicators:
-                data = indicator.model_dump(exclude={"id"})
-                data["code"] = data["code"] + "-B"
-                copy = Indicator(**data)
-                session.add(copy)
-                session.flush()
-                for target in session.execute(
-                    select(Target).where(Target.indicator_id == indicator.id)
-                ).scalars():
-                    session.add(
-                        Target(
-                            indicator_id=copy.id, target_date=target.target_date, value=target.value
-                        )
-                    )
-                for reading in session.execute(
-                    select(Measurement).where(
-                        Measurement.indicator_id == indicator.id,
-                        Measurement.superseded_by_id.is_(None),
-                    )
-                ).scalars():
-                    session.add(
-                        Measurement(
-                            indicator_id=copy.id,
-                            measured_on=reading.measured_on,
-                            value=reading.value,
-                        )
-                    )
+            double_portfolio(session)
         statements.clear()
         result = check(demo_db)
         assert result.opened > 100  # the copies got their alerts

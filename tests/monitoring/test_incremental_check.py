@@ -16,6 +16,7 @@ from suivi.monitoring.models import Alert, IndicatorChange, IndicatorCheck
 from suivi.monitoring.service import alerts_of
 from suivi.scheduler import run_job
 from tests.support.databases import DEMO_AS_OF
+from tests.support.indicators import write_correction
 
 
 def run_check(db, as_of: date) -> dict:
@@ -171,31 +172,13 @@ def test_months_of_daily_checks_match_a_full_check_every_day(demo_db):
                 on = day + timedelta(days=10 if step % 8 == 0 else -1)
                 session.add(Measurement(indicator_id=indicator_id, measured_on=on, value=baseline))
             elif step % 4 == 1:  # a figure is corrected
-                old = (
-                    session.execute(
-                        select(Measurement)
-                        .where(
-                            Measurement.indicator_id == indicator_id,
-                            Measurement.superseded_by_id.is_(None),
-                        )
-                        .order_by(Measurement.measured_on.desc())
-                    )
-                    .scalars()
-                    .first()
+                current = select(Measurement).where(
+                    Measurement.indicator_id == indicator_id,
+                    Measurement.superseded_by_id.is_(None),
                 )
+                old = session.scalars(current.order_by(Measurement.measured_on.desc())).first()
                 if old is not None:
-                    new = Measurement(
-                        indicator_id=indicator_id,
-                        measured_on=old.measured_on,
-                        value=old.value * 3 + 1,
-                        correction_reason="erreur de saisie",
-                        superseded_by_id=old.id,  # swapped below: one current value per date
-                    )
-                    session.add(new)
-                    session.flush()
-                    old.superseded_by_id = new.id
-                    session.flush()
-                    new.superseded_by_id = None
+                    write_correction(session, old, old.value * 3 + 1, "erreur de saisie")
             elif step % 4 == 2:  # a target is revised
                 session.execute(
                     update(Target)

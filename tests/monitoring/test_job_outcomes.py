@@ -4,7 +4,7 @@ administration page)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -18,6 +18,7 @@ from suivi.jobs import JobResult
 from suivi.monitoring.models import Alert, JobRun
 from suivi.scheduler import jobs_to_catch_up, run_job
 from tests.support.api_clients import client_for, login
+from tests.support.contracts import add_contract
 from tests.support.databases import DEMO_AS_OF
 from tests.support.scheduler import catch_up_settings, paris, record_run
 
@@ -42,16 +43,7 @@ def second_contract(db) -> tuple[int, int]:
     Returns (demo contract id, second contract id)."""
     with db.session() as session:
         demo_id = session.execute(select(Contract.id)).scalar_one()
-        other = Contract(
-            code="AUTRE",
-            name="Contrat voisin",
-            territory="Ailleurs",
-            signed_on=date(2024, 6, 1),
-            term_start=date(2024, 1, 1),
-            term_end=date(2030, 12, 31),
-        )
-        session.add(other)
-        session.flush()
+        other = add_contract(session, name="Contrat voisin")
         ids = list(session.execute(select(Commitment.id).order_by(Commitment.id)).scalars())
         moved = ids[: len(ids) // 2]
         session.execute(

@@ -99,11 +99,20 @@ def test_server_down_leaves_pending_then_delivers_once(empty_db):
         server.stop()
 
 
+def _deliver_refused(db, smtp_server, address: str, answer: str):
+    """One message to `address`, which the server refuses with `answer`: (settings, message,
+    outcome)."""
+    smtp_server.handler.refuse[address] = answer
+    settings = smtp_settings(db.settings, smtp_server.port)
+    message = outgoing(to=address)
+    outcome = deliver(db.engine, settings, message, run_started_at=utcnow(), **NO_WAIT)
+    return settings, message, outcome
+
+
 def test_permanent_refusal_is_failed_with_the_server_answer(empty_db, smtp_server):
-    smtp_server.handler.refuse["nobody@example.org"] = "550 5.1.1 Boite inconnue"
-    settings = smtp_settings(empty_db.settings, smtp_server.port)
-    message = outgoing(to="nobody@example.org")
-    outcome = deliver(empty_db.engine, settings, message, run_started_at=utcnow(), **NO_WAIT)
+    settings, message, outcome = _deliver_refused(
+        empty_db, smtp_server, "nobody@example.org", "550 5.1.1 Boite inconnue"
+    )
     assert outcome.status == "failed"
     saved = row(empty_db, message.dedup_key)
     assert saved.status == "failed"
@@ -115,10 +124,9 @@ def test_permanent_refusal_is_failed_with_the_server_answer(empty_db, smtp_serve
 
 
 def test_temporary_refusal_stays_pending(empty_db, smtp_server):
-    smtp_server.handler.refuse["busy@example.org"] = "451 4.3.0 Reessayez plus tard"
-    settings = smtp_settings(empty_db.settings, smtp_server.port)
-    message = outgoing(to="busy@example.org")
-    outcome = deliver(empty_db.engine, settings, message, run_started_at=utcnow(), **NO_WAIT)
+    _, message, outcome = _deliver_refused(
+        empty_db, smtp_server, "busy@example.org", "451 4.3.0 Reessayez plus tard"
+    )
     assert outcome.status == "pending"
     assert row(empty_db, message.dedup_key).last_error.startswith("451")
 

@@ -831,6 +831,12 @@ def test_forecast_needs_a_target():
 LONG = IndicatorSpec("increase", 0.0, START, ((day(400), 400.0),), tolerance=0.25)
 
 
+def forecast(spec, measurements) -> tuple[float | None, str | None]:
+    """(forecast, forecast status) as of day 250, for a final target on day 400."""
+    ev = evaluate(spec, measurements, day(250))
+    return ev.forecast, ev.forecast_status
+
+
 def test_forecast_on_a_straight_line():
     ev = evaluate(LONG, [(day(100), 100.0), (day(200), 200.0)], day(250))
     assert ev.forecast == pytest.approx(400.0)
@@ -847,12 +853,10 @@ def test_forecast_hand_computed():
 
 def test_forecast_status_boundary_for_increase():
     # Slope 0.75 through the origin: forecast 300 = 400 - 0.25 * 400 exactly.
-    ev = evaluate(LONG, [(day(100), 75.0), (day(200), 150.0)], day(250))
-    assert ev.forecast == pytest.approx(300.0)
-    assert ev.forecast_status == "will_meet"
-    ev = evaluate(LONG, [(day(100), 74.0), (day(200), 148.0)], day(250))
-    assert ev.forecast == pytest.approx(296.0)
-    assert ev.forecast_status == "will_miss"
+    meet = forecast(LONG, [(day(100), 75.0), (day(200), 150.0)])
+    assert meet == (pytest.approx(300.0), "will_meet")
+    miss = forecast(LONG, [(day(100), 74.0), (day(200), 148.0)])
+    assert miss == (pytest.approx(296.0), "will_miss")
 
 
 def test_forecast_ignores_measurements_after_as_of():
@@ -933,32 +937,28 @@ def test_forecast_degenerate_when_all_dates_equal_the_baseline():
 def test_forecast_decrease():
     spec = IndicatorSpec("decrease", 50.0, START, ((day(400), 10.0),), tolerance=0.25)
     # Slope -0.075 from 50: forecast at 400 = 20 = 10 + 0.25 * 40 exactly -> will_meet.
-    ev = evaluate(spec, [(day(100), 42.5), (day(200), 35.0)], day(250))
-    assert ev.forecast == pytest.approx(20.0)
-    assert ev.forecast_status == "will_meet"
-    ev = evaluate(spec, [(day(100), 43.0), (day(200), 36.0)], day(250))
-    assert ev.forecast == pytest.approx(22.0)
-    assert ev.forecast_status == "will_miss"
+    meet = forecast(spec, [(day(100), 42.5), (day(200), 35.0)])
+    assert meet == (pytest.approx(20.0), "will_meet")
+    miss = forecast(spec, [(day(100), 43.0), (day(200), 36.0)])
+    assert miss == (pytest.approx(22.0), "will_miss")
 
 
 def test_forecast_maintain():
     spec = IndicatorSpec("maintain", 100.0, START, ((day(400), 100.0),), tolerance=0.1)
     # Slope 0.025: forecast 110 = 100 + 0.1 * 100 -> will_meet (boundary).
-    ev = evaluate(spec, [(day(100), 102.5), (day(200), 105.0)], day(250))
-    assert ev.forecast == pytest.approx(110.0)
-    assert ev.forecast_status == "will_meet"
-    ev = evaluate(spec, [(day(100), 103.0), (day(200), 106.0)], day(250))
-    assert ev.forecast_status == "will_miss"  # forecast 112
+    meet = forecast(spec, [(day(100), 102.5), (day(200), 105.0)])
+    assert meet == (pytest.approx(110.0), "will_meet")
+    _, status = forecast(spec, [(day(100), 103.0), (day(200), 106.0)])
+    assert status == "will_miss"  # forecast 112
 
 
 def test_forecast_maintain_final_zero_uses_scale_one():
     spec = IndicatorSpec("maintain", 0.0, START, ((day(400), 0.0),), tolerance=0.25)
     # Slope 0.0005: forecast 0.2 <= 0.25 * 1.
-    ev = evaluate(spec, [(day(100), 0.05), (day(200), 0.1)], day(250))
-    assert ev.forecast == pytest.approx(0.2)
-    assert ev.forecast_status == "will_meet"
-    ev = evaluate(spec, [(day(100), -0.1), (day(200), -0.2)], day(250))
-    assert ev.forecast_status == "will_miss"  # forecast -0.4
+    meet = forecast(spec, [(day(100), 0.05), (day(200), 0.1)])
+    assert meet == (pytest.approx(0.2), "will_meet")
+    _, status = forecast(spec, [(day(100), -0.1), (day(200), -0.2)])
+    assert status == "will_miss"  # forecast -0.4
 
 
 def test_forecast_uses_the_final_target_date_with_several_targets():

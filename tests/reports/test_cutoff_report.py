@@ -46,6 +46,12 @@ def test_locked_meeting_report_states_the_cutoff_and_is_reproducible(demo_db):
     first, second = france_travail_indicators(demo_db)[:2]
     meeting = autumn_copil(demo_db)
     settings = demo_db.settings
+
+    def copil_report(as_of: date):
+        return generate_report(
+            demo_db.engine, settings, kind="copil", as_of=as_of, meeting_id=meeting.id
+        )
+
     with clock.frozen_at(datetime(2026, 11, 16, 9, tzinfo=UTC)):
         with demo_db.session() as session:
             # One figure before the cut-off stays unvalidated: the report counts it apart.
@@ -56,13 +62,7 @@ def test_locked_meeting_report_states_the_cutoff_and_is_reproducible(demo_db):
                 session.get(Meeting, meeting.id),
                 data_cutoff=date(2026, 10, 31),
             )
-        one = generate_report(
-            demo_db.engine,
-            settings,
-            kind="copil",
-            as_of=date(2026, 11, 16),
-            meeting_id=meeting.id,
-        )
+        one = copil_report(date(2026, 11, 16))
     assert one.rendered.pages > 1 and one.file.as_of == date(2026, 10, 31)
     text = " ".join(pdftotext(one.path).split())
     assert "Données arrêtées au 31 octobre 2026 pour le Comité de pilotage 2026" in text
@@ -74,13 +74,7 @@ def test_locked_meeting_report_states_the_cutoff_and_is_reproducible(demo_db):
         with demo_db.session() as session:
             _enter(session, second, date(2026, 11, 18), 999, validate=True)
             _enter(session, first, date(2026, 11, 19), 998, validate=False)
-        two = generate_report(
-            demo_db.engine,
-            settings,
-            kind="copil",
-            as_of=date(2026, 11, 20),
-            meeting_id=meeting.id,
-        )
+        two = copil_report(date(2026, 11, 20))
     assert two.rendered.pdf == one.rendered.pdf
 
     # Reopened by an admin: the next report says so (its context; rendering it is the same

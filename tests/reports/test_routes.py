@@ -31,23 +31,16 @@ def test_reports_api_scopes_and_generation(demo_db):
 
     assert client.get("/api/reports").status_code == 401
 
+    def generate(role: str, **body):
+        return client.post("/api/reports", json=body, headers=headers[role])
+
     # Admin: a quartier report, then an unknown quartier (clear French message, nothing saved).
-    made = client.post(
-        "/api/reports",
-        json={"kind": "partner", "scope": str(other), "as_of": "2026-11-15"},
-        headers=headers["admin"],
-    )
+    made = generate("admin", kind="partner", scope=str(other), as_of="2026-11-15")
     assert made.status_code == 201, made.text
     admin_report = made.json()
-    bad = client.post(
-        "/api/reports",
-        json={"kind": "quartier", "scope": "QN99999Z", "as_of": "2026-11-15"},
-        headers=headers["chef_de_projet"],
-    )
+    bad = generate("chef_de_projet", kind="quartier", scope="QN99999Z", as_of="2026-11-15")
     assert bad.status_code == 422 and "Quartier inconnu" in bad.json()["detail"]
-    outside = client.post(
-        "/api/reports", json={"kind": "copil", "as_of": "2040-01-01"}, headers=headers["admin"]
-    )
+    outside = generate("admin", kind="copil", as_of="2040-01-01")
     assert outside.status_code == 422
 
     # Partner: only its own partner report.
@@ -56,13 +49,9 @@ def test_reports_api_scopes_and_generation(demo_db):
         {"kind": "partner", "scope": str(other), "as_of": "2026-11-15"},
         {"kind": "quartier", "scope": "QN06202M", "as_of": "2026-11-15"},
     ):
-        refused = client.post("/api/reports", json=body, headers=headers["partenaire"])
+        refused = generate("partenaire", **body)
         assert refused.status_code == 403, body
-    mine = client.post(
-        "/api/reports",
-        json={"kind": "partner", "scope": str(own), "as_of": "2026-11-15"},
-        headers=headers["partenaire"],
-    )
+    mine = generate("partenaire", kind="partner", scope=str(own), as_of="2026-11-15")
     assert mine.status_code == 201, mine.text
     mine = mine.json()
     assert mine["kind"] == "partner" and mine["scope"] == str(own) and mine["is_demo"]

@@ -64,6 +64,18 @@ def served(app) -> Iterator[str]:
 
 
 @contextmanager
+def demo_database(database_factory, tmp_path_factory, name: str):
+    """A fresh SQLite demo database for a module's browser tests (skipped without chromium),
+    dropped after them."""
+    require_chromium()
+    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp(name))
+    try:
+        yield database
+    finally:
+        database_factory.drop(database)
+
+
+@contextmanager
 def chromium_browser():
     """One headless chromium (Playwright) for a module's tests."""
     from playwright.sync_api import sync_playwright

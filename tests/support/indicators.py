@@ -1,11 +1,12 @@
-"""Indicator helpers: the measurements of an indicator read back from the database, and a
-counter of the SQL statements an engine runs (for "bounded number of queries" tests)."""
+"""Indicator helpers: the measurements of an indicator read back from the database, a
+correction written the way the service does, the demo portfolio doubled, and a counter of the
+SQL statements an engine runs (for "bounded number of queries" tests)."""
 
 from __future__ import annotations
 
 from sqlalchemy import event, select
 
-from suivi.indicators.models import Measurement
+from suivi.indicators.models import Indicator, Measurement, Target
 
 
 def measurements(db, indicator_id: int) -> list[Measurement]:
@@ -17,6 +18,48 @@ def measurements(db, indicator_id: int) -> list[Measurement]:
                 .order_by(Measurement.id)
             ).scalars()
         )
+
+
+def write_correction(session, old: Measurement, value: float, reason: str = "") -> Measurement:
+    """A new current value for `old`'s date, `old` superseded (never erased). Written
+    superseded by the old row, then swapped: one current value per date at every flush."""
+    new = Measurement(
+        indicator_id=old.indicator_id,
+        measured_on=old.measured_on,
+        superseded_by_id=old.id,
+        value=value,
+        correction_reason=reason,
+    )
+    session.add(new)
+    session.flush()
+    old.superseded_by_id = new.id
+    session.flush()
+    new.superseded_by_id = None
+    session.flush()
+    return new
+
+
+def double_portfolio(session) -> None:
+    """Copy every indicator (code suffixed « -B ») with its targets and current readings."""
+    for indicator in session.execute(select(Indicator)).scalars().all():
+        copy = Indicator(**indicator.model_dump(exclude={"id", "code"}), code=f"{indicator.code}-B")
+        session.add(copy)
+        session.flush()
+        targets = select(Target).where(Target.indicator_id == indicator.id)
+        for target in session.execute(targets).scalars():
+            session.add(
+                Target(indicator_id=copy.id, target_date=target.target_date, value=target.value)
+            )
+        readings = select(Measurement).where(
+            Measurement.indicator_id == indicator.id, Measurement.superseded_by_id.is_(None)
+        )
+        for reading in session.execute(readings).scalars():
+            session.add(
+                Measurement(
+                    indicator_id=copy.id, measured_on=reading.measured_on, value=reading.value
+                )
+            )
+    session.flush()
 
 
 class QueryCounter:

@@ -34,15 +34,8 @@ def add_recipients(db) -> dict[str, int]:
     scoped to one partner. Returns {email: user id}."""
     with db.session() as session:
         contract_id = session.execute(select(Contract.id)).scalar_one()
-        leads = (
-            session.execute(
-                select(Partner)
-                .where(Partner.id.in_(select(Commitment.lead_partner_id)))
-                .order_by(Partner.id)
-            )
-            .scalars()
-            .all()
-        )
+        leading = Partner.id.in_(select(Commitment.lead_partner_id))
+        leads = session.scalars(select(Partner).where(leading).order_by(Partner.id)).all()
         users = []
         for partner in leads:
             users.append(

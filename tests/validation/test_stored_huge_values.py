@@ -22,6 +22,13 @@ from tests.support.web_clients import AS_OF
 HUGE = 1.7e308
 
 
+def _insert_measurement(session, **values) -> int:
+    """A measurement written past every validator (a plain INSERT); returns its id."""
+    row = {"comment": "", "evidence_url": "", "correction_reason": "", "entered_at": utcnow()}
+    inserted = session.execute(insert(Measurement).values({**row, **values}))
+    return inserted.inserted_primary_key[0]
+
+
 def _store_huge_values(db, indicator_id: int) -> dict[str, int]:
     """Two huge current values on a cumulative indicator (their sum overflows), a huge
     superseded value and a huge target on others: written past every validator."""
@@ -38,43 +45,26 @@ def _store_huge_values(db, indicator_id: int) -> dict[str, int]:
         while day in taken or day + timedelta(days=1) in taken:
             day -= timedelta(days=2)
         for offset in (0, 1):
-            session.execute(
-                insert(Measurement).values(
-                    indicator_id=indicator_id,
-                    measured_on=day + timedelta(days=offset),
-                    value=HUGE,
-                    comment="",
-                    evidence_url="",
-                    correction_reason="",
-                    entered_at=utcnow(),
-                )
+            _insert_measurement(
+                session,
+                indicator_id=indicator_id,
+                measured_on=day + timedelta(days=offset),
+                value=HUGE,
             )
         other = session.execute(
             select(Indicator.id).where(Indicator.id != indicator_id).order_by(Indicator.id)
         ).scalars()
         superseded_on, targeted = next(other), next(other)
-        current_id = session.execute(
-            insert(Measurement).values(
-                indicator_id=superseded_on,
-                measured_on=DEMO_AS_OF,
-                value=1.0,
-                comment="",
-                evidence_url="",
-                correction_reason="",
-                entered_at=utcnow(),
-            )
-        ).inserted_primary_key[0]
-        session.execute(
-            insert(Measurement).values(
-                indicator_id=superseded_on,
-                measured_on=DEMO_AS_OF,
-                value=1e27,
-                comment="",
-                evidence_url="",
-                superseded_by_id=current_id,
-                correction_reason="erreur",
-                entered_at=utcnow(),
-            )
+        current_id = _insert_measurement(
+            session, indicator_id=superseded_on, measured_on=DEMO_AS_OF, value=1.0
+        )
+        _insert_measurement(
+            session,
+            indicator_id=superseded_on,
+            measured_on=DEMO_AS_OF,
+            value=1e27,
+            superseded_by_id=current_id,
+            correction_reason="erreur",
         )
         target = session.execute(
             select(Target).where(Target.indicator_id == targeted).limit(1)

@@ -15,10 +15,11 @@ from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
 from suivi.clock import frozen_at
 from suivi.config import JobSettings
-from suivi.contract.models import Contract, Partner, PartnerContact
+from suivi.contract.models import Partner, PartnerContact
 from suivi.db import utcnow
 from suivi.monitoring.models import JobRun
 from suivi.notifications.models import EmailDelivery
+from tests.support.contracts import add_contract
 from tests.support.web_clients import AS_OF
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -284,16 +285,7 @@ def test_edit_unsubscribe_and_resubscribe_a_contact(web):
 
 def test_contacts_of_another_contract_are_out_of_reach(web):
     with web.db.session() as session:
-        other = Contract(
-            code="AUTRE",
-            name="Autre contrat",
-            territory="Ailleurs",
-            signed_on=date(2024, 1, 1),
-            term_start=date(2024, 1, 1),
-            term_end=date(2030, 12, 31),
-        )
-        session.add(other)
-        session.flush()
+        other = add_contract(session, signed_on=date(2024, 1, 1))
         partner = Partner(
             contract_id=other.id, code="P-AUTRE", name="Partenaire d'ailleurs", kind="operateur"
         )

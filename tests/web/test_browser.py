@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from suivi.app import create_app
 from suivi.monitoring.service import check_indicators
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, login, require_chromium, served, shot
+from tests.support.browser import demo_database, login, served, shot
 from tests.support.databases import DEMO_AS_OF
 from tests.support.web_clients import AS_OF, EMAILS, scope_ids
 
@@ -24,26 +24,14 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def site(database_factory, tmp_path_factory):
     """A uvicorn server over a fresh demo database, alerts checked as of the demo day."""
-    require_chromium()
-    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("browser"))
-    with database.session() as session:
-        check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
-    # The update form's tests see a figure count at once; the review has its own server below.
-    settings = database.settings.model_copy(deep=True)
-    settings.validation.required = False
-    with served(create_app(settings)) as url:
-        yield {"url": url, "ids": scope_ids(database), "db": database}
-    database_factory.drop(database)
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with demo_database(database_factory, tmp_path_factory, "browser") as database:
+        with database.session() as session:
+            check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
+        # The update form's tests see a figure count at once; the review has its own server below.
+        settings = database.settings.model_copy(deep=True)
+        settings.validation.required = False
+        with served(create_app(settings)) as url:
+            yield {"url": url, "ids": scope_ids(database), "db": database}
 
 
 def test_each_demo_user_logs_in_and_sees_their_pages(browser, site):

@@ -14,13 +14,7 @@ from suivi.commitments.models import Commitment
 from suivi.finance import service
 from suivi.formatting import format_euros
 from tests.support.api_clients import login as api_login
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    require_chromium,
-    served,
-    shot,
-)
+from tests.support.browser import demo_database, served, shot
 from tests.support.browser import login as browser_login
 from tests.support.web_clients import AS_OF, scope_ids
 
@@ -29,34 +23,22 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def site(database_factory, tmp_path_factory):
-    require_chromium()
-    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("money"))
-    ids = scope_ids(database)
-    with database.session() as session:
-        commitment = session.get(Commitment, ids["in_commitment"])
-        line = service.create_line(
-            session,
-            commitment,
-            fields={"partner_id": commitment.lead_partner_id, "year": 2026,
-                    "amount_requested": "18000", "beneficiary_name": "Association Rebond",
-                    "beneficiary_rna": "W623004321"},
-            actor_id=None,
-        )  # fmt: skip
-        ids.update(line_id=line.id, funder_id=commitment.lead_partner_id)
-    app = create_app(database.settings)
-    with served(app) as url:
-        yield {"url": url, "ids": ids, "app": app}
-    database_factory.drop(database)
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with demo_database(database_factory, tmp_path_factory, "money") as database:
+        ids = scope_ids(database)
+        with database.session() as session:
+            commitment = session.get(Commitment, ids["in_commitment"])
+            line = service.create_line(
+                session,
+                commitment,
+                fields={"partner_id": commitment.lead_partner_id, "year": 2026,
+                        "amount_requested": "18000", "beneficiary_name": "Association Rebond",
+                        "beneficiary_rna": "W623004321"},
+                actor_id=None,
+            )  # fmt: skip
+            ids.update(line_id=line.id, funder_id=commitment.lead_partner_id)
+        app = create_app(database.settings)
+        with served(app) as url:
+            yield {"url": url, "ids": ids, "app": app}
 
 
 def test_a_vote_and_two_payments_reach_the_partner_page_to_the_cent(browser, site):

@@ -12,7 +12,7 @@ from suivi.app import create_app
 from suivi.contract.models import Quartier
 from suivi.indicators.models import Measurement
 from suivi.monitoring.service import check_indicators
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, login, require_chromium, served, shot
+from tests.support.browser import demo_database, login, served, shot
 from tests.support.databases import DEMO_AS_OF
 from tests.support.web_clients import AS_OF, scope_ids
 
@@ -34,40 +34,34 @@ INJECT = """() => new Promise((resolve) => {
 def site(database_factory, tmp_path_factory):
     """The demo over uvicorn, with two evidence links written straight into the database:
     a `javascript:` one (past every validator) and an ordinary one."""
-    require_chromium()
-    database = database_factory.create("sqlite", "demo", tmp_path_factory.mktemp("csp"))
-    ids = scope_ids(database)
-    with database.session() as session:
-        check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
-        evil, good = (
-            session.execute(
-                select(Measurement.id)
-                .where(
-                    Measurement.indicator_id == ids["in_indicator"],
-                    Measurement.superseded_by_id.is_(None),
+    with demo_database(database_factory, tmp_path_factory, "csp") as database:
+        ids = scope_ids(database)
+        with database.session() as session:
+            check_indicators(session, contract_id=1, as_of=DEMO_AS_OF)
+            evil, good = (
+                session.execute(
+                    select(Measurement.id)
+                    .where(
+                        Measurement.indicator_id == ids["in_indicator"],
+                        Measurement.superseded_by_id.is_(None),
+                    )
+                    .order_by(Measurement.measured_on.desc())
+                    .limit(2)
                 )
-                .order_by(Measurement.measured_on.desc())
-                .limit(2)
+                .scalars()
+                .all()
             )
-            .scalars()
-            .all()
-        )
-        session.execute(update(Measurement).where(Measurement.id == evil).values(evidence_url=EVIL))
-        session.execute(update(Measurement).where(Measurement.id == good).values(evidence_url=GOOD))
-        quartier = session.execute(select(Quartier.code).order_by(Quartier.id)).scalars().first()
-    with served(create_app(database.settings)) as url:
-        yield {"url": url, "ids": ids, "quartier": quartier}
-    database_factory.drop(database)
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+            session.execute(
+                update(Measurement).where(Measurement.id == evil).values(evidence_url=EVIL)
+            )
+            session.execute(
+                update(Measurement).where(Measurement.id == good).values(evidence_url=GOOD)
+            )
+            quartier = (
+                session.execute(select(Quartier.code).order_by(Quartier.id)).scalars().first()
+            )
+        with served(create_app(database.settings)) as url:
+            yield {"url": url, "ids": ids, "quartier": quartier}
 
 
 def _violations(page) -> list[str]:

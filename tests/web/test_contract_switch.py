@@ -3,31 +3,19 @@ follow it; a contract the user does not belong to is refused, and a forged cooki
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import select
 
 from suivi.auth.models import User, UserContract
-from suivi.contract.models import Contract
 from suivi.web.common import CONTRACT_COOKIE
+from tests.support.contracts import add_contract
 from tests.support.web_clients import AS_OF
 
 DEMO_NAME = "Engagements Quartiers 2030"
 
 
 def _contract(session, code: str, name: str) -> int:
-    contract = Contract(
-        code=code,
-        name=name,
-        territory="Communauté urbaine d'ailleurs",
-        signed_on=date(2024, 6, 1),
-        term_start=date(2024, 1, 1),
-        term_end=date(2030, 12, 31),
-    )
-    session.add(contract)
-    session.flush()
-    return contract.id
+    return add_contract(session, code, name, territory="Communauté urbaine d'ailleurs").id
 
 
 @pytest.fixture

@@ -127,19 +127,23 @@ def test_unknown_objects_are_404(web):
         assert "introuvable" in response.text
 
 
+def _assert_figure_refused(web, client, indicator_id: int) -> None:
+    """Posting a figure on the indicator is refused (403) and writes nothing."""
+    before = len(measurements(web.db, indicator_id))
+    response = client.post(
+        f"/indicateurs/{indicator_id}/mesures?as_of={AS_OF}", {"value": "1", "measured_on": AS_OF}
+    )
+    assert response.status_code == 403
+    assert len(measurements(web.db, indicator_id)) == before
+
+
 def test_copil_sees_no_edit_form_and_cannot_post(web):
     client = web["copil"]
     page = client.get(f"/engagements/{web.ids['in_commitment']}?as_of={AS_OF}")
     assert page.status_code == 200
     assert "update-form" not in page.text
     assert "update-form" not in client.get(f"/indicateurs/{web.ids['in_indicator']}").text
-    before = len(measurements(web.db, web.ids["in_indicator"]))
-    response = client.post(
-        f"/indicateurs/{web.ids['in_indicator']}/mesures?as_of={AS_OF}",
-        {"value": "1", "measured_on": AS_OF},
-    )
-    assert response.status_code == 403
-    assert len(measurements(web.db, web.ids["in_indicator"])) == before
+    _assert_figure_refused(web, client, web.ids["in_indicator"])
 
 
 def test_chef_reads_everything_but_logs_only_in_scope(web):
@@ -147,13 +151,7 @@ def test_chef_reads_everything_but_logs_only_in_scope(web):
     page = client.get(f"/engagements/{web.ids['out_commitment']}?as_of={AS_OF}")
     assert page.status_code == 200
     assert "update-form" not in page.text
-    before = len(measurements(web.db, web.ids["out_indicator"]))
-    response = client.post(
-        f"/indicateurs/{web.ids['out_indicator']}/mesures?as_of={AS_OF}",
-        {"value": "1", "measured_on": AS_OF},
-    )
-    assert response.status_code == 403
-    assert len(measurements(web.db, web.ids["out_indicator"])) == before
+    _assert_figure_refused(web, client, web.ids["out_indicator"])
 
 
 def test_home_lists_overdue_first_with_french_dates(web):

@@ -115,9 +115,44 @@ class SheetSpec:
         return [column.header for column in self.columns]
 
 
+# One constructor per kind of column, with that kind's cell format (and the yes/no list of a
+# boolean), so that each sheet below reads one column a line.
 def _text(key, header, required=False, max_length=None, width=18, **extra) -> Column:
     return Column(key, header, "text", required, max_length, width=width, **extra)
 
+
+def _date(key, header, required=False, **extra) -> Column:
+    return Column(key, header, "date", required, number_format=DATE_FORMAT, **extra)
+
+
+def _int(key, header, required=False, **extra) -> Column:
+    return Column(key, header, "int", required, number_format=INTEGER_FORMAT, **extra)
+
+
+def _number(key, header, required=False, number_format=NUMBER_FORMAT, **extra) -> Column:
+    return Column(key, header, "number", required, number_format=number_format, **extra)
+
+
+def _bool(key, header, default: bool, **extra) -> Column:
+    return Column(key, header, "bool", default=default, dropdown="oui_non", **extra)
+
+
+def _choice(key, header, choices, required=False, **extra) -> Column:
+    return Column(key, header, "choice", required, choices=choices, **extra)
+
+
+def _amount(key, header, required=False, **extra) -> Column:
+    return _number(key, header, required, number_format=AMOUNT_FORMAT, **extra)
+
+
+def _codes(key, header, required=False, **extra) -> Column:
+    return Column(key, header, "codes", required, **extra)
+
+
+# The same column on « Engagements » and « Financements ».
+_FUNDING_TYPE = _choice(
+    "funding_type", "Type de financement", FUNDING_CHOICES, True, width=30, dropdown="financements"
+)
 
 COMMITMENTS = SheetSpec(
     "Engagements",
@@ -128,19 +163,11 @@ COMMITMENTS = SheetSpec(
         _text("description", "Description", False, None, 50, default=""),
         _text("lead", "Partenaire pilote (code)", True, 40, 22, dropdown="partenaires"),
         _text("priority", "Orientation (code)", True, 20, 14, dropdown="orientations"),
-        Column("start_date", "Date de début", "date", True, number_format=DATE_FORMAT, width=14),
-        Column("end_date", "Date de fin", "date", True, number_format=DATE_FORMAT, width=14),
-        Column("status", "Statut", "choice", True, choices=STATUS_CHOICES, dropdown="statuts"),
-        Column(
-            "funding_type",
-            "Type de financement",
-            "choice",
-            True,
-            choices=FUNDING_CHOICES,
-            width=30,
-            dropdown="financements",
-        ),
-        Column("quartiers", "Quartiers (codes QPV)", "codes", width=30, default=()),
+        _date("start_date", "Date de début", True, width=14),
+        _date("end_date", "Date de fin", True, width=14),
+        _choice("status", "Statut", STATUS_CHOICES, True, dropdown="statuts"),
+        _FUNDING_TYPE,
+        _codes("quartiers", "Quartiers (codes QPV)", width=30, default=()),
     ),
     key=("code",),
     description="Un engagement par ligne. Quartiers : codes QPV séparés par « ; », "
@@ -153,7 +180,7 @@ CO_PARTNERS = SheetSpec(
     (
         _text("commitment", "Code engagement", True, 40, 16),
         _text("partner", "Partenaire (code)", True, 40, 22, dropdown="partenaires"),
-        Column("share", "Part", "number", True, number_format=PERCENT_FORMAT, width=10),
+        _number("share", "Part", True, number_format=PERCENT_FORMAT, width=10),
     ),
     key=("commitment", "partner"),
     description="Co-partenaires d'un engagement et leur part des montants (la part du pilote "
@@ -165,8 +192,8 @@ AMOUNTS = SheetSpec(
     "montants.csv",
     (
         _text("commitment", "Code engagement", True, 40, 16),
-        Column("year", "Année", "int", True, number_format=INTEGER_FORMAT, width=8),
-        Column("amount", "Montant (€)", "number", True, number_format=AMOUNT_FORMAT, width=16),
+        _int("year", "Année", True, width=8),
+        _amount("amount", "Montant (€)", True, width=16),
     ),
     key=("commitment", "year"),
     description="Montants engagés par année.",
@@ -182,61 +209,35 @@ INDICATORS = SheetSpec(
         _text("name", "Intitulé", True, 300, 45),
         _text("unit", "Unité", True, 40, 12, dropdown="unites", dropdown_strict=False),
         _text("source", "Source", False, 200, 24, default=""),
-        Column("direction", "Sens", "choice", True, choices=DIRECTION_CHOICES, dropdown="sens"),
-        Column("cumulative", "Cumulatif", "bool", default=False, width=10, dropdown="oui_non"),
-        Column(
-            "frequency",
-            "Fréquence",
-            "choice",
-            True,
-            choices=FREQUENCY_CHOICES,
-            dropdown="frequences",
-        ),
-        Column("tolerance", "Tolérance", "number", number_format=PERCENT_FORMAT, default=0.10),
-        Column(
-            "grace_days",
-            "Délai de grâce (jours)",
-            "int",
-            number_format=INTEGER_FORMAT,
-            default=30,
-        ),
-        Column(
-            "baseline_value", "Valeur de référence", "number", True, number_format=NUMBER_FORMAT
-        ),
-        Column("baseline_date", "Date de référence", "date", True, number_format=DATE_FORMAT),
+        _choice("direction", "Sens", DIRECTION_CHOICES, True, dropdown="sens"),
+        _bool("cumulative", "Cumulatif", False, width=10),
+        _choice("frequency", "Fréquence", FREQUENCY_CHOICES, True, dropdown="frequences"),
+        _number("tolerance", "Tolérance", number_format=PERCENT_FORMAT, default=0.10),
+        _int("grace_days", "Délai de grâce (jours)", default=30),
+        _number("baseline_value", "Valeur de référence", True),
+        _date("baseline_date", "Date de référence", True),
         # The reference sheet (fiche indicateur).
         _text("definition", "Définition", False, None, 40, default=""),
         _text("formula", "Formule de calcul", False, None, 30, default=""),
-        Column("is_rate", "Taux", "bool", default=False, width=8, dropdown="oui_non"),
+        _bool("is_rate", "Taux", False, width=8),
         _text("numerator", "Numérateur", False, 300, 24, default=""),
         _text("denominator", "Dénominateur", False, 300, 24, default=""),
         _text("producer", "Producteur", False, 200, 24, default=""),
-        Column(
-            "publication_lag_days",
-            "Délai de publication (jours)",
-            "int",
-            number_format=INTEGER_FORMAT,
-        ),
-        Column("breakdown", "Ventilations", "choice", choices=BREAKDOWN_CHOICES, default="none"),
-        Column(
+        _int("publication_lag_days", "Délai de publication (jours)"),
+        _choice("breakdown", "Ventilations", BREAKDOWN_CHOICES, default="none"),
+        _choice(
             "aggregation",
             "Agrégation entre quartiers",
-            "choice",
-            choices=AGGREGATION_CHOICES,
+            AGGREGATION_CHOICES,
             width=30,
             default="none",
         ),
         _text("aggregation_weight", "Pondération", False, 200, 24, default=""),
-        Column(
-            "comparability",
-            "Comparabilité",
-            "choice",
-            choices=COMPARABILITY_CHOICES,
-            width=30,
-            default="comparable",
+        _choice(
+            "comparability", "Comparabilité", COMPARABILITY_CHOICES, width=30, default="comparable"
         ),
-        Column("forecast", "Projection", "bool", default=True, width=10, dropdown="oui_non"),
-        Column("margin", "Marge", "number", number_format=NUMBER_FORMAT, default=0.0),
+        _bool("forecast", "Projection", True, width=10),
+        _number("margin", "Marge", default=0.0),
         _text("margin_justification", "Justification de la marge", False, None, 30, default=""),
         _text("data_owner", "Responsable de la donnée (e-mail)", False, 254, 28),
     ),
@@ -258,15 +259,14 @@ TARGETS = SheetSpec(
     "cibles.csv",
     (
         _text("indicator", "Code indicateur", True, 40, 18),
-        Column("target_date", "Date", "date", True, number_format=DATE_FORMAT, width=14),
-        Column("value", "Valeur", "number", True, number_format=NUMBER_FORMAT),
+        _date("target_date", "Date", True, width=14),
+        _number("value", "Valeur", True),
         # How a changed value is revised (`suivi.indicators.service.revise_target`): read
         # only when the value changes, left blank by the export.
-        Column(
+        _choice(
             "revision_kind",
             "Type de révision",
-            "choice",
-            choices=REVISION_KIND_CHOICES,
+            REVISION_KIND_CHOICES,
             width=20,
             default="autre",
             dropdown="revisions",
@@ -287,8 +287,8 @@ MEASUREMENTS = SheetSpec(
     "mesures.csv",
     (
         _text("indicator", "Code indicateur", True, 40, 18),
-        Column("measured_on", "Date", "date", True, number_format=DATE_FORMAT, width=14),
-        Column("value", "Valeur", "number", True, number_format=NUMBER_FORMAT),
+        _date("measured_on", "Date", True, width=14),
+        _number("value", "Valeur", True),
         _text("comment", "Commentaire", False, None, 40, default=""),
         _text("evidence_url", "Lien justificatif", False, 500, 30, default=""),
         _text("correction_reason", "Motif de correction", False, 500, 30, default=""),
@@ -304,8 +304,8 @@ PARTNERS = SheetSpec(
     (
         _text("code", "Code partenaire", True, 40, 22),
         _text("name", "Nom", True, 200, 45),
-        Column("kind", "Type", "choice", True, choices=PARTNER_KIND_CHOICES, dropdown="types"),
-        Column("is_signatory", "Signataire", "bool", default=False, width=11, dropdown="oui_non"),
+        _choice("kind", "Type", PARTNER_KIND_CHOICES, True, dropdown="types"),
+        _bool("is_signatory", "Signataire", False, width=11),
         _text("siren", "SIREN", False, 9, 12),
         _text("commune", "Commune (code INSEE)", False, 5, 14),
     ),
@@ -320,10 +320,8 @@ QUARTIERS = SheetSpec(
     (
         _text("code", "Code QPV", True, 12, 12),
         _text("name", "Nom", True, 200, 45),
-        Column("communes", "Communes (codes INSEE)", "codes", True, width=24),
-        Column(
-            "in_contract", "Dans le contrat", "bool", default=False, width=14, dropdown="oui_non"
-        ),
+        _codes("communes", "Communes (codes INSEE)", True, width=24),
+        _bool("in_contract", "Dans le contrat", False, width=14),
     ),
     key=("code",),
     description="Quartiers prioritaires (référentiel officiel : un code QPV inconnu est refusé).",
@@ -347,41 +345,21 @@ DECISIONS = SheetSpec(
     "Décisions",
     "decisions.csv",
     (
-        Column(
-            "meeting_kind",
-            "Instance",
-            "choice",
-            True,
-            choices=MEETING_KIND_CHOICES,
-            width=22,
-            dropdown="instances",
+        _choice(
+            "meeting_kind", "Instance", MEETING_KIND_CHOICES, True, width=22, dropdown="instances"
         ),
-        Column("meeting_on", "Date de l'instance", "date", True, number_format=DATE_FORMAT),
-        Column("number", "N°", "int", True, number_format=INTEGER_FORMAT, width=6),
+        _date("meeting_on", "Date de l'instance", True),
+        _int("number", "N°", True, width=6),
         _text("text", "Décision", True, 4000, 60),
-        Column(
-            "kind",
-            "Type",
-            "choice",
-            True,
-            choices=DECISION_KIND_CHOICES,
-            width=20,
-            dropdown="types_decision",
-        ),
-        Column(
-            "status",
-            "Statut",
-            "choice",
-            True,
-            choices=DECISION_STATUS_CHOICES,
-            width=14,
-            dropdown="statuts_decision",
+        _choice("kind", "Type", DECISION_KIND_CHOICES, True, width=20, dropdown="types_decision"),
+        _choice(
+            "status", "Statut", DECISION_STATUS_CHOICES, True, width=14, dropdown="statuts_decision"
         ),
         _text("owner", "Responsable (code partenaire)", False, 40, 22, dropdown="partenaires"),
-        Column("due_on", "Échéance", "date", number_format=DATE_FORMAT, width=14),
-        Column("commitments", "Engagements (codes)", "codes", width=24, default=()),
-        Column("indicators", "Indicateurs (codes)", "codes", width=24, default=()),
-        Column("quartiers", "Quartiers (codes QPV)", "codes", width=24, default=()),
+        _date("due_on", "Échéance", width=14),
+        _codes("commitments", "Engagements (codes)", width=24, default=()),
+        _codes("indicators", "Indicateurs (codes)", width=24, default=()),
+        _codes("quartiers", "Quartiers (codes QPV)", width=24, default=()),
         _text("avenant_reference", "Référence d'avenant", False, 200, 24, default=""),
     ),
     key=("meeting_kind", "meeting_on", "number"),
@@ -396,37 +374,23 @@ FUNDING = SheetSpec(
     (
         _text("commitment", "Code engagement", True, 40, 16),
         _text("partner", "Financeur (code partenaire)", True, 40, 22, dropdown="partenaires"),
-        Column("year", "Année budgétaire", "int", True, number_format=INTEGER_FORMAT, width=10),
+        _int("year", "Année budgétaire", True, width=10),
         _text("beneficiary_name", "Bénéficiaire", False, 200, 30, default=""),
-        Column(
-            "funding_type",
-            "Type de financement",
-            "choice",
-            True,
-            choices=FUNDING_CHOICES,
-            width=30,
-            dropdown="financements",
-        ),
-        Column(
-            "amount_requested",
-            "Montant demandé (€)",
-            "number",
-            number_format=AMOUNT_FORMAT,
-            default=0.0,
-        ),
-        Column("amount_voted", "Montant voté (€)", "number", number_format=AMOUNT_FORMAT),
+        _FUNDING_TYPE,
+        _amount("amount_requested", "Montant demandé (€)", default=0.0),
+        _amount("amount_voted", "Montant voté (€)"),
         _text("vote_reference", "Référence de la décision", False, 120, 20, default=""),
-        Column("voted_on", "Date du vote", "date", number_format=DATE_FORMAT, width=14),
+        _date("voted_on", "Date du vote", width=14),
         _text("payments", "Versements", False, None, 40, default=""),
         _text("overrun_reason", "Motif du dépassement", False, 2000, 30, default=""),
-        Column("amount_justified", "Montant justifié (€)", "number", number_format=AMOUNT_FORMAT),
-        Column("justified_on", "Date du CERFA 15059", "date", number_format=DATE_FORMAT, width=14),
+        _amount("amount_justified", "Montant justifié (€)"),
+        _date("justified_on", "Date du CERFA 15059", width=14),
         _text("beneficiary_siret", "SIRET", False, 14, 16, default=""),
         _text("beneficiary_rna", "RNA", False, 10, 12, default=""),
         _text("dauphin_number", "Dossier Dauphin", False, 40, 16, default=""),
-        Column("cpo", "CPO", "bool", default=False, width=8, dropdown="oui_non"),
-        Column("cpo_first_year", "CPO : première année", "int", number_format=INTEGER_FORMAT),
-        Column("cpo_last_year", "CPO : dernière année", "int", number_format=INTEGER_FORMAT),
+        _bool("cpo", "CPO", False, width=8),
+        _int("cpo_first_year", "CPO : première année"),
+        _int("cpo_last_year", "CPO : dernière année"),
     ),
     key=("commitment", "partner", "year", "beneficiary_name"),
     description="Lignes financières : une par engagement, financeur, année budgétaire et "

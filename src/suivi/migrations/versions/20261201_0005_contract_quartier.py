@@ -10,12 +10,9 @@ contract's quartiers. The contract now lists its quartiers in `contract_quartier
 in-contract flag per contract. Downgrade gives each quartier back one contract (the first
 that lists it).
 
-SQLite rebuilds `quartier` to drop its columns. With foreign keys enforced, dropping the old
-table would delete its `quartier_commune` rows (ON DELETE CASCADE) and fail on the rows that
-reference it, so enforcement is turned off first, as the Alembic batch documentation asks;
-SQLite ignores that pragma inside a transaction, hence the commit before it. The migration
-engine is disposed after the run, so the setting does not outlive it; `foreign_key_check`
-then proves nothing dangles.
+SQLite rebuilds `quartier` to drop its columns, with foreign-key enforcement off
+(`sqlite_foreign_keys_off`): dropping the old table would otherwise delete its
+`quartier_commune` rows (ON DELETE CASCADE) and fail on the rows that reference it.
 """
 
 from collections.abc import Sequence
@@ -23,33 +20,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from suivi.migrations.helpers import sqlite_foreign_keys_off
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _sqlite_foreign_keys_off() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        return
-    # The transaction is empty here (SQLite migrations run one transaction per revision).
-    bind.exec_driver_sql("COMMIT")
-    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    bind.exec_driver_sql("BEGIN")
-
-
-def _sqlite_check_foreign_keys() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        return
-    dangling = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    if dangling:
-        raise RuntimeError(f"foreign keys left dangling by the quartier rebuild: {dangling[:5]}")
-
-
+@sqlite_foreign_keys_off("the quartier rebuild")
 def upgrade() -> None:
-    _sqlite_foreign_keys_off()
     op.create_table(
         "contract_quartier",
         sa.Column("contract_id", sa.Integer(), nullable=False),
@@ -78,11 +58,10 @@ def upgrade() -> None:
         batch_op.drop_constraint("fk_quartier_contract_id_contract", type_="foreignkey")
         batch_op.drop_column("contract_id")
         batch_op.drop_column("in_contract")
-    _sqlite_check_foreign_keys()
 
 
+@sqlite_foreign_keys_off("the quartier rebuild")
 def downgrade() -> None:
-    _sqlite_foreign_keys_off()
     with op.batch_alter_table("quartier", schema=None) as batch_op:
         batch_op.add_column(sa.Column("contract_id", sa.Integer(), nullable=True))
         batch_op.add_column(
@@ -105,4 +84,3 @@ def downgrade() -> None:
     with op.batch_alter_table("contract_quartier", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contract_quartier_quartier_id"))
     op.drop_table("contract_quartier")
-    _sqlite_check_foreign_keys()

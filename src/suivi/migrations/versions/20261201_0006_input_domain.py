@@ -172,33 +172,27 @@ def _resolve_duplicate_current(connection) -> None:
     )
 
 
+def _replace_current_index(unique: bool) -> None:
+    with op.batch_alter_table("measurement", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_measurement_current", sqlite_where=WHERE_CURRENT, postgresql_where=WHERE_CURRENT
+        )
+        batch_op.create_index(
+            "ix_measurement_current",
+            ["indicator_id", "measured_on"],
+            unique=unique,
+            sqlite_where=WHERE_CURRENT,
+            postgresql_where=WHERE_CURRENT,
+        )
+
+
 def upgrade() -> None:
     connection = op.get_bind()
     _neutralise_links(connection)
     _resolve_duplicate_current(connection)
-    with op.batch_alter_table("measurement", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_measurement_current", sqlite_where=WHERE_CURRENT, postgresql_where=WHERE_CURRENT
-        )
-        batch_op.create_index(
-            "ix_measurement_current",
-            ["indicator_id", "measured_on"],
-            unique=True,
-            sqlite_where=WHERE_CURRENT,
-            postgresql_where=WHERE_CURRENT,
-        )
+    _replace_current_index(unique=True)
 
 
 def downgrade() -> None:
     # The emptied links are not restored (they are in the audit trail).
-    with op.batch_alter_table("measurement", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_measurement_current", sqlite_where=WHERE_CURRENT, postgresql_where=WHERE_CURRENT
-        )
-        batch_op.create_index(
-            "ix_measurement_current",
-            ["indicator_id", "measured_on"],
-            unique=False,
-            sqlite_where=WHERE_CURRENT,
-            postgresql_where=WHERE_CURRENT,
-        )
+    _replace_current_index(unique=False)

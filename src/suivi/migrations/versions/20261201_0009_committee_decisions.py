@@ -18,6 +18,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from suivi.migrations.helpers import replace_enum_check
+
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
@@ -32,20 +34,14 @@ def _utc():
     return UTCDateTime()
 
 
-_REPORT_KINDS = "'copil', 'quartier', 'partner', 'annual'"
-_DELIVERY_KINDS = "'partner_summary', 'reminder', 'escalation'"
-
-
-def _replace_check(table: str, column: str, values: str) -> None:
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        batch_op.drop_constraint(op.f(f"ck_{table}_{column}_enum"), type_="check")
-        batch_op.create_check_constraint(f"{column}_enum", f"{column} IN ({values})")
+_REPORT_KINDS = ("copil", "quartier", "partner", "annual")
+_DELIVERY_KINDS = ("partner_summary", "reminder", "escalation")
 
 
 def upgrade() -> None:
     # The relevé de décisions is archived as a report and e-mailed like the summaries.
-    _replace_check("report_file", "kind", _REPORT_KINDS + ", 'releve'")
-    _replace_check("email_delivery", "kind", _DELIVERY_KINDS + ", 'releve'")
+    replace_enum_check("report_file", "kind", (*_REPORT_KINDS, "releve"))
+    replace_enum_check("email_delivery", "kind", (*_DELIVERY_KINDS, "releve"))
     with op.batch_alter_table("meeting", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_meeting_kind_enum"), type_="check")
         batch_op.alter_column(
@@ -251,8 +247,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DELETE FROM email_delivery WHERE kind = 'releve'")
     op.execute("DELETE FROM report_file WHERE kind = 'releve'")
-    _replace_check("email_delivery", "kind", _DELIVERY_KINDS)
-    _replace_check("report_file", "kind", _REPORT_KINDS)
+    replace_enum_check("email_delivery", "kind", _DELIVERY_KINDS)
+    replace_enum_check("report_file", "kind", _REPORT_KINDS)
     op.drop_index(op.f("ix_target_revision_decision_id"), table_name="target_revision")
     with op.batch_alter_table("target_revision", schema=None) as batch_op:
         batch_op.drop_column("avenant_reference")

@@ -20,6 +20,7 @@ import sqlmodel
 from alembic import op
 
 import suivi.db
+from suivi.migrations.helpers import replace_enum_check, sqlite_foreign_keys_off
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -33,28 +34,10 @@ OLD_KINDS = ("partner_summary", "reminder", "escalation", "releve")  # releve: 0
 NEW_KINDS = (*OLD_KINDS, "annual_consultation", "conseil_summary")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 def _replace_checks(roles: tuple[str, ...], kinds: tuple[str, ...]) -> None:
-    bind = op.get_bind()
-    sqlite = bind.dialect.name == "sqlite"
-    if sqlite:
-        # The transaction is empty here (SQLite migrations run one transaction per revision).
-        bind.exec_driver_sql("COMMIT")
-        bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        bind.exec_driver_sql("BEGIN")
-    with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_user_role_enum"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_user_role_enum"), _in("role", roles))
-    with op.batch_alter_table("email_delivery", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_email_delivery_kind_enum"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_email_delivery_kind_enum"), _in("kind", kinds))
-    if sqlite:
-        dangling = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if dangling:
-            raise RuntimeError(f"foreign keys left dangling by the rebuild: {dangling[:5]}")
+    with sqlite_foreign_keys_off("the user and email_delivery rebuild"):
+        replace_enum_check("user", "role", roles)
+        replace_enum_check("email_delivery", "kind", kinds)
 
 
 def upgrade() -> None:
@@ -71,10 +54,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conseil_citoyen")),
         sa.UniqueConstraint("contract_id", "code", name="uq_conseil_citoyen_code"),
     )
-    with op.batch_alter_table("conseil_citoyen", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_conseil_citoyen_contract_id"), ["contract_id"], unique=False
-        )
+    op.create_index(op.f("ix_conseil_citoyen_contract_id"), "conseil_citoyen", ["contract_id"])
 
     op.create_table(
         "conseil_citoyen_contact",
@@ -91,12 +71,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conseil_citoyen_contact")),
         sa.UniqueConstraint("conseil_citoyen_id", "email", name="uq_conseil_citoyen_contact_email"),
     )
-    with op.batch_alter_table("conseil_citoyen_contact", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_conseil_citoyen_contact_conseil_citoyen_id"),
-            ["conseil_citoyen_id"],
-            unique=False,
-        )
+    op.create_index(
+        op.f("ix_conseil_citoyen_contact_conseil_citoyen_id"),
+        "conseil_citoyen_contact",
+        ["conseil_citoyen_id"],
+    )
 
     op.create_table(
         "conseil_citoyen_quartier",
@@ -117,10 +96,9 @@ def upgrade() -> None:
             "conseil_citoyen_id", "quartier_id", name=op.f("pk_conseil_citoyen_quartier")
         ),
     )
-    with op.batch_alter_table("conseil_citoyen_quartier", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_conseil_citoyen_quartier_quartier_id"), ["quartier_id"], unique=False
-        )
+    op.create_index(
+        op.f("ix_conseil_citoyen_quartier_quartier_id"), "conseil_citoyen_quartier", ["quartier_id"]
+    )
 
     op.create_table(
         "commitment_comment",
@@ -158,15 +136,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commitment_comment")),
     )
-    with op.batch_alter_table("commitment_comment", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_commitment_comment_commitment_id"), ["commitment_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_commitment_comment_conseil_citoyen_id"),
-            ["conseil_citoyen_id"],
-            unique=False,
-        )
+    op.create_index(
+        op.f("ix_commitment_comment_commitment_id"), "commitment_comment", ["commitment_id"]
+    )
+    op.create_index(
+        op.f("ix_commitment_comment_conseil_citoyen_id"),
+        "commitment_comment",
+        ["conseil_citoyen_id"],
+    )
 
     op.create_table(
         "conseil_citoyen_member",
@@ -185,12 +162,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_conseil_citoyen_member")),
     )
-    with op.batch_alter_table("conseil_citoyen_member", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_conseil_citoyen_member_conseil_citoyen_id"),
-            ["conseil_citoyen_id"],
-            unique=False,
-        )
+    op.create_index(
+        op.f("ix_conseil_citoyen_member_conseil_citoyen_id"),
+        "conseil_citoyen_member",
+        ["conseil_citoyen_id"],
+    )
 
     op.create_table(
         "annual_report",
@@ -222,10 +198,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_annual_report")),
         sa.UniqueConstraint("contract_id", "year", name="uq_annual_report_contract_year"),
     )
-    with op.batch_alter_table("annual_report", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_annual_report_contract_id"), ["contract_id"], unique=False
-        )
+    op.create_index(op.f("ix_annual_report_contract_id"), "annual_report", ["contract_id"])
 
     op.create_table(
         "annual_report_opinion",
@@ -280,12 +253,11 @@ def upgrade() -> None:
             "annual_report_id", "conseil_citoyen_id", name="uq_opinion_report_conseil"
         ),
     )
-    with op.batch_alter_table("annual_report_opinion", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_annual_report_opinion_annual_report_id"),
-            ["annual_report_id"],
-            unique=False,
-        )
+    op.create_index(
+        op.f("ix_annual_report_opinion_annual_report_id"),
+        "annual_report_opinion",
+        ["annual_report_id"],
+    )
 
     with op.batch_alter_table("commune", schema=None) as batch_op:
         batch_op.add_column(
@@ -311,33 +283,11 @@ def downgrade() -> None:
     with op.batch_alter_table("commune", schema=None) as batch_op:
         batch_op.drop_column("council_email")
         batch_op.drop_column("receives_dsu")
-
-    with op.batch_alter_table("annual_report_opinion", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_annual_report_opinion_annual_report_id"))
-
+    # Dropping a table drops its indexes.
     op.drop_table("annual_report_opinion")
-    with op.batch_alter_table("annual_report", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_annual_report_contract_id"))
-
     op.drop_table("annual_report")
-    with op.batch_alter_table("conseil_citoyen_member", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_conseil_citoyen_member_conseil_citoyen_id"))
-
     op.drop_table("conseil_citoyen_member")
-    with op.batch_alter_table("commitment_comment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_commitment_comment_conseil_citoyen_id"))
-        batch_op.drop_index(batch_op.f("ix_commitment_comment_commitment_id"))
-
     op.drop_table("commitment_comment")
-    with op.batch_alter_table("conseil_citoyen_quartier", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_conseil_citoyen_quartier_quartier_id"))
-
     op.drop_table("conseil_citoyen_quartier")
-    with op.batch_alter_table("conseil_citoyen_contact", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_conseil_citoyen_contact_conseil_citoyen_id"))
-
     op.drop_table("conseil_citoyen_contact")
-    with op.batch_alter_table("conseil_citoyen", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_conseil_citoyen_contract_id"))
-
     op.drop_table("conseil_citoyen")
