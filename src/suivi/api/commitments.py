@@ -14,6 +14,7 @@ from sqlmodel import Session
 from suivi import scoping
 from suivi.api.common import (
     AsOfQuery,
+    ContractQuery,
     CurrentContract,
     Day,
     FilterId,
@@ -30,6 +31,7 @@ from suivi.api.common import (
     from_row,
     patch_model,
     resolve_as_of,
+    resolve_contract,
     sort_clause,
 )
 from suivi.auth.deps import CurrentPrincipal
@@ -284,9 +286,10 @@ def create_commitment(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    contract: CurrentContract,
     body: CommitmentIn,
+    contract_id: ContractQuery = None,
 ):
+    contract = resolve_contract(session, principal, contract_id)
     if not scoping.can_create_commitment(
         principal,
         contract_id=contract.id,

@@ -231,7 +231,9 @@ def _current_contract(
     return resolve_contract(session, principal, contract_id)
 
 
-# The `contract_id` query parameter resolved (`resolve_contract`: 404 unless the user's).
+# The `contract_id` query parameter resolved (`resolve_contract`: 404 unless the user's), for
+# reads. A dependency runs before the route's own parameters and body are validated: writes
+# call `resolve_contract` themselves, so that an invalid body is refused first (422).
 CurrentContract = Annotated[Contract, Depends(_current_contract)]
 
 
