@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from suivi.api.common import PathId, StrictModel, Text
-from suivi.api.errors import ERROR_RESPONSES, ErrorOut
+from suivi.api.common import PathId, StrictModel, Text, api_router
+from suivi.api.errors import ErrorOut
 from suivi.auth.deps import (
     CurrentPrincipal,
     attempt_login,
@@ -27,7 +28,8 @@ from suivi.db import session_scope, utcnow
 from suivi.deps import SessionDep, SettingsDep
 from suivi.errors import Invalid, NotFound
 
-router = APIRouter(prefix="/api", tags=["authentification"], responses=ERROR_RESPONSES)
+# Plain routes: the login opens its own write session once the password is checked.
+router = api_router("authentification", route_class=APIRoute)
 
 
 class TokenOut(BaseModel):
@@ -62,15 +64,7 @@ class PersonalTokenCreated(PersonalTokenOut):
 
 
 def _token_out(row: ApiToken) -> PersonalTokenOut:
-    return PersonalTokenOut(
-        id=row.id,
-        name=row.name,
-        kind=row.kind,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
+    return PersonalTokenOut.model_validate(row, from_attributes=True)
 
 
 @router.post(

@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from suivi import scoping
 from suivi.api.common import (
-    MAX_ID,
     AsOfQuery,
     ContractQuery,
+    CurrentContract,
     Day,
     FilterId,
     Id,
     Page,
-    PageQuery,
+    PagingDep,
     PathId,
-    SizeQuery,
+    SortQuery,
     StrictModel,
     Text,
+    Version,
+    api_router,
+    children,
+    from_row,
+    patch_model,
     resolve_as_of,
     resolve_contract,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.commitments import access, service
 from suivi.commitments.models import (
@@ -42,18 +45,13 @@ from suivi.commitments.models import (
     LifecycleStatus,
 )
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.deps import SessionDep, SettingsDep
 from suivi.errors import Forbidden, Invalid
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.progress import Freshness, Performance, commitment_health
 
-router = APIRouter(
-    prefix="/api",
-    tags=["engagements"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
+router = api_router("engagements")
 Status = LifecycleStatus
 Funding = FundingType
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]
@@ -86,20 +84,7 @@ class CommitmentIn(StrictModel):
     amounts: Annotated[list[YearAmount], Field(max_length=100)] = []
 
 
-class CommitmentPatch(StrictModel):
-    version: Annotated[int, Field(ge=1, le=MAX_ID)]
-    code: Text(40, 1) | None = None
-    title: Text(300, 1) | None = None
-    description: Text(10_000) | None = None
-    lead_partner_id: Id | None = None
-    priority_id: Id | None = None
-    start_date: Day | None = None
-    end_date: Day | None = None
-    status: Status | None = None
-    funding_type: Funding | None = None
-    partners: Annotated[list[CoPartner], Field(max_length=100)] | None = None
-    quartier_ids: Annotated[list[Id], Field(max_length=100)] | None = None
-    amounts: Annotated[list[YearAmount], Field(max_length=100)] | None = None
+CommitmentPatch = patch_model(CommitmentIn, "CommitmentPatch", version=(Version, ...))
 
 
 class CoPartnerOut(BaseModel):
@@ -138,36 +123,33 @@ def _outputs(
     session: Session, contract_id: int, rows: list[Commitment], as_of: date
 ) -> list[CommitmentOut]:
     ids = [row.id for row in rows]
-    partners, quartiers, amounts, indicators = (defaultdict(list) for _ in range(4))
-    if ids:
-        for c, p, s in session.execute(
-            select(
-                CommitmentPartner.commitment_id,
-                CommitmentPartner.partner_id,
-                CommitmentPartner.share,
-            )
-            .where(CommitmentPartner.commitment_id.in_(ids))
-            .order_by(CommitmentPartner.partner_id)
-        ):
-            partners[c].append(CoPartnerOut(partner_id=p, share=float(s)))
-        for c, q in session.execute(
-            select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id)
-            .where(CommitmentQuartier.commitment_id.in_(ids))
-            .order_by(CommitmentQuartier.quartier_id)
-        ):
-            quartiers[c].append(q)
-        for c, y, a in session.execute(
-            select(CommitmentAmount.commitment_id, CommitmentAmount.year, CommitmentAmount.amount)
-            .where(CommitmentAmount.commitment_id.in_(ids))
-            .order_by(CommitmentAmount.year)
-        ):
-            amounts[c].append(AmountOut(year=y, amount=float(a)))
-        for c, i in session.execute(
-            select(Indicator.commitment_id, Indicator.id)
-            .where(Indicator.commitment_id.in_(ids))
-            .order_by(Indicator.id)
-        ):
-            indicators[c].append(i)
+    # Each commitment's co-partners, quartiers, yearly amounts and indicators: one query each.
+    partners = children(
+        session,
+        select(
+            CommitmentPartner.commitment_id, CommitmentPartner.partner_id, CommitmentPartner.share
+        ).order_by(CommitmentPartner.partner_id),
+        ids,
+        lambda partner_id, share: CoPartnerOut(partner_id=partner_id, share=float(share)),
+    )
+    quartiers = children(
+        session,
+        select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id).order_by(
+            CommitmentQuartier.quartier_id
+        ),
+        ids,
+    )
+    amounts = children(
+        session,
+        select(
+            CommitmentAmount.commitment_id, CommitmentAmount.year, CommitmentAmount.amount
+        ).order_by(CommitmentAmount.year),
+        ids,
+        lambda year, amount: AmountOut(year=year, amount=float(amount)),
+    )
+    indicators = children(
+        session, select(Indicator.commitment_id, Indicator.id).order_by(Indicator.id), ids
+    )
     all_indicators = [i for c in ids for i in indicators[c]]
     evaluated = (
         evaluate_indicators(
@@ -189,19 +171,9 @@ def _outputs(
         ]
         health = commitment_health(evaluations)
         result.append(
-            CommitmentOut(
-                id=row.id,
-                contract_id=row.contract_id,
-                code=row.code,
-                title=row.title,
-                description=row.description,
-                lead_partner_id=row.lead_partner_id,
-                priority_id=row.priority_id,
-                start_date=row.start_date,
-                end_date=row.end_date,
-                status=row.status,
-                funding_type=row.funding_type,
-                version=row.version,
+            from_row(
+                CommitmentOut,
+                row,
                 partners=partners[row.id],
                 quartier_ids=quartiers[row.id],
                 amounts=amounts[row.id],
@@ -228,7 +200,8 @@ def list_commitments(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    contract: CurrentContract,
+    paging: PagingDep,
     partner_id: FilterId = None,
     priority_id: FilterId = None,
     quartier_id: FilterId = None,
@@ -236,11 +209,8 @@ def list_commitments(
     performance: Annotated[Performance | None, Query()] = None,
     freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
-    sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
+    sort: SortQuery = None,
 ):
-    contract = resolve_contract(session, principal, contract_id)
     day = resolve_as_of(as_of, settings)
     query = select(Commitment).where(
         Commitment.contract_id == contract.id, scoping.commitment_condition(principal)
@@ -275,31 +245,24 @@ def list_commitments(
         query = query.where(Commitment.status == status)
     query = query.order_by(*sort_clause(sort, SORT_COLUMNS, "code"))
     if performance is None and freshness is None:
-        from suivi.api.common import paginate
-
-        rows, total = paginate(session, query, page, size)
-        items = _outputs(session, contract.id, rows, day)
-    else:
-        # Status filters need the evaluation of every candidate (3 queries, then in memory).
-        everything = _outputs(session, contract.id, list(session.execute(query).scalars()), day)
-        evaluated = evaluate_indicators(
-            session, contract_id=contract.id, as_of=day, include_inactive=True
-        )
-        matching = []
-        for item in everything:
-            if performance is not None and item.performance != performance:
-                continue
-            if freshness is not None and not any(
-                evaluated[i].evaluation is not None
-                and evaluated[i].evaluation.freshness == freshness
-                for i in item.indicator_ids
-                if i in evaluated
-            ):
-                continue
-            matching.append(item)
-        total = len(matching)
-        items = matching[(page - 1) * size : page * size]
-    return Page(items=items, total=total, page=page, size=size)
+        return paging.of(session, query, lambda rows: _outputs(session, contract.id, rows, day))
+    # Status filters need the evaluation of every candidate (3 queries, then in memory).
+    everything = _outputs(session, contract.id, list(session.execute(query).scalars()), day)
+    evaluated = evaluate_indicators(
+        session, contract_id=contract.id, as_of=day, include_inactive=True
+    )
+    matching = []
+    for item in everything:
+        if performance is not None and item.performance != performance:
+            continue
+        if freshness is not None and not any(
+            evaluated[i].evaluation is not None and evaluated[i].evaluation.freshness == freshness
+            for i in item.indicator_ids
+            if i in evaluated
+        ):
+            continue
+        matching.append(item)
+    return paging.slice(matching)
 
 
 @router.get("/commitments/{commitment_id}", response_model=CommitmentOut, summary="Un engagement")
@@ -326,7 +289,7 @@ def create_commitment(
     body: CommitmentIn,
     contract_id: ContractQuery = None,
 ):
-    contract: Contract = resolve_contract(session, principal, contract_id)
+    contract = resolve_contract(session, principal, contract_id)
     if not scoping.can_create_commitment(
         principal,
         contract_id=contract.id,

@@ -1,21 +1,28 @@
-"""Pieces shared by the API routers: bounded input types, pagination, sorting, contract and
-`as_of` resolution. Inputs are bounded so that no value can reach the database or the
-progress engine in a shape that would fail there (NUL characters, 64-bit overflows,
-infinite or absurd numbers, dates in year 9999)."""
+"""Pieces shared by the API routers: the router itself (`api_router`), bounded input types,
+pagination (`Paging`), sorting, contract (`CurrentContract`) and `as_of` resolution. Inputs
+are bounded so that no value can reach the database or the progress engine in a shape that
+would fail there (NUL characters, 64-bit overflows, infinite or absurd numbers, dates in
+year 9999)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Generic, TypeVar
+from functools import partial
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from suivi import clock
+from suivi.api.errors import API_PREFIX, ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal, require_role
 from suivi.auth.principal import Principal
 from suivi.contract.models import Contract
+from suivi.deps import SessionDep, UnitOfWorkRoute
 from suivi.errors import Invalid, NotFound
 from suivi.validation import MAX_ABS_NUMBER, clean_number, clean_text, clean_url
 
@@ -25,6 +32,19 @@ MIN_DATE = date(1990, 1, 1)
 MAX_DATE = date(2100, 12, 31)
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+def api_router(tag: str, **options: Any) -> APIRouter:
+    """A router of the JSON API: under /api, with the one error format documented
+    (`suivi.api.errors`) and, unless `route_class` says otherwise, each request one unit of
+    work committed by the endpoint (`UnitOfWorkRoute`)."""
+    options.setdefault("route_class", UnitOfWorkRoute)
+    return APIRouter(prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES, **options)
+
+
+# The principal, if an administrator (else 403).
+Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 
 def _clean_text(value: str) -> str:
@@ -69,10 +89,32 @@ AsOfQuery = Annotated[
     Query(description="Date de référence AAAA-MM-JJ (défaut : aujourd'hui)."),
 ]
 FilterId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# `sort=name` or `sort=-name` (the names each list allows: `sort_clause`).
+SortQuery = Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")]
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# The `version` a client read, sent back with a change (409 if the row changed since).
+Version = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def patch_model(
+    model: type[BaseModel], name: str, *, leave_out: tuple[str, ...] = (), **own: Any
+) -> type[StrictModel]:
+    """The body of a PATCH of what `model` creates: its fields with the same types and bounds,
+    each optional (`None`: not sent, left unchanged), but those of `leave_out`; `own`: fields
+    of the PATCH alone, as `pydantic.create_model` takes them (`name=(type, default)`)."""
+    fields: dict[str, Any] = {}
+    for key, field in model.model_fields.items():
+        if key not in leave_out:
+            kind = field.annotation
+            if field.metadata:  # its bounds and validators
+                kind = Annotated[(kind, *field.metadata)]
+            fields[key] = (kind | None, None)
+    return create_model(name, __base__=StrictModel, __module__=model.__module__, **own, **fields)
 
 
 class Page(BaseModel, Generic[T]):
@@ -82,11 +124,78 @@ class Page(BaseModel, Generic[T]):
     size: int
 
 
-def paginate(session: Session, query, page: int, size: int) -> tuple[list, int]:
-    """Run `query` (a select) for one page; returns (rows, total)."""
+def paginate(
+    session: Session, query, page: int, size: int, *, scalars: bool = True
+) -> tuple[list, int]:
+    """Run `query` (a select) for one page; returns (rows, total). A row is the first column
+    (an entity), or with `scalars=False` a tuple of all the columns."""
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.limit(size).offset((page - 1) * size)).scalars().all()
-    return list(rows), total
+    result = session.execute(query.limit(size).offset((page - 1) * size))
+    return list(result.scalars().all() if scalars else result.all()), total
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """The page a list asks for (`page`, `size` query parameters: the `PagingDep`)."""
+
+    page: int
+    size: int
+
+    def of(
+        self, session: Session, query, items: Callable[[list], list], *, scalars: bool = True
+    ) -> Page:
+        """One page of `query`'s rows, turned into the page's items by `items`."""
+        rows, total = paginate(session, query, self.page, self.size, scalars=scalars)
+        return Page(items=items(rows), total=total, page=self.page, size=self.size)
+
+    def slice(self, matching: Sequence, items: Callable[[list], list] = list) -> Page:
+        """One page of rows already filtered in memory, turned into items by `items`."""
+        start = (self.page - 1) * self.size
+        rows = list(matching[start : start + self.size])
+        return Page(items=items(rows), total=len(matching), page=self.page, size=self.size)
+
+
+def _paging(page: PageQuery = 1, size: SizeQuery = 50) -> Paging:
+    return Paging(page, size)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
+
+
+def read_as(model: type[M]) -> Callable[[Any], M]:
+    """A row read into the response `model` (the attributes of its field names)."""
+    return partial(model.model_validate, from_attributes=True)
+
+
+def models(model: type[BaseModel]) -> Callable[[list], list]:
+    """`items` for `Paging.of`: each row read into `model` (same field names)."""
+    return lambda rows: list(map(read_as(model), rows))
+
+
+def from_row(model: type[M], row: object, **extra: Any) -> M:
+    """`row` read into the response `model`: the attributes of the model's field names, but
+    those given in `extra` (what the row does not hold, or shows otherwise)."""
+    values = {name: getattr(row, name) for name in model.model_fields if name not in extra}
+    return model(**values, **extra)
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+def children(
+    session: Session, query, parent_ids: list[int], item: Callable[..., Any] = _itself
+) -> dict[int, list]:
+    """What a page of rows shows of their children, in one query: `query` selects the
+    parent's id then the child's columns (in the order wanted); each parent of `parent_ids`
+    gets the list of its children, each turned into `item(*columns)` (by default the one
+    column itself); no child: an empty list."""
+    found: dict[int, list] = {parent_id: [] for parent_id in parent_ids}
+    if parent_ids:
+        parent = query.selected_columns[0]
+        for parent_id, *columns in session.execute(query.where(parent.in_(parent_ids))):
+            found[parent_id].append(item(*columns))
+    return found
 
 
 def sort_clause(sort: str | None, columns: dict, default: str):
@@ -114,6 +223,18 @@ def resolve_contract(session: Session, principal: Principal, contract_id: int | 
     if contract is None:
         raise NotFound("Contrat introuvable.")
     return contract
+
+
+def _current_contract(
+    session: SessionDep, principal: CurrentPrincipal, contract_id: ContractQuery = None
+) -> Contract:
+    return resolve_contract(session, principal, contract_id)
+
+
+# The `contract_id` query parameter resolved (`resolve_contract`: 404 unless the user's), for
+# reads. A dependency runs before the route's own parameters and body are validated: writes
+# call `resolve_contract` themselves, so that an invalid body is refused first (422).
+CurrentContract = Annotated[Contract, Depends(_current_contract)]
 
 
 def resolve_as_of(as_of: date | None, settings) -> date:

@@ -3,10 +3,12 @@ correct), evaluations (`GET /api/indicators/{id}/evaluation?as_of=`) and roll-up
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
@@ -15,29 +17,35 @@ from suivi import clock, scoping
 from suivi.api.common import (
     MAX_ID,
     AsOfQuery,
-    ContractQuery,
+    CurrentContract,
     Day,
     FilterId,
     Id,
     Number,
     Page,
-    PageQuery,
+    PagingDep,
     PathId,
-    SizeQuery,
+    SortQuery,
     StrictModel,
     Text,
     Url,
-    paginate,
+    Version,
+    api_router,
+    children,
+    from_row,
+    models,
+    patch_model,
+    read_as,
     resolve_as_of,
-    resolve_contract,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
+from suivi.auth.principal import Principal
 from suivi.commitments import access as commitment_access
 from suivi.commitments.models import Commitment, CommitmentPartner
+from suivi.config import Settings
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.deps import SessionDep, SettingsDep
 from suivi.errors import Invalid, NotFound
 from suivi.indicators import access, service
 from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
@@ -53,12 +61,7 @@ from suivi.indicators.models import (
 )
 from suivi.progress import Direction, Evaluation, Frequency, Freshness, Performance, Rollup
 
-router = APIRouter(
-    prefix="/api",
-    tags=["indicateurs"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
+router = api_router("indicateurs")
 RevisionKind = TargetRevisionKind
 Tolerance = Annotated[float, Field(gt=0, lt=1)]
 GraceDays = Annotated[int, Field(ge=0, le=366)]
@@ -85,24 +88,6 @@ class SheetIn(StrictModel):
     forecast: bool | None = None  # None: on, unless the statistic is not comparable
     margin: Number = 0.0
     margin_justification: Text(2_000) = ""
-    data_owner_contact_id: Id | None = None
-
-
-class SheetPatch(StrictModel):
-    definition: Text(5_000) | None = None
-    formula: Text(2_000) | None = None
-    is_rate: bool | None = None
-    numerator: Text(300) | None = None
-    denominator: Text(300) | None = None
-    producer: Text(200) | None = None
-    publication_lag_days: LagDays | None = None
-    breakdown: Breakdown | None = None
-    aggregation: Aggregation | None = None
-    aggregation_weight: Text(200) | None = None
-    comparability: Comparability | None = None
-    forecast: bool | None = None
-    margin: Number | None = None
-    margin_justification: Text(2_000) | None = None
     data_owner_contact_id: Id | None = None
 
 
@@ -150,20 +135,10 @@ class IndicatorIn(SheetIn):
     targets: Annotated[list[TargetIn], Field(max_length=50)] = []
 
 
-class IndicatorPatch(SheetPatch):
-    version: Annotated[int, Field(ge=1, le=MAX_ID)]
-    quartier_id: Id | None = None
-    code: Text(40, 1) | None = None
-    name: Text(300, 1) | None = None
-    unit: Text(40, 1) | None = None
-    source: Text(200) | None = None
-    direction: Direction | None = None
-    cumulative: bool | None = None
-    frequency: Frequency | None = None
-    tolerance: Tolerance | None = None
-    grace_days: GraceDays | None = None
-    baseline_value: Number | None = None
-    baseline_date: Day | None = None
+# The commitment and the targets are not changed by a PATCH (targets: revisions).
+IndicatorPatch = patch_model(
+    IndicatorIn, "IndicatorPatch", leave_out=("commitment_id", "targets"), version=(Version, ...)
+)
 
 
 class TargetOut(BaseModel):
@@ -281,49 +256,18 @@ class RollupsOut(BaseModel):
 
 
 def _rollup_out(value: Rollup) -> RollupOut:
-    return RollupOut(
-        count=value.count,
-        by_performance=dict(value.by_performance),
-        by_freshness=dict(value.by_freshness),
-        mean_progress=value.mean_progress,
-        forecast_miss=value.forecast_miss,
-    )
+    return RollupOut.model_validate(value, from_attributes=True)
 
 
 def _evaluation_out(indicator_id: int, as_of: date, ev: Evaluation) -> EvaluationOut:
-    return EvaluationOut(
-        indicator_id=indicator_id,
-        as_of=as_of,
-        actual=ev.actual,
-        measured_on=ev.measured_on,
-        expected=ev.expected,
-        progress=ev.progress,
-        performance=str(ev.performance),
-        freshness=str(ev.freshness),
-        next_due=ev.next_due,
-        overdue_since=ev.overdue_since,
-        forecast=ev.forecast,
-        forecast_status=None if ev.forecast_status is None else str(ev.forecast_status),
-    )
+    # The engine's enums become their values (`str` fields).
+    return EvaluationOut(indicator_id=indicator_id, as_of=as_of, **asdict(ev))
 
 
 def _indicators_out(session: Session, rows: list[Indicator]) -> list[IndicatorOut]:
-    targets: dict[int, list[TargetOut]] = {row.id: [] for row in rows}
-    if rows:
-        for target in session.execute(
-            select(Target)
-            .where(Target.indicator_id.in_(list(targets)))
-            .order_by(Target.target_date)
-        ).scalars():
-            targets[target.indicator_id].append(
-                TargetOut.model_validate(target, from_attributes=True)
-            )
-    return [
-        IndicatorOut(
-            **row.model_dump(exclude={"created_at", "updated_at"}), targets=targets[row.id]
-        )
-        for row in rows
-    ]
+    by_date = select(Target.indicator_id, Target).order_by(Target.target_date)
+    targets = children(session, by_date, [row.id for row in rows], read_as(TargetOut))
+    return [from_row(IndicatorOut, row, targets=targets[row.id]) for row in rows]
 
 
 SORT_COLUMNS = {
@@ -339,7 +283,8 @@ def list_indicators(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    contract: CurrentContract,
+    paging: PagingDep,
     commitment_id: FilterId = None,
     partner_id: FilterId = None,
     priority_id: FilterId = None,
@@ -347,11 +292,8 @@ def list_indicators(
     performance: Annotated[Performance | None, Query()] = None,
     freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
-    sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
+    sort: SortQuery = None,
 ):
-    contract = resolve_contract(session, principal, contract_id)
     query = select(Indicator).where(
         Indicator.contract_id == contract.id, scoping.indicator_condition(principal)
     )
@@ -377,31 +319,28 @@ def list_indicators(
             )
         )
     query = query.order_by(*sort_clause(sort, SORT_COLUMNS, "code"))
+    items = partial(_indicators_out, session)
     if performance is None and freshness is None:
-        rows, total = paginate(session, query, page, size)
-    else:
-        day = resolve_as_of(as_of, settings)
-        candidates = list(session.execute(query).scalars())
-        evaluated = evaluate_indicators(
-            session,
-            contract_id=contract.id,
-            as_of=day,
-            indicator_ids=[row.id for row in candidates],
-            include_inactive=True,
+        return paging.of(session, query, items)
+    day = resolve_as_of(as_of, settings)
+    candidates = list(session.execute(query).scalars())
+    evaluated = evaluate_indicators(
+        session,
+        contract_id=contract.id,
+        as_of=day,
+        indicator_ids=[row.id for row in candidates],
+        include_inactive=True,
+    )
+
+    def keep(row: Indicator) -> bool:
+        ev = evaluated[row.id].evaluation if row.id in evaluated else None
+        if ev is None:
+            return False
+        return (performance is None or ev.performance == performance) and (
+            freshness is None or ev.freshness == freshness
         )
 
-        def keep(row: Indicator) -> bool:
-            ev = evaluated[row.id].evaluation if row.id in evaluated else None
-            if ev is None:
-                return False
-            return (performance is None or ev.performance == performance) and (
-                freshness is None or ev.freshness == freshness
-            )
-
-        matching = [row for row in candidates if keep(row)]
-        total = len(matching)
-        rows = matching[(page - 1) * size : page * size]
-    return Page(items=_indicators_out(session, rows), total=total, page=page, size=size)
+    return paging.slice([row for row in candidates if keep(row)], items)
 
 
 @router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="Un indicateur")
@@ -441,12 +380,11 @@ def get_rollups(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    contract: CurrentContract,
     as_of: AsOfQuery = None,
 ):
     """Counts by performance and freshness and mean progress over the indicators the user
     may read (a partner's roll-ups only cover its own commitments)."""
-    contract = resolve_contract(session, principal, contract_id)
     day = resolve_as_of(as_of, settings)
     visible = list(
         session.execute(
@@ -525,12 +463,7 @@ def add_target(
     indicator = access.get_writable(session, principal, indicator_id)
     contract = session.get(Contract, indicator.contract_id)
     target = service.add_target(
-        session,
-        contract,
-        indicator,
-        target_date=body.target_date,
-        value=body.value,
-        actor_id=principal.user_id,
+        session, contract, indicator, **body.model_dump(), actor_id=principal.user_id
     )
     return TargetOut.model_validate(target, from_attributes=True)
 
@@ -563,12 +496,8 @@ def revise_target(
         contract,
         indicator,
         target,
-        value=body.value,
-        kind=body.kind,
-        reason=body.reason,
+        **body.model_dump(),
         actor_id=principal.user_id,
-        decision_id=body.decision_id,
-        avenant_reference=body.avenant_reference,
         require_decision=settings.governance.revision_requires_decision,
     )
     return TargetRevisionOut.model_validate(revision, from_attributes=True)
@@ -592,6 +521,15 @@ def list_target_revisions(
     return [TargetRevisionOut.model_validate(r, from_attributes=True) for r in rows]
 
 
+def _entry(principal: Principal, settings: Settings) -> dict[str, Any]:
+    """Who enters a figure, on what day, and whether it then awaits validation (#18)."""
+    return {
+        "actor_id": principal.user_id,
+        "today": clock.today(settings.tz),
+        "validation_required": settings.validation.required,
+    }
+
+
 @router.get(
     "/indicators/{indicator_id}/measurements",
     response_model=Page[MeasurementOut],
@@ -601,25 +539,17 @@ def list_measurements(
     session: SessionDep,
     principal: CurrentPrincipal,
     indicator_id: PathId,
+    paging: PagingDep,
     include_superseded: bool = False,
-    sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
+    sort: SortQuery = None,
 ):
     indicator = access.get_readable(session, principal, indicator_id)
     query = select(Measurement).where(Measurement.indicator_id == indicator.id)
     if not include_superseded:
         query = query.where(Measurement.superseded_by_id.is_(None))
     columns = {"id": Measurement.id, "measured_on": Measurement.measured_on}
-    rows, total = paginate(
-        session, query.order_by(*sort_clause(sort, columns, "-measured_on")), page, size
-    )
-    return Page(
-        items=[MeasurementOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total,
-        page=page,
-        size=size,
-    )
+    query = query.order_by(*sort_clause(sort, columns, "-measured_on"))
+    return paging.of(session, query, models(MeasurementOut))
 
 
 @router.post(
@@ -637,16 +567,7 @@ def create_measurement(
 ):
     indicator, contract = access.get_measurable_with_contract(session, principal, indicator_id)
     measurement = service.create_measurement(
-        session,
-        contract,
-        indicator,
-        measured_on=body.measured_on,
-        value=body.value,
-        comment=body.comment,
-        evidence_url=body.evidence_url,
-        actor_id=principal.user_id,
-        today=clock.today(settings.tz),
-        validation_required=settings.validation.required,
+        session, contract, indicator, **body.model_dump(), **_entry(principal, settings)
     )
     # The hot path: serialized here, in the endpoint's worker thread. Returning the model
     # would make FastAPI validate it again against `response_model` in one more threadpool
@@ -678,17 +599,6 @@ def correct_measurement(
         raise NotFound("Mesure introuvable.")
     contract = session.get(Contract, indicator.contract_id)
     new = service.correct_measurement(
-        session,
-        contract,
-        indicator,
-        old,
-        measured_on=body.measured_on,
-        value=body.value,
-        reason=body.reason,
-        comment=body.comment,
-        evidence_url=body.evidence_url,
-        actor_id=principal.user_id,
-        today=clock.today(settings.tz),
-        validation_required=settings.validation.required,
+        session, contract, indicator, old, **body.model_dump(), **_entry(principal, settings)
     )
     return MeasurementOut.model_validate(new, from_attributes=True)

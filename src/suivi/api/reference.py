@@ -2,7 +2,7 @@
 GeoJSON contour), partners (with contacts), priorities, meetings.
 
 Everyone reads them (a partner account only its own partner); only the contract's admins
-change them (`scoping.can_write_reference`; 404 outside the user's contracts, 403 for other
+change them (`suivi.contract.access`: 404 outside the user's contracts, 403 for other
 roles). Changes go through `suivi.contract.service` (validated, audited). Single objects carry
 an `ETag`; a change may send it back in `If-Match` to be refused (409) if the object changed
 in between. Partner contacts are managed by `suivi.notifications`."""
@@ -10,34 +10,40 @@ in between. Partner contacts are managed by `suivi.notifications`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Header, Query, Response
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from suivi import scoping
 from suivi.api.common import (
     MAX_ID,
     ContractQuery,
+    CurrentContract,
     Day,
     Id,
     Page,
-    PageQuery,
+    PagingDep,
     PathId,
-    SizeQuery,
+    SortQuery,
     StrictModel,
     Text,
-    paginate,
+    api_router,
+    children,
+    from_row,
+    models,
+    patch_model,
+    read_as,
     resolve_contract,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
-from suivi.contract import service
+from suivi.contract import access, service
 from suivi.contract.models import (
     CROSS_CUTTING_TAGS,
     Commune,
@@ -55,17 +61,11 @@ from suivi.contract.models import (
     QuartierCommune,
     contract_quartier_ids,
 )
-from suivi.deps import SessionDep, UnitOfWorkRoute
-from suivi.errors import Forbidden, Invalid, NotFound
+from suivi.deps import SessionDep
+from suivi.errors import Invalid, NotFound
 from suivi.notifications.contacts import get_readable_partner
 
-router = APIRouter(
-    prefix="/api",
-    tags=["référentiel"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
-SortQuery = Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")]
+router = api_router("référentiel")
 IfMatch = Annotated[
     str | None,
     Header(max_length=200, description="ETag lu (refus 409 si l'objet a changé entre-temps)."),
@@ -75,20 +75,17 @@ Position = Annotated[int, Field(ge=0, le=100_000)]
 Tags = Annotated[list[Tag], Field(max_length=len(CROSS_CUTTING_TAGS))]
 
 
-def _siret(value: str | None) -> str | None:
-    try:
-        service.check_siret(value)
-    except Invalid as exc:
-        raise ValueError(exc.detail) from None
-    return value
+def _validator(check: Callable[[str | None], None]) -> Callable[[str | None], str | None]:
+    """The service's check as a field validator (its French message, for the field)."""
 
+    def validate(value: str | None) -> str | None:
+        try:
+            check(value)
+        except Invalid as exc:
+            raise ValueError(exc.detail) from None
+        return value
 
-def _siren(value: str | None) -> str | None:
-    try:
-        service.check_siren(value)
-    except Invalid as exc:
-        raise ValueError(exc.detail) from None
-    return value
+    return validate
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -116,8 +113,8 @@ def Paragraphs(max_length: int):  # noqa: N802 - a type factory
     return Annotated[Text(max_length), AfterValidator(_paragraphs)]
 
 
-Siren = Annotated[str | None, Field(max_length=9), AfterValidator(_siren)]
-Siret = Annotated[str | None, Field(max_length=14), AfterValidator(_siret)]
+Siren = Annotated[str | None, Field(max_length=9), AfterValidator(_validator(service.check_siren))]
+Siret = Annotated[str | None, Field(max_length=14), AfterValidator(_validator(service.check_siret))]
 
 
 class ContractOut(BaseModel):
@@ -209,20 +206,13 @@ def get_contract(
     session: SessionDep, principal: CurrentPrincipal, response: Response, contract_id: PathId
 ):
     contract = resolve_contract(session, principal, contract_id)
-    response.headers["ETag"] = service.etag(contract)
-    return ContractOut.model_validate(contract, from_attributes=True)
+    return ContractOut.model_validate(_tagged(response, contract), from_attributes=True)
 
 
 @router.get("/communes", response_model=Page[CommuneOut], summary="Communes du contrat")
 def list_communes(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
-    sort: SortQuery = None,
+    session: SessionDep, contract: CurrentContract, paging: PagingDep, sort: SortQuery = None
 ):
-    contract = resolve_contract(session, principal, contract_id)
     in_contract = select(QuartierCommune.commune_id).where(
         QuartierCommune.quartier_id.in_(contract_quartier_ids(contract.id))
     )
@@ -232,34 +222,20 @@ def list_communes(
         .where(Commune.id.in_(in_contract))
         .order_by(*sort_clause(sort, columns, "name"))
     )
-    rows, total = paginate(session, query, page, size)
-    return Page(
-        items=[CommuneOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total,
-        page=page,
-        size=size,
-    )
+    return paging.of(session, query, models(CommuneOut))
 
 
 def _quartier_out(session, contract_id: int, rows: list[Quartier]) -> list[QuartierOut]:
     """The quartiers as this contract lists them (its in-contract flag)."""
     flagged = set(session.scalars(contract_quartier_ids(contract_id, in_contract=True)))
-    communes: dict[int, list[int]] = {row.id: [] for row in rows}
-    if rows:
-        for quartier_id, commune_id in session.execute(
-            select(QuartierCommune.quartier_id, QuartierCommune.commune_id)
-            .where(QuartierCommune.quartier_id.in_(list(communes)))
-            .order_by(QuartierCommune.commune_id)
-        ):
-            communes[quartier_id].append(commune_id)
+    links = select(QuartierCommune.quartier_id, QuartierCommune.commune_id)
+    communes = children(session, links.order_by(QuartierCommune.commune_id), [r.id for r in rows])
     return [
-        QuartierOut(
-            id=r.id,
-            code=r.code,
-            name=r.name,
+        from_row(
+            QuartierOut,
+            r,
             contract_id=contract_id,
             in_contract=r.id in flagged,
-            cited_in_press_release=r.cited_in_press_release,
             commune_ids=communes[r.id],
         )
         for r in rows
@@ -269,18 +245,15 @@ def _quartier_out(session, contract_id: int, rows: list[Quartier]) -> list[Quart
 @router.get("/quartiers", response_model=Page[QuartierOut], summary="Quartiers (QPV)")
 def list_quartiers(
     session: SessionDep,
-    principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    contract: CurrentContract,
+    paging: PagingDep,
     in_contract: bool | None = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
     sort: SortQuery = None,
 ):
-    contract = resolve_contract(session, principal, contract_id)
     columns = {"id": Quartier.id, "name": Quartier.name, "code": Quartier.code}
     query = select(Quartier).where(Quartier.id.in_(contract_quartier_ids(contract.id, in_contract)))
-    rows, total = paginate(session, query.order_by(*sort_clause(sort, columns, "code")), page, size)
-    return Page(items=_quartier_out(session, contract.id, rows), total=total, page=page, size=size)
+    query = query.order_by(*sort_clause(sort, columns, "code"))
+    return paging.of(session, query, lambda rows: _quartier_out(session, contract.id, rows))
 
 
 def _listing(session, principal, quartier_id: int, contract_id: int | None) -> ContractQuartier:
@@ -311,8 +284,7 @@ def get_quartier(
     contract_id: ContractQuery = None,
 ):
     link = _listing(session, principal, quartier_id, contract_id)
-    quartier = session.get(Quartier, quartier_id)
-    response.headers["ETag"] = service.quartier_etag(quartier, link)
+    quartier = _tagged(response, session.get(Quartier, quartier_id), link)
     return _quartier_out(session, link.contract_id, [quartier])[0]
 
 
@@ -335,52 +307,28 @@ def get_quartier_contour(session: SessionDep, principal: CurrentPrincipal, quart
 
 
 def _partners_out(session, rows: list[Partner]) -> list[PartnerOut]:
-    contacts: dict[int, list[ContactOut]] = {row.id: [] for row in rows}
-    if rows:
-        for contact in session.execute(
-            select(PartnerContact)
-            .where(PartnerContact.partner_id.in_(list(contacts)))
-            .order_by(PartnerContact.id)
-        ).scalars():
-            contacts[contact.partner_id].append(
-                ContactOut.model_validate(contact, from_attributes=True)
-            )
-    return [
-        PartnerOut(
-            id=r.id,
-            contract_id=r.contract_id,
-            code=r.code,
-            name=r.name,
-            kind=r.kind,
-            is_signatory=r.is_signatory,
-            siren=r.siren,
-            siret=r.siret,
-            commune_id=r.commune_id,
-            contacts=contacts[r.id],
-        )
-        for r in rows
-    ]
+    by_id = select(PartnerContact.partner_id, PartnerContact).order_by(PartnerContact.id)
+    contacts = children(session, by_id, [r.id for r in rows], read_as(ContactOut))
+    return [from_row(PartnerOut, r, contacts=contacts[r.id]) for r in rows]
 
 
 @router.get("/partners", response_model=Page[PartnerOut], summary="Partenaires et contacts")
 def list_partners(
     session: SessionDep,
     principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    contract: CurrentContract,
+    paging: PagingDep,
     kind: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]+$")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
     sort: SortQuery = None,
 ):
-    contract = resolve_contract(session, principal, contract_id)
     columns = {"id": Partner.id, "name": Partner.name, "code": Partner.code, "kind": Partner.kind}
     query = select(Partner).where(
         Partner.contract_id == contract.id, scoping.partner_condition(principal)
     )
     if kind:
         query = query.where(Partner.kind == kind)
-    rows, total = paginate(session, query.order_by(*sort_clause(sort, columns, "name")), page, size)
-    return Page(items=_partners_out(session, rows), total=total, page=page, size=size)
+    query = query.order_by(*sort_clause(sort, columns, "name"))
+    return paging.of(session, query, lambda rows: _partners_out(session, rows))
 
 
 @router.get("/partners/{partner_id}", response_model=PartnerOut, summary="Un partenaire")
@@ -388,60 +336,39 @@ def get_partner(
     session: SessionDep, principal: CurrentPrincipal, response: Response, partner_id: PathId
 ):
     partner = get_readable_partner(session, principal, partner_id)
-    response.headers["ETag"] = service.etag(partner)
-    return _partners_out(session, [partner])[0]
+    return _partners_out(session, [_tagged(response, partner)])[0]
 
 
 @router.get("/priorities", response_model=Page[PriorityOut], summary="Orientations et objectifs")
 def list_priorities(
     session: SessionDep,
-    principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    contract: CurrentContract,
+    paging: PagingDep,
     parent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
     sort: SortQuery = None,
 ):
-    contract = resolve_contract(session, principal, contract_id)
     columns = {"id": Priority.id, "code": Priority.code, "position": Priority.position}
     query = select(Priority).where(Priority.contract_id == contract.id)
     if parent_id is not None:
         query = query.where(Priority.parent_id == parent_id)
-    rows, total = paginate(
-        session, query.order_by(*sort_clause(sort, columns, "position")), page, size
-    )
-    return Page(
-        items=[PriorityOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total,
-        page=page,
-        size=size,
-    )
+    query = query.order_by(*sort_clause(sort, columns, "position"))
+    return paging.of(session, query, models(PriorityOut))
 
 
 @router.get("/meetings", response_model=Page[MeetingOut], summary="Instances (COPIL, COTECH)")
 def list_meetings(
     session: SessionDep,
-    principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    contract: CurrentContract,
+    paging: PagingDep,
     kind: Annotated[str | None, Query(pattern=r"^(copil|cotech|revue_mi_parcours)$")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
     sort: SortQuery = None,
 ):
-    contract = resolve_contract(session, principal, contract_id)
     columns = {"id": Meeting.id, "held_on": Meeting.held_on}
     query = select(Meeting).where(Meeting.contract_id == contract.id)
     if kind:
         query = query.where(Meeting.kind == kind)
-    rows, total = paginate(
-        session, query.order_by(*sort_clause(sort, columns, "held_on")), page, size
-    )
-    return Page(
-        items=[MeetingOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total,
-        page=page,
-        size=size,
-    )
+    query = query.order_by(*sort_clause(sort, columns, "held_on"))
+    return paging.of(session, query, models(MeetingOut))
 
 
 # -- changes (admins of the contract) ----------------------------------------------------------
@@ -464,14 +391,7 @@ class PartnerIn(StrictModel):
     commune_id: Id | None = None
 
 
-class PartnerPatch(StrictModel):
-    code: Line(40, 1) | None = None
-    name: Line(200, 1) | None = None
-    kind: PartnerKind | None = None
-    is_signatory: bool | None = None
-    siren: Siren = None
-    siret: Siret = None
-    commune_id: Id | None = None
+PartnerPatch = patch_model(PartnerIn, "PartnerPatch")
 
 
 class QuartierPatch(StrictModel):
@@ -489,14 +409,7 @@ class PriorityIn(StrictModel):
     position: Position = 0
 
 
-class PriorityPatch(StrictModel):
-    code: Line(20, 1) | None = None
-    title: Line(300, 1) | None = None
-    description: Paragraphs(10_000) | None = None
-    domain: Domain | None = None
-    tags: Tags | None = None
-    parent_id: Id | None = None
-    position: Position | None = None
+PriorityPatch = patch_model(PriorityIn, "PriorityPatch")
 
 
 class MeetingIn(StrictModel):
@@ -506,36 +419,34 @@ class MeetingIn(StrictModel):
     location: Line(200) = ""
 
 
-class MeetingPatch(StrictModel):
-    kind: MeetingKind | None = None
-    held_on: Day | None = None
-    title: Line(200, 1) | None = None
-    location: Line(200) | None = None
+MeetingPatch = patch_model(MeetingIn, "MeetingPatch")
 
 
-def _require_admin(principal: Principal, contract_id: int | None, what: str) -> None:
-    """404 outside the user's contracts, 403 for a role that may not change reference data."""
-    if not scoping.in_contracts(principal, contract_id):
-        raise NotFound(f"{what} introuvable.")
-    if not scoping.can_write_reference(principal, contract_id):
-        raise Forbidden("Seul un administrateur du contrat peut modifier le référentiel.")
+def _actor(principal: Principal) -> dict[str, Any]:
+    """Who changes the reference data, for the audit log."""
+    return {"actor_id": principal.user_id, "actor_label": principal.label}
 
 
-def _for_write(session: Session, principal: Principal, model, row_id: int, what: str):
-    """The row (locked for the transaction) if the principal administers its contract."""
-    row = service.locked(session, model, row_id)
-    _require_admin(principal, None if row is None else row.contract_id, what)
-    return row
+def _changes(principal: Principal, body: StrictModel, if_match: str | None) -> dict[str, Any]:
+    """A service's update arguments: the fields sent (a PATCH), the version read, who."""
+    return {
+        "fields": body.model_dump(exclude_unset=True),
+        "expected_etag": if_match,
+        **_actor(principal),
+    }
 
 
 def _contract_for_create(session: Session, principal: Principal, contract_id: int | None):
     contract = resolve_contract(session, principal, contract_id)
-    _require_admin(principal, contract.id, "Contrat")
+    access.require_admin(principal, contract.id, "Contrat")
     return contract
 
 
-def _changes(body: StrictModel) -> dict:
-    return body.model_dump(exclude_unset=True)
+def _tagged(response: Response, row: SQLModel, link: ContractQuartier | None = None) -> Any:
+    """The row, its `ETag` set on the response (a quartier's: with its listing, `link`)."""
+    etag = service.etag(row) if link is None else service.quartier_etag(row, link)
+    response.headers["ETag"] = etag
+    return row
 
 
 @router.patch(
@@ -552,17 +463,9 @@ def update_contract(
     if_match: IfMatch = None,
 ):
     contract = service.locked(session, Contract, contract_id)
-    _require_admin(principal, None if contract is None else contract.id, "Contrat")
-    contract = service.update_contract(
-        session,
-        contract,
-        fields=_changes(body),
-        expected_etag=if_match,
-        actor_id=principal.user_id,
-        actor_label=principal.label,
-    )
-    response.headers["ETag"] = service.etag(contract)
-    return ContractOut.model_validate(contract, from_attributes=True)
+    access.require_admin(principal, None if contract is None else contract.id, "Contrat")
+    contract = service.update_contract(session, contract, **_changes(principal, body, if_match))
+    return ContractOut.model_validate(_tagged(response, contract), from_attributes=True)
 
 
 @router.post("/partners", response_model=PartnerOut, status_code=201, summary="Créer un partenaire")
@@ -575,14 +478,9 @@ def create_partner(
 ):
     contract = _contract_for_create(session, principal, contract_id)
     partner = service.create_partner(
-        session,
-        contract,
-        fields=body.model_dump(),
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        session, contract, fields=body.model_dump(), **_actor(principal)
     )
-    response.headers["ETag"] = service.etag(partner)
-    return _partners_out(session, [partner])[0]
+    return _partners_out(session, [_tagged(response, partner)])[0]
 
 
 @router.patch("/partners/{partner_id}", response_model=PartnerOut, summary="Modifier un partenaire")
@@ -594,18 +492,12 @@ def update_partner(
     body: PartnerPatch,
     if_match: IfMatch = None,
 ):
-    partner = _for_write(session, principal, Partner, partner_id, "Partenaire")
+    partner = access.get_administered(session, principal, Partner, partner_id, "Partenaire")
+    contract = session.get(Contract, partner.contract_id)
     partner = service.update_partner(
-        session,
-        session.get(Contract, partner.contract_id),
-        partner,
-        fields=_changes(body),
-        expected_etag=if_match,
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        session, contract, partner, **_changes(principal, body, if_match)
     )
-    response.headers["ETag"] = service.etag(partner)
-    return _partners_out(session, [partner])[0]
+    return _partners_out(session, [_tagged(response, partner)])[0]
 
 
 @router.patch(
@@ -623,35 +515,21 @@ def update_quartier(
     contract_id: ContractQuery = None,
 ):
     link = _listing(session, principal, quartier_id, contract_id)
-    _require_admin(principal, link.contract_id, "Quartier")
+    access.require_admin(principal, link.contract_id, "Quartier")
     quartier = service.locked(session, Quartier, quartier_id)
+    contract = session.get(Contract, link.contract_id)
     quartier = service.update_quartier(
-        session,
-        session.get(Contract, link.contract_id),
-        quartier,
-        fields=_changes(body),
-        expected_etag=if_match,
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        session, contract, quartier, **_changes(principal, body, if_match)
     )
-    response.headers["ETag"] = service.quartier_etag(quartier, link)
-    return _quartier_out(session, link.contract_id, [quartier])[0]
-
-
-def _readable(session: Session, principal: Principal, model, row_id: int, what: str):
-    row = session.get(model, row_id)
-    if row is None or not scoping.in_contracts(principal, row.contract_id):
-        raise NotFound(f"{what} introuvable.")
-    return row
+    return _quartier_out(session, link.contract_id, [_tagged(response, quartier, link)])[0]
 
 
 @router.get("/priorities/{priority_id}", response_model=PriorityOut, summary="Une priorité")
 def get_priority(
     session: SessionDep, principal: CurrentPrincipal, response: Response, priority_id: PathId
 ):
-    priority = _readable(session, principal, Priority, priority_id, "Priorité")
-    response.headers["ETag"] = service.etag(priority)
-    return PriorityOut.model_validate(priority, from_attributes=True)
+    priority = access.get_readable(session, principal, Priority, priority_id, "Priorité")
+    return PriorityOut.model_validate(_tagged(response, priority), from_attributes=True)
 
 
 @router.post(
@@ -669,14 +547,9 @@ def create_priority(
 ):
     contract = _contract_for_create(session, principal, contract_id)
     priority = service.create_priority(
-        session,
-        contract,
-        fields=body.model_dump(),
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        session, contract, fields=body.model_dump(), **_actor(principal)
     )
-    response.headers["ETag"] = service.etag(priority)
-    return PriorityOut.model_validate(priority, from_attributes=True)
+    return PriorityOut.model_validate(_tagged(response, priority), from_attributes=True)
 
 
 @router.patch(
@@ -690,27 +563,20 @@ def update_priority(
     body: PriorityPatch,
     if_match: IfMatch = None,
 ):
-    priority = _for_write(session, principal, Priority, priority_id, "Priorité")
+    priority = access.get_administered(session, principal, Priority, priority_id, "Priorité")
+    contract = session.get(Contract, priority.contract_id)
     priority = service.update_priority(
-        session,
-        session.get(Contract, priority.contract_id),
-        priority,
-        fields=_changes(body),
-        expected_etag=if_match,
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        session, contract, priority, **_changes(principal, body, if_match)
     )
-    response.headers["ETag"] = service.etag(priority)
-    return PriorityOut.model_validate(priority, from_attributes=True)
+    return PriorityOut.model_validate(_tagged(response, priority), from_attributes=True)
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingOut, summary="Une instance")
 def get_meeting(
     session: SessionDep, principal: CurrentPrincipal, response: Response, meeting_id: PathId
 ):
-    meeting = _readable(session, principal, Meeting, meeting_id, "Instance")
-    response.headers["ETag"] = service.etag(meeting)
-    return MeetingOut.model_validate(meeting, from_attributes=True)
+    meeting = access.get_readable(session, principal, Meeting, meeting_id, "Instance")
+    return MeetingOut.model_validate(_tagged(response, meeting), from_attributes=True)
 
 
 @router.post("/meetings", response_model=MeetingOut, status_code=201, summary="Créer une instance")
@@ -723,14 +589,9 @@ def create_meeting(
 ):
     contract = _contract_for_create(session, principal, contract_id)
     meeting = service.create_meeting(
-        session,
-        contract,
-        fields=body.model_dump(),
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        session, contract, fields=body.model_dump(), **_actor(principal)
     )
-    response.headers["ETag"] = service.etag(meeting)
-    return MeetingOut.model_validate(meeting, from_attributes=True)
+    return MeetingOut.model_validate(_tagged(response, meeting), from_attributes=True)
 
 
 @router.patch("/meetings/{meeting_id}", response_model=MeetingOut, summary="Modifier une instance")
@@ -742,18 +603,12 @@ def update_meeting(
     body: MeetingPatch,
     if_match: IfMatch = None,
 ):
-    meeting = _for_write(session, principal, Meeting, meeting_id, "Instance")
+    meeting = access.get_administered(session, principal, Meeting, meeting_id, "Instance")
+    contract = session.get(Contract, meeting.contract_id)
     meeting = service.update_meeting(
-        session,
-        session.get(Contract, meeting.contract_id),
-        meeting,
-        fields=_changes(body),
-        expected_etag=if_match,
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        session, contract, meeting, **_changes(principal, body, if_match)
     )
-    response.headers["ETag"] = service.etag(meeting)
-    return MeetingOut.model_validate(meeting, from_attributes=True)
+    return MeetingOut.model_validate(_tagged(response, meeting), from_attributes=True)
 
 
 @router.delete(
@@ -765,13 +620,7 @@ def update_meeting(
 def delete_meeting(
     session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, if_match: IfMatch = None
 ):
-    meeting = _for_write(session, principal, Meeting, meeting_id, "Instance")
-    service.delete_meeting(
-        session,
-        session.get(Contract, meeting.contract_id),
-        meeting,
-        expected_etag=if_match,
-        actor_id=principal.user_id,
-        actor_label=principal.label,
-    )
+    meeting = access.get_administered(session, principal, Meeting, meeting_id, "Instance")
+    contract = session.get(Contract, meeting.contract_id)
+    service.delete_meeting(session, contract, meeting, expected_etag=if_match, **_actor(principal))
     return Response(status_code=204)

@@ -7,24 +7,20 @@ The rules are in `suivi.indicators.review`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlmodel import Session
 
-from suivi.api.common import Day, Page, PageQuery, PathId, SizeQuery, StrictModel, Text, paginate
-from suivi.api.errors import ERROR_RESPONSES
+from suivi.api.common import Day, Page, PagingDep, PathId, StrictModel, Text, api_router, models
 from suivi.api.indicators import MeasurementOut
 from suivi.api.reference import MeetingOut
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
 from suivi.contract.models import Meeting
-from suivi.deps import SessionDep, UnitOfWorkRoute
+from suivi.deps import SessionDep
 from suivi.errors import NotFound
 from suivi.indicators import access, review
 from suivi.indicators.models import Measurement, MeasurementStatus
 
-router = APIRouter(
-    prefix="/api", tags=["validation"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
-)
+router = api_router("validation")
 Status = MeasurementStatus
 
 
@@ -67,18 +63,11 @@ def _meeting(session: Session, meeting_id: int) -> Meeting:
 def list_to_validate(
     session: SessionDep,
     principal: CurrentPrincipal,
+    paging: PagingDep,
     status: Status = MeasurementStatus.SUBMITTED,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
 ):
     query = review.to_validate(principal, status).order_by(Measurement.entered_at, Measurement.id)
-    rows, total = paginate(session, query, page, size)
-    return Page(
-        items=[MeasurementOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total,
-        page=page,
-        size=size,
-    )
+    return paging.of(session, query, models(MeasurementOut))
 
 
 @router.post(

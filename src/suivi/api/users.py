@@ -5,35 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from suivi.api.common import (
+    Admin,
     Id,
     Page,
-    PageQuery,
+    PagingDep,
     PathId,
-    SizeQuery,
+    SortQuery,
     StrictModel,
     Text,
-    paginate,
+    api_router,
     sort_clause,
 )
-from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth import accounts
-from suivi.auth.deps import require_role
 from suivi.auth.models import Role, User
-from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, UnitOfWorkRoute
+from suivi.deps import SessionDep
 
-router = APIRouter(
-    prefix="/api",
-    tags=["comptes"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
-Admin = Annotated[Principal, Depends(require_role("admin"))]
+router = api_router("comptes")
 Email = Annotated[Text(254, 3), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Password = Text(200, 8)
 
@@ -82,18 +74,15 @@ def _user_out(session: Session, user: User) -> UserOut:
 def list_users(
     session: SessionDep,
     admin: Admin,
+    paging: PagingDep,
     role: Annotated[Role | None, Query()] = None,
     active: bool | None = None,
-    sort: Annotated[str | None, Query(max_length=40, pattern=r"^-?[a-z_]+$")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
+    sort: SortQuery = None,
 ):
     query = accounts.visible_accounts(admin, role=role, active=active)
     columns = {"id": User.id, "email": User.email, "role": User.role}
-    rows, total = paginate(
-        session, query.order_by(*sort_clause(sort, columns, "email")), page, size
-    )
-    return Page(items=[_user_out(session, u) for u in rows], total=total, page=page, size=size)
+    query = query.order_by(*sort_clause(sort, columns, "email"))
+    return paging.of(session, query, lambda rows: [_user_out(session, u) for u in rows])
 
 
 @router.get("/users/{user_id}", response_model=UserOut, summary="Un compte")
@@ -104,16 +93,7 @@ def get_user(session: SessionDep, admin: Admin, user_id: PathId):
 @router.post("/users", response_model=UserOut, status_code=201, summary="Créer un compte")
 def add_user(session: SessionDep, admin: Admin, body: UserIn):
     user = accounts.create_account(
-        session,
-        admin,
-        email=body.email,
-        password=body.password,
-        role=body.role,
-        full_name=body.full_name,
-        partner_id=body.partner_id,
-        contract_id=admin.default_contract_id,
-        scope_partner_ids=body.scope_partner_ids,
-        scope_quartier_ids=body.scope_quartier_ids,
+        session, admin, **body.model_dump(), contract_id=admin.default_contract_id
     )
     return _user_out(session, user)
 

@@ -6,28 +6,28 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from suivi import clock
-from suivi.api.common import ContractQuery, Page, PageQuery, SizeQuery, paginate, resolve_contract
-from suivi.api.errors import ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal, require_role
-from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.api.common import (
+    Admin,
+    CurrentContract,
+    Page,
+    PagingDep,
+    api_router,
+    from_row,
+    models,
+)
+from suivi.auth.deps import CurrentPrincipal
+from suivi.deps import SessionDep, SettingsDep
 from suivi.indicators.models import Indicator
 from suivi.labels import ALERT_KIND_LABELS
 from suivi.monitoring.models import Alert, AlertKind, JobOutcome, JobRun
 from suivi.scoping import indicator_condition
 
-router = APIRouter(
-    prefix="/api",
-    tags=["alertes et tâches"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
-Admin = Annotated[Principal, Depends(require_role("admin"))]
+router = api_router("alertes et tâches")
 
 
 class AlertOut(BaseModel):
@@ -47,15 +47,13 @@ class AlertOut(BaseModel):
 def list_alerts(
     session: SessionDep,
     principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    contract: CurrentContract,
+    paging: PagingDep,
     state: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
     kind: Annotated[AlertKind | None, Query()] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
 ):
     """Alerts of the indicators the user may read (partners: their commitments only),
     newest first."""
-    contract = resolve_contract(session, principal, contract_id)
     query = (
         select(Alert, Indicator.code, Indicator.name)
         .join(Indicator, Indicator.id == Alert.indicator_id)
@@ -68,30 +66,22 @@ def list_alerts(
     if kind:
         query = query.where(Alert.kind == kind)
     query = query.order_by(Alert.opened_on.desc(), Indicator.code, Alert.kind)
-    rows, count = _page(session, query, page, size)
-    items = [
-        AlertOut(
-            id=alert.id,
-            contract_id=alert.contract_id,
-            indicator_id=alert.indicator_id,
+    return paging.of(session, query, _alerts_out, scalars=False)
+
+
+def _alerts_out(rows: list) -> list[AlertOut]:
+    """Rows (alert, indicator code, indicator name) as the API shows them."""
+    return [
+        from_row(
+            AlertOut,
+            alert,
             indicator_code=code,
             indicator_name=name,
-            kind=alert.kind,
             kind_label=ALERT_KIND_LABELS[alert.kind],
-            opened_on=alert.opened_on,
-            resolved_on=alert.resolved_on,
             details=alert.details or {},
         )
         for alert, code, name in rows
     ]
-    return Page(items=items, total=count, page=page, size=size)
-
-
-def _page(session, query, page: int, size: int):
-    """Like `paginate`, for rows of several columns."""
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.limit(size).offset((page - 1) * size)).all()
-    return rows, total
 
 
 OUTCOME_HELP = (
@@ -153,18 +143,11 @@ def _latest_runs(session) -> dict[str, JobRun]:
 def list_job_runs(
     session: SessionDep,
     admin: Admin,
+    paging: PagingDep,
     job: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
 ):
     """Newest first: job, start, end, outcome, counts, error."""
     query = select(JobRun).order_by(JobRun.id.desc())
     if job:
         query = query.where(JobRun.job_name == job)
-    rows, total = paginate(session, query, page, size)
-    return Page(
-        items=[JobRunOut.model_validate(run, from_attributes=True) for run in rows],
-        total=total,
-        page=page,
-        size=size,
-    )
+    return paging.of(session, query, models(JobRunOut))

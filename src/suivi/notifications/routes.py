@@ -16,42 +16,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
 from suivi.api.common import (
+    Admin,
     AsOfQuery,
     Page,
-    PageQuery,
+    PagingDep,
     PathId,
-    SizeQuery,
     StrictModel,
     Text,
-    paginate,
+    api_router,
+    from_row,
+    models,
+    patch_model,
     resolve_as_of,
 )
-from suivi.api.errors import ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal, require_role
+from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.models import UserContract
-from suivi.auth.principal import Principal
 from suivi.contract.models import ContactFrequency, Contract, Partner, PartnerContact
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.deps import SessionDep, SettingsDep
 from suivi.notifications import contacts as service
 from suivi.notifications.email import DEMO_NOTICE, email_environment
 from suivi.notifications.models import DELIVERY_STATUSES, DeliveryStatus, EmailDelivery
 from suivi.notifications.summaries import summary_email, summary_for_contact
 
-router = APIRouter(
-    prefix="/api",
-    tags=["contacts et envois"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
+router = api_router("contacts et envois")
 public = APIRouter(tags=["désabonnement"], include_in_schema=False)
 
-Admin = Annotated[Principal, Depends(require_role("admin"))]
 Frequency = ContactFrequency
 
 
@@ -62,13 +57,8 @@ class ContactIn(StrictModel):
     frequency: Frequency = ContactFrequency.MONTHLY
 
 
-class ContactPatch(StrictModel):
-    name: Text(160, 1) | None = None
-    email: Text(254, 3) | None = None
-    role: Text(160) | None = None
-    frequency: Frequency | None = None
-    # Subscribe again a contact who used the unsubscribe link (they asked for it).
-    resubscribe: bool = False
+# `resubscribe`: subscribe again a contact who used the unsubscribe link (they asked for it).
+ContactPatch = patch_model(ContactIn, "ContactPatch", resubscribe=(bool, False))
 
 
 class ContactDetailOut(BaseModel):
@@ -112,18 +102,8 @@ class DeliveryOut(BaseModel):
 
 
 def _out(contact: PartnerContact) -> ContactDetailOut:
-    return ContactDetailOut(
-        id=contact.id,
-        partner_id=contact.partner_id,
-        name=contact.name,
-        email=contact.email,
-        role=contact.role,
-        frequency=contact.frequency,
-        subscribed=contact.unsubscribed_at is None and contact.frequency != "none",
-        unsubscribed_at=contact.unsubscribed_at,
-        created_at=contact.created_at,
-        updated_at=contact.updated_at,
-    )
+    subscribed = contact.unsubscribed_at is None and contact.frequency != "none"
+    return from_row(ContactDetailOut, contact, subscribed=subscribed)
 
 
 @router.get(
@@ -228,16 +208,9 @@ def preview_summary(
     summary = summary_for_contact(
         session, settings, contact.id, as_of=resolve_as_of(as_of, settings)
     )
+    # The message as it would be sent (its `contact_id` is this contact's).
     message = summary_email(settings, summary)
-    return SummaryPreviewOut(
-        contact_id=contact.id,
-        recipient=message.recipient,
-        subject=message.subject,
-        dedup_key=message.dedup_key,
-        period=message.period,
-        text=message.text,
-        html=message.html,
-    )
+    return SummaryPreviewOut.model_validate(message, from_attributes=True)
 
 
 @router.get(
@@ -248,13 +221,12 @@ def preview_summary(
 def list_deliveries(
     session: SessionDep,
     principal: Admin,
+    paging: PagingDep,
     status: Annotated[
         DeliveryStatus | None,
         Query(description="Statut (défaut : failed)."),
     ] = DeliveryStatus.FAILED,
     kind: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]+$")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
 ):
     assert status is None or status in DELIVERY_STATUSES
     # Messages of the admin's contracts: to their partners' contacts or their users.
@@ -275,18 +247,8 @@ def list_deliveries(
         query = query.where(EmailDelivery.status == status)
     if kind:
         query = query.where(EmailDelivery.kind == kind)
-    rows, total = paginate(
-        session,
-        query.order_by(EmailDelivery.created_at.desc(), EmailDelivery.id.desc()),
-        page,
-        size,
-    )
-    return Page(
-        items=[DeliveryOut.model_validate(row, from_attributes=True) for row in rows],
-        total=total,
-        page=page,
-        size=size,
-    )
+    query = query.order_by(EmailDelivery.created_at.desc(), EmailDelivery.id.desc())
+    return paging.of(session, query, models(DeliveryOut))
 
 
 # -- the public unsubscribe link -------------------------------------------------------------
@@ -340,14 +302,13 @@ def unsubscribe_form(
 ):
     contact, partner, contract = _load(session, token)
     if contact is None:
-        return _unsubscribe_page(settings, request.url.path, state="unknown")
+        state = "unknown"
+    elif contact.unsubscribed_at:
+        state = "done"
+    else:
+        state = "confirm"
     return _unsubscribe_page(
-        settings,
-        request.url.path,
-        state="done" if contact.unsubscribed_at else "confirm",
-        contact=contact,
-        partner=partner,
-        contract=contract,
+        settings, request.url.path, state=state, contact=contact, partner=partner, contract=contract
     )
 
 
@@ -358,16 +319,11 @@ def unsubscribe_confirm(
     # The body is either our form's button or a mail client's "List-Unsubscribe=One-Click":
     # both mean the same thing, the token in the path is the credential.
     contact, partner, contract = _load(session, token)
-    if contact is None:
-        return _unsubscribe_page(settings, request.url.path, state="unknown")
-    service.unsubscribe(session, token)
+    if contact is not None:
+        service.unsubscribe(session, token)
+    state = "unknown" if contact is None else "done"
     return _unsubscribe_page(
-        settings,
-        request.url.path,
-        state="done",
-        contact=contact,
-        partner=partner,
-        contract=contract,
+        settings, request.url.path, state=state, contact=contact, partner=partner, contract=contract
     )
 
 
