@@ -86,13 +86,16 @@ def record_many(
     actor_id: int | None = None,
     actor_label: str = "",
     contract_id: int | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Insert one audit row per change, by one actor in one contract, in a single
-    `executemany` in `session`'s transaction (an import audits thousands of rows)."""
+    `executemany` in `session`'s transaction (an import audits thousands of rows). `at`: the
+    time recorded (now by default), for changes audited in several calls but made at once."""
     if not changes:
         return
     session.flush()  # the audited changes reach the database first (rows may refer to them)
-    at = utcnow()
+    if at is None:
+        at = utcnow()
     session.connection().execute(  # the session's transaction, without the ORM layer
         _INSERT,
         [

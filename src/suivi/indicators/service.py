@@ -467,6 +467,76 @@ def check_measurement(
     return cleaned
 
 
+def _term(contract: _Term) -> tuple[int, date, date]:
+    return (contract.id, contract.term_start, contract.term_end)
+
+
+class CheckedMeasurements:
+    """New readings that `check_measurement` accepted, in one contract, on one `today`: what
+    a caller that checks every row before writing any (the import) hands to
+    `create_measurements`, which then does not check them a second time.
+
+    Only `check` adds to it, after `check_measurement` accepted the reading: a reading is
+    known by what the rules look at (the indicator's baseline date, the date, the cleaned
+    value, comment and link). `create_measurements` checks any other reading, or one whose
+    contract term, baseline or today is not what it was checked with. Kept as plain tuples
+    in a set: no object per row for the garbage collector to walk."""
+
+    __slots__ = ("_accepted", "term", "today")
+
+    def __init__(self, contract: _Term, today: date) -> None:
+        self.term = _term(contract)
+        self.today = today
+        self._accepted: set[tuple[date, date, float, str, str]] = set()
+
+    def check(
+        self,
+        contract: _Term,
+        baseline_date: date,
+        *,
+        measured_on: date,
+        value: float,
+        comment: str = "",
+        evidence_url: str = "",
+    ) -> dict[str, Any]:
+        """`check_measurement` (same refusals), remembering what it accepted."""
+        cleaned = check_measurement(
+            contract,
+            baseline_date,
+            measured_on=measured_on,
+            value=value,
+            comment=comment,
+            evidence_url=evidence_url,
+            today=self.today,
+        )
+        if _term(contract) == self.term:
+            self._accepted.add(
+                (
+                    baseline_date,
+                    measured_on,
+                    cleaned["value"],
+                    cleaned["comment"],
+                    cleaned["evidence_url"],
+                )
+            )
+        return cleaned
+
+    def holds(self, term: tuple[int, date, date], today: date, item: NewMeasurement) -> bool:
+        """Whether `item`, as it stands, was accepted under this term and today."""
+        return (
+            term == self.term
+            and today == self.today
+            and (
+                item.indicator.baseline_date,
+                item.measured_on,
+                item.value,
+                item.comment,
+                item.evidence_url,
+            )
+            in self._accepted
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class NewMeasurement:
     """One reading to create (`create_measurements`)."""
@@ -491,16 +561,25 @@ class MeasurementCorrection:
     evidence_url: str | None = None
 
 
-# A plain INSERT, one `executemany` for all the rows: building `Measurement` objects and
-# flushing them through the unit of work costs several times the insert itself. (No
-# RETURNING: ids in parameter order would make SQLite insert one row per statement.)
-_INSERT_MEASUREMENTS = insert(Measurement.__table__)
+# A plain INSERT, without building `Measurement` objects and flushing them through the unit of
+# work (that costs several times the insert itself). RETURNING the keys with the ids lets
+# SQLAlchemy send the rows as multi-row INSERTs ("insertmanyvalues", 1,000 rows a statement):
+# one statement per row inside the import's SAVEPOINT made SQLite copy the touched pages to
+# its statement journal for every row (3x slower). The rows come back in any order: they are
+# matched by their (indicator, date) key, unique among current readings.
+_INSERT_MEASUREMENTS = insert(Measurement.__table__).returning(
+    Measurement.__table__.c.id,
+    Measurement.__table__.c.indicator_id,
+    Measurement.__table__.c.measured_on,
+)
 _ALREADY_MEASURED = (
     "Une valeur est déjà enregistrée au {day} pour cet indicateur : corrigez-la "
     "(POST …/measurements/{{id}}/correction) plutôt que d'en saisir une seconde."
 )
 # Bound parameters per IN (...) list: far below SQLite's and PostgreSQL's limits.
 _IN_CHUNK = 400
+# Readings inserted and audited together (`create_measurements`).
+_WRITE_CHUNK = 250
 
 
 def _already_measured(day: date) -> Conflict:
@@ -588,23 +667,32 @@ def create_measurements(
     actor_label: str = "",
     today: date,
     validation_required: bool = True,
+    checked: CheckedMeasurements | None = None,
 ) -> list[dict[str, Any]]:
     """Insert new measurements (each checked by `check_measurement`, none already current
     at its date: 409, none on or before a locked cut-off: 409) and audit each; return their
     columns (all of them, as `Measurement` has them). Deliberately not `Measurement` objects:
     one that already has an id but is not in the session would be inserted again if it were
     ever added to it. They are submitted for validation (validated at once when
-    `validation_required` is false: `[validation]`)."""
-    if items:
-        # The earliest date is the first a locked cut-off would freeze: one query for all.
-        check_cutoff(session, contract.id, min(item.measured_on for item in items))
+    `validation_required` is false: `[validation]`). `checked`: what the caller already
+    checked (`CheckedMeasurements`); those readings are not checked a second time."""
+    if not items:
+        return []
+    # The earliest date is the first a locked cut-off would freeze: one query for all.
+    check_cutoff(session, contract.id, min(item.measured_on for item in items))
     entered_at = utcnow()
     state = entry_state(required=validation_required, actor_id=actor_id)
-    rows: list[dict[str, Any]] = [
-        dict(
-            indicator_id=item.indicator.id,
-            measured_on=item.measured_on,
-            **check_measurement(
+    term = _term(contract)
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        if checked is not None and checked.holds(term, today, item):
+            cleaned = {
+                "value": item.value,
+                "comment": item.comment,
+                "evidence_url": item.evidence_url,
+            }
+        else:
+            cleaned = check_measurement(
                 contract,
                 item.indicator.baseline_date,
                 measured_on=item.measured_on,
@@ -612,44 +700,55 @@ def create_measurements(
                 comment=item.comment,
                 evidence_url=item.evidence_url,
                 today=today,
-            ),
-            author_id=actor_id,
-            entered_at=entered_at,
-            superseded_by_id=None,
-            correction_reason="",
-            return_reason="",
-            **state,
+            )
+        rows.append(
+            {
+                "indicator_id": item.indicator.id,
+                "measured_on": item.measured_on,
+                **cleaned,
+                "author_id": actor_id,
+                "entered_at": entered_at,
+                "superseded_by_id": None,
+                "correction_reason": "",
+                "return_reason": "",
+                **state,
+            }
         )
-        for item in items
-    ]
-    if not rows:
-        return []
     session.flush()  # pending changes first, as the unit of work would order them
     keys = [(row["indicator_id"], row["measured_on"]) for row in rows]
     _refuse_current(session, keys)
     connection = session.connection()
-    try:
-        connection.execute(_INSERT_MEASUREMENTS, rows)
-    except IntegrityError as exc:
-        # A concurrent writer recorded one of these dates first (the unique index of current
-        # values); the transaction is rolled back by its boundary.
-        if "ix_measurement_current" in str(exc.orig) or "measured_on" in str(exc.orig):
-            raise _already_measured(rows[0]["measured_on"]) from None
-        raise
-    ids = _current(session, keys)
-    created = [{"id": ids[key], **row} for key, row in zip(keys, rows, strict=True)]
     entered = entered_at.isoformat()
-    record_many(
-        session,
-        [
-            # `json_safe(row)`, without a JSON round trip per row.
-            Change("create", "measurement", row["id"], None, {**row, **_iso_days(row, entered)})
-            for row in created
-        ],
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract.id,
-    )
+    audited_at = utcnow()
+    created: list[dict[str, Any]] = []
+    # Written and audited a chunk at a time: the per-row objects of a chunk (statement
+    # parameters, audit rows) are freed before the next, instead of 10,000 of each living
+    # long enough for the garbage collector to walk the whole heap again and again.
+    for start in range(0, len(rows), _WRITE_CHUNK):
+        chunk = rows[start : start + _WRITE_CHUNK]
+        try:
+            inserted = connection.execute(_INSERT_MEASUREMENTS, chunk).all()
+        except IntegrityError as exc:
+            # A concurrent writer recorded one of these dates first (the unique index of
+            # current values); the transaction is rolled back by its boundary.
+            if "ix_measurement_current" in str(exc.orig) or "measured_on" in str(exc.orig):
+                raise _already_measured(chunk[0]["measured_on"]) from None
+            raise
+        ids = {(indicator_id, day): id_ for id_, indicator_id, day in inserted}
+        done = [{"id": ids[row["indicator_id"], row["measured_on"]], **row} for row in chunk]
+        record_many(
+            session,
+            [
+                # `json_safe(row)`, without a JSON round trip per row.
+                Change("create", "measurement", row["id"], None, {**row, **_iso_days(row, entered)})
+                for row in done
+            ],
+            actor_id=actor_id,
+            actor_label=actor_label,
+            contract_id=contract.id,
+            at=audited_at,
+        )
+        created.extend(done)
     return created
 
 
