@@ -15,6 +15,7 @@ of each side is kept (the machine may be shared).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
 import sys
@@ -57,6 +58,7 @@ def write_file(path: Path, codes: list[str], rows: int) -> list[tuple[str, date,
 
 def baseline(url: str, path: Path, ids: dict[str, int]) -> float:
     engine = make_engine(url)
+    gc.collect()  # neither side pays for the garbage the other one left
     started = time.perf_counter()
     workbook = load_workbook(path, read_only=True, data_only=True)
     rows = workbook["Mesures"].iter_rows(min_row=2, values_only=True)
@@ -83,6 +85,7 @@ def baseline(url: str, path: Path, ids: dict[str, int]) -> float:
 
 def import_once(url: str, contract_id: int, path: Path) -> float:
     engine = make_engine(url)
+    gc.collect()  # neither side pays for the garbage the other one left
     started = time.perf_counter()
     with session_scope(engine, write=True) as session:
         report = import_portfolio(session, contract_id, path, today=date(2030, 12, 31))
