@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Form, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
@@ -20,6 +19,7 @@ from suivi.auth.deps import (
     client_address,
     login_rate_limit,
     login_succeeded,
+    run_login,
     too_many_attempts,
 )
 from suivi.auth.models import ApiToken, User
@@ -86,7 +86,7 @@ async def login_for_token(
     wait = login_rate_limit(request, username)
     if wait:
         return _too_many_attempts(wait)
-    return await run_in_threadpool(_login_for_token, request, settings, username, password)
+    return await run_login(_login_for_token, request, settings, username, password)
 
 
 def refused_token_request(request: Request, seconds: int) -> JSONResponse:

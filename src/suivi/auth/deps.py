@@ -33,11 +33,14 @@ What a user may do is decided by `suivi.scoping`, from the `Principal` built her
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -67,6 +70,8 @@ from suivi.auth.service import (
 )
 from suivi.db import reading_engine, session_scope
 from suivi.deps import SAFE_METHODS, SessionDep
+
+T = TypeVar("T")
 
 __all__ = [
     "SESSION_COOKIE",
@@ -286,6 +291,20 @@ def attempt_login(request: Request, email: str, password: str) -> LoginCheck:
     return check_login(
         request.app.state.engine, email, password, client_address(request), settings.login
     )
+
+
+# Threads for the logins only (Argon2 takes a core for ~0.2 s): a flood of logins from many
+# addresses queues on the event loop for one of them, instead of filling the thread pool
+# that every other request (the writes included) needs. A plain executor, not an anyio
+# limiter: it serves every event loop of the process (the test client starts several).
+LOGIN_THREADS = ThreadPoolExecutor(
+    max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="suivi-login"
+)
+
+
+async def run_login(login: Callable[..., T], *args) -> T:
+    """Run a blocking login step (`attempt_login` and what follows) in a login thread."""
+    return await asyncio.wrap_future(LOGIN_THREADS.submit(login, *args))
 
 
 def too_many_attempts(seconds: int) -> str:

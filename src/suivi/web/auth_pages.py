@@ -21,6 +21,7 @@ from suivi.auth.deps import (
     login_rate_limit,
     login_succeeded,
     revoke_web_session,
+    run_login,
     set_login_csrf_cookie,
     set_session_cookie,
     too_many_attempts,
@@ -101,13 +102,17 @@ def login_form(request: Request, principal: PagePrincipal, suivant: str = "/") -
 
 
 @router.post("/connexion")
-def login(
+async def login(
     request: Request,
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=500)] = "",
     suivant: Annotated[str, Form(max_length=2000)] = "/",
     csrf_token: Annotated[str | None, Form(alias=CSRF_FORM_FIELD, max_length=200)] = None,
 ) -> Response:
+    return await run_login(_login, request, email, password, suivant, csrf_token)
+
+
+def _login(request: Request, email: str, password: str, suivant: str, csrf_token) -> Response:
     # No request session: the password is checked outside any write transaction.
     page = {"email": email, "next": _safe_next(suivant)}
     if not login_csrf_valid(request, csrf_token):
