@@ -14,29 +14,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from suivi import clock
-from suivi.app import create_app
 from suivi.auth.models import LoginFailure, User
 from suivi.auth.service import backoff_seconds
 from suivi.config import LoginSettings
 from tests.support.api_clients import login
 from tests.support.cli import run_cli
-from tests.support.forms import post_login_form
+from tests.support.forms import app_with_login_limits, post_login_form, post_token_request
 
 ADMIN = "admin@example.org"
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
 
-def _app(db):
-    return create_app(db.settings)
-
-
-def _token_attempt(client, email, password):
-    return client.post("/api/auth/token", data={"username": email, "password": password})
-
-
 def _fail(client, email, times):
     for _ in range(times):
-        assert _token_attempt(client, email, "mauvais").status_code == 400
+        assert post_token_request(client, email, "mauvais").status_code == 400
 
 
 def test_backoff_doubles_and_is_capped():
@@ -47,24 +38,24 @@ def test_backoff_doubles_and_is_capped():
 
 
 def test_failures_from_one_address_do_not_lock_the_admin_elsewhere(demo_db):
-    app = _app(demo_db)
+    app = app_with_login_limits(demo_db)
     attacker = TestClient(app, client=("203.0.113.9", 4000))
     admin = TestClient(app, client=("198.51.100.7", 4000))
     with clock.frozen_at(T0):
         _fail(attacker, ADMIN, 5)
         # The attacker's address waits, even with the right password…
-        refused = _token_attempt(attacker, ADMIN, "demo")
+        refused = post_token_request(attacker, ADMIN, "demo")
         assert refused.status_code == 429
         assert refused.headers["retry-after"] == "1"
         assert refused.json()["detail"].startswith("Trop de tentatives")
         # …the admin, from their own address, is not blocked.
-        assert _token_attempt(admin, ADMIN, "demo").status_code == 200
+        assert post_token_request(admin, ADMIN, "demo").status_code == 200
     with clock.frozen_at(T0 + timedelta(seconds=1)):
         _fail(attacker, ADMIN, 1)  # the 6th failure: 2 seconds now
-        assert _token_attempt(attacker, ADMIN, "demo").headers["retry-after"] == "2"
+        assert post_token_request(attacker, ADMIN, "demo").headers["retry-after"] == "2"
     with clock.frozen_at(T0 + timedelta(seconds=3)):
         # Waited long enough: the right password works and clears that address.
-        assert _token_attempt(attacker, ADMIN, "demo").status_code == 200
+        assert post_token_request(attacker, ADMIN, "demo").status_code == 200
     with demo_db.session(write=False) as session:
         assert session.execute(select(LoginFailure)).first() is None
         assert (
@@ -73,7 +64,7 @@ def test_failures_from_one_address_do_not_lock_the_admin_elsewhere(demo_db):
 
 
 def test_the_form_refuses_the_same_way(demo_db):
-    app = _app(demo_db)
+    app = app_with_login_limits(demo_db)
     attacker = TestClient(app, client=("203.0.113.9", 4000))
     other = TestClient(app, client=("198.51.100.7", 4000))
     with clock.frozen_at(T0):
@@ -85,41 +76,41 @@ def test_the_form_refuses_the_same_way(demo_db):
         assert "Trop de tentatives" in refused.text
         assert "suivi_session" not in refused.cookies
         # The failures of the form and of the API are the same count.
-        assert _token_attempt(attacker, ADMIN, "demo").status_code == 429
+        assert post_token_request(attacker, ADMIN, "demo").status_code == 429
         assert post_login_form(other, ADMIN, "demo").status_code == 303
 
 
 def test_unknown_email_gets_the_same_backoff(demo_db):
     """Otherwise the backoff would tell which emails have an account."""
-    app = _app(demo_db)
+    app = app_with_login_limits(demo_db)
     first = TestClient(app, client=("203.0.113.9", 4000))
     second = TestClient(app, client=("203.0.113.10", 4000))
     with clock.frozen_at(T0):
         _fail(first, "personne@example.org", 5)
         _fail(second, "copil@example.org", 5)
-        unknown = _token_attempt(first, "personne@example.org", "x")
-        known = _token_attempt(second, "copil@example.org", "x")
+        unknown = post_token_request(first, "personne@example.org", "x")
+        known = post_token_request(second, "copil@example.org", "x")
     assert known.status_code == unknown.status_code == 429
     assert known.json() == unknown.json()
 
 
 def test_admin_unlocks_by_cli(demo_db, monkeypatch):
     (demo_db.work_dir / "none.toml").write_text("", encoding="utf-8")
-    client = TestClient(_app(demo_db), client=("203.0.113.9", 4000))
+    client = TestClient(app_with_login_limits(demo_db), client=("203.0.113.9", 4000))
     with clock.frozen_at(T0):
         _fail(client, "copil@example.org", 5)
-        assert _token_attempt(client, "copil@example.org", "demo").status_code == 429
+        assert post_token_request(client, "copil@example.org", "demo").status_code == 429
         result = run_cli(monkeypatch, demo_db, "users", "unlock", "copil@example.org")
         assert result.exit_code == 0, result.output
         assert "1 adresse" in result.output
-        assert _token_attempt(client, "copil@example.org", "demo").status_code == 200
+        assert post_token_request(client, "copil@example.org", "demo").status_code == 200
     unknown = run_cli(monkeypatch, demo_db, "users", "unlock", "personne@example.org")
     assert unknown.exit_code == 2 and "Compte introuvable" in unknown.output
 
 
 @pytest.mark.parametrize("role", ["admin", "copil"])
 def test_admin_unlocks_by_api(demo_db, role):
-    app = _app(demo_db)
+    app = app_with_login_limits(demo_db)
     client = TestClient(app, client=("203.0.113.9", 4000))
     token = login(TestClient(app), f"{role}@example.org")
     with demo_db.session(write=False) as session:
@@ -135,4 +126,4 @@ def test_admin_unlocks_by_api(demo_db, role):
             assert response.status_code == 403
             return
         assert response.status_code == 200, response.text
-        assert _token_attempt(client, "chef@example.org", "demo").status_code == 200
+        assert post_token_request(client, "chef@example.org", "demo").status_code == 200

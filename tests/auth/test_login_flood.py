@@ -21,31 +21,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from suivi.app import create_app
 from suivi.auth.models import LoginFailure, User
-from tests.support.forms import post_login_form
-
-
-def _app(db, **login):
-    settings = db.settings
-    for key, value in login.items():
-        setattr(settings.login, key, value)
-    return create_app(settings)
-
-
-def _token_attempt(client, email, password):
-    return client.post("/api/auth/token", data={"username": email, "password": password})
+from tests.support.forms import app_with_login_limits, post_login_form, post_token_request
 
 
 def test_rate_limit_per_address_on_both_ways_in(demo_db):
-    app = _app(demo_db, attempts_per_minute_per_address=3, backoff_after_failures=100)
+    app = app_with_login_limits(
+        demo_db, attempts_per_minute_per_address=3, backoff_after_failures=100
+    )
     client = TestClient(app, client=("203.0.113.9", 4000))
     for _ in range(2):
-        assert _token_attempt(client, "copil@example.org", "x").status_code == 400
+        assert post_token_request(client, "copil@example.org", "x").status_code == 400
     assert post_login_form(client, "chef@example.org", "x").status_code == 401
     # The 4th attempt from this address, whatever the email and the way in: refused
     # before the password is even looked at.
-    api = _token_attempt(client, "chef@example.org", "demo")
+    api = post_token_request(client, "chef@example.org", "demo")
     form = post_login_form(client, "admin@example.org", "demo")
     for response in (api, form):
         assert response.status_code == 429
@@ -54,11 +44,11 @@ def test_rate_limit_per_address_on_both_ways_in(demo_db):
     assert "Trop de tentatives de connexion" in form.text and 'lang="fr"' in form.text
     # Another address is not concerned.
     other = TestClient(app, client=("198.51.100.7", 4000))
-    assert _token_attempt(other, "chef@example.org", "demo").status_code == 200
+    assert post_token_request(other, "chef@example.org", "demo").status_code == 200
 
 
 def test_rate_limit_per_account_across_addresses(demo_db):
-    app = _app(
+    app = app_with_login_limits(
         demo_db,
         attempts_per_minute_per_address=100,
         attempts_per_minute_per_account=3,
@@ -66,11 +56,11 @@ def test_rate_limit_per_account_across_addresses(demo_db):
     )
     for n in range(3):
         client = TestClient(app, client=(f"203.0.113.{n + 1}", 4000))
-        assert _token_attempt(client, "copil@example.org", "x").status_code == 400
+        assert post_token_request(client, "copil@example.org", "x").status_code == 400
     client = TestClient(app, client=("203.0.113.50", 4000))
-    refused = _token_attempt(client, "Copil@Example.org ", "demo")
+    refused = post_token_request(client, "Copil@Example.org ", "demo")
     assert refused.status_code == 429
-    assert _token_attempt(client, "chef@example.org", "demo").status_code == 200
+    assert post_token_request(client, "chef@example.org", "demo").status_code == 200
 
 
 def _sqlite_path(db) -> str:
@@ -83,14 +73,16 @@ def test_failed_logins_do_not_hold_the_sqlite_write_lock(demo_db):
     refused); now only for the few milliseconds of counting the failure."""
     if demo_db.backend != "sqlite":
         pytest.skip("the SQLite write lock")
-    app = _app(demo_db, attempts_per_minute_per_address=1000, backoff_after_failures=1000)
+    app = app_with_login_limits(
+        demo_db, attempts_per_minute_per_address=1000, backoff_after_failures=1000
+    )
     done = threading.Event()
 
     def flood():
         client = TestClient(app, client=("203.0.113.9", 4000))
         try:
             for _ in range(8):
-                assert _token_attempt(client, "copil@example.org", "x").status_code == 400
+                assert post_token_request(client, "copil@example.org", "x").status_code == 400
         finally:
             done.set()
 
@@ -116,7 +108,7 @@ def test_failed_logins_do_not_hold_the_sqlite_write_lock(demo_db):
 def test_parallel_failures_are_all_counted(demo_db):
     """40 failures at once for one email from one address: 40 counted, on the account and
     on the (email, address) row. Run on PostgreSQL too (SUIVI_TEST_POSTGRES_URL)."""
-    app = _app(
+    app = app_with_login_limits(
         demo_db,
         attempts_per_minute_per_address=1000,
         attempts_per_minute_per_account=1000,
@@ -129,7 +121,7 @@ def test_parallel_failures_are_all_counted(demo_db):
     def fail(client):
         barrier.wait()
         for _ in range(5):
-            statuses.append(_token_attempt(client, "copil@example.org", "x").status_code)
+            statuses.append(post_token_request(client, "copil@example.org", "x").status_code)
 
     threads = [threading.Thread(target=fail, args=(c,)) for c in clients]
     for thread in threads:

@@ -20,10 +20,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from suivi.app import create_app
 from suivi.auth import ratelimit
 from suivi.auth.ratelimit import TokenBuckets, login_limiter
-from tests.support.forms import LOGIN_CSRF_RE, post_login_form
+from tests.support.forms import (
+    LOGIN_CSRF_RE,
+    app_with_login_limits,
+    post_login_form,
+    post_token_request,
+)
 
 FLOODER = ("203.0.113.9", 4000)
 MESSAGE = re.compile(
@@ -37,18 +41,6 @@ SECURITY_HEADERS = (
     "referrer-policy",
     "cache-control",
 )
-
-
-def _app(db, **login):
-    settings = db.settings
-    settings.login.refused_pause_seconds = 0  # see test_a_refused_address_waits_for_its_answer
-    for key, value in login.items():
-        setattr(settings.login, key, value)
-    return create_app(settings)
-
-
-def _token_attempt(client, email, password):
-    return client.post("/api/auth/token", data={"username": email, "password": password})
 
 
 @contextmanager
@@ -68,7 +60,7 @@ def _statements():
 
 def _exhaust_address(app, client, attempts: int) -> None:
     for _ in range(attempts):
-        assert _token_attempt(client, "copil@example.org", "x").status_code == 400
+        assert post_token_request(client, "copil@example.org", "x").status_code == 400
     assert login_limiter(app).address_retry_after(FLOODER[0]) >= 1
 
 
@@ -80,7 +72,9 @@ def _assert_security_headers(response) -> None:
 
 
 def test_empty_address_refused_before_the_form_is_read(demo_db):
-    app = _app(demo_db, attempts_per_minute_per_address=2, backoff_after_failures=100)
+    app = app_with_login_limits(
+        demo_db, attempts_per_minute_per_address=2, backoff_after_failures=100
+    )
     flooder = TestClient(app, client=FLOODER)
     page_before = flooder.get("/connexion")  # the page shown before the flood
     _exhaust_address(app, flooder, 2)
@@ -112,13 +106,15 @@ def test_empty_address_refused_before_the_form_is_read(demo_db):
         _assert_security_headers(response)
     # Another address still logs in, both ways.
     other = TestClient(app, client=("198.51.100.7", 4000))
-    assert _token_attempt(other, "chef@example.org", "demo").status_code == 200
+    assert post_token_request(other, "chef@example.org", "demo").status_code == 200
     assert post_login_form(other, "admin@example.org", "demo").status_code == 303
 
 
 def test_the_gate_never_receives_the_body(demo_db):
     """Straight through the ASGI interface: the refusal is sent without calling `receive`."""
-    app = _app(demo_db, attempts_per_minute_per_address=1, backoff_after_failures=100)
+    app = app_with_login_limits(
+        demo_db, attempts_per_minute_per_address=1, backoff_after_failures=100
+    )
     _exhaust_address(app, TestClient(app, client=FLOODER), 1)
 
     async def receive():
@@ -160,7 +156,7 @@ def test_the_gate_never_receives_the_body(demo_db):
 
 
 def test_the_gate_takes_nothing_and_leaves_the_other_limits_to_the_routes(demo_db):
-    app = _app(
+    app = app_with_login_limits(
         demo_db,
         attempts_per_minute_per_address=100,
         attempts_per_minute_per_account=2,
@@ -168,19 +164,19 @@ def test_the_gate_takes_nothing_and_leaves_the_other_limits_to_the_routes(demo_d
     )
     for n in range(2):
         client = TestClient(app, client=(f"203.0.113.{n + 1}", 4000))
-        assert _token_attempt(client, "copil@example.org", "x").status_code == 400
+        assert post_token_request(client, "copil@example.org", "x").status_code == 400
     fresh = TestClient(app, client=("203.0.113.50", 4000))
     # Only the account is spent: the gate lets the request through, the route reads it…
     malformed = fresh.post("/api/auth/token", content=b"", headers={"content-type": "text/plain"})
     assert malformed.status_code == 422
     # …and refuses that account from any address, by the route's own check.
-    refused = _token_attempt(fresh, "Copil@Example.org ", "demo")
+    refused = post_token_request(fresh, "Copil@Example.org ", "demo")
     assert refused.status_code == 429
     assert MESSAGE.match(refused.json()["detail"])
     _assert_security_headers(refused)
     assert post_login_form(fresh, "copil@example.org", "demo").status_code == 429
     # The address has attempts left for another account.
-    assert _token_attempt(fresh, "chef@example.org", "demo").status_code == 200
+    assert post_token_request(fresh, "chef@example.org", "demo").status_code == 200
 
 
 def test_peek_answers_like_take_without_taking(monkeypatch):
@@ -205,7 +201,9 @@ def test_peek_answers_like_take_without_taking(monkeypatch):
 
 @pytest.mark.parametrize("path", ["/api/auth/token", "/connexion"])
 def test_other_methods_and_paths_pass(demo_db, path):
-    app = _app(demo_db, attempts_per_minute_per_address=1, backoff_after_failures=100)
+    app = app_with_login_limits(
+        demo_db, attempts_per_minute_per_address=1, backoff_after_failures=100
+    )
     client = TestClient(app, client=FLOODER)
     _exhaust_address(app, client, 1)
     # Not a login attempt: not the gate's business.
@@ -216,15 +214,19 @@ def test_other_methods_and_paths_pass(demo_db, path):
 def test_a_refused_address_waits_for_its_answer(demo_db):
     """The gate holds its 429 for `refused_pause_seconds`: a flooding client that waits for
     each answer slows itself down (the pause is a sleep on the event loop, not work)."""
-    app = _app(demo_db, attempts_per_minute_per_address=1, backoff_after_failures=100)
-    app.state.settings.login.refused_pause_seconds = 0.3
+    app = app_with_login_limits(
+        demo_db,
+        attempts_per_minute_per_address=1,
+        backoff_after_failures=100,
+        refused_pause_seconds=0.3,
+    )
     flooder = TestClient(app, client=FLOODER)
     _exhaust_address(app, flooder, 1)
     began = time.monotonic()
-    refused = _token_attempt(flooder, "copil@example.org", "x")
+    refused = post_token_request(flooder, "copil@example.org", "x")
     held = time.monotonic() - began
     assert refused.status_code == 429
     assert held >= 0.3  # a lower bound: holds however loaded the machine is
     # Another address is not held: its attempt reaches the route at once.
     other = TestClient(app, client=("198.51.100.7", 4000))
-    assert _token_attempt(other, "chef@example.org", "demo").status_code == 200
+    assert post_token_request(other, "chef@example.org", "demo").status_code == 200

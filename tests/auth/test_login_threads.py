@@ -14,18 +14,19 @@ import time
 
 import httpx
 
-from suivi.app import create_app
 from tests.support.browser import served
+from tests.support.forms import app_with_login_limits
 
 ATTEMPTS = 50
 
 
 def test_a_login_flood_leaves_the_thread_pool_to_other_requests(demo_db):
-    settings = demo_db.settings
-    settings.login.attempts_per_minute_per_address = 100_000  # as from many addresses
-    settings.login.attempts_per_minute_per_account = 100_000
-    settings.login.backoff_after_failures = 100_000
-    app = create_app(settings)
+    app = app_with_login_limits(  # as from many addresses
+        demo_db,
+        attempts_per_minute_per_address=100_000,
+        attempts_per_minute_per_account=100_000,
+        backoff_after_failures=100_000,
+    )
     with served(app) as base:
         token = httpx.post(
             f"{base}/api/auth/token",

@@ -4,15 +4,13 @@ reason on the replaced reading and write two audit events each."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 
 from suivi.audit.models import AuditEvent
-from suivi.contract.models import Contract
 from suivi.errors import Conflict, Invalid
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators import service
+from suivi.indicators.models import Measurement
 from suivi.indicators.service import (
     MeasurementCorrection,
     NewMeasurement,
@@ -20,36 +18,20 @@ from suivi.indicators.service import (
     create_measurements,
 )
 from tests.support.databases import DEMO_AS_OF
-
-
-def _indicator_and_contract(session) -> tuple[Indicator, Contract]:
-    indicator = session.scalars(select(Indicator).order_by(Indicator.id)).first()
-    return indicator, session.get(Contract, indicator.contract_id)
-
-
-def _free_days(session, indicator: Indicator, count: int) -> list:
-    """`count` days after the baseline with no reading of `indicator`."""
-    taken = set(
-        session.scalars(
-            select(Measurement.measured_on).where(Measurement.indicator_id == indicator.id)
-        )
-    )
-    days, day = [], indicator.baseline_date
-    while len(days) < count:
-        day += timedelta(days=1)
-        if day not in taken:
-            days.append(day)
-    return days
+from tests.support.indicators import first_indicator_and_contract, free_days
 
 
 def _count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
-def test_many_readings_are_created_and_each_audited(demo_db):
+@pytest.mark.parametrize("chunk", [None, 2], ids=["one-chunk", "chunks-of-2"])
+def test_many_readings_are_created_and_each_audited(demo_db, monkeypatch, chunk):
+    if chunk:  # written 2 at a time: the ids still match their readings
+        monkeypatch.setattr(service, "_WRITE_CHUNK", chunk)
     with demo_db.session() as session:
-        indicator, contract = _indicator_and_contract(session)
-        days = _free_days(session, indicator, 3)
+        indicator, contract = first_indicator_and_contract(session)
+        days = free_days(session, indicator, 5)
         items = [NewMeasurement(indicator, day, 10.0 + n) for n, day in enumerate(days)]
         rows = create_measurements(
             session, contract, items, actor_id=None, actor_label="test", today=DEMO_AS_OF
@@ -72,13 +54,14 @@ def test_many_readings_are_created_and_each_audited(demo_db):
         assert [(e.action, e.entity_id, e.after["value"]) for e in events] == [
             ("create", str(r["id"]), r["value"]) for r in rows
         ]
+        assert len({e.at for e in events}) == 1  # one time for the whole batch
 
 
 @pytest.mark.parametrize("case", ["same date twice", "date already measured", "bad value"])
 def test_one_refused_reading_refuses_the_whole_batch(demo_db, case):
     with demo_db.session() as session:
-        indicator, contract = _indicator_and_contract(session)
-        day, other = _free_days(session, indicator, 2)
+        indicator, contract = first_indicator_and_contract(session)
+        day, other = free_days(session, indicator, 2)
         measured = session.scalars(
             select(Measurement.measured_on).where(
                 Measurement.indicator_id == indicator.id, Measurement.superseded_by_id.is_(None)
@@ -103,8 +86,8 @@ def test_one_refused_reading_refuses_the_whole_batch(demo_db, case):
 
 def test_corrections_keep_the_reason_on_the_replaced_readings(demo_db):
     with demo_db.session() as session:
-        indicator, contract = _indicator_and_contract(session)
-        days = _free_days(session, indicator, 2)
+        indicator, contract = first_indicator_and_contract(session)
+        days = free_days(session, indicator, 2)
         rows = create_measurements(
             session,
             contract,

@@ -12,34 +12,13 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from suivi.audit.models import AuditEvent
-from suivi.contract.models import Contract
 from suivi.errors import Invalid
 from suivi.indicators import service
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.models import Measurement
 from suivi.indicators.service import CheckedMeasurements, NewMeasurement, create_measurements
 from tests.support.databases import DEMO_AS_OF
+from tests.support.indicators import first_indicator_and_contract, free_days
 from tests.support.io import import_from
-
-
-def _indicator_and_contract(session) -> tuple[Indicator, Contract]:
-    indicator = session.scalars(select(Indicator).order_by(Indicator.id)).first()
-    return indicator, session.get(Contract, indicator.contract_id)
-
-
-def _free_days(session, indicator: Indicator, count: int) -> list:
-    """`count` days after the baseline with no reading of `indicator`."""
-    taken = set(
-        session.scalars(
-            select(Measurement.measured_on).where(Measurement.indicator_id == indicator.id)
-        )
-    )
-    days, day = [], indicator.baseline_date
-    while len(days) < count:
-        day += timedelta(days=1)
-        if day not in taken:
-            days.append(day)
-    return days
 
 
 @pytest.fixture
@@ -58,8 +37,8 @@ def check_calls(monkeypatch) -> list:
 
 def test_a_checked_reading_is_written_without_a_second_check(demo_db, check_calls):
     with demo_db.session() as session:
-        indicator, contract = _indicator_and_contract(session)
-        [day] = _free_days(session, indicator, 1)
+        indicator, contract = first_indicator_and_contract(session)
+        [day] = free_days(session, indicator, 1)
         checked = CheckedMeasurements(contract, DEMO_AS_OF)
         cleaned = checked.check(
             contract,
@@ -82,8 +61,8 @@ def test_a_checked_reading_is_written_without_a_second_check(demo_db, check_call
 
 def test_a_refused_reading_is_not_remembered_as_checked(demo_db):
     with demo_db.session() as session:
-        indicator, contract = _indicator_and_contract(session)
-        [day] = _free_days(session, indicator, 1)
+        indicator, contract = first_indicator_and_contract(session)
+        [day] = free_days(session, indicator, 1)
         checked = CheckedMeasurements(contract, DEMO_AS_OF)
         with pytest.raises(Invalid):
             checked.check(contract, indicator.baseline_date, measured_on=day, value=1e13)
@@ -101,8 +80,8 @@ def test_a_refused_reading_is_not_remembered_as_checked(demo_db):
 @pytest.mark.parametrize("change", ["value", "comment", "today", "baseline", "date"])
 def test_a_reading_unlike_what_was_checked_is_checked_again(demo_db, check_calls, change):
     with demo_db.session() as session:
-        indicator, contract = _indicator_and_contract(session)
-        [day] = _free_days(session, indicator, 1)
+        indicator, contract = first_indicator_and_contract(session)
+        [day] = free_days(session, indicator, 1)
         checked = CheckedMeasurements(contract, DEMO_AS_OF)
         checked.check(contract, indicator.baseline_date, measured_on=day, value=2.0)
         value, comment, today = 2.0, "", DEMO_AS_OF
@@ -130,8 +109,8 @@ def test_a_reading_unlike_what_was_checked_is_checked_again(demo_db, check_calls
 
 def test_an_import_checks_each_reading_once(demo_db, check_calls, tmp_path):
     with demo_db.session() as session:
-        indicator, _ = _indicator_and_contract(session)
-        code, days = indicator.code, _free_days(session, indicator, 3)
+        indicator, _ = first_indicator_and_contract(session)
+        code, days = indicator.code, free_days(session, indicator, 3)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Mesures")
     sheet.append(["Code indicateur", "Date", "Valeur", "Commentaire"])
@@ -152,35 +131,3 @@ def test_an_import_checks_each_reading_once(demo_db, check_calls, tmp_path):
             )
         ).all()
     assert sorted(stored) == [(day, 10.0 + n, f"ligne {n}") for n, day in enumerate(days)]
-
-
-def test_readings_written_in_chunks_keep_their_ids_and_one_audit_time(demo_db, monkeypatch):
-    monkeypatch.setattr(service, "_WRITE_CHUNK", 2)
-    with demo_db.session() as session:
-        indicator, contract = _indicator_and_contract(session)
-        days = _free_days(session, indicator, 5)
-        items = [NewMeasurement(indicator, day, 1.0 + n) for n, day in enumerate(days)]
-
-        rows = create_measurements(
-            session, contract, items, actor_id=None, actor_label="chunks", today=DEMO_AS_OF
-        )
-
-        assert [(r["measured_on"], r["value"]) for r in rows] == [
-            (day, 1.0 + n) for n, day in enumerate(days)
-        ]
-        stored = {
-            m.id: m
-            for m in session.scalars(
-                select(Measurement).where(Measurement.id.in_([r["id"] for r in rows]))
-            )
-        }
-        assert [(stored[r["id"]].measured_on, stored[r["id"]].value) for r in rows] == [
-            (r["measured_on"], r["value"]) for r in rows
-        ]
-        events = session.scalars(
-            select(AuditEvent).where(AuditEvent.actor_label == "chunks").order_by(AuditEvent.id)
-        ).all()
-        assert [(e.entity_id, e.after["value"]) for e in events] == [
-            (str(r["id"]), r["value"]) for r in rows
-        ]
-        assert len({e.at for e in events}) == 1

@@ -4,8 +4,11 @@ SQL statements an engine runs (for "bounded number of queries" tests)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sqlalchemy import event, select
 
+from suivi.contract.models import Contract
 from suivi.indicators.models import Indicator, Measurement, Target
 
 
@@ -75,3 +78,23 @@ class QueryCounter:
 
     def _count(self, *args, **kwargs):
         self.count += 1
+
+
+def first_indicator_and_contract(session) -> tuple[Indicator, Contract]:
+    indicator = session.scalars(select(Indicator).order_by(Indicator.id)).first()
+    return indicator, session.get(Contract, indicator.contract_id)
+
+
+def free_days(session, indicator: Indicator, count: int) -> list[date]:
+    """`count` days after the baseline with no reading of `indicator`."""
+    taken = set(
+        session.scalars(
+            select(Measurement.measured_on).where(Measurement.indicator_id == indicator.id)
+        )
+    )
+    days, day = [], indicator.baseline_date
+    while len(days) < count:
+        day += timedelta(days=1)
+        if day not in taken:
+            days.append(day)
+    return days
