@@ -33,7 +33,8 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -73,7 +74,9 @@ def baseline_app(url: str):
     from fastapi import FastAPI
     from sqlalchemy import insert
 
-    from suivi.db import make_engine, session_scope, utcnow
+    from suivi.db import make_engine
+    from suivi.db import session_scope
+    from suivi.db import utcnow
     from suivi.indicators.models import Measurement
 
     engine = make_engine(url)
@@ -160,8 +163,10 @@ def prepare(url: str) -> tuple[list[tuple[int, str]], tuple[int, int]]:
     from suivi import scoping
     from suivi.auth.models import User
     from suivi.auth.principal import load_principal
-    from suivi.db import make_engine, session_scope
-    from suivi.indicators.models import Indicator, Measurement
+    from suivi.db import make_engine
+    from suivi.db import session_scope
+    from suivi.indicators.models import Indicator
+    from suivi.indicators.models import Measurement
     from suivi.migrate import upgrade
     from suivi.seed.demo import load_demo
 
@@ -216,7 +221,8 @@ def _free_slots(ids: list[int], baselines: dict, taken: set) -> list[tuple[int, 
 
 
 def _count(session) -> tuple[int, int]:
-    from sqlalchemy import func, select
+    from sqlalchemy import func
+    from sqlalchemy import select
 
     from suivi.audit.models import AuditEvent
     from suivi.indicators.models import Measurement
@@ -228,7 +234,8 @@ def _count(session) -> tuple[int, int]:
 
 
 def counts(url: str) -> tuple[int, int]:
-    from suivi.db import make_engine, session_scope
+    from suivi.db import make_engine
+    from suivi.db import session_scope
 
     engine = make_engine(url)
     with session_scope(engine) as session:

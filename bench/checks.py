@@ -30,15 +30,20 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Date, bindparam, make_url, text
+from sqlalchemy import Date
+from sqlalchemy import bindparam
+from sqlalchemy import make_url
+from sqlalchemy import text
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table mapped
 from suivi.config import Settings
-from suivi.db import make_engine, session_scope
+from suivi.db import make_engine
+from suivi.db import session_scope
 from suivi.jobs import JobContext
 from suivi.migrate import upgrade
 from suivi.monitoring.jobs import check_indicators_job

@@ -19,17 +19,24 @@ import random
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from suivi.db import make_engine  # noqa: E402
 from suivi.migrate import upgrade  # noqa: E402
 from suivi.models import metadata  # noqa: E402
-from suivi.seed.reference import PRIORITIES, read_national_qpv  # noqa: E402
+from suivi.seed.reference import PRIORITIES  # noqa: E402
+from suivi.seed.reference import read_national_qpv  # noqa: E402
 
 BASELINE = date(2024, 12, 31)
 FINAL = date(2030, 12, 31)

@@ -21,18 +21,25 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from sqlalchemy import delete, insert, select
+from openpyxl import Workbook
+from openpyxl import load_workbook
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from suivi.config import ContractSettings  # noqa: E402
 from suivi.contract.models import Contract  # noqa: E402
-from suivi.db import make_engine, session_scope  # noqa: E402
-from suivi.indicators.models import Indicator, Measurement  # noqa: E402
+from suivi.db import make_engine  # noqa: E402
+from suivi.db import session_scope  # noqa: E402
+from suivi.indicators.models import Indicator  # noqa: E402
+from suivi.indicators.models import Measurement  # noqa: E402
 from suivi.io.importer import import_portfolio  # noqa: E402
 from suivi.migrate import upgrade  # noqa: E402
 from suivi.seed.demo import load_demo  # noqa: E402

@@ -39,15 +39,13 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.api import (  # noqa: E402
-    PASSWORD,
-    ROLE_EMAIL,
-    _settings,
-    percentile,
-    prepare,
-    run_round,
-    spawn_server,
-)
+from bench.api import PASSWORD  # noqa: E402
+from bench.api import ROLE_EMAIL  # noqa: E402
+from bench.api import _settings  # noqa: E402
+from bench.api import percentile  # noqa: E402
+from bench.api import prepare  # noqa: E402
+from bench.api import run_round  # noqa: E402
+from bench.api import spawn_server  # noqa: E402
 
 TARGET_P99_MS = 200
 MEASUREMENTS = "/api/indicators/{}/measurements"

@@ -24,16 +24,20 @@ import time
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.generate import generate  # noqa: E402
-from suivi.auth.models import User, UserContract  # noqa: E402
+from suivi.auth.models import User  # noqa: E402
+from suivi.auth.models import UserContract  # noqa: E402
 from suivi.auth.passwords import hash_password  # noqa: E402
 from suivi.config import Settings  # noqa: E402
-from suivi.db import make_engine, session_scope  # noqa: E402
+from suivi.db import make_engine  # noqa: E402
+from suivi.db import session_scope  # noqa: E402
 from suivi.indicators.models import Indicator  # noqa: E402
 from suivi.migrate import upgrade  # noqa: E402
 

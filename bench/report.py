@@ -42,10 +42,14 @@ def main() -> int:
 
     from suivi.config import Settings
     from suivi.contract.models import Contract
-    from suivi.db import make_engine, session_scope
+    from suivi.db import make_engine
+    from suivi.db import session_scope
     from suivi.migrate import upgrade
     from suivi.reports.context import build_report_context
-    from suivi.reports.render import PDF_VARIANT, TemplatesFetcher, render_html, render_pdf
+    from suivi.reports.render import PDF_VARIANT
+    from suivi.reports.render import TemplatesFetcher
+    from suivi.reports.render import render_html
+    from suivi.reports.render import render_pdf
     from suivi.seed.demo import load_demo
 
     with tempfile.TemporaryDirectory(prefix="suivi-bench-report-") as tmp:

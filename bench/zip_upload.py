@@ -29,7 +29,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.api import PASSWORD, ROLE_EMAIL, percentile, prepare, run_round, start_server  # noqa: E402
+from bench.api import PASSWORD  # noqa: E402
+from bench.api import ROLE_EMAIL  # noqa: E402
+from bench.api import percentile  # noqa: E402
+from bench.api import prepare  # noqa: E402
+from bench.api import run_round  # noqa: E402
+from bench.api import start_server  # noqa: E402
 
 BOMB_MB = 200
 TARGET_P99_S = 0.2

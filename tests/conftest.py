@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import chromium_browser
-from tests.support.databases import BACKENDS, DatabaseFactory, TestDatabase
+from tests.support.databases import BACKENDS
+from tests.support.databases import DatabaseFactory
+from tests.support.databases import TestDatabase
 
 CLOCK_SENSITIVE_MODULES = (
     "auth/test_tokens_sessions.py",

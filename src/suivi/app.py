@@ -15,17 +15,24 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 from suivi import __version__
 from suivi.annual import routes as annual_routes
 from suivi.api import install_api
 from suivi.api.auth import refused_token_request
 from suivi.auth.login_gate import LoginGate
-from suivi.config import Settings, load_settings
-from suivi.db import database_status, get_engine
+from suivi.config import Settings
+from suivi.config import load_settings
+from suivi.db import database_status
+from suivi.db import get_engine
 from suivi.deps import CommitOnSuccess
 from suivi.finance.routes import router as finance_router
 from suivi.governance.routes import router as governance_router

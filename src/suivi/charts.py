@@ -24,14 +24,20 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
+from markupsafe import escape
 
-from suivi.formatting import format_date, format_number, format_percent
-from suivi.labels import PERFORMANCE_LABELS, tone
+from suivi.formatting import format_date
+from suivi.formatting import format_number
+from suivi.formatting import format_percent
+from suivi.labels import PERFORMANCE_LABELS
+from suivi.labels import tone
 from suivi.progress import IndicatorSpec
 
 __all__ = [

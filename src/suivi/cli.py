@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 
 from suivi import clock
-from suivi.config import ConfigError, Settings, load_settings
+from suivi.config import ConfigError
+from suivi.config import Settings
+from suivi.config import load_settings
 
 app = typer.Typer(help="Suivi des engagements du contrat de ville.", no_args_is_help=True)
 
@@ -59,7 +61,8 @@ def parse_as_of(value: str | None, settings: Settings) -> date:
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Crée ou met à jour le schéma de la base (migrations Alembic) et charge le référentiel."""
-    from suivi.db import get_engine, session_scope
+    from suivi.db import get_engine
+    from suivi.db import session_scope
     from suivi.migrate import upgrade
     from suivi.seed.reference import load_reference
 
@@ -75,7 +78,8 @@ def init(ctx: typer.Context) -> None:
 @app.command()
 def demo(ctx: typer.Context, as_of: AsOfOption = None) -> None:
     """Initialise la base et charge le portefeuille fictif de démonstration (idempotent)."""
-    from suivi.db import get_engine, session_scope
+    from suivi.db import get_engine
+    from suivi.db import session_scope
     from suivi.migrate import upgrade
     from suivi.seed.demo import load_demo
 
@@ -115,7 +119,8 @@ def serve(
     host = host or settings.web.host
     port = port or settings.web.port
     typer.echo(f"Suivi écoute sur http://{host}:{port}/")
-    from suivi.monitoring.cli import start_scheduler_child, stop_scheduler_child
+    from suivi.monitoring.cli import start_scheduler_child
+    from suivi.monitoring.cli import stop_scheduler_child
 
     child = start_scheduler_child(settings) if with_scheduler else None
     try:

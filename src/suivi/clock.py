@@ -8,9 +8,13 @@ which this module follows like any other code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import tzinfo
 
 _source: Callable[[], datetime] | None = None
 

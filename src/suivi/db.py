@@ -19,13 +19,18 @@ import weakref
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import DateTime, Engine, event, text
+from sqlalchemy import DateTime
+from sqlalchemy import Engine
+from sqlalchemy import event
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import Session
+from sqlmodel import create_engine
 
 from suivi import clock
 

@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 from suivi.config import Settings
-from suivi.db import finish_session, open_session
+from suivi.db import finish_session
+from suivi.db import open_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Key of the ASGI scope holding the request's sessions that await the response's status.

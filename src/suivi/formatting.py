@@ -16,7 +16,8 @@ every font we ship (DejaVu Sans) has the glyph::
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 

@@ -6,10 +6,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, MetaData
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Column
+from sqlalchemy import MetaData
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from suivi.db import UTCDateTime, utcnow
+from suivi.db import UTCDateTime
+from suivi.db import utcnow
 
 # Stable constraint names so that Alembic migrations (and batch mode on SQLite) can find them.
 SQLModel.metadata.naming_convention = {

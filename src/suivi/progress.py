@@ -29,11 +29,14 @@ from __future__ import annotations
 import calendar
 import functools
 import itertools
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from enum import StrEnum
-from math import fsum, isfinite
+from math import fsum
+from math import isfinite
 from typing import TypeVar
 
 __all__ = [

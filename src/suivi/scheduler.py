@@ -30,19 +30,31 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy import Engine
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
 
 import suivi.models  # noqa: F401 - every table mapped before a job writes
 from suivi import clock
 from suivi.config import Settings
-from suivi.db import is_sqlite, session_scope, utcnow
-from suivi.jobs import JobContext, JobResult, registered_jobs
-from suivi.monitoring.models import JobRun, SchedulerLock
+from suivi.db import is_sqlite
+from suivi.db import session_scope
+from suivi.db import utcnow
+from suivi.jobs import JobContext
+from suivi.jobs import JobResult
+from suivi.jobs import registered_jobs
+from suivi.monitoring.models import JobRun
+from suivi.monitoring.models import SchedulerLock
 
 log = logging.getLogger(__name__)
 

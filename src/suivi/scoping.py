@@ -42,14 +42,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
+from sqlalchemy import false
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import true
 from sqlmodel import Session
 
 from suivi.auth.principal import Principal
-from suivi.commitments.models import Commitment, CommitmentPartner, CommitmentQuartier
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
 from suivi.contract.models import Partner
 from suivi.finance.models import FundingLine
-from suivi.governance.models import Decision, DecisionLink
+from suivi.governance.models import Decision
+from suivi.governance.models import DecisionLink
 from suivi.indicators.models import Indicator
 
 READ_ALL_ROLES = frozenset({"admin", "chef_de_projet", "copil"})

@@ -6,14 +6,17 @@ opinion and commenting (moderated), and its writes outside its quartiers answere
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from suivi import clock, scoping
-from suivi.annual.models import AnnualReport, AnnualReportOpinion
+from suivi import clock
+from suivi import scoping
+from suivi.annual.models import AnnualReport
+from suivi.annual.models import AnnualReportOpinion
 from suivi.app import create_app
 from suivi.commitments.models import Commitment
 from suivi.notifications.models import EmailDelivery

@@ -15,13 +15,20 @@ from sqlalchemy import select
 
 from suivi.annual import service
 from suivi.annual.consultation import send_consultation
-from suivi.annual.models import AnnualReport, AnnualReportOpinion
+from suivi.annual.models import AnnualReport
+from suivi.annual.models import AnnualReportOpinion
 from suivi.audit.models import AuditEvent
-from suivi.errors import Conflict, Invalid, NotFound
+from suivi.errors import Conflict
+from suivi.errors import Invalid
+from suivi.errors import NotFound
 from suivi.notifications.models import EmailDelivery
 from suivi.reports.archive import generate_report
-from tests.support.annual import DEADLINE_DAYS, OPENED_ON, open_2026, principal_of
-from tests.support.smtp import SmtpServer, smtp_settings
+from tests.support.annual import DEADLINE_DAYS
+from tests.support.annual import OPENED_ON
+from tests.support.annual import open_2026
+from tests.support.annual import principal_of
+from tests.support.smtp import SmtpServer
+from tests.support.smtp import smtp_settings
 
 DEADLINE = date(2026, 12, 15)
 SMALL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

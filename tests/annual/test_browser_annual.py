@@ -10,7 +10,9 @@ from sqlalchemy import select
 from suivi.annual.models import AnnualReportOpinion
 from suivi.app import create_app
 from tests.support.annual import open_2026
-from tests.support.browser import demo_database, served, shot
+from tests.support.browser import demo_database
+from tests.support.browser import served
+from tests.support.browser import shot
 
 pytestmark = pytest.mark.browser
 SMALL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -9,8 +9,10 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from suivi.indicators.models import Indicator, Measurement
-from tests.support.api_clients import ROLES, login
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from tests.support.api_clients import ROLES
+from tests.support.api_clients import login
 
 ALL = tuple(ROLES)
 READ_ALL = {"admin", "chef_de_projet", "copil"}
@@ -88,7 +90,8 @@ def _current_measurement(api, indicator_id):
 
 
 def _contract_commune(api) -> int:
-    from suivi.contract.models import ContractQuartier, QuartierCommune
+    from suivi.contract.models import ContractQuartier
+    from suivi.contract.models import QuartierCommune
 
     with api.db.session(write=False) as session:
         return (

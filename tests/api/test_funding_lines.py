@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
 from suivi.commitments.models import Commitment
-from suivi.finance.models import FundingLine, FundingPayment
+from suivi.finance.models import FundingLine
+from suivi.finance.models import FundingPayment
 
 SIRET = "73282932000074"
 

@@ -5,10 +5,12 @@ margin or forecast flag changes the evaluation."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
-from suivi.contract.models import Partner, PartnerContact
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.indicators.models import Indicator
 
 

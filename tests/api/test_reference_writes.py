@@ -8,19 +8,19 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
-from suivi.auth.models import User, UserScope
+from suivi.auth.models import User
+from suivi.auth.models import UserScope
 from suivi.commitments.models import Commitment
-from suivi.contract.models import (
-    ContractQuartier,
-    Meeting,
-    Partner,
-    Priority,
-    Quartier,
-    contract_quartier_ids,
-)
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import contract_quartier_ids
 from suivi.reports.models import ReportFile
 from tests.support.contracts import add_contract
 

@@ -3,20 +3,19 @@ validate, who may validate, evaluation only from validated figures, and the data
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
 from suivi import clock
 from suivi.audit.models import AuditEvent
-from tests.support.review import (
-    audit_rows,
-    autumn_copil,
-    france_travail_indicators,
-    measurement,
-    unreadable_by_partner,
-)
+from tests.support.review import audit_rows
+from tests.support.review import autumn_copil
+from tests.support.review import france_travail_indicators
+from tests.support.review import measurement
+from tests.support.review import unreadable_by_partner
 
 
 @pytest.fixture(autouse=True)
@@ -184,7 +183,8 @@ def test_without_required_validation_a_figure_counts_at_once(demo_db):
     from fastapi.testclient import TestClient
 
     from suivi.app import create_app
-    from tests.support.api_clients import ROLES, login
+    from tests.support.api_clients import ROLES
+    from tests.support.api_clients import login
 
     settings = demo_db.settings.model_copy(deep=True)
     settings.validation.required = False

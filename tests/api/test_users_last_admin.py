@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from suivi.auth.models import User, UserContract
-from suivi.auth.service import LAST_ADMIN_MESSAGE, create_user
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
+from suivi.auth.service import LAST_ADMIN_MESSAGE
+from suivi.auth.service import create_user
 from tests.support.cli import run_cli
 
 

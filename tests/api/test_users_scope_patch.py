@@ -4,10 +4,13 @@ the partners used to wipe the quartiers too, leaving the project manager unrestr
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlalchemy import select
 
-from suivi.auth.models import User, UserScope
-from suivi.contract.models import Partner, Quartier
+from suivi.auth.models import User
+from suivi.auth.models import UserScope
+from suivi.contract.models import Partner
+from suivi.contract.models import Quartier
 
 
 def _setup_scope(api) -> dict:

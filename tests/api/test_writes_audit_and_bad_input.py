@@ -4,17 +4,20 @@ revisions keep their history; stale versions and duplicate codes are conflicts."
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
-from suivi.indicators.models import Measurement, TargetRevision
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import TargetRevision
 
 MODELS = (AuditEvent, Measurement, TargetRevision)
 
 
 def _counts(api):
     from suivi.commitments.models import Commitment
-    from suivi.indicators.models import Indicator, Target
+    from suivi.indicators.models import Indicator
+    from suivi.indicators.models import Target
 
     with api.db.session(write=False) as session:
         return {

@@ -7,19 +7,24 @@ the same way."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from suivi import clock
-from suivi.auth.models import LoginFailure, User
+from suivi.auth.models import LoginFailure
+from suivi.auth.models import User
 from suivi.auth.service import backoff_seconds
 from suivi.config import LoginSettings
 from tests.support.api_clients import login
 from tests.support.cli import run_cli
-from tests.support.forms import app_with_login_limits, post_login_form, post_token_request
+from tests.support.forms import app_with_login_limits
+from tests.support.forms import post_login_form
+from tests.support.forms import post_token_request
 
 ADMIN = "admin@example.org"
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)

@@ -7,8 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from suivi.app import create_app
-from suivi.config import ConfigError, Settings
-from tests.support.forms import login_form_token, post_login_form
+from suivi.config import ConfigError
+from suivi.config import Settings
+from tests.support.forms import login_form_token
+from tests.support.forms import post_login_form
 
 
 def _settings(db, **app):

@@ -21,8 +21,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from suivi.auth.models import LoginFailure, User
-from tests.support.forms import app_with_login_limits, post_login_form, post_token_request
+from suivi.auth.models import LoginFailure
+from suivi.auth.models import User
+from tests.support.forms import app_with_login_limits
+from tests.support.forms import post_login_form
+from tests.support.forms import post_token_request
 
 
 def test_rate_limit_per_address_on_both_ways_in(demo_db):

@@ -21,13 +21,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from suivi.auth import ratelimit
-from suivi.auth.ratelimit import TokenBuckets, login_limiter
-from tests.support.forms import (
-    LOGIN_CSRF_RE,
-    app_with_login_limits,
-    post_login_form,
-    post_token_request,
-)
+from suivi.auth.ratelimit import TokenBuckets
+from suivi.auth.ratelimit import login_limiter
+from tests.support.forms import LOGIN_CSRF_RE
+from tests.support.forms import app_with_login_limits
+from tests.support.forms import post_login_form
+from tests.support.forms import post_token_request
 
 FLOODER = ("203.0.113.9", 4000)
 MESSAGE = re.compile(

@@ -7,16 +7,17 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 
 from suivi.app import create_app
-from suivi.auth.deps import (
-    SESSION_COOKIE,
-    create_web_session,
-    get_current_principal,
-    revoke_web_session,
-)
-from suivi.auth.models import ApiToken, AuthSession, User
+from suivi.auth.deps import SESSION_COOKIE
+from suivi.auth.deps import create_web_session
+from suivi.auth.deps import get_current_principal
+from suivi.auth.deps import revoke_web_session
+from suivi.auth.models import ApiToken
+from suivi.auth.models import AuthSession
+from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.auth.service import hash_secret
 from suivi.db import utcnow

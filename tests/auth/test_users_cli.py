@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from suivi.app import create_app
 from suivi.audit.models import AuditEvent
-from suivi.auth.models import User, UserScope
+from suivi.auth.models import User
+from suivi.auth.models import UserScope
 from tests.support.cli import run_cli
 
 

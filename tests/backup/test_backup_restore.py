@@ -5,36 +5,36 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi import clock
 from suivi.audit.models import AuditEvent
 from suivi.audit.service import record
-from suivi.backup.service import (
-    BackupError,
-    RestoreRefusedError,
-    compare_with_manifest,
-    create_backup,
-    list_backups,
-    restore_backup,
-)
+from suivi.backup.service import BackupError
+from suivi.backup.service import RestoreRefusedError
+from suivi.backup.service import compare_with_manifest
+from suivi.backup.service import create_backup
+from suivi.backup.service import list_backups
+from suivi.backup.service import restore_backup
 from suivi.contract.models import Meeting
 from suivi.migrate import current_heads
 from suivi.reports.models import ReportFile
 from suivi.scheduler import run_job
-from tests.support.backup import (
-    files_of,
-    flip_byte,
-    generate_partner_report,
-    generate_report_file,
-    instance_files,
-    rows,
-    settings_for,
-    write_emails,
-)
+from tests.support.backup import files_of
+from tests.support.backup import flip_byte
+from tests.support.backup import generate_partner_report
+from tests.support.backup import generate_report_file
+from tests.support.backup import instance_files
+from tests.support.backup import rows
+from tests.support.backup import settings_for
+from tests.support.backup import write_emails
 from tests.support.databases import DEMO_AS_OF
 
 

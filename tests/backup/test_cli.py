@@ -11,15 +11,13 @@ from typer.testing import CliRunner
 from suivi.cli import app
 from suivi.db import dispose_engines
 from suivi.jobs import registered_jobs
-from tests.support.backup import (
-    files_of,
-    flip_byte,
-    generate_report_file,
-    instance_files,
-    rows,
-    settings_for,
-    write_emails,
-)
+from tests.support.backup import files_of
+from tests.support.backup import flip_byte
+from tests.support.backup import generate_report_file
+from tests.support.backup import instance_files
+from tests.support.backup import rows
+from tests.support.backup import settings_for
+from tests.support.backup import write_emails
 
 
 @pytest.fixture(autouse=True)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from bench.generate import generate
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from suivi.contract.models import Contract, Quartier
+from suivi.contract.models import Contract
+from suivi.contract.models import Quartier
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 
 
 def test_generated_portfolio_is_complete_and_evaluable(empty_db):

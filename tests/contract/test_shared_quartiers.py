@@ -8,16 +8,23 @@ quartiers, because the QPV code is unique and the loader reassigned it.
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func
+from sqlalchemy import inspect
+from sqlalchemy import select
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from suivi.app import create_app
 from suivi.auth.service import create_user
 from suivi.cli import app as cli
-from suivi.contract.models import Contract, ContractQuartier, Quartier, QuartierCommune
+from suivi.contract.models import Contract
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
 from suivi.db import dispose_engines
 from suivi.io.export import collect_tables
-from suivi.migrate import downgrade, upgrade
+from suivi.migrate import downgrade
+from suivi.migrate import upgrade
 from suivi.reports.context import build_report_context
 from tests.support.databases import DEMO_AS_OF
 from tests.support.forms import post_login_form

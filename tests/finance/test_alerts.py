@@ -9,13 +9,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from suivi.app import create_app
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
 from suivi.contract.models import PartnerContact
 from suivi.finance import service
 from suivi.finance.alerts import check_justifications
 from suivi.finance.models import FundingAlert
-from suivi.jobs import JobContext, registered_jobs
-from suivi.notifications.summaries import summary_email, summary_for_contact
+from suivi.jobs import JobContext
+from suivi.jobs import registered_jobs
+from suivi.notifications.summaries import summary_email
+from suivi.notifications.summaries import summary_for_contact
 from tests.support.api_clients import login
 
 

@@ -4,16 +4,20 @@ refused row listed with its line number, and nothing written unless every row is
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from suivi.app import create_app
 from suivi.cli import app as cli_app
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
 from suivi.contract.models import Partner
 from suivi.db import dispose_engines
-from suivi.finance.models import FundingLine, FundingPayment
-from suivi.finance.register import import_register, system_principal
+from suivi.finance.models import FundingLine
+from suivi.finance.models import FundingPayment
+from suivi.finance.register import import_register
+from suivi.finance.register import system_principal
 from tests.support.api_clients import login
 
 HEADER = (

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment, CommitmentAmount
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
 from suivi.commitments.models import CommitmentPartner as CoPartner
 from suivi.finance import service
 from suivi.finance.rollups import funding_rollup

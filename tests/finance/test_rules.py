@@ -9,14 +9,12 @@ from decimal import Decimal
 import pytest
 
 from suivi.errors import Invalid
-from suivi.finance.rules import (
-    LineFacts,
-    check_line,
-    clean_amount,
-    clean_rna,
-    clean_siret,
-    justification_due,
-)
+from suivi.finance.rules import LineFacts
+from suivi.finance.rules import check_line
+from suivi.finance.rules import clean_amount
+from suivi.finance.rules import clean_rna
+from suivi.finance.rules import clean_siret
+from suivi.finance.rules import justification_due
 
 VOTED = dict(year=2026, amount_voted=Decimal("10000"), voted_on=date(2026, 4, 10))
 

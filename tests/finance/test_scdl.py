@@ -19,7 +19,8 @@ from suivi.db import dispose_engines
 from suivi.finance.scdl import SCHEMA_PATH
 from suivi.io.opendata import write_subventions
 from tests.support.api_clients import login
-from tests.support.finance import FUNDER_SIRET, add_subsidies
+from tests.support.finance import FUNDER_SIRET
+from tests.support.finance import add_subsidies
 
 SHARED_SCHEMA = Path("/work/shared/data/scdl-subventions/schema.json")
 

@@ -8,7 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from suivi.cli import app
-from suivi.config import DEFAULT_SECRET, PACKAGED_TEMPLATES_DIR, ConfigError, load_settings
+from suivi.config import DEFAULT_SECRET
+from suivi.config import PACKAGED_TEMPLATES_DIR
+from suivi.config import ConfigError
+from suivi.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from suivi.auth.models import User
-from suivi.commitments.models import Commitment, CommitmentAmount
-from suivi.contract.models import Contract, Partner, Priority
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
 from suivi.indicators.models import Indicator
 
 

@@ -6,14 +6,22 @@ import dataclasses
 import hashlib
 from collections import Counter
 
-from sqlmodel import func, select
+from sqlmodel import func
+from sqlmodel import select
 
-from suivi.auth.models import User, UserScope
+from suivi.auth.models import User
+from suivi.auth.models import UserScope
 from suivi.auth.passwords import verify_password
-from suivi.commitments.models import Commitment, CommitmentPartner, CommitmentQuartier
-from suivi.contract.models import Contract, Meeting, Quartier
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.contract.models import Quartier
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
 from suivi.indicators.service import check_sheet
 from suivi.progress import evaluate
 from suivi.seed.demo import load_demo

@@ -6,7 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from suivi.migrate import current_heads, downgrade, upgrade
+from suivi.migrate import current_heads
+from suivi.migrate import downgrade
+from suivi.migrate import upgrade
 from suivi.models import metadata
 
 

@@ -6,17 +6,16 @@ import csv
 import json
 from pathlib import Path
 
-from sqlmodel import func, select
+from sqlmodel import func
+from sqlmodel import select
 
-from suivi.contract.models import (
-    Commune,
-    Contract,
-    ContractQuartier,
-    Partner,
-    Priority,
-    Quartier,
-    QuartierCommune,
-)
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
 from suivi.seed.reference import load_reference
 
 SHARED = Path(__file__).resolve().parents[2] / "src" / "suivi" / "seed" / "data"

@@ -5,16 +5,22 @@ redirects are saved before the client sees them (issue 16, « commit only on suc
 from __future__ import annotations
 
 import pytest
-from fastapi import APIRouter, Form, Response
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi import Response
+from fastapi.responses import HTMLResponse
+from fastapi.responses import JSONResponse
+from fastapi.responses import RedirectResponse
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.app import create_app
 from suivi.audit.models import AuditEvent
 from suivi.audit.service import record
 from suivi.auth.deps import CurrentPrincipal
-from suivi.deps import SessionDep, UnitOfWorkRoute
+from suivi.deps import SessionDep
+from suivi.deps import UnitOfWorkRoute
 from suivi.errors import Invalid
 
 

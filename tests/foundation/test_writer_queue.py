@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from suivi.db import make_engine, session_scope, writer_queue
+from suivi.db import make_engine
+from suivi.db import session_scope
+from suivi.db import writer_queue
 
 
 @pytest.fixture

@@ -7,9 +7,13 @@ import pytest
 from playwright.sync_api import expect
 
 from suivi.app import create_app
-from tests.support.browser import SCREENSHOTS, chromium_browser, demo_database, served
+from tests.support.browser import SCREENSHOTS
+from tests.support.browser import chromium_browser
+from tests.support.browser import demo_database
+from tests.support.browser import served
 from tests.support.governance import new_meeting
-from tests.support.web_clients import AS_OF, EMAILS
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import EMAILS
 
 pytestmark = pytest.mark.browser
 

@@ -7,17 +7,22 @@ import html
 import re
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.app import create_app
-from suivi.contract.models import Meeting, PartnerContact
-from suivi.formatting import format_date, format_number
+from suivi.contract.models import Meeting
+from suivi.contract.models import PartnerContact
+from suivi.formatting import format_date
+from suivi.formatting import format_number
 from suivi.governance.models import Decision
-from suivi.indicators.models import Target, TargetRevision
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
 from suivi.indicators.review import lock_meeting
 from tests.support.governance import new_meeting
 from tests.support.review import autumn_copil
-from tests.support.web_clients import AS_OF, login
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import login
 
 
 def test_decision_entry_on_the_meeting_page(demo_db):

@@ -8,10 +8,12 @@ from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Meeting, PartnerContact
+from suivi.contract.models import Meeting
+from suivi.contract.models import PartnerContact
 from suivi.governance import service
 from suivi.governance.models import Decision
-from suivi.indicators.models import Target, TargetRevision
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
 from tests.support.databases import DEMO_AS_OF
 
 AS_OF = {"as_of": DEMO_AS_OF.isoformat()}

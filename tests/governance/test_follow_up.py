@@ -4,7 +4,9 @@ status, what its indicators did since the meeting, overdue decisions first."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -13,7 +15,9 @@ from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.contract.models import Meeting
 from suivi.governance import service
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
 from suivi.reports.archive import generate_report
 from tests.support.databases import DEMO_AS_OF
 from tests.support.governance import new_meeting

@@ -12,7 +12,8 @@ from suivi.auth.principal import load_principal
 from suivi.contract.models import Meeting
 from suivi.governance import service
 from suivi.governance.models import DecisionAlert
-from suivi.notifications.reminders import plan_reminders, reminder_email
+from suivi.notifications.reminders import plan_reminders
+from suivi.notifications.reminders import reminder_email
 from suivi.scheduler import run_job
 from tests.support.databases import DEMO_AS_OF
 from tests.support.governance import new_meeting

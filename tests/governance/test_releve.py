@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.cli import app
-from suivi.contract.models import Meeting, Partner, PartnerContact
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.errors import Conflict
 from suivi.governance import service
 from suivi.notifications.models import EmailDelivery

@@ -5,20 +5,21 @@ reason on the replaced reading and write two audit events each."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
-from suivi.errors import Conflict, Invalid
+from suivi.errors import Conflict
+from suivi.errors import Invalid
 from suivi.indicators import service
 from suivi.indicators.models import Measurement
-from suivi.indicators.service import (
-    MeasurementCorrection,
-    NewMeasurement,
-    correct_measurements,
-    create_measurements,
-)
+from suivi.indicators.service import MeasurementCorrection
+from suivi.indicators.service import NewMeasurement
+from suivi.indicators.service import correct_measurements
+from suivi.indicators.service import create_measurements
 from tests.support.databases import DEMO_AS_OF
-from tests.support.indicators import first_indicator_and_contract, free_days
+from tests.support.indicators import first_indicator_and_contract
+from tests.support.indicators import free_days
 
 
 def _count(session, model) -> int:

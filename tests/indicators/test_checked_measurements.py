@@ -15,9 +15,12 @@ from sqlalchemy import select
 from suivi.errors import Invalid
 from suivi.indicators import service
 from suivi.indicators.models import Measurement
-from suivi.indicators.service import CheckedMeasurements, NewMeasurement, create_measurements
+from suivi.indicators.service import CheckedMeasurements
+from suivi.indicators.service import NewMeasurement
+from suivi.indicators.service import create_measurements
 from tests.support.databases import DEMO_AS_OF
-from tests.support.indicators import first_indicator_and_contract, free_days
+from tests.support.indicators import first_indicator_and_contract
+from tests.support.indicators import free_days
 from tests.support.io import import_from
 
 

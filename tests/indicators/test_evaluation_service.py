@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlmodel import func
 
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Contract
-from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.indicators.evaluation import contract_rollups
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
 from suivi.progress import evaluate
 from tests.support.databases import DEMO_AS_OF
-from tests.support.indicators import QueryCounter, double_portfolio, write_correction
+from tests.support.indicators import QueryCounter
+from tests.support.indicators import double_portfolio
+from tests.support.indicators import write_correction
 
 
 def _contract_id(session) -> int:

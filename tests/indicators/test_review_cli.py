@@ -9,11 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from suivi.cli import app
-from suivi.contract.models import Contract, Meeting
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
 from suivi.errors import Conflict
 from suivi.indicators import service
 from suivi.indicators.models import Indicator
-from tests.support.review import audit_rows, autumn_copil, france_travail_indicators
+from tests.support.review import audit_rows
+from tests.support.review import autumn_copil
+from tests.support.review import france_travail_indicators
 
 
 def _run(monkeypatch, db, *args):

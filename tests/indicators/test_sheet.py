@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from suivi.indicators.models import Indicator
-from suivi.indicators.sheet import aggregate, sheet_sections
+from suivi.indicators.sheet import aggregate
+from suivi.indicators.sheet import sheet_sections
 
 
 def test_counts_sum_rates_average_by_their_weight_and_none_gives_nothing():

@@ -9,13 +9,17 @@ import math
 import random
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
+from sqlalchemy import text
 
 from suivi.contract.models import Contract
-from suivi.indicators.evaluation import evaluate_indicators, evaluate_summaries
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.indicators.evaluation import evaluate_summaries
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from tests.support.databases import DEMO_AS_OF
-from tests.support.indicators import QueryCounter, write_correction
+from tests.support.indicators import QueryCounter
+from tests.support.indicators import write_correction
 
 
 def _awkward_measurements(session) -> None:

@@ -8,7 +8,10 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from tests.support.io import database_digest, export_to, header_index, import_from
+from tests.support.io import database_digest
+from tests.support.io import export_to
+from tests.support.io import header_index
+from tests.support.io import import_from
 
 
 def _set(sheet_name: str, row: int, header: str, value):

@@ -13,9 +13,13 @@ from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.contract.models import Meeting
 from suivi.indicators import review
-from suivi.indicators.models import Indicator, Measurement
-from tests.support.io import database_digest, import_from
-from tests.support.review import audit_rows, autumn_copil, france_travail_indicators
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from tests.support.io import database_digest
+from tests.support.io import import_from
+from tests.support.review import audit_rows
+from tests.support.review import autumn_copil
+from tests.support.review import france_travail_indicators
 
 DEMO_DAY = date(2026, 11, 15)
 

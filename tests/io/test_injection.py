@@ -11,14 +11,20 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 
 from suivi.commitments.models import Commitment
 from suivi.indicators.models import Measurement
 from suivi.io.opendata import write_opendata
-from suivi.io.safe_text import csv_text, csv_text_read
-from suivi.reports.context import CSV_COLUMNS, figures_csv
-from tests.support.io import contract_id, database_digest, export_to, import_from
+from suivi.io.safe_text import csv_text
+from suivi.io.safe_text import csv_text_read
+from suivi.reports.context import CSV_COLUMNS
+from suivi.reports.context import figures_csv
+from tests.support.io import contract_id
+from tests.support.io import database_digest
+from tests.support.io import export_to
+from tests.support.io import import_from
 
 TITLE = "=1+1"
 COMMENT = '=HYPERLINK("http://example.com/x","Cliquez")'

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from suivi.indicators.models import Indicator, Measurement
-from tests.support.io import (
-    contract_id,
-    database_digest,
-    export_to,
-    import_from,
-    workbook_values,
-    write_measurements,
-)
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from tests.support.io import contract_id
+from tests.support.io import database_digest
+from tests.support.io import export_to
+from tests.support.io import import_from
+from tests.support.io import workbook_values
+from tests.support.io import write_measurements
 
 
 def test_ten_thousand_measurements_import(demo_db, tmp_path):

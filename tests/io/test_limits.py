@@ -127,7 +127,8 @@ def test_too_many_rows_is_refused(api, demo_db, monkeypatch):
 
 def test_page_refuses_a_zip_bomb(demo_db):
     from suivi.app import create_app
-    from tests.support.web_clients import AS_OF, login
+    from tests.support.web_clients import AS_OF
+    from tests.support.web_clients import login
 
     client = login(create_app(demo_db.settings), "chef_de_projet")
     before = _digest(demo_db)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import json
 
-from frictionless import Resource, Schema
+from frictionless import Resource
+from frictionless import Schema
 
 from suivi.io.opendata import write_opendata
 from tests.support.databases import DEMO_AS_OF

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
-from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
-from tests.support.io import (
-    contract_id,
-    copy_meetings,
-    csv_members,
-    database_digest,
-    export_to,
-    header_index,
-    import_from,
-    workbook_values,
-)
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
+from tests.support.io import contract_id
+from tests.support.io import copy_meetings
+from tests.support.io import csv_members
+from tests.support.io import database_digest
+from tests.support.io import export_to
+from tests.support.io import header_index
+from tests.support.io import import_from
+from tests.support.io import workbook_values
 
 
 def copy_contacts(source, target) -> None:
     """Partner contacts are kept on the admin pages, not in the workbook: the reference
     database gets the demo's, so that the indicators' data owners (given by e-mail) exist."""
-    from suivi.contract.models import Partner, PartnerContact
+    from suivi.contract.models import Partner
+    from suivi.contract.models import PartnerContact
 
     with source.session(write=False) as session:
         contacts = session.execute(

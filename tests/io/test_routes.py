@@ -6,7 +6,8 @@ import io
 
 from openpyxl import load_workbook
 
-from tests.support.io import database_digest, header_index
+from tests.support.io import database_digest
+from tests.support.io import header_index
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

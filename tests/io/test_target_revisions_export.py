@@ -12,14 +12,12 @@ from openpyxl import load_workbook
 from suivi.io.opendata import write_opendata
 from tests.support.databases import DEMO_AS_OF
 from tests.support.governance import avenant_revisions
-from tests.support.io import (
-    contract_id,
-    csv_members,
-    database_digest,
-    export_to,
-    import_from,
-    workbook_values,
-)
+from tests.support.io import contract_id
+from tests.support.io import csv_members
+from tests.support.io import database_digest
+from tests.support.io import export_to
+from tests.support.io import import_from
+from tests.support.io import workbook_values
 
 INFO_HEADERS = ["Cible initiale (contrat)", "Décision de révision", "Avenant"]
 

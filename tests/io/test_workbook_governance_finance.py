@@ -8,16 +8,22 @@ from datetime import datetime
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
 from suivi.contract.models import Meeting
 from suivi.finance.models import FundingPayment
-from suivi.governance.models import Decision, DecisionLink, DecisionUpdate
+from suivi.governance.models import Decision
+from suivi.governance.models import DecisionLink
+from suivi.governance.models import DecisionUpdate
 from suivi.indicators.models import TargetRevision
 from suivi.io.workbook import parse_payments
 from suivi.validation import siret_valid
-from tests.support.io import database_digest, export_to, header_index, import_from
+from tests.support.io import database_digest
+from tests.support.io import export_to
+from tests.support.io import header_index
+from tests.support.io import import_from
 
 BAD_SIRET = "12345678901234"
 

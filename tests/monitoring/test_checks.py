@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import event
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Contract
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
 from suivi.monitoring.models import Alert
-from suivi.monitoring.service import alerts_of, check_indicators
+from suivi.monitoring.service import alerts_of
+from suivi.monitoring.service import check_indicators
 from suivi.scheduler import run_job
 from tests.support.databases import DEMO_AS_OF
-from tests.support.indicators import double_portfolio, write_correction
+from tests.support.indicators import double_portfolio
+from tests.support.indicators import write_correction
 
 
 def contract_id(db) -> int:

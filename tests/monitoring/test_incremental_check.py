@@ -4,15 +4,23 @@ that hold until a known day."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
 
 from suivi.commitments.models import Commitment
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Indicator, Measurement, Target
-from suivi.monitoring.models import Alert, IndicatorChange, IndicatorCheck
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.monitoring.models import Alert
+from suivi.monitoring.models import IndicatorChange
+from suivi.monitoring.models import IndicatorCheck
 from suivi.monitoring.service import alerts_of
 from suivi.scheduler import run_job
 from tests.support.databases import DEMO_AS_OF

@@ -7,7 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from suivi.commitments.models import Commitment
@@ -15,12 +18,17 @@ from suivi.contract.models import Contract
 from suivi.db import dispose_engines
 from suivi.indicators.models import Indicator
 from suivi.jobs import JobResult
-from suivi.monitoring.models import Alert, JobRun
-from suivi.scheduler import jobs_to_catch_up, run_job
-from tests.support.api_clients import client_for, login
+from suivi.monitoring.models import Alert
+from suivi.monitoring.models import JobRun
+from suivi.scheduler import jobs_to_catch_up
+from suivi.scheduler import run_job
+from tests.support.api_clients import client_for
+from tests.support.api_clients import login
 from tests.support.contracts import add_contract
 from tests.support.databases import DEMO_AS_OF
-from tests.support.scheduler import catch_up_settings, paris, record_run
+from tests.support.scheduler import catch_up_settings
+from tests.support.scheduler import paris
+from tests.support.scheduler import record_run
 
 
 @pytest.mark.parametrize(

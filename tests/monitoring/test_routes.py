@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from suivi.auth.models import User
-from suivi.commitments.models import Commitment, CommitmentPartner
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
 from suivi.indicators.models import Indicator
 from suivi.scheduler import run_job
-from tests.support.api_clients import client_for, login
+from tests.support.api_clients import client_for
+from tests.support.api_clients import login
 from tests.support.databases import DEMO_AS_OF
 
 

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 
 from suivi.clock import frozen_at
 from suivi.config import JobSettings
-from suivi.monitoring.models import JobRun, SchedulerLock
-from suivi.scheduler import (
-    LOCK_STALE_SECONDS,
-    LockBusyError,
-    RowLock,
-    SchedulerProcess,
-    acquire_lock,
-    jobs_to_catch_up,
-    mark_interrupted_runs,
-    missed_fire_time,
-    run_job,
-    trigger_for,
-)
-from tests.support.scheduler import PARIS, catch_up_settings, paris, record_run
+from suivi.monitoring.models import JobRun
+from suivi.monitoring.models import SchedulerLock
+from suivi.scheduler import LOCK_STALE_SECONDS
+from suivi.scheduler import LockBusyError
+from suivi.scheduler import RowLock
+from suivi.scheduler import SchedulerProcess
+from suivi.scheduler import acquire_lock
+from suivi.scheduler import jobs_to_catch_up
+from suivi.scheduler import mark_interrupted_runs
+from suivi.scheduler import missed_fire_time
+from suivi.scheduler import run_job
+from suivi.scheduler import trigger_for
+from tests.support.scheduler import PARIS
+from tests.support.scheduler import catch_up_settings
+from tests.support.scheduler import paris
+from tests.support.scheduler import record_run
 
 DAY = timedelta(days=1)
 

@@ -13,20 +13,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from suivi.db import make_engine, utcnow
+from suivi.db import make_engine
+from suivi.db import utcnow
 from suivi.monitoring.models import JobRun
-from suivi.scheduler import (
-    ADVISORY_LOCK_KEY,
-    EXIT_LOCKED,
-    LOCK_STALE_SECONDS,
-    LockBusyError,
-    RowLock,
-    SchedulerProcess,
-    acquire_lock,
-)
+from suivi.scheduler import ADVISORY_LOCK_KEY
+from suivi.scheduler import EXIT_LOCKED
+from suivi.scheduler import LOCK_STALE_SECONDS
+from suivi.scheduler import LockBusyError
+from suivi.scheduler import RowLock
+from suivi.scheduler import SchedulerProcess
+from suivi.scheduler import acquire_lock
 
 PARIS = ZoneInfo("Europe/Paris")
 

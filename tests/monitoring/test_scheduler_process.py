@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from suivi.monitoring.cli import suivi_command
-from suivi.monitoring.models import JobRun, SchedulerLock
+from suivi.monitoring.models import JobRun
+from suivi.monitoring.models import SchedulerLock
 from suivi.notifications.models import EmailDelivery
 from tests.support.notifications import add_recipients
 from tests.support.smtp import SmtpServer

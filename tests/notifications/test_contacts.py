@@ -12,9 +12,13 @@ from typer.testing import CliRunner
 
 from suivi.app import create_app
 from suivi.audit.models import AuditEvent
-from suivi.contract.models import Partner, PartnerContact
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.notifications.summaries import send_partner_summaries
-from tests.support.api_clients import ROLES, Api, login, scope_objects
+from tests.support.api_clients import ROLES
+from tests.support.api_clients import Api
+from tests.support.api_clients import login
+from tests.support.api_clients import scope_objects
 from tests.support.databases import DEMO_AS_OF
 from tests.support.smtp import smtp_settings
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from email import message_from_bytes, policy
+from email import message_from_bytes
+from email import policy
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,8 @@ from suivi.notifications.email import message_id_for
 from suivi.notifications.models import EmailDelivery
 from tests.support.notifications import outgoing
 from tests.support.ports import free_port
-from tests.support.smtp import SmtpServer, smtp_settings
+from tests.support.smtp import SmtpServer
+from tests.support.smtp import smtp_settings
 
 NO_WAIT = {"sleep": lambda _seconds: None}
 

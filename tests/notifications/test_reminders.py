@@ -5,19 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from suivi.auth.models import User, UserScope
-from suivi.commitments.models import Commitment, CommitmentPartner, CommitmentQuartier
+from suivi.auth.models import User
+from suivi.auth.models import UserScope
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
 from suivi.indicators.models import Indicator
 from suivi.notifications.models import EmailDelivery
-from suivi.notifications.reminders import (
-    iso_week,
-    plan_reminders,
-    reminder_email,
-    send_reminders,
-)
-from tests.support.notifications import MONDAY, add_recipients
+from suivi.notifications.reminders import iso_week
+from suivi.notifications.reminders import plan_reminders
+from suivi.notifications.reminders import reminder_email
+from suivi.notifications.reminders import send_reminders
+from tests.support.notifications import MONDAY
+from tests.support.notifications import add_recipients
 from tests.support.smtp import smtp_settings
 
 NO_WAIT = {"sleep": lambda _seconds: None}

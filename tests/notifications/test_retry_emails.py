@@ -5,7 +5,8 @@ a second retry, or a rerun of the week, sends nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,14 +14,18 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from suivi.clock import frozen_at
-from suivi.db import dispose_engines, utcnow
+from suivi.db import dispose_engines
+from suivi.db import utcnow
 from suivi.notifications import delivery
 from suivi.notifications.delivery import deliver
 from suivi.notifications.models import EmailDelivery
 from suivi.scheduler import run_job
-from tests.support.notifications import MONDAY, add_recipients, outgoing
+from tests.support.notifications import MONDAY
+from tests.support.notifications import add_recipients
+from tests.support.notifications import outgoing
 from tests.support.ports import free_port
-from tests.support.smtp import SmtpServer, smtp_settings
+from tests.support.smtp import SmtpServer
+from tests.support.smtp import smtp_settings
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -3,7 +3,10 @@ flagged past `[validation] escalate_after_days`, and an author's returned figure
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -11,9 +14,12 @@ from suivi import clock
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.contract.models import Contract
-from suivi.indicators import review, service
-from suivi.indicators.models import Indicator, Measurement
-from suivi.notifications.reminders import plan_reminders, reminder_email
+from suivi.indicators import review
+from suivi.indicators import service
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.notifications.reminders import plan_reminders
+from suivi.notifications.reminders import reminder_email
 from tests.support.databases import DEMO_AS_OF
 from tests.support.review import france_travail_indicators
 

@@ -11,8 +11,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, timedelta
-from email import message_from_bytes, policy
+from datetime import date
+from datetime import timedelta
+from email import message_from_bytes
+from email import policy
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,23 +22,27 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment, CommitmentPartner
-from suivi.contract.models import Contract, Partner, PartnerContact
-from suivi.indicators.models import Indicator, Measurement
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from suivi.notifications.email import message_id_for
 from suivi.notifications.models import EmailDelivery
-from suivi.notifications.summaries import (
-    period_bounds,
-    plan_summaries,
-    previous_summary_date,
-    send_partner_summaries,
-    summary_dedup_key,
-    summary_email,
-    summary_period,
-    summary_subject,
-)
+from suivi.notifications.summaries import period_bounds
+from suivi.notifications.summaries import plan_summaries
+from suivi.notifications.summaries import previous_summary_date
+from suivi.notifications.summaries import send_partner_summaries
+from suivi.notifications.summaries import summary_dedup_key
+from suivi.notifications.summaries import summary_email
+from suivi.notifications.summaries import summary_period
+from suivi.notifications.summaries import summary_subject
 from tests.support.databases import DEMO_AS_OF
-from tests.support.smtp import SmtpServer, smtp_settings
+from tests.support.smtp import SmtpServer
+from tests.support.smtp import smtp_settings
 
 MONDAY = DEMO_AS_OF + timedelta(days=1)  # 2026-11-16, ISO week 47
 NO_WAIT = {"sleep": lambda _seconds: None}
@@ -141,7 +147,8 @@ def test_periods_keys_and_subjects():
         == "Suivi du contrat de ville — votre point de la semaine du 23 novembre 2026"
     )
     # The previous summary's date: its send day, kept inside its period and before today.
-    from datetime import UTC, datetime
+    from datetime import UTC
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     paris = ZoneInfo("Europe/Paris")
@@ -583,7 +590,8 @@ def test_links_to_the_partners_own_latest_reports(demo_db):
 
 
 def test_the_job_is_registered_and_runs(demo_db, smtp_server):
-    from suivi.jobs import JobContext, registered_jobs
+    from suivi.jobs import JobContext
+    from suivi.jobs import registered_jobs
 
     jobs = registered_jobs()
     assert "send_partner_summaries" in jobs

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from suivi import labels
-from suivi.progress import DIRECTIONS, FORECAST_STATUSES, FREQUENCIES, FRESHNESSES, PERFORMANCES
+from suivi.progress import DIRECTIONS
+from suivi.progress import FORECAST_STATUSES
+from suivi.progress import FREQUENCIES
+from suivi.progress import FRESHNESSES
+from suivi.progress import PERFORMANCES
 
 STATUS_TABLES = [
     (PERFORMANCES, labels.PERFORMANCE_LABELS),

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
 
-from suivi.progress import (
-    DIRECTIONS,
-    FORECAST_STATUSES,
-    FREQUENCIES,
-    FRESHNESSES,
-    PERFORMANCES,
-    Evaluation,
-    Health,
-    IndicatorSpec,
-    commitment_health,
-    current_due_period,
-    evaluate,
-    period_bounds,
-    rollup,
-    rollup_by,
-    trajectory_value,
-    validate_spec,
-)
+from suivi.progress import DIRECTIONS
+from suivi.progress import FORECAST_STATUSES
+from suivi.progress import FREQUENCIES
+from suivi.progress import FRESHNESSES
+from suivi.progress import PERFORMANCES
+from suivi.progress import Evaluation
+from suivi.progress import Health
+from suivi.progress import IndicatorSpec
+from suivi.progress import commitment_health
+from suivi.progress import current_due_period
+from suivi.progress import evaluate
+from suivi.progress import period_bounds
+from suivi.progress import rollup
+from suivi.progress import rollup_by
+from suivi.progress import trajectory_value
+from suivi.progress import validate_spec
 
 # The worked example of the design doc.
 EXAMPLE = IndicatorSpec(

@@ -10,27 +10,31 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import statistics
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from suivi.progress import (
-    EPSILON,
-    FORECAST_STATUSES,
-    FREQUENCIES,
-    FRESHNESSES,
-    PERFORMANCES,
-    Evaluation,
-    IndicatorSpec,
-    current_due_period,
-    evaluate,
-    overdue_from,
-    period_bounds,
-    trajectory_value,
-)
-from tests.support.progress import cases, margins, specs, values
+from suivi.progress import EPSILON
+from suivi.progress import FORECAST_STATUSES
+from suivi.progress import FREQUENCIES
+from suivi.progress import FRESHNESSES
+from suivi.progress import PERFORMANCES
+from suivi.progress import Evaluation
+from suivi.progress import IndicatorSpec
+from suivi.progress import current_due_period
+from suivi.progress import evaluate
+from suivi.progress import overdue_from
+from suivi.progress import period_bounds
+from suivi.progress import trajectory_value
+from tests.support.progress import cases
+from tests.support.progress import margins
+from tests.support.progress import specs
+from tests.support.progress import values
 
 FAST = settings(max_examples=200, deadline=None)
 

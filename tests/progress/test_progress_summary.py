@@ -8,16 +8,15 @@ import dataclasses
 import math
 from datetime import date
 
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 
-from suivi.progress import (
-    IndicatorSpec,
-    LeastSquares,
-    MeasurementSummary,
-    evaluate,
-    evaluate_summary,
-    summarize,
-)
+from suivi.progress import IndicatorSpec
+from suivi.progress import LeastSquares
+from suivi.progress import MeasurementSummary
+from suivi.progress import evaluate
+from suivi.progress import evaluate_summary
+from suivi.progress import summarize
 from tests.support.progress import cases
 
 MANY = settings(max_examples=500, deadline=None)

@@ -6,9 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from suivi.contract.models import ContractQuartier, Quartier
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Quartier
 from tests.support.databases import BACKENDS
-from tests.support.reports import PARTNER_CODE, QUARTIER_CODE, Report, build, render
+from tests.support.reports import PARTNER_CODE
+from tests.support.reports import QUARTIER_CODE
+from tests.support.reports import Report
+from tests.support.reports import build
+from tests.support.reports import render
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -4,29 +4,37 @@ generate_reports job and the `suivi report` command."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from suivi.audit.models import AuditEvent
 from suivi.cli import app
-from suivi.contract.models import Meeting, Partner
-from suivi.jobs import JobContext, registered_jobs
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.jobs import JobContext
+from suivi.jobs import registered_jobs
 from suivi.reports import jobs as report_jobs
-from suivi.reports.archive import generate_report, publish, report_path, store_report
+from suivi.reports.archive import generate_report
+from suivi.reports.archive import publish
+from suivi.reports.archive import report_path
+from suivi.reports.archive import store_report
 from suivi.reports.models import ReportFile
-from suivi.reports.render import (
-    ResourceRefusedError,
-    TemplatesFetcher,
-    render_html,
-    render_pdf,
-    render_report,
-)
+from suivi.reports.render import ResourceRefusedError
+from suivi.reports.render import TemplatesFetcher
+from suivi.reports.render import render_html
+from suivi.reports.render import render_pdf
+from suivi.reports.render import render_report
 from tests.support.databases import DEMO_AS_OF
-from tests.support.reports import PARTNER_CODE, build
+from tests.support.reports import PARTNER_CODE
+from tests.support.reports import build
 
 
 def _partner_id(db) -> int:

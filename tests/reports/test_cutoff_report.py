@@ -4,20 +4,26 @@ before the cut-off, so regenerating it after later entries gives the same bytes.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 from sqlalchemy import select
 
 from suivi import clock
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
-from suivi.contract.models import Contract, Meeting
-from suivi.indicators import review, service
-from suivi.indicators.models import Indicator, Measurement
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.indicators import review
+from suivi.indicators import service
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from suivi.reports.archive import generate_report
 from suivi.reports.context import build_report_context
 from tests.support.reports import pdftotext
-from tests.support.review import autumn_copil, france_travail_indicators
+from tests.support.review import autumn_copil
+from tests.support.review import france_travail_indicators
 
 
 def _principal(session, role):

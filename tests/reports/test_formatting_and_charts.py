@@ -9,15 +9,13 @@ from xml.etree import ElementTree
 import jinja2
 
 from suivi import charts
-from suivi.formatting import (
-    NNBSP,
-    format_amount,
-    format_date,
-    format_number,
-    format_percent,
-    format_signed,
-    install_filters,
-)
+from suivi.formatting import NNBSP
+from suivi.formatting import format_amount
+from suivi.formatting import format_date
+from suivi.formatting import format_number
+from suivi.formatting import format_percent
+from suivi.formatting import format_signed
+from suivi.formatting import install_filters
 from suivi.progress import IndicatorSpec
 
 SVG = "{http://www.w3.org/2000/svg}"

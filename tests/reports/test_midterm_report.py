@@ -18,7 +18,8 @@ from suivi.app import create_app
 from suivi.formatting import format_number
 from suivi.indicators.models import Indicator
 from suivi.reports.models import ReportFile
-from tests.support.api_clients import ROLES, login
+from tests.support.api_clients import ROLES
+from tests.support.api_clients import login
 from tests.support.cli import run_cli
 from tests.support.databases import DEMO_AS_OF
 from tests.support.governance import avenant_revisions

@@ -10,12 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from suivi.app import create_app
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
 from suivi.contract.models import Partner
 from suivi.finance import service
 from suivi.formatting import format_euros
 from tests.support.api_clients import login
-from tests.support.reports import PARTNER_CODE, build, render
+from tests.support.reports import PARTNER_CODE
+from tests.support.reports import build
+from tests.support.reports import render
 
 MEASURES = ("planned", "voted", "paid", "justified")
 

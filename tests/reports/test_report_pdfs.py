@@ -11,7 +11,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from suivi.commitments.models import Commitment, CommitmentPartner, CommitmentQuartier
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
 from suivi.contract.models import Quartier
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator

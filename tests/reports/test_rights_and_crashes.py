@@ -9,16 +9,21 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.app import create_app
 from suivi.db import session_scope
-from suivi.reports.archive import generate_report, store_report, sweep_archive
+from suivi.reports.archive import generate_report
+from suivi.reports.archive import store_report
+from suivi.reports.archive import sweep_archive
 from suivi.reports.models import ReportFile
 from suivi.reports.render import render_report
-from tests.support.api_clients import ROLES, login
+from tests.support.api_clients import ROLES
+from tests.support.api_clients import login
 from tests.support.databases import DEMO_AS_OF
-from tests.support.reports import QUARTIER_CODE, build
+from tests.support.reports import QUARTIER_CODE
+from tests.support.reports import build
 from tests.support.web_clients import AS_OF
 from tests.support.web_clients import login as web_login
 

@@ -12,7 +12,8 @@ from suivi.app import create_app
 from suivi.auth.models import User
 from suivi.contract.models import Partner
 from suivi.reports.models import ReportFile
-from tests.support.api_clients import ROLES, login
+from tests.support.api_clients import ROLES
+from tests.support.api_clients import login
 
 
 def test_reports_api_scopes_and_generation(demo_db):

@@ -4,7 +4,8 @@ scope), `login` for one token, `client_for` for an anonymous client."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +17,9 @@ from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Partner
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
 
 ROLES = {
     "admin": "admin@example.org",

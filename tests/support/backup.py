@@ -11,9 +11,13 @@ from sqlalchemy import select
 from suivi.backup.database import database_contents
 from suivi.config import Settings
 from suivi.contract.models import Partner
-from suivi.notifications.email import OutboxTransport, OutgoingEmail, build_message
+from suivi.notifications.email import OutboxTransport
+from suivi.notifications.email import OutgoingEmail
+from suivi.notifications.email import build_message
 from suivi.reports.archive import generate_report
-from tests.support.databases import DEMO_AS_OF, TestDatabase, make_settings
+from tests.support.databases import DEMO_AS_OF
+from tests.support.databases import TestDatabase
+from tests.support.databases import make_settings
 
 
 def settings_for(db: TestDatabase, work_dir: Path) -> Settings:

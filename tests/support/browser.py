@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.ports import free_port
-from tests.support.web_clients import AS_OF, EMAILS
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import EMAILS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

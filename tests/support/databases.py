@@ -11,15 +11,19 @@ import itertools
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from suivi.config import Settings
-from suivi.db import make_engine, session_scope
+from suivi.db import make_engine
+from suivi.db import session_scope
 from suivi.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("SUIVI_TEST_POSTGRES_URL", "")

@@ -7,10 +7,13 @@ from datetime import date
 
 from sqlalchemy import select
 
-from suivi.contract.models import Contract, Meeting
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
 from suivi.contract.service import create_meeting
 from suivi.governance.models import Decision
-from suivi.indicators.models import Indicator, Target, TargetRevision
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
 
 MEETING_DAY = date(2026, 6, 2)
 

@@ -4,12 +4,16 @@ SQL statements an engine runs (for "bounded number of queries" tests)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import event
+from sqlalchemy import select
 
 from suivi.contract.models import Contract
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
 
 
 def measurements(db, indicator_id: int) -> list[Measurement]:

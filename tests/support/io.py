@@ -9,7 +9,8 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 import suivi.models  # noqa: F401 - every table

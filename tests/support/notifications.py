@@ -7,9 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from suivi.auth.models import User, UserContract, UserScope
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
+from suivi.auth.models import UserScope
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Contract, Partner
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
 from suivi.notifications.email import OutgoingEmail
 from tests.support.databases import DEMO_AS_OF
 

@@ -3,11 +3,14 @@ around their baseline, and `cases` (spec, measurements, as_of) drawn together.""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 from hypothesis import strategies as st
 
-from suivi.progress import DIRECTIONS, FREQUENCIES, IndicatorSpec
+from suivi.progress import DIRECTIONS
+from suivi.progress import FREQUENCIES
+from suivi.progress import IndicatorSpec
 
 values = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_subnormal=False)
 steps = st.floats(min_value=0.01, max_value=1e3, allow_nan=False, allow_subnormal=False)

@@ -10,9 +10,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from suivi.contract.models import Contract
-from suivi.reports.context import ReportContext, build_report_context
-from suivi.reports.render import RenderedReport, render_report
-from tests.support.databases import DEMO_AS_OF, TestDatabase
+from suivi.reports.context import ReportContext
+from suivi.reports.context import build_report_context
+from suivi.reports.render import RenderedReport
+from suivi.reports.render import render_report
+from tests.support.databases import DEMO_AS_OF
+from tests.support.databases import TestDatabase
 
 # A quartier and a partner of the demo with their own data (Camus; France Travail).
 QUARTIER_CODE = "QN06202M"

@@ -9,8 +9,10 @@ from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Meeting, Partner
-from suivi.indicators.models import Indicator, Measurement
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from suivi.indicators.review import owner_partner_id
 
 

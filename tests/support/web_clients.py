@@ -5,7 +5,8 @@ and `login` for one role's client."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 import pytest
 from fastapi.testclient import TestClient

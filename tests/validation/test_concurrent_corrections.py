@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from suivi.clock import frozen_at
@@ -18,7 +20,8 @@ from suivi.contract.models import Contract
 from suivi.db import utcnow
 from suivi.errors import Conflict
 from suivi.indicators import service
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from tests.support.databases import DEMO_AS_OF
 
 NOW = datetime.combine(DEMO_AS_OF, datetime.min.time().replace(hour=15), ZoneInfo("Europe/Paris"))

@@ -8,19 +8,25 @@ text with an ESC control character (a spreadsheet export cannot hold it), a numb
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from suivi.cli import app as cli_app
 from suivi.clock import frozen_at
 from suivi.db import dispose_engines
-from suivi.indicators.models import Indicator, Measurement
-from suivi.validation import InputError, clean_number, clean_text, clean_url
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.validation import InputError
+from suivi.validation import clean_number
+from suivi.validation import clean_text
+from suivi.validation import clean_url
 from tests.support.databases import DEMO_AS_OF
 
 # The demo's day, mid-afternoon in Paris: "today" for every write in these tests.

@@ -4,12 +4,18 @@ downgrade works."""
 
 from __future__ import annotations
 
-from sqlalchemy import column, func, insert, select, table, update
+from sqlalchemy import column
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import table
+from sqlalchemy import update
 
 from suivi.audit.models import AuditEvent
 from suivi.db import utcnow
 from suivi.indicators.models import Measurement
-from suivi.migrate import downgrade, upgrade
+from suivi.migrate import downgrade
+from suivi.migrate import upgrade
 
 # The table as revision 0002 has it: the model's later columns (review states…) do not
 # exist yet, so the ORM entity cannot insert into it.

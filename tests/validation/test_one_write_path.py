@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from openpyxl import Workbook
+from openpyxl import load_workbook
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
 from suivi.clock import frozen_at
-from suivi.contract.models import Contract, Partner
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
 from suivi.contract.service import check_siren
 from suivi.errors import Invalid
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from tests.support.databases import DEMO_AS_OF
-from tests.support.io import export_to, header_index, import_from
+from tests.support.io import export_to
+from tests.support.io import header_index
+from tests.support.io import import_from
 
 NOW = datetime.combine(DEMO_AS_OF, datetime.min.time().replace(hour=15), ZoneInfo("Europe/Paris"))
 BAD_SIREN = "123456788"  # 9 digits, wrong Luhn key

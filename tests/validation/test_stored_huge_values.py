@@ -7,14 +7,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from sqlalchemy import select
 
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Contract, Quartier
+from suivi.contract.models import Contract
+from suivi.contract.models import Quartier
 from suivi.db import utcnow
-from suivi.formatting import format_amount, format_number, format_percent, format_signed
-from suivi.indicators.evaluation import evaluate_indicators, evaluate_summaries
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.formatting import format_amount
+from suivi.formatting import format_number
+from suivi.formatting import format_percent
+from suivi.formatting import format_signed
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.indicators.evaluation import evaluate_summaries
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
 from suivi.monitoring.service import check_indicators
 from tests.support.databases import DEMO_AS_OF
 from tests.support.web_clients import AS_OF

@@ -5,17 +5,21 @@ audited, errors next to the field, CSRF); the summary preview that sends nothing
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
 from suivi.clock import frozen_at
 from suivi.config import JobSettings
-from suivi.contract.models import Partner, PartnerContact
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.db import utcnow
 from suivi.monitoring.models import JobRun
 from suivi.notifications.models import EmailDelivery

@@ -14,9 +14,14 @@ from playwright.sync_api import expect
 
 from suivi.app import create_app
 from suivi.monitoring.service import check_indicators
-from tests.support.browser import demo_database, login, served, shot
+from tests.support.browser import demo_database
+from tests.support.browser import login
+from tests.support.browser import served
+from tests.support.browser import shot
 from tests.support.databases import DEMO_AS_OF
-from tests.support.web_clients import AS_OF, EMAILS, scope_ids
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import EMAILS
+from tests.support.web_clients import scope_ids
 
 pytestmark = pytest.mark.browser
 

@@ -14,9 +14,12 @@ from suivi.commitments.models import Commitment
 from suivi.finance import service
 from suivi.formatting import format_euros
 from tests.support.api_clients import login as api_login
-from tests.support.browser import demo_database, served, shot
+from tests.support.browser import demo_database
 from tests.support.browser import login as browser_login
-from tests.support.web_clients import AS_OF, scope_ids
+from tests.support.browser import served
+from tests.support.browser import shot
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import scope_ids
 
 pytestmark = pytest.mark.browser
 

@@ -6,15 +6,20 @@ injected inline script, and the main pages and /docs load without any policy vio
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 
 from suivi.app import create_app
 from suivi.contract.models import Quartier
 from suivi.indicators.models import Measurement
 from suivi.monitoring.service import check_indicators
-from tests.support.browser import demo_database, login, served, shot
+from tests.support.browser import demo_database
+from tests.support.browser import login
+from tests.support.browser import served
+from tests.support.browser import shot
 from tests.support.databases import DEMO_AS_OF
-from tests.support.web_clients import AS_OF, scope_ids
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import scope_ids
 
 pytestmark = pytest.mark.browser
 

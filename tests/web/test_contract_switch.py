@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from suivi.auth.models import User, UserContract
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
 from suivi.web.common import CONTRACT_COOKIE
 from tests.support.contracts import add_contract
 from tests.support.web_clients import AS_OF

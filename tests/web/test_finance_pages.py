@@ -8,9 +8,11 @@ import re
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from suivi.commitments.models import Commitment, CommitmentQuartier
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentQuartier
 from suivi.contract.models import Quartier
 from suivi.finance import service
 from suivi.finance.models import FundingPayment

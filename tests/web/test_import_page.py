@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from tests.support.indicators import measurements
 from tests.support.web_clients import AS_OF
 

@@ -7,7 +7,8 @@ import re
 
 from sqlalchemy import select
 
-from suivi.commitments.models import Commitment, CommitmentQuartier
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentQuartier
 from suivi.contract.models import Quartier
 from tests.support.web_clients import AS_OF
 

@@ -4,22 +4,26 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.audit.models import AuditEvent
 from suivi.clock import frozen_at
-from suivi.contract.models import ContractQuartier, Quartier
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Quartier
 from suivi.monitoring.service import check_indicators
 from suivi.reports.models import ReportFile
 from tests.support.databases import DEMO_AS_OF
 from tests.support.forms import post_login_form
 from tests.support.indicators import measurements
-from tests.support.web_clients import AS_OF, EMAILS
+from tests.support.web_clients import AS_OF
+from tests.support.web_clients import EMAILS
 
 ROLES = tuple(EMAILS)
 PAGES = (

@@ -8,7 +8,8 @@ import logging
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from suivi.app import CONTENT_SECURITY_POLICY, create_app
+from suivi.app import CONTENT_SECURITY_POLICY
+from suivi.app import create_app
 from suivi.contract.models import PartnerContact
 from suivi.db import dispose_engines
 from tests.support.databases import make_settings

@@ -14,14 +14,22 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.annual.models import CommitmentComment, ConseilCitoyen
-from suivi.annual.service import is_manager, member_conseil_id
-from suivi.audit.service import Actor, record_change, snapshot
+from suivi.annual.models import CommitmentComment
+from suivi.annual.models import ConseilCitoyen
+from suivi.annual.service import is_manager
+from suivi.annual.service import member_conseil_id
+from suivi.audit.service import Actor
+from suivi.audit.service import record_change
+from suivi.audit.service import snapshot
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment
 from suivi.db import utcnow
-from suivi.errors import Conflict, Forbidden, Invalid, NotFound
-from suivi.validation import InputError, clean_text
+from suivi.errors import Conflict
+from suivi.errors import Forbidden
+from suivi.errors import Invalid
+from suivi.errors import NotFound
+from suivi.validation import InputError
+from suivi.validation import clean_text
 
 MAX_COMMENT = 4000
 DECISIONS = ("publie", "rejete")

@@ -13,12 +13,17 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from suivi.annual.models import AnnualReport
-from suivi.annual.service import opinions_of, recipients_of
+from suivi.annual.service import opinions_of
+from suivi.annual.service import recipients_of
 from suivi.config import Settings
 from suivi.contract.models import Contract
-from suivi.db import session_scope, utcnow
+from suivi.db import session_scope
+from suivi.db import utcnow
 from suivi.notifications.delivery import deliver_all
-from suivi.notifications.email import Attachment, OutgoingEmail, Transport, render_email
+from suivi.notifications.email import Attachment
+from suivi.notifications.email import OutgoingEmail
+from suivi.notifications.email import Transport
+from suivi.notifications.email import render_email
 
 KIND = "annual_consultation"
 TEMPLATE = "annual_consultation"

@@ -6,14 +6,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi.annual.models import (
-    ConseilCitoyen,
-    ConseilCitoyenContact,
-    ConseilCitoyenMember,
-    ConseilCitoyenQuartier,
-)
-from suivi.auth.models import User, UserContract, UserScope
-from suivi.contract.models import Commune, Contract, Quartier, QuartierCommune
+from suivi.annual.models import ConseilCitoyen
+from suivi.annual.models import ConseilCitoyenContact
+from suivi.annual.models import ConseilCitoyenMember
+from suivi.annual.models import ConseilCitoyenQuartier
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
+from suivi.auth.models import UserScope
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
 
 CONSEIL_CITOYEN_USER = ("citoyen@example.org", "Chantal Conseil citoyen", "conseil_citoyen")
 DEMO_CONSEILS = (

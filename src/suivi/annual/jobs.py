@@ -7,7 +7,9 @@ from __future__ import annotations
 from suivi.annual.service import deem_all_silent_bodies
 from suivi.annual.summaries import send_conseil_summaries
 from suivi.db import session_scope
-from suivi.jobs import JobContext, JobResult, job
+from suivi.jobs import JobContext
+from suivi.jobs import JobResult
+from suivi.jobs import job
 from suivi.notifications.jobs import run_sender
 
 

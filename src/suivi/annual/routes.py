@@ -10,25 +10,44 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import BackgroundTasks
+from fastapi import File
+from fastapi import Form
+from fastapi import Request
+from fastapi import UploadFile
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from pydantic import Field
 
 from suivi import clock
-from suivi.annual import comments, service
+from suivi.annual import comments
+from suivi.annual import service
 from suivi.annual.consultation import send_consultation
 from suivi.annual.models import Verdict
-from suivi.api.common import ContractQuery, Day, Id, StrictModel, Text, resolve_contract
+from suivi.api.common import ContractQuery
+from suivi.api.common import Day
+from suivi.api.common import Id
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.deps import UnitOfWorkRoute
 from suivi.errors import ApiError
 from suivi.reports.archive import generate_report
-from suivi.web.common import CsrfField, PageDep, PageError, PageId, not_found
+from suivi.web.common import CsrfField
+from suivi.web.common import PageDep
+from suivi.web.common import PageError
+from suivi.web.common import PageId
+from suivi.web.common import not_found
 
 api = APIRouter(
     prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute

@@ -16,35 +16,38 @@ import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.annual.models import (
-    VERDICTS,
-    AnnualReport,
-    AnnualReportOpinion,
-    ConseilCitoyen,
-    ConseilCitoyenContact,
-    ConseilCitoyenMember,
-    ConseilCitoyenQuartier,
-)
-from suivi.audit.service import record, record_change, snapshot
+from suivi.annual.models import VERDICTS
+from suivi.annual.models import AnnualReport
+from suivi.annual.models import AnnualReportOpinion
+from suivi.annual.models import ConseilCitoyen
+from suivi.annual.models import ConseilCitoyenContact
+from suivi.annual.models import ConseilCitoyenMember
+from suivi.annual.models import ConseilCitoyenQuartier
+from suivi.audit.service import record
+from suivi.audit.service import record_change
+from suivi.audit.service import snapshot
 from suivi.auth.principal import Principal
-from suivi.contract.models import (
-    Commune,
-    ContractQuartier,
-    Partner,
-    QuartierCommune,
-)
+from suivi.contract.models import Commune
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Partner
+from suivi.contract.models import QuartierCommune
 from suivi.db import utcnow
-from suivi.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi.errors import Conflict
+from suivi.errors import Forbidden
+from suivi.errors import Invalid
+from suivi.errors import NotFound
 from suivi.formatting import format_date
 from suivi.notifications.contacts import normalise_email
-from suivi.validation import InputError, clean_text
+from suivi.validation import InputError
+from suivi.validation import clean_text
 
 DEEMED_TEXT = "Avis réputé favorable (absence de réponse)"
 MANAGER_ROLES = frozenset({"admin", "chef_de_projet"})

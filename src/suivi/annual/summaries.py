@@ -4,16 +4,23 @@ personal), through the shared email layer (one delivery per contact and month)."
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 
-from suivi.annual.models import ConseilCitoyen, ConseilCitoyenContact, ConseilCitoyenQuartier
+from suivi.annual.models import ConseilCitoyen
+from suivi.annual.models import ConseilCitoyenContact
+from suivi.annual.models import ConseilCitoyenQuartier
 from suivi.config import Settings
-from suivi.contract.models import Contract, Quartier
-from suivi.db import session_scope, utcnow
+from suivi.contract.models import Contract
+from suivi.contract.models import Quartier
+from suivi.db import session_scope
+from suivi.db import utcnow
 from suivi.notifications.delivery import deliver_all
-from suivi.notifications.email import OutgoingEmail, render_email
+from suivi.notifications.email import OutgoingEmail
+from suivi.notifications.email import render_email
 from suivi.public.service import quartier_detail
 
 KIND = "conseil_summary"

@@ -9,7 +9,12 @@ from suivi.api.errors import install_error_handlers
 
 def install_api(app: FastAPI) -> None:
     """Error handlers and every API router."""
-    from suivi.api import auth, commitments, indicators, reference, review, users
+    from suivi.api import auth
+    from suivi.api import commitments
+    from suivi.api import indicators
+    from suivi.api import reference
+    from suivi.api import review
+    from suivi.api import users
     from suivi.audit import routes as audit_routes
 
     install_error_handlers(app)

@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Form, Request, Response
+from fastapi import Form
+from fastapi import Request
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
 
-from suivi.api.common import PathId, StrictModel, Text, api_router
+from suivi.api.common import PathId
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import api_router
 from suivi.api.errors import ErrorOut
-from suivi.auth.deps import (
-    CurrentPrincipal,
-    attempt_login,
-    client_address,
-    login_rate_limit,
-    login_succeeded,
-    run_login,
-    too_many_attempts,
-)
-from suivi.auth.models import ApiToken, User
-from suivi.auth.service import issue_token, revoke_token
-from suivi.db import session_scope, utcnow
-from suivi.deps import SessionDep, SettingsDep
-from suivi.errors import Invalid, NotFound
+from suivi.auth.deps import CurrentPrincipal
+from suivi.auth.deps import attempt_login
+from suivi.auth.deps import client_address
+from suivi.auth.deps import login_rate_limit
+from suivi.auth.deps import login_succeeded
+from suivi.auth.deps import run_login
+from suivi.auth.deps import too_many_attempts
+from suivi.auth.models import ApiToken
+from suivi.auth.models import User
+from suivi.auth.service import issue_token
+from suivi.auth.service import revoke_token
+from suivi.db import session_scope
+from suivi.db import utcnow
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.errors import Invalid
+from suivi.errors import NotFound
 
 # Plain routes: the login opens its own write session once the password is checked.
 router = api_router("authentification", route_class=APIRoute)

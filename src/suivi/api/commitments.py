@@ -7,49 +7,52 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
+from pydantic import BaseModel
+from pydantic import Field
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.api.common import (
-    AsOfQuery,
-    ContractQuery,
-    CurrentContract,
-    Day,
-    FilterId,
-    Id,
-    Page,
-    PagingDep,
-    PathId,
-    SortQuery,
-    StrictModel,
-    Text,
-    Version,
-    api_router,
-    children,
-    from_row,
-    patch_model,
-    resolve_as_of,
-    resolve_contract,
-    sort_clause,
-)
+from suivi.api.common import AsOfQuery
+from suivi.api.common import ContractQuery
+from suivi.api.common import CurrentContract
+from suivi.api.common import Day
+from suivi.api.common import FilterId
+from suivi.api.common import Id
+from suivi.api.common import Page
+from suivi.api.common import PagingDep
+from suivi.api.common import PathId
+from suivi.api.common import SortQuery
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import Version
+from suivi.api.common import api_router
+from suivi.api.common import children
+from suivi.api.common import from_row
+from suivi.api.common import patch_model
+from suivi.api.common import resolve_as_of
+from suivi.api.common import resolve_contract
+from suivi.api.common import sort_clause
 from suivi.auth.deps import CurrentPrincipal
-from suivi.commitments import access, service
-from suivi.commitments.models import (
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-    CommitmentQuartier,
-    FundingType,
-    LifecycleStatus,
-)
+from suivi.commitments import access
+from suivi.commitments import service
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
+from suivi.commitments.models import FundingType
+from suivi.commitments.models import LifecycleStatus
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, SettingsDep
-from suivi.errors import Forbidden, Invalid
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.errors import Forbidden
+from suivi.errors import Invalid
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
-from suivi.progress import Freshness, Performance, commitment_health
+from suivi.progress import Freshness
+from suivi.progress import Performance
+from suivi.progress import commitment_health
 
 router = api_router("engagements")
 Status = LifecycleStatus

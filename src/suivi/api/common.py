@@ -6,25 +6,44 @@ year 9999)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
-from sqlalchemy import func, select
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Path
+from fastapi import Query
+from pydantic import AfterValidator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import create_model
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import clock
-from suivi.api.errors import API_PREFIX, ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal, require_role
+from suivi.api.errors import API_PREFIX
+from suivi.api.errors import ERROR_RESPONSES
+from suivi.auth.deps import CurrentPrincipal
+from suivi.auth.deps import require_role
 from suivi.auth.principal import Principal
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, UnitOfWorkRoute
-from suivi.errors import Invalid, NotFound
-from suivi.validation import MAX_ABS_NUMBER, clean_number, clean_text, clean_url
+from suivi.deps import SessionDep
+from suivi.deps import UnitOfWorkRoute
+from suivi.errors import Invalid
+from suivi.errors import NotFound
+from suivi.validation import MAX_ABS_NUMBER
+from suivi.validation import clean_number
+from suivi.validation import clean_text
+from suivi.validation import clean_url
 
 MAX_ID = 2**31 - 1
 MAX_ABS_VALUE = MAX_ABS_NUMBER

@@ -4,62 +4,73 @@ correct), evaluations (`GET /api/indicators/{id}/evaluation?as_of=`) and roll-up
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from fastapi import Query, Response
-from pydantic import BaseModel, Field
+from fastapi import Query
+from fastapi import Response
+from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi import clock, scoping
-from suivi.api.common import (
-    MAX_ID,
-    AsOfQuery,
-    CurrentContract,
-    Day,
-    FilterId,
-    Id,
-    Number,
-    Page,
-    PagingDep,
-    PathId,
-    SortQuery,
-    StrictModel,
-    Text,
-    Url,
-    Version,
-    api_router,
-    children,
-    from_row,
-    models,
-    patch_model,
-    read_as,
-    resolve_as_of,
-    sort_clause,
-)
+from suivi import clock
+from suivi import scoping
+from suivi.api.common import MAX_ID
+from suivi.api.common import AsOfQuery
+from suivi.api.common import CurrentContract
+from suivi.api.common import Day
+from suivi.api.common import FilterId
+from suivi.api.common import Id
+from suivi.api.common import Number
+from suivi.api.common import Page
+from suivi.api.common import PagingDep
+from suivi.api.common import PathId
+from suivi.api.common import SortQuery
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import Url
+from suivi.api.common import Version
+from suivi.api.common import api_router
+from suivi.api.common import children
+from suivi.api.common import from_row
+from suivi.api.common import models
+from suivi.api.common import patch_model
+from suivi.api.common import read_as
+from suivi.api.common import resolve_as_of
+from suivi.api.common import sort_clause
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
 from suivi.commitments import access as commitment_access
-from suivi.commitments.models import Commitment, CommitmentPartner
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
 from suivi.config import Settings
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep, SettingsDep
-from suivi.errors import Invalid, NotFound
-from suivi.indicators import access, service
-from suivi.indicators.evaluation import contract_rollups, evaluate_indicators
-from suivi.indicators.models import (
-    Aggregation,
-    Breakdown,
-    Comparability,
-    Indicator,
-    Measurement,
-    Target,
-    TargetRevision,
-    TargetRevisionKind,
-)
-from suivi.progress import Direction, Evaluation, Frequency, Freshness, Performance, Rollup
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.errors import Invalid
+from suivi.errors import NotFound
+from suivi.indicators import access
+from suivi.indicators import service
+from suivi.indicators.evaluation import contract_rollups
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.indicators.models import Aggregation
+from suivi.indicators.models import Breakdown
+from suivi.indicators.models import Comparability
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
+from suivi.indicators.models import TargetRevisionKind
+from suivi.progress import Direction
+from suivi.progress import Evaluation
+from suivi.progress import Frequency
+from suivi.progress import Freshness
+from suivi.progress import Performance
+from suivi.progress import Rollup
 
 router = api_router("indicateurs")
 RevisionKind = TargetRevisionKind

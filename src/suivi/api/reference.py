@@ -12,57 +12,61 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from fastapi import Header, Query, Response
-from pydantic import AfterValidator, BaseModel, Field
+from fastapi import Header
+from fastapi import Query
+from fastapi import Response
+from pydantic import AfterValidator
+from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
+from sqlmodel import SQLModel
 
 from suivi import scoping
-from suivi.api.common import (
-    MAX_ID,
-    ContractQuery,
-    CurrentContract,
-    Day,
-    Id,
-    Page,
-    PagingDep,
-    PathId,
-    SortQuery,
-    StrictModel,
-    Text,
-    api_router,
-    children,
-    from_row,
-    models,
-    patch_model,
-    read_as,
-    resolve_contract,
-    sort_clause,
-)
+from suivi.api.common import MAX_ID
+from suivi.api.common import ContractQuery
+from suivi.api.common import CurrentContract
+from suivi.api.common import Day
+from suivi.api.common import Id
+from suivi.api.common import Page
+from suivi.api.common import PagingDep
+from suivi.api.common import PathId
+from suivi.api.common import SortQuery
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import api_router
+from suivi.api.common import children
+from suivi.api.common import from_row
+from suivi.api.common import models
+from suivi.api.common import patch_model
+from suivi.api.common import read_as
+from suivi.api.common import resolve_contract
+from suivi.api.common import sort_clause
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
-from suivi.contract import access, service
-from suivi.contract.models import (
-    CROSS_CUTTING_TAGS,
-    Commune,
-    Contract,
-    ContractQuartier,
-    CrossCuttingTag,
-    Domain,
-    Meeting,
-    MeetingKind,
-    Partner,
-    PartnerContact,
-    PartnerKind,
-    Priority,
-    Quartier,
-    QuartierCommune,
-    contract_quartier_ids,
-)
+from suivi.contract import access
+from suivi.contract import service
+from suivi.contract.models import CROSS_CUTTING_TAGS
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import CrossCuttingTag
+from suivi.contract.models import Domain
+from suivi.contract.models import Meeting
+from suivi.contract.models import MeetingKind
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.contract.models import PartnerKind
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
+from suivi.contract.models import contract_quartier_ids
 from suivi.deps import SessionDep
-from suivi.errors import Invalid, NotFound
+from suivi.errors import Invalid
+from suivi.errors import NotFound
 from suivi.notifications.contacts import get_readable_partner
 
 router = api_router("référentiel")

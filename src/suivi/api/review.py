@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from suivi.api.common import Day, Page, PagingDep, PathId, StrictModel, Text, api_router, models
+from suivi.api.common import Day
+from suivi.api.common import Page
+from suivi.api.common import PagingDep
+from suivi.api.common import PathId
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import api_router
+from suivi.api.common import models
 from suivi.api.indicators import MeasurementOut
 from suivi.api.reference import MeetingOut
 from suivi.auth.deps import CurrentPrincipal
@@ -17,8 +24,10 @@ from suivi.auth.principal import Principal
 from suivi.contract.models import Meeting
 from suivi.deps import SessionDep
 from suivi.errors import NotFound
-from suivi.indicators import access, review
-from suivi.indicators.models import Measurement, MeasurementStatus
+from suivi.indicators import access
+from suivi.indicators import review
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import MeasurementStatus
 
 router = api_router("validation")
 Status = MeasurementStatus

@@ -6,23 +6,23 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic import Field
 from sqlmodel import Session
 
-from suivi.api.common import (
-    Admin,
-    Id,
-    Page,
-    PagingDep,
-    PathId,
-    SortQuery,
-    StrictModel,
-    Text,
-    api_router,
-    sort_clause,
-)
+from suivi.api.common import Admin
+from suivi.api.common import Id
+from suivi.api.common import Page
+from suivi.api.common import PagingDep
+from suivi.api.common import PathId
+from suivi.api.common import SortQuery
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import api_router
+from suivi.api.common import sort_clause
 from suivi.auth import accounts
-from suivi.auth.models import Role, User
+from suivi.auth.models import Role
+from suivi.auth.models import User
 from suivi.deps import SessionDep
 
 router = api_router("comptes")

@@ -6,9 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from suivi.modelbase import created_at_field, enum_check, json_field
+from suivi.modelbase import created_at_field
+from suivi.modelbase import enum_check
+from suivi.modelbase import json_field
 
 
 class AuditAction(StrEnum):

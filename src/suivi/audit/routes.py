@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_
+from sqlalchemy import or_
+from sqlalchemy import select
 
-from suivi.api.common import MAX_ID, Page, PageQuery, SizeQuery, paginate
+from suivi.api.common import MAX_ID
+from suivi.api.common import Page
+from suivi.api.common import PageQuery
+from suivi.api.common import SizeQuery
+from suivi.api.common import paginate
 from suivi.api.errors import ERROR_RESPONSES
-from suivi.audit.models import AuditAction, AuditEvent
+from suivi.audit.models import AuditAction
+from suivi.audit.models import AuditEvent
 from suivi.auth.deps import require_role
 from suivi.auth.models import UserContract
 from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.deps import UnitOfWorkRoute
 
 router = APIRouter(
     prefix="/api",

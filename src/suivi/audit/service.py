@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypedDict, Unpack, overload
+from typing import Any
+from typing import TypedDict
+from typing import Unpack
+from typing import overload
 
 from sqlalchemy import insert
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
+from sqlmodel import SQLModel
 
 from suivi.audit.models import AuditEvent
 from suivi.db import utcnow

@@ -10,23 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select
+from sqlalchemy import delete
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi.audit.service import record
-from suivi.auth.models import ROLES, User, UserContract, UserScope
+from suivi.auth.models import ROLES
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
+from suivi.auth.models import UserScope
 from suivi.auth.passwords import hash_password
 from suivi.auth.principal import Principal
-from suivi.auth.service import (
-    LAST_ADMIN_MESSAGE,
-    create_user,
-    leaves_no_admin,
-    normalize_email,
-    revoke_all_credentials,
-    unlock,
-)
-from suivi.contract.models import ContractQuartier, Partner
-from suivi.errors import Conflict, Invalid, NotFound
+from suivi.auth.service import LAST_ADMIN_MESSAGE
+from suivi.auth.service import create_user
+from suivi.auth.service import leaves_no_admin
+from suivi.auth.service import normalize_email
+from suivi.auth.service import revoke_all_credentials
+from suivi.auth.service import unlock
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Partner
+from suivi.errors import Conflict
+from suivi.errors import Invalid
+from suivi.errors import NotFound
 
 # The fields an account shows (the API's `UserOut`) and the audit rows record.
 ACCOUNT_FIELDS = (

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from suivi.cli import app, settings_of
+from suivi.cli import app
+from suivi.cli import settings_of
 
 users_app = typer.Typer(help="Comptes utilisateurs.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -48,8 +49,12 @@ def add(
 ) -> None:
     """Crée un compte rattaché au contrat configuré."""
     from suivi.auth.accounts import create_account
-    from suivi.contract.models import Contract, Partner, Quartier, contract_quartier_ids
-    from suivi.db import get_engine, session_scope
+    from suivi.contract.models import Contract
+    from suivi.contract.models import Partner
+    from suivi.contract.models import Quartier
+    from suivi.contract.models import contract_quartier_ids
+    from suivi.db import get_engine
+    from suivi.db import session_scope
     from suivi.errors import ApiError
 
     settings = settings_of(ctx)
@@ -106,7 +111,8 @@ def add(
 def list_users(ctx: typer.Context) -> None:
     """Liste les comptes."""
     from suivi.auth.models import User
-    from suivi.db import get_engine, session_scope
+    from suivi.db import get_engine
+    from suivi.db import session_scope
     from suivi.labels import ROLE_LABELS
 
     with session_scope(get_engine(settings_of(ctx))) as session:
@@ -119,10 +125,14 @@ def _set(ctx: typer.Context, email: str, change, *, revoke: bool = True) -> None
     """Apply `change(session, user)` to the account, audited (in the account's first
     contract, so that only that contract's admins see it); `revoke`: end its sessions and
     tokens."""
-    from suivi.audit.service import record, snapshot
-    from suivi.auth.models import User, UserContract
-    from suivi.auth.service import normalize_email, revoke_all_credentials
-    from suivi.db import get_engine, session_scope
+    from suivi.audit.service import record
+    from suivi.audit.service import snapshot
+    from suivi.auth.models import User
+    from suivi.auth.models import UserContract
+    from suivi.auth.service import normalize_email
+    from suivi.auth.service import revoke_all_credentials
+    from suivi.db import get_engine
+    from suivi.db import session_scope
 
     with session_scope(get_engine(settings_of(ctx)), write=True) as session:
         user = session.execute(
@@ -156,7 +166,8 @@ def _set(ctx: typer.Context, email: str, change, *, revoke: bool = True) -> None
 @users_app.command("disable")
 def disable(ctx: typer.Context, email: str) -> None:
     """Désactive un compte (ses sessions et jetons cessent de fonctionner)."""
-    from suivi.auth.service import LAST_ADMIN_MESSAGE, leaves_no_admin
+    from suivi.auth.service import LAST_ADMIN_MESSAGE
+    from suivi.auth.service import leaves_no_admin
 
     def change(session, user) -> None:
         if leaves_no_admin(session, user):

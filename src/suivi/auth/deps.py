@@ -37,39 +37,44 @@ import asyncio
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated
+from typing import TypeVar
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends
+from fastapi import HTTPException
+from fastapi import Request
+from fastapi import status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from suivi.auth.models import ApiToken, AuthSession, User
-from suivi.auth.principal import (
-    TOKEN_USER_AND_MEMBERSHIPS,
-    Principal,
-    load_principal,
-    principal_from_rows,
-)
+from suivi.auth.models import ApiToken
+from suivi.auth.models import AuthSession
+from suivi.auth.models import User
+from suivi.auth.principal import TOKEN_USER_AND_MEMBERSHIPS
+from suivi.auth.principal import Principal
+from suivi.auth.principal import load_principal
+from suivi.auth.principal import principal_from_rows
 from suivi.auth.ratelimit import login_limiter
-from suivi.auth.service import (
-    LoginCheck,
-    check_login,
-    create_web_session,
-    find_web_session,
-    hash_secret,
-    is_live,
-    login_succeeded,
-    new_secret,
-    normalize_email,
-    revoke_web_session,
-    same_secret,
-    touch,
-)
-from suivi.db import reading_engine, session_scope
-from suivi.deps import SAFE_METHODS, SessionDep
+from suivi.auth.service import LoginCheck
+from suivi.auth.service import check_login
+from suivi.auth.service import create_web_session
+from suivi.auth.service import find_web_session
+from suivi.auth.service import hash_secret
+from suivi.auth.service import is_live
+from suivi.auth.service import login_succeeded
+from suivi.auth.service import new_secret
+from suivi.auth.service import normalize_email
+from suivi.auth.service import revoke_web_session
+from suivi.auth.service import same_secret
+from suivi.auth.service import touch
+from suivi.db import reading_engine
+from suivi.db import session_scope
+from suivi.deps import SAFE_METHODS
+from suivi.deps import SessionDep
 
 T = TypeVar("T")
 

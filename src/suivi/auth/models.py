@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Index
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from suivi.modelbase import created_at_field, enum_check, timestamp_field
+from suivi.modelbase import created_at_field
+from suivi.modelbase import enum_check
+from suivi.modelbase import timestamp_field
 
 
 class Role(StrEnum):

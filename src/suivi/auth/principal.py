@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, bindparam, cast, null, select, union_all
+from sqlalchemy import Integer
+from sqlalchemy import bindparam
+from sqlalchemy import cast
+from sqlalchemy import null
+from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlmodel import Session
 
-from suivi.auth.models import ApiToken, User, UserContract, UserScope
+from suivi.auth.models import ApiToken
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
+from suivi.auth.models import UserScope
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,26 +12,33 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from suivi.audit.service import record, snapshot
-from suivi.auth.models import (
-    ROLES,
-    ApiToken,
-    AuthSession,
-    LoginFailure,
-    User,
-    UserContract,
-    UserScope,
-)
-from suivi.auth.passwords import dummy_verify, hash_password, verify_password
+from suivi.audit.service import record
+from suivi.audit.service import snapshot
+from suivi.auth.models import ROLES
+from suivi.auth.models import ApiToken
+from suivi.auth.models import AuthSession
+from suivi.auth.models import LoginFailure
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
+from suivi.auth.models import UserScope
+from suivi.auth.passwords import dummy_verify
+from suivi.auth.passwords import hash_password
+from suivi.auth.passwords import verify_password
 from suivi.config import LoginSettings
-from suivi.db import session_scope, utcnow
+from suivi.db import session_scope
+from suivi.db import utcnow
 
 # Sessions and tokens are "touched" (last_seen_at / last_used_at) at most this often.
 TOUCH_EVERY = timedelta(minutes=1)

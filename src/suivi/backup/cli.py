@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from suivi.cli import app, settings_of
+from suivi.cli import app
+from suivi.cli import settings_of
 
 # Exit codes of `suivi restore` besides 0: refused (nothing touched), restored with differences.
 EXIT_REFUSED = 1
@@ -23,7 +24,8 @@ def backup(
     ] = None,
 ) -> None:
     """Sauvegarde la base, l'archive des rapports et la boîte d'envoi (serveur en marche)."""
-    from suivi.backup.service import BackupError, create_backup
+    from suivi.backup.service import BackupError
+    from suivi.backup.service import create_backup
     from suivi.db import get_engine
 
     settings = settings_of(ctx)
@@ -55,7 +57,8 @@ def restore(
 ) -> None:
     """Restaure une sauvegarde (vérifiée avant toute modification). Arrêtez d'abord le
     serveur et le planificateur."""
-    from suivi.backup.service import BackupError, restore_backup
+    from suivi.backup.service import BackupError
+    from suivi.backup.service import restore_backup
     from suivi.migrate import current_heads
 
     settings = settings_of(ctx)

@@ -22,11 +22,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine
+from sqlalchemy import inspect
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from suivi.config import Settings
-from suivi.db import is_sqlite, make_engine, normalize_url
+from suivi.db import is_sqlite
+from suivi.db import make_engine
+from suivi.db import normalize_url
 
 log = logging.getLogger(__name__)
 

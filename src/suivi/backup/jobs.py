@@ -3,8 +3,10 @@ are kept (older ones are deleted once the new one is complete)."""
 
 from __future__ import annotations
 
-from suivi.backup.service import create_backup, prune_backups
-from suivi.jobs import JobContext, job
+from suivi.backup.service import create_backup
+from suivi.backup.service import prune_backups
+from suivi.jobs import JobContext
+from suivi.jobs import job
 
 
 @job("backup")

@@ -32,23 +32,24 @@ import os
 import re
 import secrets
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from suivi import __version__, clock
+from suivi import __version__
+from suivi import clock
 from suivi.audit.service import record
-from suivi.backup.database import (
-    BackupError,
-    backend_of,
-    check_postgres_dump,
-    database_contents,
-    restore_database,
-    snapshot_database,
-)
+from suivi.backup.database import BackupError
+from suivi.backup.database import backend_of
+from suivi.backup.database import check_postgres_dump
+from suivi.backup.database import database_contents
+from suivi.backup.database import restore_database
+from suivi.backup.database import snapshot_database
 from suivi.config import Settings
-from suivi.db import make_engine, session_scope
+from suivi.db import make_engine
+from suivi.db import session_scope
 
 __all__ = [
     "BackupError",

@@ -11,7 +11,8 @@ from sqlmodel import Session
 from suivi import scoping
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment
-from suivi.errors import Forbidden, NotFound
+from suivi.errors import Forbidden
+from suivi.errors import NotFound
 
 NOT_FOUND = "Engagement introuvable."
 NOT_WRITABLE = "Cet engagement est hors de votre périmètre de modification."

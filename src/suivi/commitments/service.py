@@ -8,25 +8,34 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.audit.service import Actor, record_change, snapshot
+from suivi.audit.service import Actor
+from suivi.audit.service import record_change
+from suivi.audit.service import snapshot
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
-from suivi.commitments.models import (
-    FUNDING_TYPES,
-    LIFECYCLE_STATUSES,
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-    CommitmentQuartier,
-)
-from suivi.contract.models import Contract, Partner, Priority, Quartier, contract_quartier_ids
+from suivi.commitments.models import FUNDING_TYPES
+from suivi.commitments.models import LIFECYCLE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import contract_quartier_ids
 from suivi.db import utcnow
-from suivi.errors import STALE_VERSION, Conflict, Forbidden, Invalid
-from suivi.validation import InputError, clean_number
+from suivi.errors import STALE_VERSION
+from suivi.errors import Conflict
+from suivi.errors import Forbidden
+from suivi.errors import Invalid
+from suivi.validation import InputError
+from suivi.validation import clean_number
 
 
 def commitment_snapshot(session: Session, commitment: Commitment) -> dict:

@@ -15,9 +15,12 @@ from sqlmodel import Session
 
 from suivi import scoping
 from suivi.auth.principal import Principal
-from suivi.contract.models import Meeting, Partner, Priority
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
 from suivi.contract.service import locked
-from suivi.errors import Forbidden, NotFound
+from suivi.errors import Forbidden
+from suivi.errors import NotFound
 
 NOT_ADMIN = "Seul un administrateur du contrat peut modifier le référentiel."
 

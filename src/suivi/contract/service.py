@@ -19,27 +19,32 @@ import json
 import re
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlmodel import Session, SQLModel
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlmodel import Session
+from sqlmodel import SQLModel
 
-from suivi.audit.service import Actor, record_change, snapshot
+from suivi.audit.service import Actor
+from suivi.audit.service import record_change
+from suivi.audit.service import snapshot
 from suivi.commitments.models import Commitment
-from suivi.contract.models import (
-    CROSS_CUTTING_TAGS,
-    DOMAINS,
-    MEETING_KINDS,
-    PARTNER_KINDS,
-    Commune,
-    Contract,
-    ContractQuartier,
-    Meeting,
-    Partner,
-    Priority,
-    Quartier,
-)
-from suivi.errors import STALE_VERSION, Conflict, Invalid
+from suivi.contract.models import CROSS_CUTTING_TAGS
+from suivi.contract.models import DOMAINS
+from suivi.contract.models import MEETING_KINDS
+from suivi.contract.models import PARTNER_KINDS
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.errors import STALE_VERSION
+from suivi.errors import Conflict
+from suivi.errors import Invalid
 from suivi.reports.models import ReportFile
-from suivi.validation import luhn_valid, siret_valid
+from suivi.validation import luhn_valid
+from suivi.validation import siret_valid
 
 # La Poste's SIREN is the one historical exception to the Luhn key.
 _LA_POSTE_SIREN = "356000000"

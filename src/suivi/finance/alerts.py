@@ -12,9 +12,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment
-from suivi.finance.models import FundingAlert, FundingLine
-from suivi.finance.rollups import is_overdue, paid_amounts
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.finance.models import FundingAlert
+from suivi.finance.models import FundingLine
+from suivi.finance.rollups import is_overdue
+from suivi.finance.rollups import paid_amounts
 from suivi.finance.rules import justification_due
 
 KIND = "justification_en_retard"

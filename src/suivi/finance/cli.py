@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from suivi.cli import app, settings_of
+from suivi.cli import app
+from suivi.cli import settings_of
 
 money_app = typer.Typer(help="Financements : voté, versé, justifié.", no_args_is_help=True)
 app.add_typer(money_app, name="financements")
@@ -20,8 +21,10 @@ def import_register_command(
 ) -> None:
     """Importe un registre de subventions (voir docs/registre-subventions.md) : tout ou rien,
     chaque ligne refusée signalée avec son numéro."""
-    from suivi.db import get_engine, session_scope
-    from suivi.finance.register import import_register, system_principal
+    from suivi.db import get_engine
+    from suivi.db import session_scope
+    from suivi.finance.register import import_register
+    from suivi.finance.register import system_principal
     from suivi.io.cli import _contract_id
 
     settings = settings_of(ctx)

@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi.commitments.funding import partner_shares
-from suivi.commitments.models import (
-    INACTIVE_STATUSES,
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-)
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
 from suivi.contract.models import Contract
-from suivi.finance.models import FundingLine, FundingPayment
-from suivi.finance.rules import CENT, LineFacts, check_line
+from suivi.finance.models import FundingLine
+from suivi.finance.models import FundingPayment
+from suivi.finance.rules import CENT
+from suivi.finance.rules import LineFacts
+from suivi.finance.rules import check_line
 from suivi.validation import luhn_valid
 
 SEED = 20261201

@@ -3,15 +3,24 @@ in one budget year, and the payments that make up the paid amount."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, Numeric, Text, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Column
+from sqlalchemy import Index
+from sqlalchemy import Numeric
+from sqlalchemy import Text
+from sqlalchemy import text
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
 from suivi.commitments.models import FUNDING_TYPES
-from suivi.modelbase import created_at_field, enum_check, json_field
+from suivi.modelbase import created_at_field
+from suivi.modelbase import enum_check
+from suivi.modelbase import json_field
 
 
 def money_column(nullable: bool = False):

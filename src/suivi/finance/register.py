@@ -10,7 +10,8 @@ import csv
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 
 from sqlalchemy import select
@@ -18,7 +19,8 @@ from sqlmodel import Session
 
 from suivi import scoping
 from suivi.auth.principal import Principal
-from suivi.commitments.models import FUNDING_TYPES, Commitment
+from suivi.commitments.models import FUNDING_TYPES
+from suivi.commitments.models import Commitment
 from suivi.contract.models import Partner
 from suivi.errors import ApiError
 from suivi.finance import service

@@ -12,8 +12,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi.contract.models import Partner, Quartier
-from suivi.finance.rollups import CPO_TARGET, FundingRollup, OverdueLine, Totals, funding_rollup
+from suivi.contract.models import Partner
+from suivi.contract.models import Quartier
+from suivi.finance.rollups import CPO_TARGET
+from suivi.finance.rollups import FundingRollup
+from suivi.finance.rollups import OverdueLine
+from suivi.finance.rollups import Totals
+from suivi.finance.rollups import funding_rollup
 
 
 @dataclass(frozen=True)

@@ -15,25 +15,27 @@ financial reports. One computation for the API, the pages, the reports and the a
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
 from suivi.auth.principal import Principal
 from suivi.commitments.funding import partner_shares
-from suivi.commitments.models import (
-    INACTIVE_STATUSES,
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-    CommitmentQuartier,
-)
-from suivi.finance.models import FundingLine, FundingPayment
-from suivi.finance.rules import CENT, justification_due
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
+from suivi.finance.models import FundingLine
+from suivi.finance.models import FundingPayment
+from suivi.finance.rules import CENT
+from suivi.finance.rules import justification_due
 
 CPO_TARGET = Decimal("0.5")
 MEASURES = ("planned", "requested", "voted", "paid", "justified")
@@ -237,7 +239,8 @@ def overdue_justification_lines(
 ) -> tuple[str, ...]:
     """The principal's overdue financial reports, one French sentence each (partners'
     summaries)."""
-    from suivi.formatting import format_date, format_euros
+    from suivi.formatting import format_date
+    from suivi.formatting import format_euros
 
     rollup = funding_rollup(session, principal, contract_id=contract_id, as_of=as_of)
     return tuple(

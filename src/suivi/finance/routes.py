@@ -8,36 +8,45 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter
+from fastapi import File
+from fastapi import Query
+from fastapi import UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.api.common import (
-    MAX_ID,
-    AsOfQuery,
-    ContractQuery,
-    Day,
-    FilterId,
-    Id,
-    PathId,
-    StrictModel,
-    Text,
-    resolve_as_of,
-    resolve_contract,
-)
+from suivi.api.common import MAX_ID
+from suivi.api.common import AsOfQuery
+from suivi.api.common import ContractQuery
+from suivi.api.common import Day
+from suivi.api.common import FilterId
+from suivi.api.common import Id
+from suivi.api.common import PathId
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import resolve_as_of
+from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
-from suivi.commitments.models import Commitment, FundingType
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
-from suivi.errors import Forbidden, NotFound
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import FundingType
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.deps import UnitOfWorkRoute
+from suivi.errors import Forbidden
+from suivi.errors import NotFound
 from suivi.finance import service
-from suivi.finance.models import FundingAlert, FundingLine
-from suivi.finance.register import MAX_BYTES, import_register
-from suivi.finance.rollups import CPO_TARGET, funding_rollup
+from suivi.finance.models import FundingAlert
+from suivi.finance.models import FundingLine
+from suivi.finance.register import MAX_BYTES
+from suivi.finance.register import import_register
+from suivi.finance.rollups import CPO_TARGET
+from suivi.finance.rollups import funding_rollup
 
 router = APIRouter(
     prefix="/api", tags=["financements"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute

@@ -6,13 +6,19 @@ naming the field at fault; nothing here touches the database."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
+from decimal import InvalidOperation
 
 from suivi.errors import Invalid
-from suivi.formatting import format_date, format_euros
-from suivi.validation import InputError, clean_text, siret_valid
+from suivi.formatting import format_date
+from suivi.formatting import format_euros
+from suivi.validation import InputError
+from suivi.validation import clean_text
+from suivi.validation import siret_valid
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")

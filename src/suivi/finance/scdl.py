@@ -13,7 +13,8 @@ is left out and reported (`skipped`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -23,7 +24,8 @@ from sqlmodel import Session
 
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Partner
-from suivi.finance.models import FundingLine, FundingPayment
+from suivi.finance.models import FundingLine
+from suivi.finance.models import FundingPayment
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "scdl-subventions-2.1.1.schema.json"
 THRESHOLD = Decimal("23000")

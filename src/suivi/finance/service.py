@@ -12,15 +12,26 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.audit.service import Actor, record_change, snapshot
-from suivi.commitments.models import FUNDING_TYPES, Commitment, CommitmentPartner
+from suivi.audit.service import Actor
+from suivi.audit.service import record_change
+from suivi.audit.service import snapshot
+from suivi.commitments.models import FUNDING_TYPES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
 from suivi.contract.models import Contract
 from suivi.db import utcnow
-from suivi.errors import STALE_VERSION, Conflict, Invalid
-from suivi.finance.models import FundingLine, FundingPayment
+from suivi.errors import STALE_VERSION
+from suivi.errors import Conflict
+from suivi.errors import Invalid
+from suivi.finance.models import FundingLine
+from suivi.finance.models import FundingPayment
 from suivi.finance.rollups import paid_amounts
-from suivi.finance.rules import LineFacts, check_line, clean_amount, clean_line_fields
-from suivi.validation import InputError, clean_text
+from suivi.finance.rules import LineFacts
+from suivi.finance.rules import check_line
+from suivi.finance.rules import clean_amount
+from suivi.finance.rules import clean_line_fields
+from suivi.validation import InputError
+from suivi.validation import clean_text
 
 # What a writer may set on a line (the rest is the line's identity or bookkeeping).
 LINE_FIELDS = (

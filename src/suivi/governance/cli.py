@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 
-from suivi.cli import AsOfOption, parse_as_of, settings_of
-from suivi.reports.cli import OutOption, report_app
+from suivi.cli import AsOfOption
+from suivi.cli import parse_as_of
+from suivi.cli import settings_of
+from suivi.reports.cli import OutOption
+from suivi.reports.cli import report_app
 
 
 @report_app.command()

@@ -6,21 +6,26 @@ demo; written directly as rows, as the demo seed does."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Contract, Meeting, Partner, PartnerContact
-from suivi.governance.models import (
-    AgendaItem,
-    Decision,
-    DecisionLink,
-    DecisionUpdate,
-    MeetingParticipant,
-)
-from suivi.indicators.models import Indicator, Target, TargetRevision
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.governance.models import AgendaItem
+from suivi.governance.models import Decision
+from suivi.governance.models import DecisionLink
+from suivi.governance.models import DecisionUpdate
+from suivi.governance.models import MeetingParticipant
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
 
 AUTUMN_2025 = date(2025, 11, 25)
 AVENANT = "Avenant n° 1 du 12 mai 2026 (préparation de la revue à mi-parcours)"

@@ -7,13 +7,21 @@ dated history of updates (status changes and comments), never overwritten.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Column
+from sqlalchemy import Index
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from suivi.modelbase import created_at_field, enum_check
+from suivi.modelbase import created_at_field
+from suivi.modelbase import enum_check
 
 
 class DecisionKind(StrEnum):

@@ -13,25 +13,37 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
-from suivi.contract.models import Contract, Meeting, Partner, PartnerContact
-from suivi.db import session_scope, utcnow
-from suivi.errors import Conflict, NotFound
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.db import session_scope
+from suivi.db import utcnow
+from suivi.errors import Conflict
+from suivi.errors import NotFound
 from suivi.governance import service
 from suivi.governance.models import Decision
 from suivi.io.safe_text import csv_text
 from suivi.notifications.delivery import deliver_all
-from suivi.notifications.email import Attachment, OutgoingEmail, render_email
-from suivi.reports.archive import GeneratedReport, archive_report
-from suivi.reports.render import CsvAttachment, render_html, render_pdf
+from suivi.notifications.email import Attachment
+from suivi.notifications.email import OutgoingEmail
+from suivi.notifications.email import render_email
+from suivi.reports.archive import GeneratedReport
+from suivi.reports.archive import archive_report
+from suivi.reports.render import CsvAttachment
+from suivi.reports.render import render_html
+from suivi.reports.render import render_pdf
 
 CSV_COLUMNS = (
     "numero",

@@ -6,36 +6,42 @@ The meetings themselves (list, create, edit) are reference data in `suivi.api.re
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter
+from fastapi import Query
+from pydantic import BaseModel
+from pydantic import Field
 from sqlmodel import Session
 
-from suivi.api.common import (
-    AsOfQuery,
-    ContractQuery,
-    Day,
-    FilterId,
-    Id,
-    Number,
-    Page,
-    PageQuery,
-    PathId,
-    SizeQuery,
-    StrictModel,
-    Text,
-    paginate,
-    resolve_as_of,
-    resolve_contract,
-)
+from suivi.api.common import AsOfQuery
+from suivi.api.common import ContractQuery
+from suivi.api.common import Day
+from suivi.api.common import FilterId
+from suivi.api.common import Id
+from suivi.api.common import Number
+from suivi.api.common import Page
+from suivi.api.common import PageQuery
+from suivi.api.common import PathId
+from suivi.api.common import SizeQuery
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import paginate
+from suivi.api.common import resolve_as_of
+from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.deps import UnitOfWorkRoute
 from suivi.errors import NotFound
 from suivi.governance import service
-from suivi.governance.models import Decision, DecisionKind, DecisionStatus, DecisionUpdate
+from suivi.governance.models import Decision
+from suivi.governance.models import DecisionKind
+from suivi.governance.models import DecisionStatus
+from suivi.governance.models import DecisionUpdate
 from suivi.indicators.models import Target
 
 router = APIRouter(

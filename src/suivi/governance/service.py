@@ -13,39 +13,47 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlmodel import Session
+from sqlmodel import col
 
 from suivi import scoping
-from suivi.audit.service import record, record_change, snapshot
+from suivi.audit.service import record
+from suivi.audit.service import record_change
+from suivi.audit.service import snapshot
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import update_commitment
-from suivi.contract.models import (
-    Contract,
-    ContractQuartier,
-    Meeting,
-    Partner,
-    PartnerContact,
-)
+from suivi.contract.models import Contract
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.db import utcnow
-from suivi.errors import Conflict, Forbidden, Invalid, NotFound
-from suivi.formatting import format_date, format_number
-from suivi.governance.models import (
-    DECISION_KINDS,
-    DECISION_STATUSES,
-    LINK_KINDS,
-    OPEN_DECISION_STATUSES,
-    AgendaItem,
-    Decision,
-    DecisionAlert,
-    DecisionLink,
-    DecisionUpdate,
-    MeetingParticipant,
-)
-from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
+from suivi.errors import Conflict
+from suivi.errors import Forbidden
+from suivi.errors import Invalid
+from suivi.errors import NotFound
+from suivi.formatting import format_date
+from suivi.formatting import format_number
+from suivi.governance.models import DECISION_KINDS
+from suivi.governance.models import DECISION_STATUSES
+from suivi.governance.models import LINK_KINDS
+from suivi.governance.models import OPEN_DECISION_STATUSES
+from suivi.governance.models import AgendaItem
+from suivi.governance.models import Decision
+from suivi.governance.models import DecisionAlert
+from suivi.governance.models import DecisionLink
+from suivi.governance.models import DecisionUpdate
+from suivi.governance.models import MeetingParticipant
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
 from suivi.indicators.service import revise_target
-from suivi.validation import InputError, clean_text
+from suivi.validation import InputError
+from suivi.validation import clean_text
 
 MEETING_KIND_LABELS = {
     "copil": "comité de pilotage",

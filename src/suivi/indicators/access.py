@@ -12,7 +12,9 @@ from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select
+from sqlalchemy import bindparam
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -20,7 +22,8 @@ from suivi import scoping
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Contract
-from suivi.errors import Forbidden, NotFound
+from suivi.errors import Forbidden
+from suivi.errors import NotFound
 from suivi.indicators.models import Indicator
 
 NOT_FOUND = "Indicateur introuvable."

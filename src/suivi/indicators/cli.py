@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from suivi.cli import app, settings_of
+from suivi.cli import app
+from suivi.cli import settings_of
 
 meetings_app = typer.Typer(help="Instances : arrêt des données.", no_args_is_help=True)
 app.add_typer(meetings_app, name="meetings")
@@ -16,7 +17,8 @@ app.add_typer(meetings_app, name="meetings")
 
 def _run(ctx: typer.Context, meeting_id: int, change) -> None:
     from suivi.contract.models import Meeting
-    from suivi.db import get_engine, session_scope
+    from suivi.db import get_engine
+    from suivi.db import session_scope
     from suivi.errors import ApiError
     from suivi.formatting import format_date
 

@@ -11,35 +11,45 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from math import isfinite
 
-from sqlalchemy import ColumnElement, Date, Float, Integer, Row, and_, bindparam, select, text
+from sqlalchemy import ColumnElement
+from sqlalchemy import Date
+from sqlalchemy import Float
+from sqlalchemy import Integer
+from sqlalchemy import Row
+from sqlalchemy import and_
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlmodel import Session
 
-from suivi.commitments.models import (
-    INACTIVE_STATUSES,
-    Commitment,
-    CommitmentPartner,
-    CommitmentQuartier,
-)
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
 from suivi.contract.models import Priority
 from suivi.db import is_sqlite
-from suivi.indicators.models import VALIDATED, Indicator, Measurement, Target
-from suivi.progress import (
-    Evaluation,
-    IndicatorSpec,
-    LeastSquares,
-    MeasurementSummary,
-    Rollup,
-    evaluate,
-    evaluate_summary,
-    rollup,
-    rollup_by,
-    summarize,
-)
+from suivi.indicators.models import VALIDATED
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.progress import Evaluation
+from suivi.progress import IndicatorSpec
+from suivi.progress import LeastSquares
+from suivi.progress import MeasurementSummary
+from suivi.progress import Rollup
+from suivi.progress import evaluate
+from suivi.progress import evaluate_summary
+from suivi.progress import rollup
+from suivi.progress import rollup_by
+from suivi.progress import summarize
 from suivi.validation import MAX_ABS_NUMBER
 
 log = logging.getLogger(__name__)

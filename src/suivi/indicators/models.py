@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, String, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Column
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from suivi.modelbase import created_at_field, enum_check, timestamp_field
-from suivi.progress import DIRECTIONS, FREQUENCIES
+from suivi.modelbase import created_at_field
+from suivi.modelbase import enum_check
+from suivi.modelbase import timestamp_field
+from suivi.progress import DIRECTIONS
+from suivi.progress import FREQUENCIES
 
 
 class TargetRevisionKind(StrEnum):

@@ -25,23 +25,40 @@ Only an admin locks and reopens (with a reason); both are audited.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
+from sqlalchemy import and_
+from sqlalchemy import false
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import true
 from sqlmodel import Session
 
 from suivi import scoping
 from suivi.audit.models import AuditEvent
-from suivi.audit.service import record, snapshot
+from suivi.audit.service import record
+from suivi.audit.service import snapshot
 from suivi.auth.models import UserScope
 from suivi.auth.principal import Principal
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Meeting, Partner, PartnerContact
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.db import utcnow
-from suivi.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi.errors import Conflict
+from suivi.errors import Forbidden
+from suivi.errors import Invalid
+from suivi.errors import NotFound
 from suivi.formatting import format_date
-from suivi.indicators.models import VALIDATED, Indicator, Measurement
-from suivi.validation import InputError, clean_text
+from suivi.indicators.models import VALIDATED
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.validation import InputError
+from suivi.validation import clean_text
 
 SUBMITTED = "submitted"
 RETURNED = "returned"

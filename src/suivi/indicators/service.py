@@ -19,30 +19,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from suivi.audit.service import Change, record, record_many, snapshot
+from suivi.audit.service import Change
+from suivi.audit.service import record
+from suivi.audit.service import record_many
+from suivi.audit.service import snapshot
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import check_still_writable
-from suivi.contract.models import Contract, ContractQuartier, Partner, PartnerContact
+from suivi.contract.models import Contract
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.db import utcnow
-from suivi.errors import STALE_VERSION, Conflict, Invalid
+from suivi.errors import STALE_VERSION
+from suivi.errors import Conflict
+from suivi.errors import Invalid
 from suivi.governance.models import Decision
 from suivi.indicators.evaluation import spec_of
-from suivi.indicators.models import (
-    TARGET_REVISION_KINDS,
-    Indicator,
-    Measurement,
-    Target,
-    TargetRevision,
-)
-from suivi.indicators.review import check_cutoff, entry_state
+from suivi.indicators.models import TARGET_REVISION_KINDS
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
+from suivi.indicators.review import check_cutoff
+from suivi.indicators.review import entry_state
 from suivi.progress import validate_spec
-from suivi.validation import InputError, clean_number, clean_text, clean_url
+from suivi.validation import InputError
+from suivi.validation import clean_number
+from suivi.validation import clean_text
+from suivi.validation import clean_url
 
 MAX_COMMENT = 5_000
 MAX_REASON = 500

@@ -4,15 +4,18 @@ say the same thing; and the aggregation rule applied to values across quartiers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import fsum
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi.contract.models import Partner, PartnerContact
-from suivi.formatting import MISSING, format_number
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.formatting import MISSING
+from suivi.formatting import format_number
 from suivi.indicators.models import Indicator
 from suivi.labels import label
 

@@ -12,11 +12,17 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
+from rich.progress import SpinnerColumn
+from rich.progress import TextColumn
+from rich.progress import TimeElapsedColumn
 from sqlalchemy import select
 
 from suivi import clock
-from suivi.cli import AsOfOption, app, parse_as_of, settings_of
+from suivi.cli import AsOfOption
+from suivi.cli import app
+from suivi.cli import parse_as_of
+from suivi.cli import settings_of
 
 # Problems shown on the terminal; the rest are counted (the report lists them all).
 MAX_SHOWN_PROBLEMS = 200
@@ -69,8 +75,10 @@ def export_command(
     ] = False,
 ) -> None:
     """Exporte le portefeuille du contrat (engagements, indicateurs, mesures…) en xlsx ou CSV."""
-    from suivi.db import get_engine, session_scope
-    from suivi.io.export import FORMATS, export_portfolio
+    from suivi.db import get_engine
+    from suivi.db import session_scope
+    from suivi.io.export import FORMATS
+    from suivi.io.export import export_portfolio
 
     if fmt not in FORMATS:
         typer.secho(f"Format inconnu : {fmt!r} (xlsx ou csv)", err=True, fg="red")
@@ -95,9 +103,12 @@ def import_command(
     ] = False,
 ) -> None:
     """Importe un classeur au format de l'export : tout ou rien, chaque erreur signalée."""
-    from suivi.db import get_engine, session_scope
-    from suivi.io.importer import import_portfolio, read_portfolio
-    from suivi.io.reading import FileTooLargeError, ReadLimits
+    from suivi.db import get_engine
+    from suivi.db import session_scope
+    from suivi.io.importer import import_portfolio
+    from suivi.io.importer import read_portfolio
+    from suivi.io.reading import FileTooLargeError
+    from suivi.io.reading import ReadLimits
 
     settings = settings_of(ctx)
     if not path.exists():
@@ -162,7 +173,8 @@ def opendata_command(
     if out is None:
         typer.secho("Indiquez le fichier à écrire : --out FICHIER.csv", err=True, fg="red")
         raise typer.Exit(2)
-    from suivi.db import get_engine, session_scope
+    from suivi.db import get_engine
+    from suivi.db import session_scope
     from suivi.io.opendata import write_opendata
 
     settings = settings_of(ctx)
@@ -183,7 +195,8 @@ def subventions_command(
 ) -> None:
     """Écrit les conventions de subvention de plus de 23 000 € de l'année au format SCDL
     « subventions » 2.1.1 (décret n° 2017-779)."""
-    from suivi.db import get_engine, session_scope
+    from suivi.db import get_engine
+    from suivi.db import session_scope
     from suivi.io.opendata import write_subventions
 
     settings = settings_of(ctx)

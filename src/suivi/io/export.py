@@ -14,72 +14,77 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment
+from openpyxl.styles import Font
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement
+from sqlalchemy import select
+from sqlalchemy import true
 from sqlmodel import Session
 
-from suivi.commitments.models import (
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-    CommitmentQuartier,
-)
-from suivi.contract.models import (
-    Commune,
-    Contract,
-    Meeting,
-    Partner,
-    PartnerContact,
-    Priority,
-    Quartier,
-    QuartierCommune,
-    contract_quartier_ids,
-)
-from suivi.finance.models import FundingLine, FundingPayment
-from suivi.governance.models import Decision, DecisionLink
-from suivi.governance.service import revision_steps, target_line
-from suivi.indicators.models import Indicator, Measurement, Target
-from suivi.io.safe_text import is_formula_like, xlsx_text
-from suivi.io.workbook import (
-    AMOUNTS,
-    CO_PARTNERS,
-    COMMITMENTS,
-    DECISION_KIND_CHOICES,
-    DECISION_STATUS_CHOICES,
-    DECISIONS,
-    DIRECTION_CHOICES,
-    FREQUENCY_CHOICES,
-    FUNDING,
-    FUNDING_CHOICES,
-    INDICATOR_SHEET_KEYS,
-    INDICATORS,
-    LISTS_SHEET,
-    MEASUREMENTS,
-    MEETING_KIND_CHOICES,
-    NO,
-    NUMBER_FORMAT,
-    PARTNER_KIND_CHOICES,
-    PARTNERS,
-    PRIORITIES,
-    QUARTIERS,
-    README_SHEET,
-    REVISION_KIND_CHOICES,
-    SHEETS,
-    STATUS_CHOICES,
-    TARGETS,
-    YES,
-    Column,
-    SheetSpec,
-    cell_value,
-    csv_value,
-    payments_text,
-)
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
+from suivi.contract.models import contract_quartier_ids
+from suivi.finance.models import FundingLine
+from suivi.finance.models import FundingPayment
+from suivi.governance.models import Decision
+from suivi.governance.models import DecisionLink
+from suivi.governance.service import revision_steps
+from suivi.governance.service import target_line
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.io.safe_text import is_formula_like
+from suivi.io.safe_text import xlsx_text
+from suivi.io.workbook import AMOUNTS
+from suivi.io.workbook import CO_PARTNERS
+from suivi.io.workbook import COMMITMENTS
+from suivi.io.workbook import DECISION_KIND_CHOICES
+from suivi.io.workbook import DECISION_STATUS_CHOICES
+from suivi.io.workbook import DECISIONS
+from suivi.io.workbook import DIRECTION_CHOICES
+from suivi.io.workbook import FREQUENCY_CHOICES
+from suivi.io.workbook import FUNDING
+from suivi.io.workbook import FUNDING_CHOICES
+from suivi.io.workbook import INDICATOR_SHEET_KEYS
+from suivi.io.workbook import INDICATORS
+from suivi.io.workbook import LISTS_SHEET
+from suivi.io.workbook import MEASUREMENTS
+from suivi.io.workbook import MEETING_KIND_CHOICES
+from suivi.io.workbook import NO
+from suivi.io.workbook import NUMBER_FORMAT
+from suivi.io.workbook import PARTNER_KIND_CHOICES
+from suivi.io.workbook import PARTNERS
+from suivi.io.workbook import PRIORITIES
+from suivi.io.workbook import QUARTIERS
+from suivi.io.workbook import README_SHEET
+from suivi.io.workbook import REVISION_KIND_CHOICES
+from suivi.io.workbook import SHEETS
+from suivi.io.workbook import STATUS_CHOICES
+from suivi.io.workbook import TARGETS
+from suivi.io.workbook import YES
+from suivi.io.workbook import Column
+from suivi.io.workbook import SheetSpec
+from suivi.io.workbook import cell_value
+from suivi.io.workbook import csv_value
+from suivi.io.workbook import payments_text
 
 FORMATS = ("xlsx", "csv")
 # Units offered in the template's drop-down besides those already used (free text allowed).

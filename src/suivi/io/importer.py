@@ -17,88 +17,97 @@ from __future__ import annotations
 
 import io
 import logging
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections import defaultdict
+from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine
+from sqlalchemy import delete
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table mapped, so flushes can sort foreign keys
-from suivi.audit.service import Change, record, record_many, snapshot
-from suivi.commitments.models import (
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-    CommitmentQuartier,
-)
-from suivi.contract.models import (
-    Commune,
-    Contract,
-    ContractQuartier,
-    Meeting,
-    Partner,
-    PartnerContact,
-    Priority,
-    Quartier,
-    QuartierCommune,
-    contract_quartier_ids,
-)
-from suivi.contract.service import check_siren, quartier_snapshot
-from suivi.db import finish_session, open_session, utcnow
-from suivi.errors import ApiError, Invalid
+from suivi.audit.service import Change
+from suivi.audit.service import record
+from suivi.audit.service import record_many
+from suivi.audit.service import snapshot
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
+from suivi.contract.models import contract_quartier_ids
+from suivi.contract.service import check_siren
+from suivi.contract.service import quartier_snapshot
+from suivi.db import finish_session
+from suivi.db import open_session
+from suivi.db import utcnow
+from suivi.errors import ApiError
+from suivi.errors import Invalid
 from suivi.governance.models import Decision
 from suivi.indicators import review
-from suivi.indicators.models import Indicator, Measurement, Target
-from suivi.indicators.service import (
-    CheckedMeasurements,
-    MeasurementCorrection,
-    NewMeasurement,
-    check_sheet,
-    correct_measurements,
-    create_measurements,
-    prepare_sheet,
-    revise_target,
-)
-from suivi.io.reading import (
-    FileTooLargeError,
-    RawSheet,
-    ReadLimits,
-    UnreadableFileError,
-    open_sheets,
-)
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.indicators.service import CheckedMeasurements
+from suivi.indicators.service import MeasurementCorrection
+from suivi.indicators.service import NewMeasurement
+from suivi.indicators.service import check_sheet
+from suivi.indicators.service import correct_measurements
+from suivi.indicators.service import create_measurements
+from suivi.indicators.service import prepare_sheet
+from suivi.indicators.service import revise_target
+from suivi.io.reading import FileTooLargeError
+from suivi.io.reading import RawSheet
+from suivi.io.reading import ReadLimits
+from suivi.io.reading import UnreadableFileError
+from suivi.io.reading import open_sheets
 from suivi.io.safe_text import csv_text_read
-from suivi.io.workbook import (
-    AMOUNTS,
-    CO_PARTNERS,
-    COMMITMENTS,
-    DECISIONS,
-    DIRECTION_CHOICES,
-    FUNDING,
-    INDICATOR_SHEET_KEYS,
-    INDICATORS,
-    MEASUREMENTS,
-    MEETING_KIND_CHOICES,
-    PARTNERS,
-    QUARTIERS,
-    SHEETS,
-    TARGETS,
-    TEXT_KINDS,
-    CellError,
-    SheetSpec,
-    parse_cell,
-    parse_decision_reference,
-    parse_payments,
-    quote,
-)
-from suivi.progress import IndicatorSpec, validate_spec
-from suivi.validation import InputError, clean_number, clean_text, clean_url
+from suivi.io.workbook import AMOUNTS
+from suivi.io.workbook import CO_PARTNERS
+from suivi.io.workbook import COMMITMENTS
+from suivi.io.workbook import DECISIONS
+from suivi.io.workbook import DIRECTION_CHOICES
+from suivi.io.workbook import FUNDING
+from suivi.io.workbook import INDICATOR_SHEET_KEYS
+from suivi.io.workbook import INDICATORS
+from suivi.io.workbook import MEASUREMENTS
+from suivi.io.workbook import MEETING_KIND_CHOICES
+from suivi.io.workbook import PARTNERS
+from suivi.io.workbook import QUARTIERS
+from suivi.io.workbook import SHEETS
+from suivi.io.workbook import TARGETS
+from suivi.io.workbook import TEXT_KINDS
+from suivi.io.workbook import CellError
+from suivi.io.workbook import SheetSpec
+from suivi.io.workbook import parse_cell
+from suivi.io.workbook import parse_decision_reference
+from suivi.io.workbook import parse_payments
+from suivi.io.workbook import quote
+from suivi.progress import IndicatorSpec
+from suivi.progress import validate_spec
+from suivi.validation import InputError
+from suivi.validation import clean_number
+from suivi.validation import clean_text
+from suivi.validation import clean_url
 
 log = logging.getLogger(__name__)
 
@@ -1609,7 +1618,8 @@ class _Import:
             return
         from suivi import scoping
         from suivi.finance import service as finance
-        from suivi.finance.models import FundingLine, FundingPayment
+        from suivi.finance.models import FundingLine
+        from suivi.finance.models import FundingPayment
         from suivi.finance.rules import clean_line_fields
 
         present = self.sheets[FUNDING.name].present

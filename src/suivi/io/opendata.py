@@ -19,33 +19,35 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi.commitments.models import Commitment, CommitmentAmount, CommitmentQuartier
-from suivi.contract.models import (
-    Commune,
-    Contract,
-    Partner,
-    PartnerContact,
-    Priority,
-    Quartier,
-    QuartierCommune,
-    contract_quartier_ids,
-)
-from suivi.governance.service import TargetLine, revision_steps, target_line
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentQuartier
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
+from suivi.contract.models import contract_quartier_ids
+from suivi.governance.service import TargetLine
+from suivi.governance.service import revision_steps
+from suivi.governance.service import target_line
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Indicator, Target
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Target
 from suivi.io.safe_text import csv_text
-from suivi.labels import (
-    AGGREGATION_LABELS,
-    BREAKDOWN_LABELS,
-    COMPARABILITY_LABELS,
-    DIRECTION_LABELS,
-    FUNDING_TYPE_LABELS,
-    LIFECYCLE_LABELS,
-    PERFORMANCE_LABELS,
-)
+from suivi.labels import AGGREGATION_LABELS
+from suivi.labels import BREAKDOWN_LABELS
+from suivi.labels import COMPARABILITY_LABELS
+from suivi.labels import DIRECTION_LABELS
+from suivi.labels import FUNDING_TYPE_LABELS
+from suivi.labels import LIFECYCLE_LABELS
+from suivi.labels import PERFORMANCE_LABELS
 
 SCHEMA_SUFFIX = ".schema.json"
 QPV_PATTERN = "QN[0-9]{5}[A-Z]?"
@@ -481,7 +483,8 @@ def write_subventions(session: Session, contract_id: int, out: Path, year: int):
     """Write the year's subsidy conventions above 23 000 € at `out` in the SCDL format (its
     official schema: `suivi.finance.scdl.SCHEMA_PATH`); returns the `SubsidyRows` (with the
     lines left out and why)."""
-    from suivi.finance.scdl import scdl_field_names, subsidy_rows
+    from suivi.finance.scdl import scdl_field_names
+    from suivi.finance.scdl import subsidy_rows
 
     result = subsidy_rows(session, contract_id, year)
     names = scdl_field_names()

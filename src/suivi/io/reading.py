@@ -17,13 +17,17 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
 from openpyxl import load_workbook
 
-from suivi.io.workbook import SHEETS_BY_CSV, SHEETS_BY_NAME, SheetSpec
+from suivi.io.workbook import SHEETS_BY_CSV
+from suivi.io.workbook import SHEETS_BY_NAME
+from suivi.io.workbook import SheetSpec
 
 # Columns read from a worksheet: the sheets have a dozen; a crafted dimension (A1:XFD…)
 # would otherwise pad every row to 16,384 cells.

@@ -7,22 +7,39 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import File
+from fastapi import Query
+from fastapi import UploadFile
+from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from suivi import clock
-from suivi.api.common import AsOfQuery, ContractQuery, resolve_as_of, resolve_contract
+from suivi.api.common import AsOfQuery
+from suivi.api.common import ContractQuery
+from suivi.api.common import resolve_as_of
+from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal, require_role
+from suivi.auth.deps import CurrentPrincipal
+from suivi.auth.deps import require_role
 from suivi.auth.principal import Principal
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute, get_engine
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.deps import UnitOfWorkRoute
+from suivi.deps import get_engine
 from suivi.errors import ApiError
 from suivi.io.export import export_portfolio
-from suivi.io.importer import dry_run_import, import_portfolio, read_upload
-from suivi.io.opendata import table_schema, write_opendata, write_subventions
+from suivi.io.importer import dry_run_import
+from suivi.io.importer import import_portfolio
+from suivi.io.importer import read_upload
+from suivi.io.opendata import table_schema
+from suivi.io.opendata import write_opendata
+from suivi.io.opendata import write_subventions
 from suivi.io.reading import FileTooLargeError
 
 router = APIRouter(

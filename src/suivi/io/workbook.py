@@ -10,34 +10,37 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from suivi.commitments.models import FUNDING_TYPES, LIFECYCLE_STATUSES
-from suivi.contract.models import MEETING_KINDS, PARTNER_KINDS
-from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES
-from suivi.governance.service import DECISION_KIND_LABELS, DECISION_STATUS_LABELS
-from suivi.indicators.models import (
-    AGGREGATIONS,
-    BREAKDOWNS,
-    COMPARABILITIES,
-    TARGET_REVISION_KINDS,
-)
+from suivi.commitments.models import FUNDING_TYPES
+from suivi.commitments.models import LIFECYCLE_STATUSES
+from suivi.contract.models import MEETING_KINDS
+from suivi.contract.models import PARTNER_KINDS
+from suivi.governance.models import DECISION_KINDS
+from suivi.governance.models import DECISION_STATUSES
+from suivi.governance.service import DECISION_KIND_LABELS
+from suivi.governance.service import DECISION_STATUS_LABELS
+from suivi.indicators.models import AGGREGATIONS
+from suivi.indicators.models import BREAKDOWNS
+from suivi.indicators.models import COMPARABILITIES
+from suivi.indicators.models import TARGET_REVISION_KINDS
 from suivi.io.safe_text import csv_text
-from suivi.labels import (
-    AGGREGATION_LABELS,
-    BREAKDOWN_LABELS,
-    COMPARABILITY_LABELS,
-    DIRECTION_LABELS,
-    FREQUENCY_LABELS,
-    FUNDING_TYPE_LABELS,
-    LIFECYCLE_LABELS,
-    MEETING_KIND_LABELS,
-    PARTNER_KIND_LABELS,
-)
-from suivi.progress import DIRECTIONS, FREQUENCIES
+from suivi.labels import AGGREGATION_LABELS
+from suivi.labels import BREAKDOWN_LABELS
+from suivi.labels import COMPARABILITY_LABELS
+from suivi.labels import DIRECTION_LABELS
+from suivi.labels import FREQUENCY_LABELS
+from suivi.labels import FUNDING_TYPE_LABELS
+from suivi.labels import LIFECYCLE_LABELS
+from suivi.labels import MEETING_KIND_LABELS
+from suivi.labels import PARTNER_KIND_LABELS
+from suivi.progress import DIRECTIONS
+from suivi.progress import FREQUENCIES
 
 DATE_FORMAT = "DD/MM/YYYY"
 NUMBER_FORMAT = "#,##0.###"

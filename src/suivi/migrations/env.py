@@ -3,7 +3,8 @@
 from alembic import context
 
 import suivi.models  # noqa: F401 - registers every table on the metadata
-from suivi.db import is_sqlite, make_engine
+from suivi.db import is_sqlite
+from suivi.db import make_engine
 from suivi.modelbase import metadata
 
 config = context.config

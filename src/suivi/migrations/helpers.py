@@ -7,7 +7,8 @@ them producing exactly the same DDL on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlmodel

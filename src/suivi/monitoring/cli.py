@@ -15,7 +15,10 @@ from typing import Annotated
 import typer
 
 from suivi import clock
-from suivi.cli import AsOfOption, app, parse_as_of, settings_of
+from suivi.cli import AsOfOption
+from suivi.cli import app
+from suivi.cli import parse_as_of
+from suivi.cli import settings_of
 from suivi.config import Settings
 from suivi.labels import JOB_OUTCOME_LABELS
 
@@ -47,7 +50,9 @@ def jobs_list(ctx: typer.Context) -> None:
     """Affiche les tâches : nom, planification, prochaine exécution, dernier résultat."""
     from suivi.db import get_engine
     from suivi.formatting import format_date
-    from suivi.scheduler import last_runs, next_run, scheduled_jobs
+    from suivi.scheduler import last_runs
+    from suivi.scheduler import next_run
+    from suivi.scheduler import scheduled_jobs
 
     settings = settings_of(ctx)
     now = clock.now_in(settings.tz)
@@ -137,7 +142,8 @@ def check(
     Par défaut, seuls sont jugés les indicateurs dont les données ont changé ou dont
     l'échéance est arrivée depuis la dernière vérification."""
     if everything:
-        from suivi.db import get_engine, session_scope
+        from suivi.db import get_engine
+        from suivi.db import session_scope
         from suivi.monitoring.service import forget_checks
 
         settings = settings_of(ctx)

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi.contract.models import Contract
 from suivi.db import session_scope
 from suivi.governance.service import check_decisions
-from suivi.indicators.evaluation import IndicatorVerdict, evaluate_summaries
-from suivi.jobs import JobContext, JobResult, job
+from suivi.indicators.evaluation import IndicatorVerdict
+from suivi.indicators.evaluation import evaluate_summaries
+from suivi.jobs import JobContext
+from suivi.jobs import JobResult
+from suivi.jobs import job
 from suivi.monitoring.models import Alert
-from suivi.monitoring.service import (
-    check_indicators,
-    delete_notes,
-    next_measurement_dates,
-    pending_indicators,
-    remember_checks,
-)
+from suivi.monitoring.service import check_indicators
+from suivi.monitoring.service import delete_notes
+from suivi.monitoring.service import next_measurement_dates
+from suivi.monitoring.service import pending_indicators
+from suivi.monitoring.service import remember_checks
 
 log = logging.getLogger(__name__)
 

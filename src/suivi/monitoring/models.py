@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column
+from sqlalchemy import Index
+from sqlalchemy import Text
+from sqlalchemy import text
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from suivi.modelbase import created_at_field, enum_check, json_field, timestamp_field
+from suivi.modelbase import created_at_field
+from suivi.modelbase import enum_check
+from suivi.modelbase import json_field
+from suivi.modelbase import timestamp_field
 
 
 class AlertKind(StrEnum):

@@ -3,28 +3,35 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from datetime import date
+from datetime import datetime
+from typing import Annotated
+from typing import Any
+from typing import Literal
 
 from fastapi import Query
-from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from pydantic import Field
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi import clock
-from suivi.api.common import (
-    Admin,
-    CurrentContract,
-    Page,
-    PagingDep,
-    api_router,
-    from_row,
-    models,
-)
+from suivi.api.common import Admin
+from suivi.api.common import CurrentContract
+from suivi.api.common import Page
+from suivi.api.common import PagingDep
+from suivi.api.common import api_router
+from suivi.api.common import from_row
+from suivi.api.common import models
 from suivi.auth.deps import CurrentPrincipal
-from suivi.deps import SessionDep, SettingsDep
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
 from suivi.indicators.models import Indicator
 from suivi.labels import ALERT_KIND_LABELS
-from suivi.monitoring.models import Alert, AlertKind, JobOutcome, JobRun
+from suivi.monitoring.models import Alert
+from suivi.monitoring.models import AlertKind
+from suivi.monitoring.models import JobOutcome
+from suivi.monitoring.models import JobRun
 from suivi.scoping import indicator_condition
 
 router = api_router("alertes et tâches")
@@ -113,7 +120,8 @@ class JobRunOut(BaseModel):
 
 @router.get("/jobs", response_model=list[JobOut], summary="Tâches planifiées")
 def list_jobs(session: SessionDep, settings: SettingsDep, admin: Admin):
-    from suivi.scheduler import next_run, scheduled_jobs
+    from suivi.scheduler import next_run
+    from suivi.scheduler import scheduled_jobs
 
     latest = _latest_runs(session)
     now = clock.now_in(settings.tz)

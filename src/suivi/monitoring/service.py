@@ -22,25 +22,38 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 
-from sqlalchemy import Date, bindparam, delete, func, select, text, update
+from sqlalchemy import Date
+from sqlalchemy import bindparam
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
 from sqlalchemy.dialects import sqlite
-from sqlmodel import Session, col
+from sqlmodel import Session
+from sqlmodel import col
 
 from suivi.audit.service import record
-from suivi.db import UTCDateTime, is_sqlite, utcnow
-from suivi.indicators.evaluation import (
-    IndicatorVerdict,
-    counted_sql,
-    evaluate_summaries,
-    id_list_clause,
-)
+from suivi.db import UTCDateTime
+from suivi.db import is_sqlite
+from suivi.db import utcnow
+from suivi.indicators.evaluation import IndicatorVerdict
+from suivi.indicators.evaluation import counted_sql
+from suivi.indicators.evaluation import evaluate_summaries
+from suivi.indicators.evaluation import id_list_clause
 from suivi.indicators.models import Indicator
-from suivi.monitoring.models import Alert, IndicatorChange, IndicatorCheck
-from suivi.progress import Evaluation, overdue_from
+from suivi.monitoring.models import Alert
+from suivi.monitoring.models import IndicatorChange
+from suivi.monitoring.models import IndicatorCheck
+from suivi.progress import Evaluation
+from suivi.progress import overdue_from
 
 # Rows per bulk statement (SQLite caps the number of bound parameters).
 CHUNK = 2000

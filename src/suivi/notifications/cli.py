@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 
-from suivi.cli import AsOfOption, app, parse_as_of, settings_of
+from suivi.cli import AsOfOption
+from suivi.cli import app
+from suivi.cli import parse_as_of
+from suivi.cli import settings_of
 
 summaries_app = typer.Typer(help="Points de suivi envoyés aux partenaires.", no_args_is_help=True)
 app.add_typer(summaries_app, name="summaries")
@@ -24,12 +27,11 @@ def preview(
     ] = None,
 ) -> None:
     """Affiche le point qu'un contact recevrait (rien n'est envoyé)."""
-    from suivi.db import get_engine, session_scope
-    from suivi.notifications.summaries import (
-        ContactNotFoundError,
-        summary_email,
-        summary_for_contact,
-    )
+    from suivi.db import get_engine
+    from suivi.db import session_scope
+    from suivi.notifications.summaries import ContactNotFoundError
+    from suivi.notifications.summaries import summary_email
+    from suivi.notifications.summaries import summary_for_contact
 
     settings = settings_of(ctx)
     day = parse_as_of(as_of, settings)

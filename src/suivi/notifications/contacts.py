@@ -10,16 +10,26 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from email_validator import EmailNotValidError
+from email_validator import validate_email
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.audit.service import Actor, record_change, snapshot
+from suivi.audit.service import Actor
+from suivi.audit.service import record_change
+from suivi.audit.service import snapshot
 from suivi.auth.principal import Principal
-from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
+from suivi.contract.models import CONTACT_FREQUENCIES
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.db import utcnow
-from suivi.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi.errors import Conflict
+from suivi.errors import Forbidden
+from suivi.errors import Invalid
+from suivi.errors import NotFound
 from suivi.governance.models import Decision
 from suivi.indicators.models import Indicator
 from suivi.notifications.models import EmailDelivery

@@ -21,27 +21,32 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 
-from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 
 from suivi.config import Settings
-from suivi.db import is_sqlite, session_scope, utcnow
+from suivi.db import is_sqlite
+from suivi.db import session_scope
+from suivi.db import utcnow
 from suivi.jobs import JobResult
-from suivi.notifications.email import (
-    OutgoingEmail,
-    PermanentEmailError,
-    TransientEmailError,
-    Transport,
-    build_message,
-    message_id_for,
-    transport_for,
-)
+from suivi.notifications.email import OutgoingEmail
+from suivi.notifications.email import PermanentEmailError
+from suivi.notifications.email import TransientEmailError
+from suivi.notifications.email import Transport
+from suivi.notifications.email import build_message
+from suivi.notifications.email import message_id_for
+from suivi.notifications.email import transport_for
 from suivi.notifications.models import EmailDelivery
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from suivi.db import utcnow
-from suivi.jobs import JobContext, JobResult, job
-from suivi.notifications.delivery import delivery_result, retry_pending
+from suivi.jobs import JobContext
+from suivi.jobs import JobResult
+from suivi.jobs import job
+from suivi.notifications.delivery import delivery_result
+from suivi.notifications.delivery import retry_pending
 from suivi.notifications.reminders import send_reminders
 
 

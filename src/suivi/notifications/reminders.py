@@ -18,25 +18,36 @@ run killed half-way then restarted, sends each digest once (see `delivery`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi.auth.models import User, UserContract
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
 from suivi.auth.principal import load_principal
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
-from suivi.contract.models import Contract, Meeting, Partner, Quartier
-from suivi.db import session_scope, utcnow
-from suivi.governance.service import meeting_label, overdue_decisions
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import Quartier
+from suivi.db import session_scope
+from suivi.db import utcnow
+from suivi.governance.service import meeting_label
+from suivi.governance.service import overdue_decisions
 from suivi.indicators import review
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from suivi.labels import ROLE_LABELS
 from suivi.notifications.delivery import deliver_all
-from suivi.notifications.email import OutgoingEmail, render_email
+from suivi.notifications.email import OutgoingEmail
+from suivi.notifications.email import render_email
 from suivi.scoping import measurement_commitment_condition
 
 REMINDER_ROLES = ("chef_de_projet", "partenaire")

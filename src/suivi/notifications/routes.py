@@ -16,33 +16,43 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter
+from fastapi import Path
+from fastapi import Query
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import or_
+from sqlalchemy import select
 
-from suivi.api.common import (
-    Admin,
-    AsOfQuery,
-    Page,
-    PagingDep,
-    PathId,
-    StrictModel,
-    Text,
-    api_router,
-    from_row,
-    models,
-    patch_model,
-    resolve_as_of,
-)
+from suivi.api.common import Admin
+from suivi.api.common import AsOfQuery
+from suivi.api.common import Page
+from suivi.api.common import PagingDep
+from suivi.api.common import PathId
+from suivi.api.common import StrictModel
+from suivi.api.common import Text
+from suivi.api.common import api_router
+from suivi.api.common import from_row
+from suivi.api.common import models
+from suivi.api.common import patch_model
+from suivi.api.common import resolve_as_of
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.models import UserContract
-from suivi.contract.models import ContactFrequency, Contract, Partner, PartnerContact
-from suivi.deps import SessionDep, SettingsDep
+from suivi.contract.models import ContactFrequency
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
 from suivi.notifications import contacts as service
-from suivi.notifications.email import DEMO_NOTICE, email_environment
-from suivi.notifications.models import DELIVERY_STATUSES, DeliveryStatus, EmailDelivery
-from suivi.notifications.summaries import summary_email, summary_for_contact
+from suivi.notifications.email import DEMO_NOTICE
+from suivi.notifications.email import email_environment
+from suivi.notifications.models import DELIVERY_STATUSES
+from suivi.notifications.models import DeliveryStatus
+from suivi.notifications.models import EmailDelivery
+from suivi.notifications.summaries import summary_email
+from suivi.notifications.summaries import summary_for_contact
 
 router = api_router("contacts et envois")
 public = APIRouter(tags=["désabonnement"], include_in_schema=False)

@@ -20,45 +20,58 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
 from suivi.auth.principal import Principal
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
 from suivi.config import Settings
-from suivi.contract.models import (
-    Contract,
-    Meeting,
-    Partner,
-    PartnerContact,
-    Quartier,
-    contract_quartier_ids,
-)
-from suivi.db import session_scope, utcnow
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.contract.models import Quartier
+from suivi.contract.models import contract_quartier_ids
+from suivi.db import session_scope
+from suivi.db import utcnow
 from suivi.finance.rollups import overdue_justification_lines
-from suivi.formatting import format_date, format_month
-from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
-from suivi.jobs import JobContext, JobResult, job
-from suivi.labels import (
-    FRESHNESS_LABELS,
-    LIFECYCLE_LABELS,
-    MEETING_KIND_LABELS,
-    PERFORMANCE_LABELS,
-    TONE_SEVERITY,
-    forecast_label,
-    tone,
-)
+from suivi.formatting import format_date
+from suivi.formatting import format_month
+from suivi.indicators.evaluation import EvaluatedIndicator
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.jobs import JobContext
+from suivi.jobs import JobResult
+from suivi.jobs import job
+from suivi.labels import FRESHNESS_LABELS
+from suivi.labels import LIFECYCLE_LABELS
+from suivi.labels import MEETING_KIND_LABELS
+from suivi.labels import PERFORMANCE_LABELS
+from suivi.labels import TONE_SEVERITY
+from suivi.labels import forecast_label
+from suivi.labels import tone
 from suivi.notifications.delivery import deliver_all
-from suivi.notifications.email import Attachment, OutgoingEmail, render_email
+from suivi.notifications.email import Attachment
+from suivi.notifications.email import OutgoingEmail
+from suivi.notifications.email import render_email
 from suivi.notifications.jobs import run_sender
 from suivi.notifications.models import EmailDelivery
-from suivi.notifications.reminders import indicator_url, iso_week
-from suivi.progress import HEALTH_ORDER, commitment_health, rollup
+from suivi.notifications.reminders import indicator_url
+from suivi.notifications.reminders import iso_week
+from suivi.progress import HEALTH_ORDER
+from suivi.progress import commitment_health
+from suivi.progress import rollup
 from suivi.reports.models import ReportFile
 
 log = logging.getLogger(__name__)

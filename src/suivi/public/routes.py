@@ -17,16 +17,22 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter
+from fastapi import HTTPException
+from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import ChoiceLoader
+from jinja2 import FileSystemLoader
 
 from suivi import clock
 from suivi.config import Settings
 from suivi.db import session_scope
-from suivi.formatting import format_date, install_filters
-from suivi.io.opendata import table_schema, write_opendata, write_subventions
+from suivi.formatting import format_date
+from suivi.formatting import install_filters
+from suivi.io.opendata import table_schema
+from suivi.io.opendata import write_opendata
+from suivi.io.opendata import write_subventions
 from suivi.public import service
 from suivi.reports.models import ReportFile
 from suivi.web.common import WEB_DIR

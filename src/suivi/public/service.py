@@ -16,19 +16,20 @@ from sqlmodel import Session
 
 from suivi import scoping
 from suivi.annual.service import published_reports
-from suivi.commitments.models import INACTIVE_STATUSES, Commitment
-from suivi.contract.models import (
-    Commune,
-    Contract,
-    Partner,
-    Quartier,
-    QuartierCommune,
-    contract_quartier_ids,
-)
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
+from suivi.contract.models import contract_quartier_ids
 from suivi.finance.scdl import subsidy_years
 from suivi.indicators.evaluation import evaluate_summaries
 from suivi.indicators.models import Indicator
-from suivi.labels import LIFECYCLE_LABELS, PARTNER_KIND_LABELS, PERFORMANCE_LABELS
+from suivi.labels import LIFECYCLE_LABELS
+from suivi.labels import PARTNER_KIND_LABELS
+from suivi.labels import PERFORMANCE_LABELS
 from suivi.progress import commitment_health
 
 

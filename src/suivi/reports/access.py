@@ -9,7 +9,8 @@ never a hint that it exists.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping

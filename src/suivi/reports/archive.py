@@ -20,21 +20,33 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table, for the foreign keys of report_file
-from suivi.audit.service import Actor, record, record_change
+from suivi.audit.service import Actor
+from suivi.audit.service import record
+from suivi.audit.service import record_change
 from suivi.config import Settings
 from suivi.contract.models import Contract
-from suivi.db import session_scope, utcnow
-from suivi.reports.context import ReportContext, ReportError, build_report_context
-from suivi.reports.midterm import build_midterm_context, midterm_csv
-from suivi.reports.models import MIDTERM_KIND, ReportFile
-from suivi.reports.render import RenderedReport, render_report
+from suivi.db import session_scope
+from suivi.db import utcnow
+from suivi.reports.context import ReportContext
+from suivi.reports.context import ReportError
+from suivi.reports.context import build_report_context
+from suivi.reports.midterm import build_midterm_context
+from suivi.reports.midterm import midterm_csv
+from suivi.reports.models import MIDTERM_KIND
+from suivi.reports.models import ReportFile
+from suivi.reports.render import RenderedReport
+from suivi.reports.render import render_report
 
 log = logging.getLogger(__name__)
 

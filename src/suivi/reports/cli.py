@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 
-from suivi.cli import AsOfOption, app, parse_as_of, settings_of
+from suivi.cli import AsOfOption
+from suivi.cli import app
+from suivi.cli import parse_as_of
+from suivi.cli import settings_of
 
 report_app = typer.Typer(help="Génère et archive un rapport PDF (PDF/A-3a).", no_args_is_help=True)
 app.add_typer(report_app, name="report")

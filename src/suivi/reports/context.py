@@ -14,8 +14,13 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,52 +32,54 @@ from suivi import charts
 from suivi.annual.models import AnnualReport
 from suivi.annual.service import opinions_of
 from suivi.commitments.funding import partner_shares
-from suivi.commitments.models import (
-    INACTIVE_STATUSES,
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-    CommitmentQuartier,
-)
-from suivi.contract.models import (
-    Commune,
-    Contract,
-    Meeting,
-    Partner,
-    Priority,
-    Quartier,
-    QuartierCommune,
-    contract_quartier_ids,
-)
-from suivi.finance.report import MoneySection, money_section
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
+from suivi.contract.models import contract_quartier_ids
+from suivi.finance.report import MoneySection
+from suivi.finance.report import money_section
 from suivi.formatting import format_date
 from suivi.governance.models import OPEN_DECISION_STATUSES
 from suivi.governance.models import Decision as GovernanceDecision
-from suivi.governance.service import FollowUp, decision_reference, previous_meeting_follow_up
+from suivi.governance.service import FollowUp
+from suivi.governance.service import decision_reference
+from suivi.governance.service import previous_meeting_follow_up
 from suivi.indicators import review
-from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
-from suivi.indicators.models import Indicator, Target, TargetRevision
-from suivi.indicators.sheet import SheetSection, aggregate, data_owners, sheet_sections
+from suivi.indicators.evaluation import EvaluatedIndicator
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
+from suivi.indicators.sheet import SheetSection
+from suivi.indicators.sheet import aggregate
+from suivi.indicators.sheet import data_owners
+from suivi.indicators.sheet import sheet_sections
 from suivi.io.safe_text import csv_text
-from suivi.labels import (
-    FRESHNESS_LABELS,
-    PERFORMANCE_LABELS,
-    TONE_SEVERITY,
-    forecast_label,
-    tone,
-)
+from suivi.labels import FRESHNESS_LABELS
+from suivi.labels import PERFORMANCE_LABELS
+from suivi.labels import TONE_SEVERITY
+from suivi.labels import forecast_label
+from suivi.labels import tone
 from suivi.monitoring.models import Alert
-from suivi.progress import (
-    FRESHNESSES,
-    HEALTH_ORDER,
-    PERFORMANCES,
-    Evaluation,
-    Health,
-    Rollup,
-    commitment_health,
-    rollup,
-)
-from suivi.reports.models import REPORT_KINDS, ReportFile
+from suivi.progress import FRESHNESSES
+from suivi.progress import HEALTH_ORDER
+from suivi.progress import PERFORMANCES
+from suivi.progress import Evaluation
+from suivi.progress import Health
+from suivi.progress import Rollup
+from suivi.progress import commitment_health
+from suivi.progress import rollup
+from suivi.reports.models import REPORT_KINDS
+from suivi.reports.models import ReportFile
 
 __all__ = [
     "CSV_COLUMNS",

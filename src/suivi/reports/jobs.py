@@ -16,9 +16,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from suivi.contract.models import Contract, Meeting
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
 from suivi.db import session_scope
-from suivi.jobs import JobContext, JobResult, job
+from suivi.jobs import JobContext
+from suivi.jobs import JobResult
+from suivi.jobs import job
 from suivi.reports.archive import generate_report
 from suivi.reports.models import ReportFile
 

@@ -12,21 +12,29 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Contract, Partner, Priority
+from suivi.contract.models import Contract
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
 from suivi.formatting import format_date
-from suivi.governance.service import TargetLine, revision_steps, target_line
-from suivi.indicators.models import Indicator, Target
+from suivi.governance.service import TargetLine
+from suivi.governance.service import revision_steps
+from suivi.governance.service import target_line
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Target
 from suivi.io.safe_text import csv_text
-from suivi.reports.context import ContractInfo, ReportError
+from suivi.reports.context import ContractInfo
+from suivi.reports.context import ReportError
 from suivi.reports.models import MIDTERM_KIND
-from suivi.reports.render import CsvAttachment, csv_name
+from suivi.reports.render import CsvAttachment
+from suivi.reports.render import csv_name
 
 CSV_COLUMNS = (
     "indicateur",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from suivi.modelbase import created_at_field, enum_check
+from suivi.modelbase import created_at_field
+from suivi.modelbase import enum_check
 
 
 class ReportKind(StrEnum):

@@ -14,21 +14,29 @@ from __future__ import annotations
 import logging
 import mimetypes
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC
+from datetime import datetime
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import jinja2
 from markupsafe import Markup
-from weasyprint import HTML, Attachment
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+from weasyprint import HTML
+from weasyprint import Attachment
+from weasyprint.urls import URLFetcher
+from weasyprint.urls import URLFetcherResponse
 
-from suivi import charts, labels
+from suivi import charts
+from suivi import labels
 from suivi.formatting import install_filters
-from suivi.progress import FRESHNESSES, PERFORMANCES
-from suivi.reports.context import ReportContext, figures_csv
+from suivi.progress import FRESHNESSES
+from suivi.progress import PERFORMANCES
+from suivi.reports.context import ReportContext
+from suivi.reports.context import figures_csv
 
 __all__ = [
     "PDF_VARIANT",

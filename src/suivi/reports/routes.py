@@ -12,38 +12,47 @@ database lock is held while WeasyPrint lays out the pages.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
+from fastapi import Query
+from fastapi import Request
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic import Field
 
-from suivi.api.common import (
-    MAX_ID,
-    ContractQuery,
-    Day,
-    Page,
-    PageQuery,
-    PathId,
-    SizeQuery,
-    StrictModel,
-    check_in_term,
-    paginate,
-    resolve_as_of,
-    resolve_contract,
-)
+from suivi.api.common import MAX_ID
+from suivi.api.common import ContractQuery
+from suivi.api.common import Day
+from suivi.api.common import Page
+from suivi.api.common import PageQuery
+from suivi.api.common import PathId
+from suivi.api.common import SizeQuery
+from suivi.api.common import StrictModel
+from suivi.api.common import check_in_term
+from suivi.api.common import paginate
+from suivi.api.common import resolve_as_of
+from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.contract.models import Meeting
-from suivi.deps import SessionDep, SettingsDep, UnitOfWorkRoute
-from suivi.errors import Invalid, NotFound, forbidden
+from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
+from suivi.deps import UnitOfWorkRoute
+from suivi.errors import Invalid
+from suivi.errors import NotFound
+from suivi.errors import forbidden
 from suivi.reports import access
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
-from suivi.reports.models import REPORT_KINDS, ReportFile, ReportKind
-from suivi.scoping import can_generate_report, report_refusal
+from suivi.reports.models import REPORT_KINDS
+from suivi.reports.models import ReportFile
+from suivi.reports.models import ReportKind
+from suivi.scoping import can_generate_report
+from suivi.scoping import report_refusal
 
 router = APIRouter(
     prefix="/api/reports",

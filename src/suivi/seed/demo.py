@@ -10,37 +10,41 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session
+from sqlmodel import func
+from sqlmodel import select
 
 from suivi.annual.demo import add_demo_conseils
-from suivi.auth.models import User, UserContract, UserScope
+from suivi.auth.models import User
+from suivi.auth.models import UserContract
+from suivi.auth.models import UserScope
 from suivi.auth.passwords import hash_password
-from suivi.commitments.models import (
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-    CommitmentQuartier,
-)
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
 from suivi.config import ContractSettings
-from suivi.contract.models import (
-    Commune,
-    Contract,
-    Meeting,
-    Partner,
-    PartnerContact,
-    Priority,
-    Quartier,
-    QuartierCommune,
-    contract_quartier_ids,
-)
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
+from suivi.contract.models import contract_quartier_ids
 from suivi.finance.demo import add_demo_funding
 from suivi.governance.demo import add_demo_decisions
-from suivi.indicators.models import Indicator, Measurement, Target
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
 from suivi.notifications.contacts import new_unsubscribe_token
-from suivi.progress import IndicatorSpec, trajectory_value
+from suivi.progress import IndicatorSpec
+from suivi.progress import trajectory_value
 from suivi.seed.reference import load_reference
 
 SEED = 20240924
@@ -878,7 +882,9 @@ def _add_indicator(session, rng, contract, commitment, template, quartier, rank,
 
 
 def _at_noon(day: date):
-    from datetime import UTC, datetime, time
+    from datetime import UTC
+    from datetime import datetime
+    from datetime import time
 
     return datetime.combine(day, time(11, 0), tzinfo=UTC)
 

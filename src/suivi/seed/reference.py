@@ -11,18 +11,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session
+from sqlmodel import select
 
 from suivi.config import ContractSettings
-from suivi.contract.models import (
-    Commune,
-    Contract,
-    ContractQuartier,
-    Partner,
-    Priority,
-    Quartier,
-    QuartierCommune,
-)
+from suivi.contract.models import Commune
+from suivi.contract.models import Contract
+from suivi.contract.models import ContractQuartier
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
 
 DATA_DIR = Path(__file__).parent / "data"
 COMMUNES_FILE = DATA_DIR / "communes-call.csv"

@@ -9,31 +9,49 @@ Reads reuse `suivi.scheduler` (schedules, next runs, latest runs); contact chang
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC
+from datetime import datetime
+from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Depends, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Form
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from pydantic import Field
-from sqlalchemy import func, or_, select
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
 
-from suivi import clock, scoping
+from suivi import clock
+from suivi import scoping
 from suivi.auth.models import UserContract
-from suivi.contract.models import CONTACT_FREQUENCIES, Partner, PartnerContact
+from suivi.contract.models import CONTACT_FREQUENCIES
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
 from suivi.errors import ApiError
 from suivi.formatting import format_date
-from suivi.labels import (
-    CONTACT_FREQUENCY_LABELS,
-    DELIVERY_KIND_LABELS,
-    DELIVERY_STATUS_LABELS,
-    JOB_OUTCOME_LABELS,
-)
+from suivi.labels import CONTACT_FREQUENCY_LABELS
+from suivi.labels import DELIVERY_KIND_LABELS
+from suivi.labels import DELIVERY_STATUS_LABELS
+from suivi.labels import JOB_OUTCOME_LABELS
 from suivi.monitoring.models import JobRun
 from suivi.notifications import contacts as contact_service
-from suivi.notifications.models import DELIVERY_STATUSES, EmailDelivery
-from suivi.notifications.summaries import summary_email, summary_for_contact
-from suivi.scheduler import last_runs, next_run, scheduled_jobs
-from suivi.web.common import CsrfField, Page, PageDep, PageError, PageId, PostedForm, page_errors
+from suivi.notifications.models import DELIVERY_STATUSES
+from suivi.notifications.models import EmailDelivery
+from suivi.notifications.summaries import summary_email
+from suivi.notifications.summaries import summary_for_contact
+from suivi.scheduler import last_runs
+from suivi.scheduler import next_run
+from suivi.scheduler import scheduled_jobs
+from suivi.web.common import CsrfField
+from suivi.web.common import Page
+from suivi.web.common import PageDep
+from suivi.web.common import PageError
+from suivi.web.common import PageId
+from suivi.web.common import PostedForm
+from suivi.web.common import page_errors
 
 router = APIRouter(include_in_schema=False)
 

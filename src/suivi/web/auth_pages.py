@@ -4,31 +4,37 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 
-from suivi.auth.deps import (
-    LOGIN_CSRF_COOKIE,
-    SESSION_COOKIE,
-    LoginCheck,
-    PagePrincipal,
-    attempt_login,
-    clear_session_cookie,
-    client_address,
-    create_web_session,
-    login_csrf_token,
-    login_csrf_valid,
-    login_rate_limit,
-    login_succeeded,
-    revoke_web_session,
-    run_login,
-    set_login_csrf_cookie,
-    set_session_cookie,
-    too_many_attempts,
-)
+from suivi.auth.deps import LOGIN_CSRF_COOKIE
+from suivi.auth.deps import SESSION_COOKIE
+from suivi.auth.deps import LoginCheck
+from suivi.auth.deps import PagePrincipal
+from suivi.auth.deps import attempt_login
+from suivi.auth.deps import clear_session_cookie
+from suivi.auth.deps import client_address
+from suivi.auth.deps import create_web_session
+from suivi.auth.deps import login_csrf_token
+from suivi.auth.deps import login_csrf_valid
+from suivi.auth.deps import login_rate_limit
+from suivi.auth.deps import login_succeeded
+from suivi.auth.deps import revoke_web_session
+from suivi.auth.deps import run_login
+from suivi.auth.deps import set_login_csrf_cookie
+from suivi.auth.deps import set_session_cookie
+from suivi.auth.deps import too_many_attempts
 from suivi.db import session_scope
 from suivi.deps import SessionDep
-from suivi.web.common import CSRF_FORM_FIELD, CsrfField, any_demo_contract, check_csrf, templates
+from suivi.web.common import CSRF_FORM_FIELD
+from suivi.web.common import CsrfField
+from suivi.web.common import any_demo_contract
+from suivi.web.common import check_csrf
+from suivi.web.common import templates
 
 router = APIRouter(include_in_schema=False)
 

@@ -7,7 +7,8 @@ and re-rendered alone (htmx) after an update.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 
 from markupsafe import Markup
@@ -16,13 +17,18 @@ from sqlmodel import Session
 
 from suivi import scoping
 from suivi.auth.principal import Principal
-from suivi.charts import actual_series, trajectory_chart
+from suivi.charts import actual_series
+from suivi.charts import trajectory_chart
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Quartier
-from suivi.indicators.evaluation import EvaluatedIndicator, evaluate_indicators
-from suivi.indicators.models import Indicator, Measurement
-from suivi.indicators.review import pending_counts, validators_label
-from suivi.progress import Evaluation, current_due_period
+from suivi.indicators.evaluation import EvaluatedIndicator
+from suivi.indicators.evaluation import evaluate_indicators
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.review import pending_counts
+from suivi.indicators.review import validators_label
+from suivi.progress import Evaluation
+from suivi.progress import current_due_period
 
 # Order of the home list: overdue first, then due soon, then the rest.
 FRESHNESS_ORDER = {"overdue": 0, "due_soon": 1, "up_to_date": 2}

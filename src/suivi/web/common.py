@@ -12,29 +12,47 @@ import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from typing import Annotated
+from typing import Any
+from urllib.parse import quote
+from urllib.parse import urlencode
 
-from fastapi import Depends, Form, HTTPException, Request
+from fastapi import Depends
+from fastapi import Form
+from fastapi import HTTPException
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.engine import Result
 from sqlmodel import Session
 
-from suivi import clock, labels
-from suivi.api.common import MAX_DATE, MAX_ID, MIN_DATE
-from suivi.auth.deps import CSRF_FORM_FIELD, CSRF_HEADER, PagePrincipal, verify_csrf
+from suivi import clock
+from suivi import labels
+from suivi.api.common import MAX_DATE
+from suivi.api.common import MAX_ID
+from suivi.api.common import MIN_DATE
+from suivi.auth.deps import CSRF_FORM_FIELD
+from suivi.auth.deps import CSRF_HEADER
+from suivi.auth.deps import PagePrincipal
+from suivi.auth.deps import verify_csrf
 from suivi.auth.principal import Principal
 from suivi.config import Settings
-from suivi.contract.models import Contract, Quartier, contract_quartier_ids
+from suivi.contract.models import Contract
+from suivi.contract.models import Quartier
+from suivi.contract.models import contract_quartier_ids
 from suivi.deps import SessionDep
-from suivi.errors import Forbidden, NotFound
+from suivi.errors import Forbidden
+from suivi.errors import NotFound
 from suivi.formatting import install_filters
 from suivi.validation import clean_number
 

@@ -12,10 +12,17 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 
-from suivi.web.common import CONTRACT_COOKIE, CsrfField, PageError, UserDep, check_csrf
+from suivi.web.common import CONTRACT_COOKIE
+from suivi.web.common import CsrfField
+from suivi.web.common import PageError
+from suivi.web.common import UserDep
+from suivi.web.common import check_csrf
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,30 +6,37 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from pydantic import Field
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from suivi import scoping
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Meeting, Partner, PartnerContact
-from suivi.errors import ApiError, Invalid
-from suivi.governance import releve, service
-from suivi.governance.models import DECISION_KINDS, DECISION_STATUSES, Decision
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import PartnerContact
+from suivi.errors import ApiError
+from suivi.errors import Invalid
+from suivi.governance import releve
+from suivi.governance import service
+from suivi.governance.models import DECISION_KINDS
+from suivi.governance.models import DECISION_STATUSES
+from suivi.governance.models import Decision
 from suivi.reports.models import ReportFile
-from suivi.web.common import (
-    CSRF_FORM_FIELD,
-    MAX_TEXT,
-    CsrfField,
-    Page,
-    PageDep,
-    PageError,
-    PageId,
-    PostedForm,
-    not_found,
-    parse_french_date,
-)
+from suivi.web.common import CSRF_FORM_FIELD
+from suivi.web.common import MAX_TEXT
+from suivi.web.common import CsrfField
+from suivi.web.common import Page
+from suivi.web.common import PageDep
+from suivi.web.common import PageError
+from suivi.web.common import PageId
+from suivi.web.common import PostedForm
+from suivi.web.common import not_found
+from suivi.web.common import parse_french_date
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,29 +9,33 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from pydantic import Field as PydanticField
 from sqlalchemy import select
 
 from suivi import scoping
 from suivi.charts import bar_chart
 from suivi.commitments.models import Commitment
-from suivi.contract.models import Partner, Priority, Quartier
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
 from suivi.errors import ApiError
 from suivi.finance import service
 from suivi.finance.models import FundingLine
-from suivi.finance.rollups import CPO_TARGET, FundingRollup, funding_rollup
-from suivi.web.common import (
-    Page,
-    PageDep,
-    PageError,
-    PageId,
-    PostedForm,
-    contract_quartier,
-    not_found,
-    parse_french_date,
-)
+from suivi.finance.rollups import CPO_TARGET
+from suivi.finance.rollups import FundingRollup
+from suivi.finance.rollups import funding_rollup
+from suivi.web.common import Page
+from suivi.web.common import PageDep
+from suivi.web.common import PageError
+from suivi.web.common import PageId
+from suivi.web.common import PostedForm
+from suivi.web.common import contract_quartier
+from suivi.web.common import not_found
+from suivi.web.common import parse_french_date
 
 router = APIRouter(include_in_schema=False)
 MEASURE_LABELS = {

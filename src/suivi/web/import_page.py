@@ -12,21 +12,26 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import File
+from fastapi import Form
+from fastapi import UploadFile
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from suivi import clock
 from suivi.audit.models import AuditEvent
-from suivi.io.importer import (
-    ImportProblem,
-    ImportReport,
-    dry_run_import,
-    import_portfolio,
-    read_upload,
-)
+from suivi.io.importer import ImportProblem
+from suivi.io.importer import ImportReport
+from suivi.io.importer import dry_run_import
+from suivi.io.importer import import_portfolio
+from suivi.io.importer import read_upload
 from suivi.io.reading import FileTooLargeError
-from suivi.web.common import CsrfField, Page, PageDep, PageError
+from suivi.web.common import CsrfField
+from suivi.web.common import Page
+from suivi.web.common import PageDep
+from suivi.web.common import PageError
 
 router = APIRouter(include_in_schema=False)
 

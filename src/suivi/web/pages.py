@@ -12,40 +12,53 @@ from decimal import Decimal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlalchemy import func, or_, select
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
 
 from suivi import scoping
 from suivi.audit.models import AuditEvent
 from suivi.auth.models import User
-from suivi.charts import MapArea, bar_chart, qpv_map, status_bar
+from suivi.charts import MapArea
+from suivi.charts import bar_chart
+from suivi.charts import qpv_map
+from suivi.charts import status_bar
 from suivi.commitments import access as commitment_access
 from suivi.commitments.funding import partner_shares
-from suivi.commitments.models import (
-    INACTIVE_STATUSES,
-    LIFECYCLE_STATUSES,
-    Commitment,
-    CommitmentAmount,
-    CommitmentPartner,
-    CommitmentQuartier,
-)
-from suivi.contract.models import (
-    PARTNER_KINDS,
-    Commune,
-    Meeting,
-    Partner,
-    Priority,
-    Quartier,
-    QuartierCommune,
-    contract_quartier_ids,
-)
+from suivi.commitments.models import INACTIVE_STATUSES
+from suivi.commitments.models import LIFECYCLE_STATUSES
+from suivi.commitments.models import Commitment
+from suivi.commitments.models import CommitmentAmount
+from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.models import CommitmentQuartier
+from suivi.contract.models import PARTNER_KINDS
+from suivi.contract.models import Commune
+from suivi.contract.models import Meeting
+from suivi.contract.models import Partner
+from suivi.contract.models import Priority
+from suivi.contract.models import Quartier
+from suivi.contract.models import QuartierCommune
+from suivi.contract.models import contract_quartier_ids
 from suivi.finance.service import visible_lines
-from suivi.indicators.evaluation import IndicatorVerdict, contract_rollups, evaluate_summaries
-from suivi.indicators.models import Indicator, Measurement, Target, TargetRevision
-from suivi.labels import FRESHNESS_LABELS, PERFORMANCE_LABELS
-from suivi.monitoring.models import ALERT_KINDS, Alert
+from suivi.indicators.evaluation import IndicatorVerdict
+from suivi.indicators.evaluation import contract_rollups
+from suivi.indicators.evaluation import evaluate_summaries
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.indicators.models import Target
+from suivi.indicators.models import TargetRevision
+from suivi.labels import FRESHNESS_LABELS
+from suivi.labels import PERFORMANCE_LABELS
+from suivi.monitoring.models import ALERT_KINDS
+from suivi.monitoring.models import Alert
 from suivi.progress import commitment_health
 from suivi.web.cards import build_cards
-from suivi.web.common import Page, PageDep, PageId, contract_quartier, not_found, page_errors
+from suivi.web.common import Page
+from suivi.web.common import PageDep
+from suivi.web.common import PageId
+from suivi.web.common import contract_quartier
+from suivi.web.common import not_found
+from suivi.web.common import page_errors
 
 router = APIRouter(include_in_schema=False)
 

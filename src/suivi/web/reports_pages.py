@@ -7,29 +7,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi.responses import FileResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from sqlalchemy import select
 
-from suivi.contract.models import Partner, Quartier, contract_quartier_ids
+from suivi.contract.models import Partner
+from suivi.contract.models import Quartier
+from suivi.contract.models import contract_quartier_ids
 from suivi.labels import REPORT_KIND_LABELS
 from suivi.reports import access
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
-from suivi.reports.models import REPORT_KINDS, ReportFile
-from suivi.scoping import (
-    can_generate_report,
-    report_refusal,
-)
-from suivi.web.common import (
-    CsrfField,
-    Page,
-    PageDep,
-    PageError,
-    PageId,
-    not_found,
-    page_errors,
-)
+from suivi.reports.models import REPORT_KINDS
+from suivi.reports.models import ReportFile
+from suivi.scoping import can_generate_report
+from suivi.scoping import report_refusal
+from suivi.web.common import CsrfField
+from suivi.web.common import Page
+from suivi.web.common import PageDep
+from suivi.web.common import PageError
+from suivi.web.common import PageId
+from suivi.web.common import not_found
+from suivi.web.common import page_errors
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from suivi.auth.models import User
 from suivi.errors import ApiError
 from suivi.indicators import review
-from suivi.indicators.models import Indicator, Measurement
-from suivi.web.common import (
-    CsrfField,
-    Page,
-    PageDep,
-    PageError,
-    PageId,
-    is_htmx,
-    not_found,
-)
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
+from suivi.web.common import CsrfField
+from suivi.web.common import Page
+from suivi.web.common import PageDep
+from suivi.web.common import PageError
+from suivi.web.common import PageId
+from suivi.web.common import is_htmx
+from suivi.web.common import not_found
 
 router = APIRouter(include_in_schema=False)
 LIMIT = 200

@@ -2,40 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Form
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
 from pydantic import Field
 from sqlalchemy import select
 
 from suivi import clock
 from suivi.contract.models import Contract
-from suivi.errors import ApiError, Invalid
+from suivi.errors import ApiError
+from suivi.errors import Invalid
 from suivi.formatting import format_date
 from suivi.governance.service import target_history
-from suivi.indicators import access, review, service
+from suivi.indicators import access
+from suivi.indicators import review
+from suivi.indicators import service
 from suivi.indicators.evaluation import evaluate_summaries
-from suivi.indicators.models import Indicator, Measurement
+from suivi.indicators.models import Indicator
+from suivi.indicators.models import Measurement
 from suivi.indicators.sheet import sheet_of
 from suivi.labels import FRESHNESS_LABELS
-from suivi.validation import InputError, clean_number, clean_text, clean_url
-from suivi.web.cards import build_cards, due_order, loggable_indicator_ids, search_texts
-from suivi.web.common import (
-    MAX_TEXT,
-    PAGE_SIZE,
-    Page,
-    PageDep,
-    PageId,
-    Pagination,
-    PostedForm,
-    is_htmx,
-    not_found,
-    page_errors,
-    page_number,
-    parse_french_date,
-    parse_french_number,
-)
+from suivi.validation import InputError
+from suivi.validation import clean_number
+from suivi.validation import clean_text
+from suivi.validation import clean_url
+from suivi.web.cards import build_cards
+from suivi.web.cards import due_order
+from suivi.web.cards import loggable_indicator_ids
+from suivi.web.cards import search_texts
+from suivi.web.common import MAX_TEXT
+from suivi.web.common import PAGE_SIZE
+from suivi.web.common import Page
+from suivi.web.common import PageDep
+from suivi.web.common import PageId
+from suivi.web.common import Pagination
+from suivi.web.common import PostedForm
+from suivi.web.common import is_htmx
+from suivi.web.common import not_found
+from suivi.web.common import page_errors
+from suivi.web.common import page_number
+from suivi.web.common import parse_french_date
+from suivi.web.common import parse_french_number
 
 router = APIRouter(include_in_schema=False)
 MAX_REASON = 500

@@ -20,7 +20,8 @@ import sqlmodel
 from alembic import op
 
 import suivi.db
-from suivi.migrations.helpers import replace_enum_check, sqlite_foreign_keys_off
+from suivi.migrations.helpers import replace_enum_check
+from suivi.migrations.helpers import sqlite_foreign_keys_off
 
 revision: str = "0010"
 down_revision: str | None = "0009"
