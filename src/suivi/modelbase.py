@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
+from sqlalchemy import Index
 from sqlalchemy import MetaData
+from sqlalchemy import text
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
@@ -32,6 +34,25 @@ def enum_check(column: str, values: Iterable[str], name: str | None = None) -> C
     values: the constraint's text, hence the schema, is the same as with plain strings)."""
     quoted = ", ".join(f"'{value}'" for value in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_enum")
+
+
+def alert_table_args(table: str, subject: str, kinds: Iterable[str]) -> tuple[Any, ...]:
+    """What every alert table (indicators, financial lines, decisions) holds to: its closed list
+    of kinds, at most one open alert per (subject, kind) so that the daily check can never
+    open one twice, and an index to find a contract's open alerts."""
+    still_open = text("resolved_on IS NULL")
+    return (
+        enum_check("kind", kinds),
+        Index(
+            f"uq_{table}_open",
+            subject,
+            "kind",
+            unique=True,
+            sqlite_where=still_open,
+            postgresql_where=still_open,
+        ),
+        Index(f"ix_{table}_contract_open", "contract_id", "resolved_on"),
+    )
 
 
 def created_at_field() -> Any:

@@ -13,11 +13,11 @@ from sqlalchemy import Column
 from sqlalchemy import Index
 from sqlalchemy import Numeric
 from sqlalchemy import Text
-from sqlalchemy import text
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
 from suivi.commitments.models import FUNDING_TYPES
+from suivi.modelbase import alert_table_args
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import json_field
@@ -100,19 +100,7 @@ class FundingAlert(SQLModel, table=True):
     the budget year."""
 
     __tablename__ = "funding_alert"
-    __table_args__ = (
-        enum_check("kind", FUNDING_ALERT_KINDS),
-        # At most one open alert per (line, kind): the check can never duplicate.
-        Index(
-            "uq_funding_alert_open",
-            "funding_line_id",
-            "kind",
-            unique=True,
-            sqlite_where=text("resolved_on IS NULL"),
-            postgresql_where=text("resolved_on IS NULL"),
-        ),
-        Index("ix_funding_alert_contract_open", "contract_id", "resolved_on"),
-    )
+    __table_args__ = alert_table_args("funding_alert", "funding_line_id", FUNDING_ALERT_KINDS)
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id")

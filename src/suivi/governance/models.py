@@ -13,13 +13,12 @@ from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
-from sqlalchemy import Index
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
-from sqlalchemy import text
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.modelbase import alert_table_args
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 
@@ -175,19 +174,7 @@ class DecisionAlert(SQLModel, table=True):
     its due date, resolved when it is carried out, abandoned or given a later due date."""
 
     __tablename__ = "decision_alert"
-    __table_args__ = (
-        enum_check("kind", DECISION_ALERT_KINDS),
-        # At most one open alert per decision and kind: the check can never duplicate.
-        Index(
-            "uq_decision_alert_open",
-            "decision_id",
-            "kind",
-            unique=True,
-            sqlite_where=text("resolved_on IS NULL"),
-            postgresql_where=text("resolved_on IS NULL"),
-        ),
-        Index("ix_decision_alert_contract_open", "contract_id", "resolved_on"),
-    )
+    __table_args__ = alert_table_args("decision_alert", "decision_id", DECISION_ALERT_KINDS)
 
     id: int | None = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="contract.id")

@@ -9,10 +9,10 @@ from enum import StrEnum
 from sqlalchemy import Column
 from sqlalchemy import Index
 from sqlalchemy import Text
-from sqlalchemy import text
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.modelbase import alert_table_args
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import json_field
@@ -47,18 +47,8 @@ JOB_OUTCOMES = tuple(JobOutcome)  # the stored codes, in order
 
 class Alert(SQLModel, table=True):
     __table_args__ = (
-        enum_check("kind", ALERT_KINDS),
-        # At most one open alert per (indicator, kind): the check job can never duplicate.
-        Index(
-            "uq_alert_open",
-            "indicator_id",
-            "kind",
-            unique=True,
-            sqlite_where=text("resolved_on IS NULL"),
-            postgresql_where=text("resolved_on IS NULL"),
-        ),
+        *alert_table_args("alert", "indicator_id", ALERT_KINDS),
         Index("ix_alert_indicator", "indicator_id"),
-        Index("ix_alert_contract_open", "contract_id", "resolved_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
