@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
@@ -19,54 +18,12 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import ANNUAL_REPORT_STATES
+from suivi.codes import BODY_KINDS
+from suivi.codes import COMMENT_STATUSES
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import timestamp_field
-
-
-class AnnualReportState(StrEnum):
-    """brouillon → en_consultation → avis_recus → approuve → publie. Stored as its value."""
-
-    BROUILLON = "brouillon"
-    EN_CONSULTATION = "en_consultation"
-    AVIS_RECUS = "avis_recus"
-    APPROUVE = "approuve"
-    PUBLIE = "publie"
-
-
-ANNUAL_REPORT_STATES = tuple(AnnualReportState)  # the stored codes, in order
-
-
-class BodyKind(StrEnum):
-    """A body consulted on the annual report. Stored as its value."""
-
-    CONSEIL_MUNICIPAL = "conseil_municipal"
-    CONSEIL_CITOYEN = "conseil_citoyen"
-
-
-BODY_KINDS = tuple(BodyKind)  # the stored codes, in order
-
-
-class Verdict(StrEnum):
-    """A consulted body's opinion on the annual report. Stored as its value."""
-
-    FAVORABLE = "favorable"
-    RESERVE = "reserve"
-    DEFAVORABLE = "defavorable"
-
-
-VERDICTS = tuple(Verdict)  # the stored codes, in order
-
-
-class CommentStatus(StrEnum):
-    """Where a conseil citoyen's comment stands in moderation. Stored as its value."""
-
-    EN_ATTENTE = "en_attente"
-    PUBLIE = "publie"
-    REJETE = "rejete"
-
-
-COMMENT_STATUSES = tuple(CommentStatus)  # the stored codes, in order
 
 
 class ConseilCitoyen(SQLModel, table=True):

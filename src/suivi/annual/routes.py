@@ -27,7 +27,6 @@ from suivi import clock
 from suivi.annual import comments
 from suivi.annual import service
 from suivi.annual.consultation import send_consultation
-from suivi.annual.models import Verdict
 from suivi.api.common import ContractQuery
 from suivi.api.common import Day
 from suivi.api.common import Id
@@ -36,6 +35,7 @@ from suivi.api.common import Text
 from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
+from suivi.codes import Verdict
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
 from suivi.deps import SessionDep

@@ -24,7 +24,6 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
-from suivi.annual.models import VERDICTS
 from suivi.annual.models import AnnualReport
 from suivi.annual.models import AnnualReportOpinion
 from suivi.annual.models import ConseilCitoyen
@@ -35,6 +34,7 @@ from suivi.audit.service import record
 from suivi.audit.service import record_change
 from suivi.audit.service import snapshot
 from suivi.auth.principal import Principal
+from suivi.codes import VERDICTS
 from suivi.contract.models import Commune
 from suivi.contract.models import ContractQuartier
 from suivi.contract.models import Partner

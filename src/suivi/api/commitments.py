@@ -35,14 +35,14 @@ from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
 from suivi.api.common import sort_clause
 from suivi.auth.deps import CurrentPrincipal
+from suivi.codes import FundingType
+from suivi.codes import LifecycleStatus
 from suivi.commitments import access
 from suivi.commitments import service
 from suivi.commitments.models import Commitment
 from suivi.commitments.models import CommitmentAmount
 from suivi.commitments.models import CommitmentPartner
 from suivi.commitments.models import CommitmentQuartier
-from suivi.commitments.models import FundingType
-from suivi.commitments.models import LifecycleStatus
 from suivi.contract.models import Contract
 from suivi.deps import SessionDep
 from suivi.deps import SettingsDep

@@ -44,6 +44,10 @@ from suivi.api.common import resolve_as_of
 from suivi.api.common import sort_clause
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
+from suivi.codes import Aggregation
+from suivi.codes import Breakdown
+from suivi.codes import Comparability
+from suivi.codes import TargetRevisionKind
 from suivi.commitments import access as commitment_access
 from suivi.commitments.models import Commitment
 from suivi.commitments.models import CommitmentPartner
@@ -57,14 +61,10 @@ from suivi.indicators import access
 from suivi.indicators import service
 from suivi.indicators.evaluation import contract_rollups
 from suivi.indicators.evaluation import evaluate_indicators
-from suivi.indicators.models import Aggregation
-from suivi.indicators.models import Breakdown
-from suivi.indicators.models import Comparability
 from suivi.indicators.models import Indicator
 from suivi.indicators.models import Measurement
 from suivi.indicators.models import Target
 from suivi.indicators.models import TargetRevision
-from suivi.indicators.models import TargetRevisionKind
 from suivi.progress import Direction
 from suivi.progress import Evaluation
 from suivi.progress import Frequency

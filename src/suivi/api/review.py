@@ -21,13 +21,13 @@ from suivi.api.indicators import MeasurementOut
 from suivi.api.reference import MeetingOut
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
+from suivi.codes import MeasurementStatus
 from suivi.contract.models import Meeting
 from suivi.deps import SessionDep
 from suivi.errors import NotFound
 from suivi.indicators import access
 from suivi.indicators import review
 from suivi.indicators.models import Measurement
-from suivi.indicators.models import MeasurementStatus
 
 router = api_router("validation")
 Status = MeasurementStatus

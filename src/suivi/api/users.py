@@ -21,8 +21,8 @@ from suivi.api.common import Text
 from suivi.api.common import api_router
 from suivi.api.common import sort_clause
 from suivi.auth import accounts
-from suivi.auth.models import Role
 from suivi.auth.models import User
+from suivi.codes import Role
 from suivi.deps import SessionDep
 
 router = api_router("comptes")

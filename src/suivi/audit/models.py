@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Index
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import AUDIT_ACTIONS
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import json_field
-
-
-class AuditAction(StrEnum):
-    """What an audit event records. Stored as its value."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    LOGIN = "login"
-    LOGOUT = "logout"
-    REVOKE = "revoke"
-    IMPORT = "import"
-
-
-AUDIT_ACTIONS = tuple(AuditAction)  # the stored codes, in order
 
 
 class AuditEvent(SQLModel, table=True):

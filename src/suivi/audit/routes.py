@@ -23,11 +23,11 @@ from suivi.api.common import PageQuery
 from suivi.api.common import SizeQuery
 from suivi.api.common import paginate
 from suivi.api.errors import ERROR_RESPONSES
-from suivi.audit.models import AuditAction
 from suivi.audit.models import AuditEvent
 from suivi.auth.deps import require_role
 from suivi.auth.models import UserContract
 from suivi.auth.principal import Principal
+from suivi.codes import AuditAction
 from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.deps import UnitOfWorkRoute

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi.audit.service import record
-from suivi.auth.models import ROLES
 from suivi.auth.models import User
 from suivi.auth.models import UserContract
 from suivi.auth.models import UserScope
@@ -28,6 +27,7 @@ from suivi.auth.service import leaves_no_admin
 from suivi.auth.service import normalize_email
 from suivi.auth.service import revoke_all_credentials
 from suivi.auth.service import unlock
+from suivi.codes import ROLES
 from suivi.contract.models import ContractQuartier
 from suivi.contract.models import Partner
 from suivi.errors import Conflict

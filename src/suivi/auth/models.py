@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Index
@@ -11,32 +10,11 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import ROLES
+from suivi.codes import TOKEN_KINDS
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import timestamp_field
-
-
-class Role(StrEnum):
-    """A user's role. Stored as its value."""
-
-    ADMIN = "admin"
-    CHEF_DE_PROJET = "chef_de_projet"
-    PARTENAIRE = "partenaire"
-    COPIL = "copil"
-    CONSEIL_CITOYEN = "conseil_citoyen"
-
-
-ROLES = tuple(Role)  # the stored codes, in order
-
-
-class TokenKind(StrEnum):
-    """How an API token was issued. Stored as its value."""
-
-    LOGIN = "login"
-    PERSONAL = "personal"
-
-
-TOKEN_KINDS = tuple(TokenKind)  # the stored codes, in order
 
 
 class User(SQLModel, table=True):

@@ -26,7 +26,6 @@ from sqlmodel import Session
 
 from suivi.audit.service import record
 from suivi.audit.service import snapshot
-from suivi.auth.models import ROLES
 from suivi.auth.models import ApiToken
 from suivi.auth.models import AuthSession
 from suivi.auth.models import LoginFailure
@@ -36,6 +35,7 @@ from suivi.auth.models import UserScope
 from suivi.auth.passwords import dummy_verify
 from suivi.auth.passwords import hash_password
 from suivi.auth.passwords import verify_password
+from suivi.codes import ROLES
 from suivi.config import LoginSettings
 from suivi.db import session_scope
 from suivi.db import utcnow

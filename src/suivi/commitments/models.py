@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
@@ -16,38 +15,14 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import FUNDING_TYPES
+from suivi.codes import LIFECYCLE_STATUSES
+from suivi.codes import LifecycleStatus
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 
-
-class LifecycleStatus(StrEnum):
-    """A commitment's status. Stored as its value."""
-
-    PREVU = "prevu"
-    EN_COURS = "en_cours"
-    REALISE = "realise"
-    SUSPENDU = "suspendu"
-    ABANDONNE = "abandonne"
-
-
-LIFECYCLE_STATUSES = tuple(LifecycleStatus)  # the stored codes, in order
-
 # Suspended and abandoned commitments are left out of every roll-up and every alert.
 INACTIVE_STATUSES = (LifecycleStatus.SUSPENDU, LifecycleStatus.ABANDONNE)
-
-
-class FundingType(StrEnum):
-    """A commitment's funding type. Stored as its value."""
-
-    DROIT_COMMUN = "droit_commun"
-    CREDITS_SPECIFIQUES = "credits_specifiques"
-    INVESTISSEMENT = "investissement"
-    TFPB = "tfpb"
-    EUROPE = "europe"
-    AUTRE = "autre"
-
-
-FUNDING_TYPES = tuple(FundingType)  # the stored codes, in order
 
 
 class Commitment(SQLModel, table=True):

@@ -18,8 +18,8 @@ from suivi.audit.service import record_change
 from suivi.audit.service import snapshot
 from suivi.auth.models import User
 from suivi.auth.principal import load_principal
-from suivi.commitments.models import FUNDING_TYPES
-from suivi.commitments.models import LIFECYCLE_STATUSES
+from suivi.codes import FUNDING_TYPES
+from suivi.codes import LIFECYCLE_STATUSES
 from suivi.commitments.models import Commitment
 from suivi.commitments.models import CommitmentAmount
 from suivi.commitments.models import CommitmentPartner

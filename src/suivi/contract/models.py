@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
@@ -16,84 +15,15 @@ from sqlalchemy import select
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import CONTACT_FREQUENCIES
+from suivi.codes import DOMAINS
+from suivi.codes import MEETING_KINDS
+from suivi.codes import MEETING_STATUSES
+from suivi.codes import PARTNER_KINDS
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import json_field
 from suivi.modelbase import timestamp_field
-
-
-class PartnerKind(StrEnum):
-    """What kind of body a partner is. Stored as its value."""
-
-    ETAT = "etat"
-    REGION = "region"
-    DEPARTEMENT = "departement"
-    COMMUNE = "commune"
-    EPCI = "epci"
-    OPERATEUR = "operateur"
-    BAILLEUR = "bailleur"
-
-
-PARTNER_KINDS = tuple(PartnerKind)  # the stored codes, in order
-
-
-class Domain(StrEnum):
-    """A priority's domain (pilier). Stored as its value."""
-
-    COHESION_SOCIALE = "cohesion_sociale"
-    CADRE_DE_VIE = "cadre_de_vie"
-    EMPLOI = "emploi"
-    PARTICIPATION = "participation"
-    TRANSVERSAL = "transversal"
-
-
-DOMAINS = tuple(Domain)  # the stored codes, in order
-
-
-class CrossCuttingTag(StrEnum):
-    """A cross-cutting theme of a priority. Stored as its value."""
-
-    TRANSITION_ECOLOGIQUE = "transition_ecologique"
-    PARTICIPATION = "participation"
-    JEUNESSE = "jeunesse"
-    EGALITE_FEMMES_HOMMES = "egalite_femmes_hommes"
-    LUTTE_DISCRIMINATIONS = "lutte_discriminations"
-
-
-CROSS_CUTTING_TAGS = tuple(CrossCuttingTag)  # the stored codes, in order
-
-
-class MeetingKind(StrEnum):
-    """A steering meeting. Stored as its value."""
-
-    COPIL = "copil"
-    COTECH = "cotech"
-    REVUE_MI_PARCOURS = "revue_mi_parcours"
-
-
-MEETING_KINDS = tuple(MeetingKind)  # the stored codes, in order
-
-
-class MeetingStatus(StrEnum):
-    """prevue → tenue (decisions may be recorded) → releve_diffuse (the relevé was sent)."""
-
-    PREVUE = "prevue"
-    TENUE = "tenue"
-    RELEVE_DIFFUSE = "releve_diffuse"
-
-
-MEETING_STATUSES = tuple(MeetingStatus)  # the stored codes, in order
-
-
-class ContactFrequency(StrEnum):
-    """How often a partner contact gets a summary. Stored as its value."""
-
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    NONE = "none"
-
-
-CONTACT_FREQUENCIES = tuple(ContactFrequency)  # the stored codes, in order
 
 
 class Contract(SQLModel, table=True):

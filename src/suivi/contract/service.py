@@ -27,11 +27,11 @@ from sqlmodel import SQLModel
 from suivi.audit.service import Actor
 from suivi.audit.service import record_change
 from suivi.audit.service import snapshot
+from suivi.codes import CROSS_CUTTING_TAGS
+from suivi.codes import DOMAINS
+from suivi.codes import MEETING_KINDS
+from suivi.codes import PARTNER_KINDS
 from suivi.commitments.models import Commitment
-from suivi.contract.models import CROSS_CUTTING_TAGS
-from suivi.contract.models import DOMAINS
-from suivi.contract.models import MEETING_KINDS
-from suivi.contract.models import PARTNER_KINDS
 from suivi.contract.models import Commune
 from suivi.contract.models import Contract
 from suivi.contract.models import ContractQuartier

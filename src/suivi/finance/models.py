@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
@@ -16,7 +15,8 @@ from sqlalchemy import Text
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
-from suivi.commitments.models import FUNDING_TYPES
+from suivi.codes import FUNDING_ALERT_KINDS
+from suivi.codes import FUNDING_TYPES
 from suivi.modelbase import alert_table_args
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
@@ -83,15 +83,6 @@ class FundingPayment(SQLModel, table=True):
     amount: Decimal = Field(sa_column=money_column())
     reference: str = Field(default="", max_length=120)
     created_at: datetime = created_at_field()
-
-
-class FundingAlertKind(StrEnum):
-    """An alert opened by the daily check of financial lines. Stored as its value."""
-
-    JUSTIFICATION_EN_RETARD = "justification_en_retard"
-
-
-FUNDING_ALERT_KINDS = tuple(FundingAlertKind)  # the stored codes, in order
 
 
 class FundingAlert(SQLModel, table=True):

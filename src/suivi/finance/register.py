@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from suivi import scoping
 from suivi.auth.principal import Principal
-from suivi.commitments.models import FUNDING_TYPES
+from suivi.codes import FUNDING_TYPES
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Partner
 from suivi.errors import ApiError

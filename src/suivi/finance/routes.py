@@ -33,8 +33,8 @@ from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
+from suivi.codes import FundingType
 from suivi.commitments.models import Commitment
-from suivi.commitments.models import FundingType
 from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.deps import UnitOfWorkRoute

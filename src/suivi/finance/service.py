@@ -15,7 +15,7 @@ from suivi import scoping
 from suivi.audit.service import Actor
 from suivi.audit.service import record_change
 from suivi.audit.service import snapshot
-from suivi.commitments.models import FUNDING_TYPES
+from suivi.codes import FUNDING_TYPES
 from suivi.commitments.models import Commitment
 from suivi.commitments.models import CommitmentPartner
 from suivi.contract.models import Contract

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
@@ -18,66 +17,18 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import AGENDA_SOURCES
+from suivi.codes import DECISION_ALERT_KINDS
+from suivi.codes import DECISION_KINDS
+from suivi.codes import DECISION_STATUSES
+from suivi.codes import LINK_KINDS
+from suivi.codes import DecisionStatus
 from suivi.modelbase import alert_table_args
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 
-
-class DecisionKind(StrEnum):
-    """What a committee decision does. Stored as its value."""
-
-    ACTION = "action"
-    REVISION_CIBLE = "revision_cible"
-    REPROGRAMMATION = "reprogrammation"
-    ABANDON = "abandon"
-    INFORMATION = "information"
-
-
-DECISION_KINDS = tuple(DecisionKind)  # the stored codes, in order
-
-
-class DecisionStatus(StrEnum):
-    """Where a decision's follow-up stands. Stored as its value."""
-
-    OUVERTE = "ouverte"
-    EN_COURS = "en_cours"
-    REALISEE = "realisee"
-    ABANDONNEE = "abandonnee"
-
-
-DECISION_STATUSES = tuple(DecisionStatus)  # the stored codes, in order
 # Decisions still to be carried out: the only ones that can be late.
 OPEN_DECISION_STATUSES = (DecisionStatus.OUVERTE, DecisionStatus.EN_COURS)
-
-
-class AgendaSource(StrEnum):
-    """Where an agenda item comes from: the report's alerts or typed freely."""
-
-    RAPPORT = "rapport"
-    LIBRE = "libre"
-
-
-AGENDA_SOURCES = tuple(AgendaSource)  # the stored codes, in order
-
-
-class LinkKind(StrEnum):
-    """What a decision links to. Stored as its value."""
-
-    COMMITMENT = "commitment"
-    INDICATOR = "indicator"
-    QUARTIER = "quartier"
-
-
-LINK_KINDS = tuple(LinkKind)  # the stored codes, in order
-
-
-class DecisionAlertKind(StrEnum):
-    """An alert opened by the daily check of decisions. Stored as its value."""
-
-    DECISION_OVERDUE = "decision_overdue"
-
-
-DECISION_ALERT_KINDS = tuple(DecisionAlertKind)  # the stored codes, in order
 
 
 class MeetingParticipant(SQLModel, table=True):

@@ -33,14 +33,14 @@ from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
+from suivi.codes import DecisionKind
+from suivi.codes import DecisionStatus
 from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.deps import UnitOfWorkRoute
 from suivi.errors import NotFound
 from suivi.governance import service
 from suivi.governance.models import Decision
-from suivi.governance.models import DecisionKind
-from suivi.governance.models import DecisionStatus
 from suivi.governance.models import DecisionUpdate
 from suivi.indicators.models import Target
 

@@ -23,6 +23,9 @@ from suivi.audit.service import record
 from suivi.audit.service import record_change
 from suivi.audit.service import snapshot
 from suivi.auth.principal import Principal
+from suivi.codes import DECISION_KINDS
+from suivi.codes import DECISION_STATUSES
+from suivi.codes import LINK_KINDS
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import update_commitment
 from suivi.contract.models import Contract
@@ -37,9 +40,6 @@ from suivi.errors import Invalid
 from suivi.errors import NotFound
 from suivi.formatting import format_date
 from suivi.formatting import format_number
-from suivi.governance.models import DECISION_KINDS
-from suivi.governance.models import DECISION_STATUSES
-from suivi.governance.models import LINK_KINDS
 from suivi.governance.models import OPEN_DECISION_STATUSES
 from suivi.governance.models import AgendaItem
 from suivi.governance.models import Decision

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
@@ -16,76 +15,18 @@ from sqlalchemy import text
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import AGGREGATIONS
+from suivi.codes import BREAKDOWNS
+from suivi.codes import COMPARABILITIES
+from suivi.codes import MEASUREMENT_STATUSES
+from suivi.codes import TARGET_REVISION_KINDS
+from suivi.codes import MeasurementStatus
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import timestamp_field
 from suivi.progress import DIRECTIONS
 from suivi.progress import FREQUENCIES
 
-
-class TargetRevisionKind(StrEnum):
-    """Why a target's value changed. Stored as its value."""
-
-    AVENANT = "avenant"
-    REVUE_MI_PARCOURS = "revue_mi_parcours"
-    CORRECTION = "correction"
-    AUTRE = "autre"
-
-
-TARGET_REVISION_KINDS = tuple(TargetRevisionKind)  # the stored codes, in order
-
-
-# The indicator reference sheet (fiche indicateur): closed lists.
-# How values combine across quartiers: QPV rates never sum (a weighted mean, or nothing).
-
-
-class Aggregation(StrEnum):
-    """How values combine across quartiers. Stored as its value."""
-
-    SUM = "sum"
-    WEIGHTED_MEAN = "weighted_mean"
-    NONE = "none"
-
-
-AGGREGATIONS = tuple(Aggregation)  # the stored codes, in order
-
-# Whether successive values may be compared (INSEE warns against it below commune level):
-# a non-comparable statistic gets no forecast.
-
-
-class Comparability(StrEnum):
-    """Whether successive values may be compared. Stored as its value."""
-
-    COMPARABLE = "comparable"
-    STATISTIQUE_NON_COMPARABLE = "statistique_non_comparable"
-
-
-COMPARABILITIES = tuple(Comparability)  # the stored codes, in order
-
-
-class Breakdown(StrEnum):
-    """How values are broken down. Stored as its value."""
-
-    NONE = "none"
-    SEX = "sex"
-    AGE_BAND = "age_band"
-    SEX_AGE_BAND = "sex_age_band"
-
-
-BREAKDOWNS = tuple(Breakdown)  # the stored codes, in order
-
-
-class MeasurementStatus(StrEnum):
-    """A figure's review (migration 0008): entered → submitted; a validator of its owning
-    partner validates it or returns it with a reason. Only validated figures count
-    (`evaluation.counted`). Stored as its value."""
-
-    SUBMITTED = "submitted"
-    VALIDATED = "validated"
-    RETURNED = "returned"
-
-
-MEASUREMENT_STATUSES = tuple(MeasurementStatus)  # the stored codes, in order
 VALIDATED = MeasurementStatus.VALIDATED
 
 

@@ -31,6 +31,7 @@ from suivi.audit.service import Change
 from suivi.audit.service import record
 from suivi.audit.service import record_many
 from suivi.audit.service import snapshot
+from suivi.codes import TARGET_REVISION_KINDS
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import check_still_writable
 from suivi.contract.models import Contract
@@ -43,7 +44,6 @@ from suivi.errors import Conflict
 from suivi.errors import Invalid
 from suivi.governance.models import Decision
 from suivi.indicators.evaluation import spec_of
-from suivi.indicators.models import TARGET_REVISION_KINDS
 from suivi.indicators.models import Indicator
 from suivi.indicators.models import Measurement
 from suivi.indicators.models import Target

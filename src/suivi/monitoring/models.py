@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Column
 from sqlalchemy import Index
@@ -12,37 +11,13 @@ from sqlalchemy import Text
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import ALERT_KINDS
+from suivi.codes import JOB_OUTCOMES
 from suivi.modelbase import alert_table_args
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import json_field
 from suivi.modelbase import timestamp_field
-
-
-class AlertKind(StrEnum):
-    """What an alert is about. Stored as its value."""
-
-    OVERDUE = "overdue"
-    OFF_TRACK = "off_track"
-    AT_RISK = "at_risk"
-    FORECAST_MISS = "forecast_miss"
-
-
-ALERT_KINDS = tuple(AlertKind)  # the stored codes, in order
-
-# See `suivi.jobs.JobResult.outcome` for when a run is a success, partial or failed.
-
-
-class JobOutcome(StrEnum):
-    """How a job's run ended. Stored as its value."""
-
-    RUNNING = "running"
-    SUCCESS = "success"
-    PARTIAL = "partial"
-    FAILED = "failed"
-
-
-JOB_OUTCOMES = tuple(JobOutcome)  # the stored codes, in order
 
 
 class Alert(SQLModel, table=True):

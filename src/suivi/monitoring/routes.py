@@ -24,13 +24,13 @@ from suivi.api.common import api_router
 from suivi.api.common import from_row
 from suivi.api.common import models
 from suivi.auth.deps import CurrentPrincipal
+from suivi.codes import AlertKind
+from suivi.codes import JobOutcome
 from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.indicators.models import Indicator
 from suivi.labels import ALERT_KIND_LABELS
 from suivi.monitoring.models import Alert
-from suivi.monitoring.models import AlertKind
-from suivi.monitoring.models import JobOutcome
 from suivi.monitoring.models import JobRun
 from suivi.scoping import indicator_condition
 

@@ -22,7 +22,7 @@ from suivi.audit.service import Actor
 from suivi.audit.service import record_change
 from suivi.audit.service import snapshot
 from suivi.auth.principal import Principal
-from suivi.contract.models import CONTACT_FREQUENCIES
+from suivi.codes import CONTACT_FREQUENCIES
 from suivi.contract.models import Partner
 from suivi.contract.models import PartnerContact
 from suivi.db import utcnow

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Column
 from sqlalchemy import Index
@@ -12,35 +11,11 @@ from sqlalchemy import Text
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import DELIVERY_KINDS
+from suivi.codes import DELIVERY_STATUSES
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import timestamp_field
-
-
-class DeliveryStatus(StrEnum):
-    """Where an e-mail is in the outbox. Stored as its value."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-DELIVERY_STATUSES = tuple(DeliveryStatus)  # the stored codes, in order
-
-
-class DeliveryKind(StrEnum):
-    """What an e-mail is. Stored as its value."""
-
-    PARTNER_SUMMARY = "partner_summary"
-    REMINDER = "reminder"
-    ESCALATION = "escalation"
-    RELEVE = "releve"  # relevé de décisions (suivi.governance)
-    ANNUAL_CONSULTATION = "annual_consultation"  # annual report consultation (suivi.annual)
-    CONSEIL_SUMMARY = "conseil_summary"  # conseils citoyens' summary (suivi.annual)
-
-
-DELIVERY_KINDS = tuple(DeliveryKind)  # the stored codes, in order
 
 
 class EmailDelivery(SQLModel, table=True):

@@ -39,7 +39,9 @@ from suivi.api.common import patch_model
 from suivi.api.common import resolve_as_of
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.models import UserContract
-from suivi.contract.models import ContactFrequency
+from suivi.codes import DELIVERY_STATUSES
+from suivi.codes import ContactFrequency
+from suivi.codes import DeliveryStatus
 from suivi.contract.models import Contract
 from suivi.contract.models import Partner
 from suivi.contract.models import PartnerContact
@@ -48,8 +50,6 @@ from suivi.deps import SettingsDep
 from suivi.notifications import contacts as service
 from suivi.notifications.email import DEMO_NOTICE
 from suivi.notifications.email import email_environment
-from suivi.notifications.models import DELIVERY_STATUSES
-from suivi.notifications.models import DeliveryStatus
 from suivi.notifications.models import EmailDelivery
 from suivi.notifications.summaries import summary_email
 from suivi.notifications.summaries import summary_for_contact

@@ -31,6 +31,7 @@ from sqlmodel import Session
 from suivi import charts
 from suivi.annual.models import AnnualReport
 from suivi.annual.service import opinions_of
+from suivi.codes import REPORT_KINDS
 from suivi.commitments.funding import partner_shares
 from suivi.commitments.models import INACTIVE_STATUSES
 from suivi.commitments.models import Commitment
@@ -78,7 +79,6 @@ from suivi.progress import Health
 from suivi.progress import Rollup
 from suivi.progress import commitment_health
 from suivi.progress import rollup
-from suivi.reports.models import REPORT_KINDS
 from suivi.reports.models import ReportFile
 
 __all__ = [

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Index
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
+from suivi.codes import REPORT_KINDS
+from suivi.codes import ReportKind
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 
-
-class ReportKind(StrEnum):
-    """What a report covers. Stored as its value."""
-
-    COPIL = "copil"
-    QUARTIER = "quartier"
-    PARTNER = "partner"
-    ANNUAL = "annual"
-    MI_PARCOURS = "mi_parcours"  # the mid-term review (suivi.reports.midterm)
-
-
-REPORT_KINDS = tuple(ReportKind)  # the stored codes, in order
 # The mid-term review report (suivi.reports.midterm): original vs revised targets.
 MIDTERM_KIND = ReportKind.MI_PARCOURS
 # What the archive holds: the reports above, and the relevés de décisions of the meetings

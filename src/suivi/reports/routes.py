@@ -38,6 +38,8 @@ from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
+from suivi.codes import REPORT_KINDS
+from suivi.codes import ReportKind
 from suivi.contract.models import Meeting
 from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
@@ -48,9 +50,7 @@ from suivi.errors import forbidden
 from suivi.reports import access
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
-from suivi.reports.models import REPORT_KINDS
 from suivi.reports.models import ReportFile
-from suivi.reports.models import ReportKind
 from suivi.scoping import can_generate_report
 from suivi.scoping import report_refusal
 

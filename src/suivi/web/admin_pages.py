@@ -27,7 +27,8 @@ from sqlalchemy import select
 from suivi import clock
 from suivi import scoping
 from suivi.auth.models import UserContract
-from suivi.contract.models import CONTACT_FREQUENCIES
+from suivi.codes import CONTACT_FREQUENCIES
+from suivi.codes import DELIVERY_STATUSES
 from suivi.contract.models import Partner
 from suivi.contract.models import PartnerContact
 from suivi.errors import ApiError
@@ -38,7 +39,6 @@ from suivi.labels import DELIVERY_STATUS_LABELS
 from suivi.labels import JOB_OUTCOME_LABELS
 from suivi.monitoring.models import JobRun
 from suivi.notifications import contacts as contact_service
-from suivi.notifications.models import DELIVERY_STATUSES
 from suivi.notifications.models import EmailDelivery
 from suivi.notifications.summaries import summary_email
 from suivi.notifications.summaries import summary_for_contact

@@ -15,6 +15,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from suivi import scoping
+from suivi.codes import DECISION_KINDS
+from suivi.codes import DECISION_STATUSES
 from suivi.commitments.models import Commitment
 from suivi.contract.models import Meeting
 from suivi.contract.models import Partner
@@ -23,8 +25,6 @@ from suivi.errors import ApiError
 from suivi.errors import Invalid
 from suivi.governance import releve
 from suivi.governance import service
-from suivi.governance.models import DECISION_KINDS
-from suivi.governance.models import DECISION_STATUSES
 from suivi.governance.models import Decision
 from suivi.reports.models import ReportFile
 from suivi.web.common import CSRF_FORM_FIELD

@@ -23,15 +23,16 @@ from suivi.charts import MapArea
 from suivi.charts import bar_chart
 from suivi.charts import qpv_map
 from suivi.charts import status_bar
+from suivi.codes import ALERT_KINDS
+from suivi.codes import LIFECYCLE_STATUSES
+from suivi.codes import PARTNER_KINDS
 from suivi.commitments import access as commitment_access
 from suivi.commitments.funding import partner_shares
 from suivi.commitments.models import INACTIVE_STATUSES
-from suivi.commitments.models import LIFECYCLE_STATUSES
 from suivi.commitments.models import Commitment
 from suivi.commitments.models import CommitmentAmount
 from suivi.commitments.models import CommitmentPartner
 from suivi.commitments.models import CommitmentQuartier
-from suivi.contract.models import PARTNER_KINDS
 from suivi.contract.models import Commune
 from suivi.contract.models import Meeting
 from suivi.contract.models import Partner
@@ -49,7 +50,6 @@ from suivi.indicators.models import Target
 from suivi.indicators.models import TargetRevision
 from suivi.labels import FRESHNESS_LABELS
 from suivi.labels import PERFORMANCE_LABELS
-from suivi.monitoring.models import ALERT_KINDS
 from suivi.monitoring.models import Alert
 from suivi.progress import commitment_health
 from suivi.web.cards import build_cards

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from suivi.codes import REPORT_KINDS
 from suivi.contract.models import Partner
 from suivi.contract.models import Quartier
 from suivi.contract.models import contract_quartier_ids
@@ -21,7 +22,6 @@ from suivi.labels import REPORT_KIND_LABELS
 from suivi.reports import access
 from suivi.reports.archive import generate_report
 from suivi.reports.context import ReportError
-from suivi.reports.models import REPORT_KINDS
 from suivi.reports.models import ReportFile
 from suivi.scoping import can_generate_report
 from suivi.scoping import report_refusal
