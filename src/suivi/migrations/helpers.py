@@ -11,8 +11,20 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+
+def foreign_key(
+    table: str, column: str, target: str, *, ondelete: str | None = None
+) -> sa.ForeignKeyConstraint:
+    """A one-column foreign key of `table`, named as the models' naming convention names it
+    (`fk_<table>_<column>_<referred table>`), for `op.create_table`."""
+    referred = target.split(".")[0]
+    return sa.ForeignKeyConstraint(
+        [column], [target], name=op.f(f"fk_{table}_{column}_{referred}"), ondelete=ondelete
+    )
 
 
 def in_list(column: str, values: Iterable[str]) -> str:

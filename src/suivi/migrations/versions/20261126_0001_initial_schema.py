@@ -12,6 +12,7 @@ import sqlmodel
 from alembic import op
 
 import suivi.db
+from suivi.migrations.helpers import foreign_key
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -91,9 +92,7 @@ def upgrade() -> None:
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("location", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.CheckConstraint("kind IN ('copil', 'cotech')", name=op.f("ck_meeting_kind_enum")),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_meeting_contract_id_contract")
-        ),
+        foreign_key("meeting", "contract_id", "contract.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting")),
     )
     with op.batch_alter_table("meeting", schema=None) as batch_op:
@@ -117,12 +116,8 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "siren IS NULL OR length(siren) = 9", name=op.f("ck_partner_siren_length")
         ),
-        sa.ForeignKeyConstraint(
-            ["commune_id"], ["commune.id"], name=op.f("fk_partner_commune_id_commune")
-        ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_partner_contract_id_contract")
-        ),
+        foreign_key("partner", "commune_id", "commune.id"),
+        foreign_key("partner", "contract_id", "contract.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner")),
         sa.UniqueConstraint("contract_id", "code", name="uq_partner_contract_code"),
     )
@@ -144,12 +139,8 @@ def upgrade() -> None:
             "domain IN ('cohesion_sociale', 'cadre_de_vie', 'emploi', 'participation', 'transversal')",
             name=op.f("ck_priority_domain_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_priority_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["parent_id"], ["priority.id"], name=op.f("fk_priority_parent_id_priority")
-        ),
+        foreign_key("priority", "contract_id", "contract.id"),
+        foreign_key("priority", "parent_id", "priority.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_priority")),
         sa.UniqueConstraint("contract_id", "code", name="uq_priority_contract_code"),
     )
@@ -166,9 +157,7 @@ def upgrade() -> None:
         sa.Column("in_contract", sa.Boolean(), nullable=False),
         sa.Column("cited_in_press_release", sa.Boolean(), nullable=False),
         sa.Column("contour", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_quartier_contract_id_contract")
-        ),
+        foreign_key("quartier", "contract_id", "contract.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quartier")),
         sa.UniqueConstraint("code", name=op.f("uq_quartier_code")),
     )
@@ -200,15 +189,9 @@ def upgrade() -> None:
             name=op.f("ck_commitment_status_enum"),
         ),
         sa.CheckConstraint("start_date <= end_date", name=op.f("ck_commitment_period_order")),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_commitment_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["lead_partner_id"], ["partner.id"], name=op.f("fk_commitment_lead_partner_id_partner")
-        ),
-        sa.ForeignKeyConstraint(
-            ["priority_id"], ["priority.id"], name=op.f("fk_commitment_priority_id_priority")
-        ),
+        foreign_key("commitment", "contract_id", "contract.id"),
+        foreign_key("commitment", "lead_partner_id", "partner.id"),
+        foreign_key("commitment", "priority_id", "priority.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commitment")),
         sa.UniqueConstraint("contract_id", "code", name="uq_commitment_contract_code"),
     )
@@ -239,9 +222,7 @@ def upgrade() -> None:
             "frequency IN ('weekly', 'monthly', 'none')",
             name=op.f("ck_partner_contact_frequency_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partner.id"], name=op.f("fk_partner_contact_partner_id_partner")
-        ),
+        foreign_key("partner_contact", "partner_id", "partner.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_contact")),
         sa.UniqueConstraint("partner_id", "email", name="uq_partner_contact_partner_email"),
         sa.UniqueConstraint("unsubscribe_token", name=op.f("uq_partner_contact_unsubscribe_token")),
@@ -255,15 +236,8 @@ def upgrade() -> None:
         "quartier_commune",
         sa.Column("quartier_id", sa.Integer(), nullable=False),
         sa.Column("commune_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["commune_id"], ["commune.id"], name=op.f("fk_quartier_commune_commune_id_commune")
-        ),
-        sa.ForeignKeyConstraint(
-            ["quartier_id"],
-            ["quartier.id"],
-            name=op.f("fk_quartier_commune_quartier_id_quartier"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("quartier_commune", "commune_id", "commune.id"),
+        foreign_key("quartier_commune", "quartier_id", "quartier.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("quartier_id", "commune_id", name=op.f("pk_quartier_commune")),
     )
     with op.batch_alter_table("quartier_commune", schema=None) as batch_op:
@@ -291,9 +265,7 @@ def upgrade() -> None:
             "role IN ('admin', 'chef_de_projet', 'partenaire', 'copil')",
             name=op.f("ck_user_role_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partner.id"], name=op.f("fk_user_partner_id_partner")
-        ),
+        foreign_key("user", "partner_id", "partner.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user")),
         sa.UniqueConstraint("email", name=op.f("uq_user_email")),
     )
@@ -312,9 +284,7 @@ def upgrade() -> None:
         sa.Column("last_used_at", suivi.db.UTCDateTime(), nullable=True),
         sa.Column("revoked_at", suivi.db.UTCDateTime(), nullable=True),
         sa.CheckConstraint("kind IN ('login', 'personal')", name=op.f("ck_api_token_kind_enum")),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_api_token_user_id_user"), ondelete="CASCADE"
-        ),
+        foreign_key("api_token", "user_id", "user.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
     )
@@ -337,12 +307,8 @@ def upgrade() -> None:
             "action IN ('create', 'update', 'delete', 'login', 'logout', 'revoke', 'import')",
             name=op.f("ck_audit_event_action_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["user.id"], name=op.f("fk_audit_event_actor_id_user")
-        ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_audit_event_contract_id_contract")
-        ),
+        foreign_key("audit_event", "actor_id", "user.id"),
+        foreign_key("audit_event", "contract_id", "contract.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
@@ -361,9 +327,7 @@ def upgrade() -> None:
         sa.Column("expires_at", suivi.db.UTCDateTime(), nullable=False),
         sa.Column("revoked_at", suivi.db.UTCDateTime(), nullable=True),
         sa.Column("user_agent", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_auth_session_user_id_user"), ondelete="CASCADE"
-        ),
+        foreign_key("auth_session", "user_id", "user.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_session")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_auth_session_token_hash")),
     )
@@ -379,12 +343,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "year >= 2000 AND year <= 2100", name=op.f("ck_commitment_amount_year_range")
         ),
-        sa.ForeignKeyConstraint(
-            ["commitment_id"],
-            ["commitment.id"],
-            name=op.f("fk_commitment_amount_commitment_id_commitment"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("commitment_amount", "commitment_id", "commitment.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("commitment_id", "year", name=op.f("pk_commitment_amount")),
     )
     op.create_table(
@@ -395,15 +354,8 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "share >= 0 AND share <= 1", name=op.f("ck_commitment_partner_share_range")
         ),
-        sa.ForeignKeyConstraint(
-            ["commitment_id"],
-            ["commitment.id"],
-            name=op.f("fk_commitment_partner_commitment_id_commitment"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partner.id"], name=op.f("fk_commitment_partner_partner_id_partner")
-        ),
+        foreign_key("commitment_partner", "commitment_id", "commitment.id", ondelete="CASCADE"),
+        foreign_key("commitment_partner", "partner_id", "partner.id"),
         sa.PrimaryKeyConstraint("commitment_id", "partner_id", name=op.f("pk_commitment_partner")),
     )
     with op.batch_alter_table("commitment_partner", schema=None) as batch_op:
@@ -415,17 +367,8 @@ def upgrade() -> None:
         "commitment_quartier",
         sa.Column("commitment_id", sa.Integer(), nullable=False),
         sa.Column("quartier_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["commitment_id"],
-            ["commitment.id"],
-            name=op.f("fk_commitment_quartier_commitment_id_commitment"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["quartier_id"],
-            ["quartier.id"],
-            name=op.f("fk_commitment_quartier_quartier_id_quartier"),
-        ),
+        foreign_key("commitment_quartier", "commitment_id", "commitment.id", ondelete="CASCADE"),
+        foreign_key("commitment_quartier", "quartier_id", "quartier.id"),
         sa.PrimaryKeyConstraint(
             "commitment_id", "quartier_id", name=op.f("pk_commitment_quartier")
         ),
@@ -461,14 +404,8 @@ def upgrade() -> None:
             "status IN ('pending', 'sending', 'sent', 'failed')",
             name=op.f("ck_email_delivery_status_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["partner_contact.id"],
-            name=op.f("fk_email_delivery_contact_id_partner_contact"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_email_delivery_user_id_user")
-        ),
+        foreign_key("email_delivery", "contact_id", "partner_contact.id"),
+        foreign_key("email_delivery", "user_id", "user.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_delivery")),
         sa.UniqueConstraint("dedup_key", name=op.f("uq_email_delivery_dedup_key")),
     )
@@ -511,15 +448,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "tolerance > 0 AND tolerance < 1", name=op.f("ck_indicator_tolerance_range")
         ),
-        sa.ForeignKeyConstraint(
-            ["commitment_id"], ["commitment.id"], name=op.f("fk_indicator_commitment_id_commitment")
-        ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_indicator_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["quartier_id"], ["quartier.id"], name=op.f("fk_indicator_quartier_id_quartier")
-        ),
+        foreign_key("indicator", "commitment_id", "commitment.id"),
+        foreign_key("indicator", "contract_id", "contract.id"),
+        foreign_key("indicator", "quartier_id", "quartier.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_indicator")),
         sa.UniqueConstraint("contract_id", "code", name="uq_indicator_contract_code"),
     )
@@ -549,15 +480,9 @@ def upgrade() -> None:
             "kind IN ('copil', 'quartier', 'partner', 'annual')",
             name=op.f("ck_report_file_kind_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_report_file_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["generated_by_id"], ["user.id"], name=op.f("fk_report_file_generated_by_id_user")
-        ),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"], ["meeting.id"], name=op.f("fk_report_file_meeting_id_meeting")
-        ),
+        foreign_key("report_file", "contract_id", "contract.id"),
+        foreign_key("report_file", "generated_by_id", "user.id"),
+        foreign_key("report_file", "meeting_id", "meeting.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_file")),
         sa.UniqueConstraint("path", name=op.f("uq_report_file_path")),
     )
@@ -570,12 +495,8 @@ def upgrade() -> None:
         "user_contract",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("contract_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_user_contract_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_user_contract_user_id_user"), ondelete="CASCADE"
-        ),
+        foreign_key("user_contract", "contract_id", "contract.id"),
+        foreign_key("user_contract", "user_id", "user.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "contract_id", name=op.f("pk_user_contract")),
     )
     with op.batch_alter_table("user_contract", schema=None) as batch_op:
@@ -593,15 +514,9 @@ def upgrade() -> None:
             "(partner_id IS NULL) <> (quartier_id IS NULL)",
             name=op.f("ck_user_scope_exactly_one_target"),
         ),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partner.id"], name=op.f("fk_user_scope_partner_id_partner")
-        ),
-        sa.ForeignKeyConstraint(
-            ["quartier_id"], ["quartier.id"], name=op.f("fk_user_scope_quartier_id_quartier")
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_user_scope_user_id_user"), ondelete="CASCADE"
-        ),
+        foreign_key("user_scope", "partner_id", "partner.id"),
+        foreign_key("user_scope", "quartier_id", "quartier.id"),
+        foreign_key("user_scope", "user_id", "user.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_scope")),
     )
     with op.batch_alter_table("user_scope", schema=None) as batch_op:
@@ -621,12 +536,8 @@ def upgrade() -> None:
             "kind IN ('overdue', 'off_track', 'at_risk', 'forecast_miss')",
             name=op.f("ck_alert_kind_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_alert_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["indicator_id"], ["indicator.id"], name=op.f("fk_alert_indicator_id_indicator")
-        ),
+        foreign_key("alert", "contract_id", "contract.id"),
+        foreign_key("alert", "indicator_id", "indicator.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert")),
     )
     with op.batch_alter_table("alert", schema=None) as batch_op:
@@ -660,17 +571,9 @@ def upgrade() -> None:
             "superseded_by_id IS NULL OR superseded_by_id <> id",
             name=op.f("ck_measurement_not_self"),
         ),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["user.id"], name=op.f("fk_measurement_author_id_user")
-        ),
-        sa.ForeignKeyConstraint(
-            ["indicator_id"], ["indicator.id"], name=op.f("fk_measurement_indicator_id_indicator")
-        ),
-        sa.ForeignKeyConstraint(
-            ["superseded_by_id"],
-            ["measurement.id"],
-            name=op.f("fk_measurement_superseded_by_id_measurement"),
-        ),
+        foreign_key("measurement", "author_id", "user.id"),
+        foreign_key("measurement", "indicator_id", "indicator.id"),
+        foreign_key("measurement", "superseded_by_id", "measurement.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_measurement")),
     )
     with op.batch_alter_table("measurement", schema=None) as batch_op:
@@ -691,12 +594,7 @@ def upgrade() -> None:
         sa.Column("indicator_id", sa.Integer(), nullable=False),
         sa.Column("target_date", sa.Date(), nullable=False),
         sa.Column("value", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["indicator_id"],
-            ["indicator.id"],
-            name=op.f("fk_target_indicator_id_indicator"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("target", "indicator_id", "indicator.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_target")),
         sa.UniqueConstraint("indicator_id", "target_date", name="uq_target_date"),
     )
@@ -717,15 +615,8 @@ def upgrade() -> None:
             "kind IN ('avenant', 'revue_mi_parcours', 'correction', 'autre')",
             name=op.f("ck_target_revision_kind_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["revised_by_id"], ["user.id"], name=op.f("fk_target_revision_revised_by_id_user")
-        ),
-        sa.ForeignKeyConstraint(
-            ["target_id"],
-            ["target.id"],
-            name=op.f("fk_target_revision_target_id_target"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("target_revision", "revised_by_id", "user.id"),
+        foreign_key("target_revision", "target_id", "target.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_target_revision")),
     )
     with op.batch_alter_table("target_revision", schema=None) as batch_op:

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from suivi.migrations.helpers import foreign_key
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -120,12 +122,7 @@ def upgrade() -> None:
         sa.Column("indicator_id", sa.Integer(), nullable=False),
         sa.Column("checked_on", sa.Date(), nullable=False),
         sa.Column("recheck_on", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["indicator_id"],
-            ["indicator.id"],
-            name=op.f("fk_indicator_check_indicator_id_indicator"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("indicator_check", "indicator_id", "indicator.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("indicator_id", name=op.f("pk_indicator_check")),
     )
     if op.get_bind().dialect.name == "postgresql":

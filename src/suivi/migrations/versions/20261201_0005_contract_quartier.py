@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from suivi.migrations.helpers import foreign_key
 from suivi.migrations.helpers import sqlite_foreign_keys_off
 
 revision: str = "0005"
@@ -35,14 +36,8 @@ def upgrade() -> None:
         sa.Column("contract_id", sa.Integer(), nullable=False),
         sa.Column("quartier_id", sa.Integer(), nullable=False),
         sa.Column("in_contract", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_contract_quartier_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["quartier_id"],
-            ["quartier.id"],
-            name=op.f("fk_contract_quartier_quartier_id_quartier"),
-        ),
+        foreign_key("contract_quartier", "contract_id", "contract.id"),
+        foreign_key("contract_quartier", "quartier_id", "quartier.id"),
         sa.PrimaryKeyConstraint("contract_id", "quartier_id", name=op.f("pk_contract_quartier")),
     )
     with op.batch_alter_table("contract_quartier", schema=None) as batch_op:

@@ -16,6 +16,7 @@ import sqlmodel
 from alembic import op
 
 import suivi.db
+from suivi.migrations.helpers import foreign_key
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -75,18 +76,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "year >= 2000 AND year <= 2100", name=op.f("ck_funding_line_year_range")
         ),
-        sa.ForeignKeyConstraint(
-            ["commitment_id"],
-            ["commitment.id"],
-            name=op.f("fk_funding_line_commitment_id_commitment"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_funding_line_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partner.id"], name=op.f("fk_funding_line_partner_id_partner")
-        ),
+        foreign_key("funding_line", "commitment_id", "commitment.id", ondelete="CASCADE"),
+        foreign_key("funding_line", "contract_id", "contract.id"),
+        foreign_key("funding_line", "partner_id", "partner.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_funding_line")),
     )
     with op.batch_alter_table("funding_line", schema=None) as batch_op:
@@ -109,12 +101,7 @@ def upgrade() -> None:
         sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("created_at", suivi.db.UTCDateTime(), nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_funding_payment_amount_positive")),
-        sa.ForeignKeyConstraint(
-            ["funding_line_id"],
-            ["funding_line.id"],
-            name=op.f("fk_funding_payment_funding_line_id_funding_line"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("funding_payment", "funding_line_id", "funding_line.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_funding_payment")),
     )
     with op.batch_alter_table("funding_payment", schema=None) as batch_op:
@@ -135,15 +122,8 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "kind IN ('justification_en_retard')", name=op.f("ck_funding_alert_kind_enum")
         ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_funding_alert_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["funding_line_id"],
-            ["funding_line.id"],
-            name=op.f("fk_funding_alert_funding_line_id_funding_line"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("funding_alert", "contract_id", "contract.id"),
+        foreign_key("funding_alert", "funding_line_id", "funding_line.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_funding_alert")),
     )
     with op.batch_alter_table("funding_alert", schema=None) as batch_op:

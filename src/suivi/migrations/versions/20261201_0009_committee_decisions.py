@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from suivi.migrations.helpers import foreign_key
 from suivi.migrations.helpers import replace_enum_check
 
 revision: str = "0009"
@@ -61,15 +62,8 @@ def upgrade() -> None:
         "meeting_participant",
         sa.Column("meeting_id", sa.Integer(), nullable=False),
         sa.Column("partner_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"],
-            ["meeting.id"],
-            name=op.f("fk_meeting_participant_meeting_id_meeting"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partner.id"], name=op.f("fk_meeting_participant_partner_id_partner")
-        ),
+        foreign_key("meeting_participant", "meeting_id", "meeting.id", ondelete="CASCADE"),
+        foreign_key("meeting_participant", "partner_id", "partner.id"),
         sa.PrimaryKeyConstraint("meeting_id", "partner_id", name=op.f("pk_meeting_participant")),
     )
     op.create_index(
@@ -88,12 +82,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "source IN ('rapport', 'libre')", name=op.f("ck_agenda_item_source_enum")
         ),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"],
-            ["meeting.id"],
-            name=op.f("fk_agenda_item_meeting_id_meeting"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("agenda_item", "meeting_id", "meeting.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agenda_item")),
     )
     op.create_index(op.f("ix_agenda_item_meeting_id"), "agenda_item", ["meeting_id"])
@@ -123,25 +112,11 @@ def upgrade() -> None:
             name=op.f("ck_decision_status_enum"),
         ),
         sa.CheckConstraint("number >= 1", name=op.f("ck_decision_number_positive")),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_decision_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"], ["meeting.id"], name=op.f("fk_decision_meeting_id_meeting")
-        ),
-        sa.ForeignKeyConstraint(
-            ["owner_partner_id"],
-            ["partner.id"],
-            name=op.f("fk_decision_owner_partner_id_partner"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["owner_contact_id"],
-            ["partner_contact.id"],
-            name=op.f("fk_decision_owner_contact_id_partner_contact"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["created_by_id"], ["user.id"], name=op.f("fk_decision_created_by_id_user")
-        ),
+        foreign_key("decision", "contract_id", "contract.id"),
+        foreign_key("decision", "meeting_id", "meeting.id"),
+        foreign_key("decision", "owner_partner_id", "partner.id"),
+        foreign_key("decision", "owner_contact_id", "partner_contact.id"),
+        foreign_key("decision", "created_by_id", "user.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decision")),
         sa.UniqueConstraint("meeting_id", "number", name="uq_decision_meeting_number"),
     )
@@ -157,12 +132,7 @@ def upgrade() -> None:
             "target_kind IN ('commitment', 'indicator', 'quartier')",
             name=op.f("ck_decision_link_target_kind_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["decision_id"],
-            ["decision.id"],
-            name=op.f("fk_decision_link_decision_id_decision"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("decision_link", "decision_id", "decision.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint(
             "decision_id", "target_kind", "target_id", name=op.f("pk_decision_link")
         ),
@@ -184,15 +154,8 @@ def upgrade() -> None:
             "new_status IS NULL OR new_status IN ('ouverte', 'en_cours', 'realisee', 'abandonnee')",
             name=op.f("ck_decision_update_new_status_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["decision_id"],
-            ["decision.id"],
-            name=op.f("fk_decision_update_decision_id_decision"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["user.id"], name=op.f("fk_decision_update_author_id_user")
-        ),
+        foreign_key("decision_update", "decision_id", "decision.id", ondelete="CASCADE"),
+        foreign_key("decision_update", "author_id", "user.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decision_update")),
     )
     op.create_index(op.f("ix_decision_update_decision_id"), "decision_update", ["decision_id"])
@@ -209,15 +172,8 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "kind IN ('decision_overdue')", name=op.f("ck_decision_alert_kind_enum")
         ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_decision_alert_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["decision_id"],
-            ["decision.id"],
-            name=op.f("fk_decision_alert_decision_id_decision"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("decision_alert", "contract_id", "contract.id"),
+        foreign_key("decision_alert", "decision_id", "decision.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decision_alert")),
     )
     op.create_index(

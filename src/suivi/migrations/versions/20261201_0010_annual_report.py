@@ -20,6 +20,7 @@ import sqlmodel
 from alembic import op
 
 import suivi.db
+from suivi.migrations.helpers import foreign_key
 from suivi.migrations.helpers import replace_enum_check
 from suivi.migrations.helpers import sqlite_foreign_keys_off
 
@@ -49,9 +50,7 @@ def upgrade() -> None:
         sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("created_at", suivi.db.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_conseil_citoyen_contract_id_contract")
-        ),
+        foreign_key("conseil_citoyen", "contract_id", "contract.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conseil_citoyen")),
         sa.UniqueConstraint("contract_id", "code", name="uq_conseil_citoyen_code"),
     )
@@ -64,11 +63,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["conseil_citoyen_id"],
-            ["conseil_citoyen.id"],
-            name=op.f("fk_conseil_citoyen_contact_conseil_citoyen_id_conseil_citoyen"),
-        ),
+        foreign_key("conseil_citoyen_contact", "conseil_citoyen_id", "conseil_citoyen.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conseil_citoyen_contact")),
         sa.UniqueConstraint("conseil_citoyen_id", "email", name="uq_conseil_citoyen_contact_email"),
     )
@@ -82,17 +77,13 @@ def upgrade() -> None:
         "conseil_citoyen_quartier",
         sa.Column("conseil_citoyen_id", sa.Integer(), nullable=False),
         sa.Column("quartier_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["conseil_citoyen_id"],
-            ["conseil_citoyen.id"],
-            name=op.f("fk_conseil_citoyen_quartier_conseil_citoyen_id_conseil_citoyen"),
+        foreign_key(
+            "conseil_citoyen_quartier",
+            "conseil_citoyen_id",
+            "conseil_citoyen.id",
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["quartier_id"],
-            ["quartier.id"],
-            name=op.f("fk_conseil_citoyen_quartier_quartier_id_quartier"),
-        ),
+        foreign_key("conseil_citoyen_quartier", "quartier_id", "quartier.id"),
         sa.PrimaryKeyConstraint(
             "conseil_citoyen_id", "quartier_id", name=op.f("pk_conseil_citoyen_quartier")
         ),
@@ -116,25 +107,10 @@ def upgrade() -> None:
             "status IN ('en_attente', 'publie', 'rejete')",
             name=op.f("ck_commitment_comment_status_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["user.id"], name=op.f("fk_commitment_comment_author_id_user")
-        ),
-        sa.ForeignKeyConstraint(
-            ["commitment_id"],
-            ["commitment.id"],
-            name=op.f("fk_commitment_comment_commitment_id_commitment"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["conseil_citoyen_id"],
-            ["conseil_citoyen.id"],
-            name=op.f("fk_commitment_comment_conseil_citoyen_id_conseil_citoyen"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["moderated_by_id"],
-            ["user.id"],
-            name=op.f("fk_commitment_comment_moderated_by_id_user"),
-        ),
+        foreign_key("commitment_comment", "author_id", "user.id"),
+        foreign_key("commitment_comment", "commitment_id", "commitment.id", ondelete="CASCADE"),
+        foreign_key("commitment_comment", "conseil_citoyen_id", "conseil_citoyen.id"),
+        foreign_key("commitment_comment", "moderated_by_id", "user.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commitment_comment")),
     )
     op.create_index(
@@ -150,17 +126,8 @@ def upgrade() -> None:
         "conseil_citoyen_member",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("conseil_citoyen_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["conseil_citoyen_id"],
-            ["conseil_citoyen.id"],
-            name=op.f("fk_conseil_citoyen_member_conseil_citoyen_id_conseil_citoyen"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user.id"],
-            name=op.f("fk_conseil_citoyen_member_user_id_user"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("conseil_citoyen_member", "conseil_citoyen_id", "conseil_citoyen.id"),
+        foreign_key("conseil_citoyen_member", "user_id", "user.id", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_conseil_citoyen_member")),
     )
     op.create_index(
@@ -188,14 +155,8 @@ def upgrade() -> None:
             "status IN ('brouillon', 'en_consultation', 'avis_recus', 'approuve', 'publie')",
             name=op.f("ck_annual_report_status_enum"),
         ),
-        sa.ForeignKeyConstraint(
-            ["contract_id"], ["contract.id"], name=op.f("fk_annual_report_contract_id_contract")
-        ),
-        sa.ForeignKeyConstraint(
-            ["report_file_id"],
-            ["report_file.id"],
-            name=op.f("fk_annual_report_report_file_id_report_file"),
-        ),
+        foreign_key("annual_report", "contract_id", "contract.id"),
+        foreign_key("annual_report", "report_file_id", "report_file.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_annual_report")),
         sa.UniqueConstraint("contract_id", "year", name="uq_annual_report_contract_year"),
     )
@@ -231,23 +192,12 @@ def upgrade() -> None:
             "(commune_id IS NULL) <> (conseil_citoyen_id IS NULL)",
             name=op.f("ck_annual_report_opinion_exactly_one_body"),
         ),
-        sa.ForeignKeyConstraint(
-            ["annual_report_id"],
-            ["annual_report.id"],
-            name=op.f("fk_annual_report_opinion_annual_report_id_annual_report"),
-            ondelete="CASCADE",
+        foreign_key(
+            "annual_report_opinion", "annual_report_id", "annual_report.id", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["commune_id"], ["commune.id"], name=op.f("fk_annual_report_opinion_commune_id_commune")
-        ),
-        sa.ForeignKeyConstraint(
-            ["conseil_citoyen_id"],
-            ["conseil_citoyen.id"],
-            name=op.f("fk_annual_report_opinion_conseil_citoyen_id_conseil_citoyen"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["entered_by_id"], ["user.id"], name=op.f("fk_annual_report_opinion_entered_by_id_user")
-        ),
+        foreign_key("annual_report_opinion", "commune_id", "commune.id"),
+        foreign_key("annual_report_opinion", "conseil_citoyen_id", "conseil_citoyen.id"),
+        foreign_key("annual_report_opinion", "entered_by_id", "user.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_annual_report_opinion")),
         sa.UniqueConstraint("annual_report_id", "commune_id", name="uq_opinion_report_commune"),
         sa.UniqueConstraint(
