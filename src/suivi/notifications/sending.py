@@ -47,7 +47,20 @@ class Sender:
         `deliver_all`, such as `respect_backoff` or `transport`); the counts of the run."""
         run_started_at = run_started_at or utcnow()
         planned = self.plan(engine, settings, as_of)
-        counts = deliver_all(
-            engine, settings, planned.messages, run_started_at=run_started_at, **delivery
-        )
-        return {**planned.counts, **counts}
+        return deliver_planned(engine, settings, planned, run_started_at=run_started_at, **delivery)
+
+
+def deliver_planned(
+    engine: Engine,
+    settings: Settings,
+    planned: Planned,
+    *,
+    run_started_at: datetime | None = None,
+    **delivery,
+) -> dict[str, int]:
+    """`planned`'s messages delivered one by one (`delivery`: the options of `deliver_all`,
+    such as `respect_backoff` or `transport`); its counts, then the delivery's."""
+    counts = deliver_all(
+        engine, settings, planned.messages, run_started_at=run_started_at or utcnow(), **delivery
+    )
+    return {**planned.counts, **counts}
