@@ -8,8 +8,6 @@ message is delivered in its own unit of work.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import Engine
 
 from suivi.annual.models import AnnualReport
@@ -18,12 +16,11 @@ from suivi.annual.service import recipients_of
 from suivi.config import Settings
 from suivi.contract.models import Contract
 from suivi.db import session_scope
-from suivi.db import utcnow
-from suivi.notifications.delivery import deliver_all
 from suivi.notifications.email import Attachment
 from suivi.notifications.email import OutgoingEmail
-from suivi.notifications.email import Transport
 from suivi.notifications.email import render_email
+from suivi.notifications.sending import Planned
+from suivi.notifications.sending import deliver_planned
 
 KIND = "annual_consultation"
 TEMPLATE = "annual_consultation"
@@ -78,23 +75,10 @@ def consultation_messages(
 
 
 def send_consultation(
-    engine: Engine,
-    settings: Settings,
-    report_id: int,
-    draft_pdf: bytes,
-    *,
-    run_started_at: datetime | None = None,
-    transport: Transport | None = None,
-    **options,
+    engine: Engine, settings: Settings, report_id: int, draft_pdf: bytes, **delivery
 ) -> dict[str, int]:
-    """Send (or send again what is left of) the consultation of one report."""
+    """Send (or send again what is left of) the consultation of one report (`delivery`: the
+    options of `deliver_planned`, such as `run_started_at` or `transport`)."""
     messages = consultation_messages(engine, settings, report_id, draft_pdf)
-    counts = deliver_all(
-        engine,
-        settings,
-        messages,
-        run_started_at=run_started_at or utcnow(),
-        transport=transport,
-        **options,
-    )
-    return {"messages": len(messages), **counts}
+    planned = Planned(messages, {"messages": len(messages)})
+    return deliver_planned(engine, settings, planned, **delivery)

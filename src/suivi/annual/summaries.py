@@ -5,7 +5,6 @@ personal), through the shared email layer (one delivery per contact and month)."
 from __future__ import annotations
 
 from datetime import date
-from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy import select
@@ -17,10 +16,10 @@ from suivi.config import Settings
 from suivi.contract.models import Contract
 from suivi.contract.models import Quartier
 from suivi.db import session_scope
-from suivi.db import utcnow
-from suivi.notifications.delivery import deliver_all
 from suivi.notifications.email import OutgoingEmail
 from suivi.notifications.email import render_email
+from suivi.notifications.sending import Planned
+from suivi.notifications.sending import Sender
 from suivi.public.service import quartier_detail
 
 KIND = "conseil_summary"
@@ -74,18 +73,11 @@ def conseil_messages(session, settings: Settings, as_of: date) -> list[OutgoingE
     return messages
 
 
-def send_conseil_summaries(
-    engine: Engine,
-    settings: Settings,
-    *,
-    as_of: date,
-    run_started_at: datetime | None = None,
-    **delivery,
-) -> dict[str, int]:
-    """The month's summaries to the conseils citoyens (`delivery`: the options of
-    `deliver_all`, such as `respect_backoff` or `transport`)."""
+def _planned(engine: Engine, settings: Settings, as_of: date) -> Planned:
     with session_scope(engine) as session:
         messages = conseil_messages(session, settings, as_of)
-    run_started_at = run_started_at or utcnow()
-    counts = deliver_all(engine, settings, messages, run_started_at=run_started_at, **delivery)
-    return {"contacts": len(messages), **counts}
+    return Planned(messages, {"contacts": len(messages)})
+
+
+# The month's summaries to the conseils citoyens.
+send_conseil_summaries = Sender(_planned)

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -77,11 +78,10 @@ def _date(text: str, what: str) -> date | None:
     text = text.strip()
     if not text:
         return None
-    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
     try:
-        if match:
-            day, month, year = (int(part) for part in match.groups())
-            return date(year, month, day)
+        # JJ/MM/AAAA as French spreadsheets write it, else ISO (AAAA-MM-JJ).
+        if "/" in text:
+            return datetime.strptime(text, "%d/%m/%Y").date()
         return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{what} « {text} » n’est pas une date (JJ/MM/AAAA).") from None

@@ -36,6 +36,7 @@ from suivi.finance.models import FundingLine
 from suivi.finance.models import FundingPayment
 from suivi.finance.rules import CENT
 from suivi.finance.rules import justification_due
+from suivi.records import view_of
 
 CPO_TARGET = Decimal("0.5")
 MEASURES = ("planned", "requested", "voted", "paid", "justified")
@@ -220,13 +221,12 @@ def funding_rollup(
                 result.cpo_voted += line.amount_voted
         if is_overdue(line, line_paid, as_of):
             result.overdue.append(
-                OverdueLine(
+                # The line gives its commitment id, partner, year and beneficiary.
+                view_of(
+                    OverdueLine,
+                    line,
                     line_id=line.id,
-                    commitment_id=commitment.id,
                     commitment_code=commitment.code,
-                    partner_id=line.partner_id,
-                    year=line.year,
-                    beneficiary_name=line.beneficiary_name,
                     amount_paid=line_paid,
                     due_on=justification_due(line.year),
                 )

@@ -30,6 +30,7 @@ from suivi.finance.rules import LineFacts
 from suivi.finance.rules import check_line
 from suivi.finance.rules import clean_amount
 from suivi.finance.rules import clean_line_fields
+from suivi.records import view_of
 from suivi.validation import InputError
 from suivi.validation import clean_text
 
@@ -74,29 +75,29 @@ def line_snapshot(session: Session, line: FundingLine) -> dict:
     return data
 
 
-def _audit_line(
+def _audited(
     session: Session, action: str, line: FundingLine, before: dict | None, actor_id, actor_label
-) -> None:
-    """The audit row of a change to `line`: its snapshot after, with its payments."""
+) -> FundingLine:
+    """`line`, with the audit row of its change: its snapshot after, with its payments."""
     after = line_snapshot(session, line)
     who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=line.contract_id)
     record_change(session, action, "funding_line", line, before, after, **who)
+    return line
+
+
+def _next_version(
+    session: Session, line: FundingLine, before: dict, actor_id, actor_label
+) -> FundingLine:
+    """`line` after a change to it or to its payments: a new version (a client still holding
+    the old one gets a 409), audited."""
+    line.version += 1
+    line.updated_at = utcnow()
+    session.add(line)
+    return _audited(session, "update", line, before, actor_id, actor_label)
 
 
 def facts_of(line: FundingLine, payments: list[tuple[date, Decimal]]) -> LineFacts:
-    return LineFacts(
-        year=line.year,
-        amount_requested=line.amount_requested,
-        amount_voted=line.amount_voted,
-        voted_on=line.voted_on,
-        overrun_reason=line.overrun_reason,
-        amount_justified=line.amount_justified,
-        justified_on=line.justified_on,
-        cpo=line.cpo,
-        cpo_first_year=line.cpo_first_year,
-        cpo_last_year=line.cpo_last_year,
-        payments=payments,
-    )
+    return view_of(LineFacts, line, payments=payments)
 
 
 def commitment_partner_ids(session: Session, commitment: Commitment) -> set[int]:
@@ -161,8 +162,7 @@ def create_line(
                 funding_line_id=line.id, paid_on=paid_on, amount=amount, reference=reference
             )
         )
-    _audit_line(session, "create", line, None, actor_id, actor_label)
-    return line
+    return _audited(session, "create", line, None, actor_id, actor_label)
 
 
 def update_line(
@@ -185,11 +185,7 @@ def update_line(
     for key, value in fields.items():
         setattr(line, key, value)
     check_line(facts_of(line, payments))
-    line.version = version + 1
-    line.updated_at = utcnow()
-    session.add(line)
-    _audit_line(session, "update", line, before, actor_id, actor_label)
-    return line
+    return _next_version(session, line, before, actor_id, actor_label)
 
 
 def add_payment(
@@ -210,10 +206,7 @@ def add_payment(
         funding_line_id=line.id, paid_on=paid_on, amount=amount, reference=reference
     )
     session.add(payment)
-    line.version += 1
-    line.updated_at = utcnow()
-    session.add(line)
-    _audit_line(session, "update", line, before, actor_id, actor_label)
+    _next_version(session, line, before, actor_id, actor_label)
     return payment
 
 

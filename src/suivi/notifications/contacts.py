@@ -76,6 +76,22 @@ def _audit(
     record_change(session, action, "partner_contact", contact, before, after, **who)
 
 
+def _saved(
+    session: Session,
+    action: str,
+    contact: PartnerContact,
+    before: dict | None,
+    contract_id: int | None,
+    actor_id: int | None,
+    actor_label: str,
+) -> PartnerContact:
+    """`contact` written (flushed, so a new one has its id) and its change audited."""
+    session.add(contact)
+    session.flush()
+    _audit(session, action, contact, before, contract_id, actor_id, actor_label)
+    return contact
+
+
 def _check(fields: dict) -> dict:
     clean = dict(fields)
     if "email" in clean:
@@ -101,13 +117,8 @@ def _email_taken(session: Session, partner_id: int, email: str, exclude_id: int 
 
 
 def list_contacts(session: Session, partner_id: int) -> list[PartnerContact]:
-    return list(
-        session.execute(
-            select(PartnerContact)
-            .where(PartnerContact.partner_id == partner_id)
-            .order_by(PartnerContact.id)
-        ).scalars()
-    )
+    query = select(PartnerContact).where(PartnerContact.partner_id == partner_id)
+    return list(session.scalars(query.order_by(PartnerContact.id)))
 
 
 def create_contact(
@@ -129,10 +140,7 @@ def create_contact(
         updated_at=now,
         **{key: clean[key] for key in CONTACT_FIELDS},
     )
-    session.add(contact)
-    session.flush()
-    _audit(session, "create", contact, None, partner.contract_id, actor_id, actor_label)
-    return contact
+    return _saved(session, "create", contact, None, partner.contract_id, actor_id, actor_label)
 
 
 def update_contact(
@@ -159,10 +167,7 @@ def update_contact(
     if resubscribe:
         contact.unsubscribed_at = None
     contact.updated_at = utcnow()
-    session.add(contact)
-    session.flush()
-    _audit(session, "update", contact, before, partner.contract_id, actor_id, actor_label)
-    return contact
+    return _saved(session, "update", contact, before, partner.contract_id, actor_id, actor_label)
 
 
 def delete_contact(
@@ -237,9 +242,7 @@ def _stop_summaries(
     before = contact_snapshot(contact)
     contact.unsubscribed_at = at
     contact.updated_at = at
-    session.add(contact)
-    session.flush()
-    _audit(session, "update", contact, before, contract_id, actor_id, actor_label)
+    _saved(session, "update", contact, before, contract_id, actor_id, actor_label)
 
 
 # -- fetch and authorise: one place for the API, the pages and the jobs (issue 16) ---------

@@ -61,7 +61,7 @@ class OutgoingEmail:
     (recipient + kind + ISO period, e.g. ``reminder:user:12:2026-W48``)."""
 
     dedup_key: str
-    kind: str  # one of suivi.notifications.models.DELIVERY_KINDS
+    kind: str  # one of suivi.codes.DELIVERY_KINDS
     period: str
     recipient: str
     subject: str

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
-from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy import select
@@ -37,7 +36,6 @@ from suivi.contract.models import Meeting
 from suivi.contract.models import Partner
 from suivi.contract.models import Quartier
 from suivi.db import session_scope
-from suivi.db import utcnow
 from suivi.governance.service import meeting_label
 from suivi.governance.service import overdue_decisions
 from suivi.indicators import review
@@ -45,9 +43,11 @@ from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.indicators.models import Measurement
 from suivi.labels import ROLE_LABELS
-from suivi.notifications.delivery import deliver_all
 from suivi.notifications.email import OutgoingEmail
 from suivi.notifications.email import render_email
+from suivi.notifications.sending import Planned
+from suivi.notifications.sending import Sender
+from suivi.records import view_of
 from suivi.scoping import measurement_commitment_condition
 
 REMINDER_ROLES = ("chef_de_projet", "partenaire")
@@ -172,16 +172,16 @@ def _due_items(
     for key, item in sorted(due.items(), key=lambda pair: pair[1].code):
         ev = item.evaluation
         commitment_code, partner = commitments[item.commitment_id]
-        items[key] = ReminderItem(
+        # The evaluation gives the freshness and the dates.
+        items[key] = view_of(
+            ReminderItem,
+            ev,
             indicator_id=key,
             code=item.code,
             name=item.name,
             commitment_code=commitment_code,
             partner=partner,
             quartier=quartiers.get(item.quartier_id, "") if item.quartier_id else "",
-            freshness=ev.freshness,
-            overdue_since=ev.overdue_since,
-            next_due=ev.next_due,
             days_late=(as_of - ev.overdue_since).days if ev.overdue_since else 0,
             url=indicator_url(settings, key),
         )
@@ -199,16 +199,16 @@ def _figure_items(session, settings, query, *, contract_id: int, as_of: date, ur
     for measurement, code, name, unit in rows:
         waiting = max(0, (as_of - measurement.entered_at.astimezone(settings.tz).date()).days)
         items.append(
-            FigureItem(
+            # The measurement gives its date, value and return reason.
+            view_of(
+                FigureItem,
+                measurement,
                 measurement_id=measurement.id,
                 code=code,
                 name=name,
                 unit=unit,
-                measured_on=measurement.measured_on,
-                value=measurement.value,
                 days_waiting=waiting,
                 escalated=waiting > escalate_after,
-                return_reason=measurement.return_reason,
                 url=url if url else indicator_url(settings, measurement.indicator_id),
             )
         )
@@ -420,19 +420,12 @@ def reminder_email(settings: Settings, digest: Digest, *, as_of: date) -> Outgoi
     )
 
 
-def send_reminders(
-    engine: Engine,
-    settings: Settings,
-    *,
-    as_of: date,
-    run_started_at: datetime | None = None,
-    **delivery,
-) -> dict[str, int]:
-    """Plan the week's digests (one read transaction), then deliver them one by one
-    (`delivery`: the options of `deliver_all`, such as `respect_backoff` or `transport`)."""
-    run_started_at = run_started_at or utcnow()
+def reminder_messages(engine: Engine, settings: Settings, as_of: date) -> Planned:
+    """The week's digests (one read transaction), one message per person."""
     with session_scope(engine) as session:
         digests = plan_reminders(session, settings, as_of=as_of)
     messages = [reminder_email(settings, digest, as_of=as_of) for digest in digests]
-    counts = deliver_all(engine, settings, messages, run_started_at=run_started_at, **delivery)
-    return {"recipients": len(messages), **counts}
+    return Planned(messages, {"recipients": len(messages)})
+
+
+send_reminders = Sender(reminder_messages)

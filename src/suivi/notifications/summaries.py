@@ -45,7 +45,6 @@ from suivi.contract.models import PartnerContact
 from suivi.contract.models import Quartier
 from suivi.contract.models import contract_quartier_ids
 from suivi.db import session_scope
-from suivi.db import utcnow
 from suivi.finance.rollups import overdue_justification_lines
 from suivi.formatting import format_date
 from suivi.formatting import format_month
@@ -61,7 +60,6 @@ from suivi.labels import PERFORMANCE_LABELS
 from suivi.labels import TONE_SEVERITY
 from suivi.labels import forecast_label
 from suivi.labels import tone
-from suivi.notifications.delivery import deliver_all
 from suivi.notifications.email import Attachment
 from suivi.notifications.email import OutgoingEmail
 from suivi.notifications.email import render_email
@@ -69,9 +67,12 @@ from suivi.notifications.jobs import run_sender
 from suivi.notifications.models import EmailDelivery
 from suivi.notifications.reminders import indicator_url
 from suivi.notifications.reminders import iso_week
+from suivi.notifications.sending import Planned
+from suivi.notifications.sending import Sender
 from suivi.progress import HEALTH_ORDER
 from suivi.progress import commitment_health
 from suivi.progress import rollup
+from suivi.records import view_of
 from suivi.reports.models import ReportFile
 
 log = logging.getLogger(__name__)
@@ -288,23 +289,18 @@ def _line(
 ) -> IndicatorLine:
     ev = item.evaluation
     final_year = item.spec.targets[-1][0].year if item.spec.targets else None
-    return IndicatorLine(
+    # The verdict's figures and dates come from the evaluation, the identity from the item.
+    return view_of(
+        IndicatorLine,
+        ev,
         id=item.id,
         code=item.code,
         name=item.name,
         unit=item.unit,
         commitment_code=commitment_code,
         quartier=quartiers.get(item.quartier_id, "") if item.quartier_id else "",
-        performance=ev.performance,
         performance_label=PERFORMANCE_LABELS[ev.performance],
-        freshness=ev.freshness,
         freshness_label=FRESHNESS_LABELS[ev.freshness],
-        actual=ev.actual,
-        expected=ev.expected,
-        progress=ev.progress,
-        measured_on=ev.measured_on,
-        next_due=ev.next_due,
-        overdue_since=ev.overdue_since,
         days_late=(as_of - ev.overdue_since).days if ev.overdue_since else 0,
         forecast_label=forecast_label(ev.forecast_status, final_year) if ev.forecast_status else "",
         url=indicator_url(settings, item.id),
@@ -344,9 +340,9 @@ def build_summary(
     for commitment in sorted(commitments, key=lambda c: c.code):
         health = commitment_health(i.evaluation for i in by_commitment[commitment.id])
         commitment_lines.append(
-            CommitmentLine(
-                code=commitment.code,
-                title=commitment.title,
+            view_of(
+                CommitmentLine,
+                commitment,
                 role="pilote" if commitment.lead_partner_id == partner.id else "co-partenaire",
                 status_label=LIFECYCLE_LABELS.get(commitment.status, commitment.status),
                 health=health.performance,
@@ -380,27 +376,26 @@ def build_summary(
             old, new = before.evaluation.performance, item.evaluation.performance
             if old != new:
                 changes.append(
-                    Change(
-                        code=line.code,
-                        name=line.name,
-                        commitment_code=line.commitment_code,
+                    view_of(
+                        Change,
+                        line,
                         before_label=PERFORMANCE_LABELS[old],
                         after_label=PERFORMANCE_LABELS[new],
                         better=TONE_SEVERITY[tone(new)] < TONE_SEVERITY[tone(old)],
-                        url=line.url,
                     )
                 )
         # Worse news first.
         changes.sort(key=lambda change: (change.better, change.code))
 
-    return PartnerSummary(
+    # The contact gives its `partner_id` and `unsubscribe_token`.
+    return view_of(
+        PartnerSummary,
+        contact,
         contact_id=contact.id,
         contact_name=contact.name,
         contact_email=contact.email,
         contact_role=contact.role,
         frequency=frequency,
-        unsubscribe_token=contact.unsubscribe_token,
-        partner_id=partner.id,
         partner_name=partner.name,
         contract_name=contract.name,
         is_demo=contract.is_demo,
@@ -451,19 +446,18 @@ def build_summary(
         ),
         changes=Short.of(changes),
         updated_since=updated_since,
-        next_meeting=MeetingInfo(
+        next_meeting=view_of(
+            MeetingInfo,
+            next_meeting,
             kind_label=MEETING_KIND_LABELS.get(next_meeting.kind, next_meeting.kind),
-            held_on=next_meeting.held_on,
-            title=next_meeting.title,
-            location=next_meeting.location,
         )
         if next_meeting
         else None,
         reports=tuple(
-            ReportLink(
+            view_of(
+                ReportLink,
+                report,
                 title=f"Rapport partenaire au {format_date(report.as_of)}",
-                as_of=report.as_of,
-                pages=report.pages,
                 url=report_url(settings, report.id),
             )
             for report in reports
@@ -752,17 +746,9 @@ def partner_report_attachment(
     )
 
 
-def send_partner_summaries(
-    engine: Engine,
-    settings: Settings,
-    *,
-    as_of: date,
-    run_started_at: datetime | None = None,
-    **delivery,
-) -> dict[str, int]:
-    """Plan the period's summaries (one read transaction), then deliver them one by one
-    (`delivery`: the options of `deliver_all`, such as `respect_backoff` or `transport`)."""
-    run_started_at = run_started_at or utcnow()
+def summary_messages(engine: Engine, settings: Settings, as_of: date) -> Planned:
+    """The period's summaries (one read transaction), one message per contact, each with
+    its partner's PDF report when `[summaries] attach_pdf` (rendered once per partner)."""
     with session_scope(engine) as session:
         summaries, empty = plan_summaries(session, settings, as_of=as_of)
     attachments: dict[int, tuple[Attachment, ...]] = {}
@@ -773,8 +759,10 @@ def send_partner_summaries(
                 partner_report_attachment(engine, settings, summary),
             )
         messages.append(summary_email(settings, summary, attachments.get(summary.partner_id, ())))
-    counts = deliver_all(engine, settings, messages, run_started_at=run_started_at, **delivery)
-    return {"contacts": len(messages), "without_commitments": empty, **counts}
+    return Planned(messages, {"contacts": len(messages), "without_commitments": empty})
+
+
+send_partner_summaries = Sender(summary_messages)
 
 
 @job("send_partner_summaries")
