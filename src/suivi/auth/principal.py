@@ -22,6 +22,7 @@ from suivi.auth.models import ApiToken
 from suivi.auth.models import User
 from suivi.auth.models import UserContract
 from suivi.auth.models import UserScope
+from suivi.records import view_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +134,10 @@ def principal_from_rows(user, memberships: Iterable[tuple], **credential) -> Pri
             partners.add(partner_id)
         if quartier_id is not None:
             quartiers.add(quartier_id)
-    return Principal(
+    return view_of(
+        Principal,
+        user,
         user_id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=user.role,
-        partner_id=user.partner_id,
         contract_ids=tuple(sorted(contracts)),
         scope_partner_ids=frozenset(partners),
         scope_quartier_ids=frozenset(quartiers),

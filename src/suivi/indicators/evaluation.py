@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from math import isfinite
+from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Date
@@ -50,6 +51,7 @@ from suivi.progress import evaluate_summary
 from suivi.progress import rollup
 from suivi.progress import rollup_by
 from suivi.progress import summarize
+from suivi.records import view_of
 from suivi.validation import MAX_ABS_NUMBER
 
 log = logging.getLogger(__name__)
@@ -186,14 +188,10 @@ def evaluate_indicators(
             _log_out_of_domain(indicator.code)
         else:
             evaluation = _verdict(indicator.code, evaluate, spec, readings, as_of)
-        result[indicator.id] = EvaluatedIndicator(
-            id=indicator.id,
-            code=indicator.code,
-            name=indicator.name,
-            unit=indicator.unit,
-            commitment_id=indicator.commitment_id,
+        result[indicator.id] = view_of(
+            EvaluatedIndicator,
+            indicator,
             commitment_status=status,
-            quartier_id=indicator.quartier_id,
             spec=spec,
             measurements=readings,
             evaluation=evaluation,
@@ -247,6 +245,21 @@ SELECT indicator_id, max(base) AS base, count(*) AS count, max(measured_on) AS l
 FROM points
 GROUP BY indicator_id
 """
+# The types of its result columns, in the order of its SELECT.
+_SUMMARY_COLUMNS = {
+    "indicator_id": Integer,
+    "base": Float,
+    "count": Integer,
+    "latest_on": Date,
+    "latest_value": Float,
+    "total": Float,
+    "sum_x": Integer,
+    "sum_xx": Integer,
+    "sum_dy": Float,
+    "sum_xdy": Float,
+    "shared_dates": Integer,
+    "bad": Integer,
+}
 
 _DAYS = {
     "sqlite": "CAST(julianday(m.measured_on) - julianday(i.baseline_date) AS INTEGER)",
@@ -332,20 +345,7 @@ def _sql_summaries(
     ).bindparams(bindparam("as_of", type_=Date))
     if "inactive" in params:
         statement = statement.bindparams(bindparam("inactive", expanding=True))
-    statement = statement.columns(
-        indicator_id=Integer,
-        base=Float,
-        count=Integer,
-        latest_on=Date,
-        latest_value=Float,
-        total=Float,
-        sum_x=Integer,
-        sum_xx=Integer,
-        sum_dy=Float,
-        sum_xdy=Float,
-        shared_dates=Integer,
-        bad=Integer,
-    )
+    statement = statement.columns(**_SUMMARY_COLUMNS)
     summaries: dict[int, MeasurementSummary] = {}
     shared_dates: set[int] = set()
     for (
@@ -462,13 +462,10 @@ def evaluate_summaries(
             else:
                 summary = summaries.get(row.id, _NO_MEASUREMENT)
             evaluation = _verdict(row.code, evaluate_summary, spec, summary, as_of)
-        result[row.id] = IndicatorVerdict(
-            id=row.id,
-            contract_id=row.contract_id,
-            code=row.code,
-            commitment_id=row.commitment_id,
+        result[row.id] = view_of(
+            IndicatorVerdict,
+            row,
             commitment_status=row.status,
-            quartier_id=row.quartier_id,
             spec=spec,
             summary=summary,
             evaluation=evaluation,
@@ -492,6 +489,22 @@ def evaluate_indicator(session: Session, indicator: Indicator, as_of: date) -> E
         _log_out_of_domain(indicator.code)
         raise ValueError("données invalides (valeur hors de ±1e12 ou non finie)")
     return evaluate(spec, readings, as_of)
+
+
+def commitment_links(session: Session, contract_id: int, *columns: Any) -> defaultdict[int, list]:
+    """The rows of a commitment's link table (its quartiers, its co-partners) for every
+    commitment of the contract, by commitment id: each row's value of `columns` (a tuple when
+    there are several), in the order of the columns."""
+    link = columns[0].class_
+    links: defaultdict[int, list] = defaultdict(list)
+    for commitment_id, *values in session.execute(
+        select(link.commitment_id, *columns)
+        .join(Commitment, Commitment.id == link.commitment_id)
+        .where(Commitment.contract_id == contract_id)
+        .order_by(link.commitment_id, *columns)
+    ):
+        links[commitment_id].append(values[0] if len(values) == 1 else tuple(values))
+    return links
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,20 +543,8 @@ def contract_rollups(
             select(Priority.id, Priority.parent_id).where(Priority.contract_id == contract_id)
         ).all()
     )
-    commitment_quartiers: dict[int, list[int]] = defaultdict(list)
-    co_partners: dict[int, list[int]] = defaultdict(list)
-    for commitment_id, quartier_id in session.execute(
-        select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id)
-        .join(Commitment, Commitment.id == CommitmentQuartier.commitment_id)
-        .where(Commitment.contract_id == contract_id)
-    ):
-        commitment_quartiers[commitment_id].append(quartier_id)
-    for commitment_id, partner_id in session.execute(
-        select(CommitmentPartner.commitment_id, CommitmentPartner.partner_id)
-        .join(Commitment, Commitment.id == CommitmentPartner.commitment_id)
-        .where(Commitment.contract_id == contract_id)
-    ):
-        co_partners[commitment_id].append(partner_id)
+    commitment_quartiers = commitment_links(session, contract_id, CommitmentQuartier.quartier_id)
+    co_partners = commitment_links(session, contract_id, CommitmentPartner.partner_id)
     commitment_info = {cid: (prio, lead) for cid, prio, lead in commitments}
 
     priority_pairs, quartier_pairs, partner_pairs = [], [], []

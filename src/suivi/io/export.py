@@ -63,7 +63,6 @@ from suivi.io.workbook import DIRECTION_CHOICES
 from suivi.io.workbook import FREQUENCY_CHOICES
 from suivi.io.workbook import FUNDING
 from suivi.io.workbook import FUNDING_CHOICES
-from suivi.io.workbook import INDICATOR_SHEET_KEYS
 from suivi.io.workbook import INDICATORS
 from suivi.io.workbook import LISTS_SHEET
 from suivi.io.workbook import MEASUREMENTS
@@ -167,6 +166,25 @@ def _conditions(principal) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return scoping.commitment_condition(principal), scoping.partner_condition(principal)
 
 
+def sheet_row(sheet: SheetSpec, record: object, **given: Any) -> dict[str, Any]:
+    """One row of `sheet`: each column's value from `given`, else from `record`'s attribute
+    named as the column's key (the sheets name their columns after the models' fields)."""
+    return {
+        column.key: given[column.key] if column.key in given else getattr(record, column.key)
+        for column in sheet.columns
+    }
+
+
+def _rows(session: Session, query, sheet: SheetSpec) -> Table:
+    """The rows of a query that selects `sheet`'s columns, in their order."""
+    keys = [column.key for column in sheet.columns]
+    return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+
+
+def _codes_by_id(session: Session, model, condition) -> dict[int, str]:
+    return dict(session.execute(select(model.id, model.code).where(condition)).all())
+
+
 def _partners(session: Session, contract_id: int, condition) -> Table:
     query = (
         select(Partner, Commune.insee)
@@ -175,15 +193,7 @@ def _partners(session: Session, contract_id: int, condition) -> Table:
         .order_by(Partner.code)
     )
     return [
-        {
-            "code": partner.code,
-            "name": partner.name,
-            "kind": partner.kind,
-            "is_signatory": partner.is_signatory,
-            "siren": partner.siren,
-            "commune": insee,
-        }
-        for partner, insee in session.execute(query)
+        sheet_row(PARTNERS, partner, commune=insee) for partner, insee in session.execute(query)
     ]
 
 
@@ -203,12 +213,12 @@ def _quartiers(session: Session, contract_id: int) -> Table:
         .order_by(Quartier.code)
     )
     return [
-        {
-            "code": quartier.code,
-            "name": quartier.name,
-            "communes": tuple(communes[quartier.id]),
-            "in_contract": quartier.id in flagged,
-        }
+        sheet_row(
+            QUARTIERS,
+            quartier,
+            communes=tuple(communes[quartier.id]),
+            in_contract=quartier.id in flagged,
+        )
         for quartier in session.scalars(query)
     ]
 
@@ -223,13 +233,7 @@ def _priorities(session: Session, contract_id: int) -> Table:
     )
     code_of = {priority.id: priority.code for priority in rows}
     return [
-        {
-            "code": priority.code,
-            "title": priority.title,
-            "parent": code_of.get(priority.parent_id),
-            "domain": priority.domain,
-        }
-        for priority in rows
+        sheet_row(PRIORITIES, priority, parent=code_of.get(priority.parent_id)) for priority in rows
     ]
 
 
@@ -251,18 +255,13 @@ def _commitments(session: Session, contract_id: int, condition) -> Table:
         .order_by(Commitment.code)
     )
     return [
-        {
-            "code": commitment.code,
-            "title": commitment.title,
-            "description": commitment.description,
-            "lead": lead,
-            "priority": priority,
-            "start_date": commitment.start_date,
-            "end_date": commitment.end_date,
-            "status": commitment.status,
-            "funding_type": commitment.funding_type,
-            "quartiers": tuple(quartiers[commitment.id]),
-        }
+        sheet_row(
+            COMMITMENTS,
+            commitment,
+            lead=lead,
+            priority=priority,
+            quartiers=tuple(quartiers[commitment.id]),
+        )
         for commitment, lead, priority in session.execute(query)
     ]
 
@@ -272,26 +271,22 @@ def _co_partners(session: Session, contract_id: int, condition) -> Table:
         select(Commitment.code, Partner.code, CommitmentPartner.share)
         .join(Commitment, Commitment.id == CommitmentPartner.commitment_id)
         .join(Partner, Partner.id == CommitmentPartner.partner_id)
-        .where(Commitment.contract_id == contract_id, condition)
-        .order_by(Commitment.code, Partner.code)
     )
-    return [
-        {"commitment": commitment, "partner": partner, "share": float(share)}
-        for commitment, partner, share in session.execute(query)
-    ]
+    return _commitment_rows(session, CO_PARTNERS, query, Partner.code, contract_id, condition)
 
 
 def _amounts(session: Session, contract_id: int, condition) -> Table:
-    query = (
-        select(Commitment.code, CommitmentAmount.year, CommitmentAmount.amount)
-        .join(Commitment, Commitment.id == CommitmentAmount.commitment_id)
-        .where(Commitment.contract_id == contract_id, condition)
-        .order_by(Commitment.code, CommitmentAmount.year)
+    query = select(Commitment.code, CommitmentAmount.year, CommitmentAmount.amount).join(
+        Commitment, Commitment.id == CommitmentAmount.commitment_id
     )
-    return [
-        {"commitment": commitment, "year": year, "amount": float(amount)}
-        for commitment, year, amount in session.execute(query)
-    ]
+    return _commitment_rows(session, AMOUNTS, query, CommitmentAmount.year, contract_id, condition)
+
+
+def _commitment_rows(session: Session, sheet, query, then_by, contract_id, condition) -> Table:
+    """`sheet`'s rows from `query` (a commitment's code, then its rows' columns) for the
+    contract's commitments that pass `condition`, by commitment code, then `then_by`."""
+    query = query.where(Commitment.contract_id == contract_id, condition)
+    return _rows(session, query.order_by(Commitment.code, then_by), sheet)
 
 
 def _indicators(session: Session, contract_id: int, condition) -> Table:
@@ -304,23 +299,7 @@ def _indicators(session: Session, contract_id: int, condition) -> Table:
         .order_by(Indicator.code)
     )
     return [
-        {
-            "code": indicator.code,
-            "commitment": commitment,
-            "quartier": quartier,
-            "name": indicator.name,
-            "unit": indicator.unit,
-            "source": indicator.source,
-            "direction": indicator.direction,
-            "cumulative": indicator.cumulative,
-            "frequency": indicator.frequency,
-            "tolerance": indicator.tolerance,
-            "grace_days": indicator.grace_days,
-            "baseline_value": indicator.baseline_value,
-            "baseline_date": indicator.baseline_date,
-            **{key: getattr(indicator, key) for key in INDICATOR_SHEET_KEYS},
-            "data_owner": owner,
-        }
+        sheet_row(INDICATORS, indicator, commitment=commitment, quartier=quartier, data_owner=owner)
         for indicator, commitment, quartier, owner in session.execute(query)
     ]
 
@@ -353,15 +332,11 @@ def _targets(session: Session, contract_id: int, condition) -> Table:
 
 def _measurements(session: Session, contract_id: int, condition) -> Table:
     # Current readings only: superseded ones stay in the database as history.
+    # Columns, not ORM objects (the largest sheet): after the indicator's code, the sheet's
+    # columns are the measurement's fields of the same names.
+    fields = [getattr(Measurement, column.key) for column in MEASUREMENTS.columns[1:]]
     query = (
-        select(
-            Indicator.code,
-            Measurement.measured_on,
-            Measurement.value,
-            Measurement.comment,
-            Measurement.evidence_url,
-            Measurement.correction_reason,
-        )
+        select(Indicator.code, *fields)
         .join(Indicator, Indicator.id == Measurement.indicator_id)
         .join(Commitment, Commitment.id == Indicator.commitment_id)
         .where(
@@ -371,8 +346,7 @@ def _measurements(session: Session, contract_id: int, condition) -> Table:
         )
         .order_by(Indicator.code, Measurement.measured_on, Measurement.id)
     )
-    keys = ("indicator", "measured_on", "value", "comment", "evidence_url", "correction_reason")
-    return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+    return _rows(session, query, MEASUREMENTS)
 
 
 def _decisions(session: Session, contract_id: int, principal) -> Table:
@@ -383,23 +357,11 @@ def _decisions(session: Session, contract_id: int, principal) -> Table:
         from suivi import scoping
 
         condition = scoping.decision_condition(principal)
-    codes: dict[str, dict[int, str]] = {
-        "commitment": dict(
-            session.execute(
-                select(Commitment.id, Commitment.code).where(Commitment.contract_id == contract_id)
-            ).all()
-        ),
-        "indicator": dict(
-            session.execute(
-                select(Indicator.id, Indicator.code).where(Indicator.contract_id == contract_id)
-            ).all()
-        ),
-        "quartier": dict(
-            session.execute(
-                select(Quartier.id, Quartier.code).where(
-                    Quartier.id.in_(contract_quartier_ids(contract_id))
-                )
-            ).all()
+    codes = {
+        "commitment": _codes_by_id(session, Commitment, Commitment.contract_id == contract_id),
+        "indicator": _codes_by_id(session, Indicator, Indicator.contract_id == contract_id),
+        "quartier": _codes_by_id(
+            session, Quartier, Quartier.id.in_(contract_quartier_ids(contract_id))
         ),
     }
     links: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -419,20 +381,16 @@ def _decisions(session: Session, contract_id: int, principal) -> Table:
         .order_by(Meeting.held_on, Meeting.kind, Decision.number)
     )
     return [
-        {
-            "meeting_kind": kind,
-            "meeting_on": held_on,
-            "number": decision.number,
-            "text": decision.text,
-            "kind": decision.kind,
-            "status": decision.status,
-            "owner": owner,
-            "due_on": decision.due_on,
-            "commitments": tuple(sorted(links[decision.id]["commitment"])),
-            "indicators": tuple(sorted(links[decision.id]["indicator"])),
-            "quartiers": tuple(sorted(links[decision.id]["quartier"])),
-            "avenant_reference": decision.avenant_reference,
-        }
+        sheet_row(
+            DECISIONS,
+            decision,
+            meeting_kind=kind,
+            meeting_on=held_on,
+            owner=owner,
+            commitments=tuple(sorted(links[decision.id]["commitment"])),
+            indicators=tuple(sorted(links[decision.id]["indicator"])),
+            quartiers=tuple(sorted(links[decision.id]["quartier"])),
+        )
         for decision, kind, held_on, owner in session.execute(query)
     ]
 
@@ -459,32 +417,14 @@ def _funding(session: Session, contract_id: int, principal) -> Table:
         .where(FundingLine.contract_id == contract_id, condition)
         .order_by(Commitment.code, Partner.code, FundingLine.year, FundingLine.beneficiary_name)
     )
-    money = ("amount_requested", "amount_voted", "amount_justified")
-    texts = (
-        "vote_reference",
-        "overrun_reason",
-        "beneficiary_name",
-        "beneficiary_siret",
-        "beneficiary_rna",
-        "dauphin_number",
-    )
     return [
-        {
-            "commitment": commitment,
-            "partner": partner,
-            "year": line.year,
-            "funding_type": line.funding_type,
-            **{key: getattr(line, key) for key in money},
-            **{key: getattr(line, key) for key in texts},
-            "voted_on": line.voted_on,
-            "justified_on": line.justified_on,
-            "payments": payments_text(
-                [(p.paid_on, p.amount, p.reference) for p in payments[line.id]]
-            ),
-            "cpo": line.cpo,
-            "cpo_first_year": line.cpo_first_year,
-            "cpo_last_year": line.cpo_last_year,
-        }
+        sheet_row(
+            FUNDING,
+            line,
+            commitment=commitment,
+            partner=partner,
+            payments=payments_text([(p.paid_on, p.amount, p.reference) for p in payments[line.id]]),
+        )
         for line, commitment, partner in session.execute(query)
     ]
 

@@ -37,6 +37,7 @@ from suivi.contract.models import contract_quartier_ids
 from suivi.governance.service import TargetLine
 from suivi.governance.service import revision_steps
 from suivi.governance.service import target_line
+from suivi.indicators.evaluation import commitment_links
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.indicators.models import Target
@@ -74,179 +75,170 @@ def _field(name, type_, title, description, required=False, **constraints) -> di
     return spec
 
 
+# One constructor per field type, so that each field below says only its name, title,
+# description (none by default) and constraints.
+def _string(name, title, description="", **constraints) -> dict:
+    return _field(name, "string", title, description, **constraints)
+
+
+def _number(name, title, description="", **constraints) -> dict:
+    return _field(name, "number", title, description, **constraints)
+
+
+def _integer(name, title, description="", **constraints) -> dict:
+    return _field(name, "integer", title, description, **constraints)
+
+
+def _date(name, title, description="", **constraints) -> dict:
+    return _field(name, "date", title, description, **constraints)
+
+
+def _boolean(name, title, description="", **constraints) -> dict:
+    return _field(name, "boolean", title, description, **constraints)
+
+
 FIELDS: tuple[dict, ...] = (
-    _field("code_contrat", "string", "Code du contrat", "Code du contrat de ville.", True),
-    _field(
+    _string("code_contrat", "Code du contrat", "Code du contrat de ville.", required=True),
+    _boolean(
         "donnees_fictives",
-        "boolean",
         "Données fictives",
         "true si les données sont inventées (démonstration).",
-        True,
+        required=True,
     ),
-    _field("code_engagement", "string", "Code de l'engagement", "Code stable.", True),
-    _field("intitule_engagement", "string", "Intitulé de l'engagement", "", True),
-    _field(
+    _string("code_engagement", "Code de l'engagement", "Code stable.", required=True),
+    _string("intitule_engagement", "Intitulé de l'engagement", required=True),
+    _string(
         "statut_engagement",
-        "string",
         "Statut",
         "Cycle de vie de l'engagement.",
-        True,
+        required=True,
         enum=list(LIFECYCLE_LABELS.values()),
     ),
-    _field(
+    _string(
         "type_financement",
-        "string",
         "Type de financement",
-        "",
-        True,
+        required=True,
         enum=list(FUNDING_TYPE_LABELS.values()),
     ),
-    _field("code_orientation", "string", "Orientation", "Code de l'orientation du contrat.", True),
-    _field("code_partenaire_pilote", "string", "Code du partenaire pilote", "", True),
-    _field("partenaire_pilote", "string", "Partenaire pilote", "", True),
-    _field(
+    _string("code_orientation", "Orientation", "Code de l'orientation du contrat.", required=True),
+    _string("code_partenaire_pilote", "Code du partenaire pilote", required=True),
+    _string("partenaire_pilote", "Partenaire pilote", required=True),
+    _string(
         "siren_partenaire_pilote",
-        "string",
         "SIREN du partenaire pilote",
         "Numéro SIREN quand il est connu.",
         pattern="[0-9]{9}",
     ),
-    _field(
+    _number(
         "montant_total_engage",
-        "number",
         "Montant total engagé (€)",
         "Somme des montants annuels de l'engagement (tous partenaires).",
-        True,
+        required=True,
         minimum=0,
     ),
-    _field(
+    _string(
         "perimetre",
-        "string",
         "Périmètre de la valeur",
         "quartier : indicateur propre au quartier ; engagement : valeur de l'engagement, "
         "répétée pour chacun de ses quartiers ; contrat : tout le contrat.",
-        True,
+        required=True,
         enum=list(SCOPES),
     ),
-    _field(
+    _string(
         "code_qpv",
-        "string",
         "Code QPV",
         "Code officiel du quartier prioritaire (vide pour tout le contrat).",
         pattern=QPV_PATTERN,
     ),
-    _field("nom_qpv", "string", "Nom du quartier", ""),
-    _field(
+    _string("nom_qpv", "Nom du quartier"),
+    _string(
         "codes_insee",
-        "string",
         "Codes INSEE des communes",
         "Codes INSEE des communes du quartier, séparés par « | ».",
         pattern=f"{INSEE_PATTERN}(\\|{INSEE_PATTERN})*",
     ),
-    _field("code_indicateur", "string", "Code de l'indicateur", ""),
-    _field("indicateur", "string", "Indicateur", ""),
-    _field("unite", "string", "Unité", ""),
-    _field("sens", "string", "Sens attendu", "", enum=list(DIRECTION_LABELS.values())),
-    _field("cumulatif", "boolean", "Indicateur cumulatif", ""),
-    _field("valeur_reference", "number", "Valeur de référence", ""),
-    _field("date_reference", "date", "Date de la valeur de référence", ""),
-    _field(
+    _string("code_indicateur", "Code de l'indicateur"),
+    _string("indicateur", "Indicateur"),
+    _string("unite", "Unité"),
+    _string("sens", "Sens attendu", enum=list(DIRECTION_LABELS.values())),
+    _boolean("cumulatif", "Indicateur cumulatif"),
+    _number("valeur_reference", "Valeur de référence"),
+    _date("date_reference", "Date de la valeur de référence"),
+    _number(
         "valeur_actuelle",
-        "number",
         "Valeur actuelle",
         "Dernière valeur (cumul depuis la référence pour un indicateur cumulatif).",
     ),
-    _field("date_valeur", "date", "Date de la valeur actuelle", ""),
-    _field("cible_finale", "number", "Cible finale", ""),
-    _field("date_cible_finale", "date", "Date de la cible finale", ""),
+    _date("date_valeur", "Date de la valeur actuelle"),
+    _number("cible_finale", "Cible finale"),
+    _date("date_cible_finale", "Date de la cible finale"),
     # Original vs revised (suivi.governance): the final target above is the one in force.
-    _field(
+    _number(
         "cible_finale_initiale",
-        "number",
         "Cible finale initiale",
         "Cible finale du contrat signé, avant toute révision (égale à la cible finale si "
         "elle n'a pas été révisée).",
     ),
-    _field(
+    _string(
         "decision_revision_cible",
-        "string",
         "Décision de révision de la cible",
         "Décision du comité qui a révisé la cible finale (vide si non révisée).",
     ),
-    _field(
+    _string(
         "avenant_revision_cible",
-        "string",
         "Avenant de révision de la cible",
         "Avenant au contrat qui porte la révision de la cible finale (vide si aucun).",
     ),
-    _field(
+    _number(
         "avancement",
-        "number",
         "Avancement",
         "(valeur actuelle − référence) / (cible finale − référence), non borné.",
     ),
-    _field(
+    _string(
         "situation",
-        "string",
         "Situation",
         "Appréciation par rapport à la trajectoire.",
         enum=list(PERFORMANCE_LABELS.values()),
     ),
-    _field("date_situation", "date", "Date d'appréciation", "Date de calcul.", True),
+    _date("date_situation", "Date d'appréciation", "Date de calcul.", required=True),
     # The indicator's reference sheet (fiche indicateur).
-    _field("definition", "string", "Définition de l'indicateur", ""),
-    _field("formule", "string", "Formule de calcul", ""),
-    _field(
-        "taux",
-        "boolean",
-        "Indicateur exprimé en taux",
-        "true : un taux (numérateur / dénominateur).",
-    ),
-    _field("numerateur", "string", "Numérateur", "Pour un taux."),
-    _field("denominateur", "string", "Dénominateur", "Pour un taux."),
-    _field("source", "string", "Source", ""),
-    _field("producteur", "string", "Producteur de la donnée", ""),
-    _field(
+    _string("definition", "Définition de l'indicateur"),
+    _string("formule", "Formule de calcul"),
+    _boolean("taux", "Indicateur exprimé en taux", "true : un taux (numérateur / dénominateur)."),
+    _string("numerateur", "Numérateur", "Pour un taux."),
+    _string("denominateur", "Dénominateur", "Pour un taux."),
+    _string("source", "Source"),
+    _string("producteur", "Producteur de la donnée"),
+    _integer(
         "delai_publication_jours",
-        "integer",
         "Délai de publication (jours)",
         "Jours entre la fin de la période et la publication de la valeur.",
         minimum=0,
     ),
-    _field(
-        "ventilations",
-        "string",
-        "Ventilations disponibles",
-        "",
-        enum=list(BREAKDOWN_LABELS.values()),
-    ),
-    _field(
+    _string("ventilations", "Ventilations disponibles", enum=list(BREAKDOWN_LABELS.values())),
+    _string(
         "regle_agregation",
-        "string",
         "Règle d'agrégation entre quartiers",
         "Comment les valeurs des quartiers se combinent : un taux ne s'additionne jamais.",
         enum=list(AGGREGATION_LABELS.values()),
     ),
-    _field("ponderation", "string", "Pondération", "Pour une moyenne pondérée."),
-    _field(
+    _string("ponderation", "Pondération", "Pour une moyenne pondérée."),
+    _string(
         "comparabilite",
-        "string",
         "Comparabilité dans le temps",
         "Une statistique non comparable d'une année sur l'autre n'a pas de projection.",
         enum=list(COMPARABILITY_LABELS.values()),
     ),
-    _field(
+    _number(
         "marge",
-        "number",
         "Marge (précision)",
         "Précision de l'indicateur dans son unité : un écart à la trajectoire qui ne la "
         "dépasse pas n'est pas un écart.",
         minimum=0,
     ),
-    _field("justification_marge", "string", "Justification de la marge", ""),
-    _field(
+    _string("justification_marge", "Justification de la marge"),
+    _string(
         "responsable_donnee",
-        "string",
         "Organisme responsable de la donnée",
         "Le partenaire dont un contact est responsable de la donnée (pas de donnée "
         "personnelle publiée).",
@@ -291,13 +283,7 @@ def opendata_rows(session: Session, contract_id: int, as_of: date) -> list[dict[
     partners = {
         p.id: p for p in session.scalars(select(Partner).where(Partner.contract_id == contract_id))
     }
-    commitment_quartiers: dict[int, list[int]] = defaultdict(list)
-    for commitment_id, quartier_id in session.execute(
-        select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id)
-        .join(Commitment, Commitment.id == CommitmentQuartier.commitment_id)
-        .where(Commitment.contract_id == contract_id)
-    ):
-        commitment_quartiers[commitment_id].append(quartier_id)
+    commitment_quartiers = commitment_links(session, contract_id, CommitmentQuartier.quartier_id)
     totals = dict(
         session.execute(
             select(CommitmentAmount.commitment_id, func.sum(CommitmentAmount.amount))

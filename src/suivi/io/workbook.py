@@ -548,15 +548,20 @@ def _as_date(raw: Any) -> date:
     if isinstance(raw, date):
         return raw
     if isinstance(raw, str):
-        match = _DATE_FR.match(raw)
         try:
-            if match:
-                day, month, year = (int(part) for part in match.groups())
-                return date(year, month, day)
-            return date.fromisoformat(raw)
+            return parse_day(raw)
         except ValueError:
             pass
     raise CellError(f"{quote(raw)} n'est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ)")
+
+
+def parse_day(text: str) -> date:
+    """A date written JJ/MM/AAAA (the French way) or AAAA-MM-JJ; ValueError otherwise."""
+    french = _DATE_FR.match(text)
+    if french is None:
+        return date.fromisoformat(text)
+    day, month, year = (int(part) for part in french.groups())
+    return date(year, month, day)
 
 
 _TRUE = {"oui", "o", "vrai", "true", "1", "x", "yes"}

@@ -56,6 +56,7 @@ from suivi.governance.service import decision_reference
 from suivi.governance.service import previous_meeting_follow_up
 from suivi.indicators import review
 from suivi.indicators.evaluation import EvaluatedIndicator
+from suivi.indicators.evaluation import commitment_links
 from suivi.indicators.evaluation import evaluate_indicators
 from suivi.indicators.models import Indicator
 from suivi.indicators.models import Target
@@ -79,6 +80,7 @@ from suivi.progress import Health
 from suivi.progress import Rollup
 from suivi.progress import commitment_health
 from suivi.progress import rollup
+from suivi.records import view_of
 from suivi.reports.models import ReportFile
 
 __all__ = [
@@ -156,17 +158,7 @@ class ContractInfo:
 
     @classmethod
     def of(cls, contract: Contract) -> ContractInfo:
-        return cls(
-            id=contract.id,
-            code=contract.code,
-            name=contract.name,
-            territory=contract.territory,
-            signed_on=contract.signed_on,
-            term_start=contract.term_start,
-            term_end=contract.term_end,
-            midterm_review_on=contract.midterm_review_on,
-            is_demo=contract.is_demo,
-        )
+        return view_of(cls, contract)
 
 
 @dataclass
@@ -636,24 +628,13 @@ def _load(session: Session, contract_id: int) -> _Data:
         .scalars()
         .all()
     }
-    co_partners: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for cid, pid, share in session.execute(
-        select(
-            CommitmentPartner.commitment_id, CommitmentPartner.partner_id, CommitmentPartner.share
-        )
-        .join(Commitment, Commitment.id == CommitmentPartner.commitment_id)
-        .where(Commitment.contract_id == contract_id)
-        .order_by(CommitmentPartner.commitment_id, CommitmentPartner.partner_id)
-    ):
-        co_partners[cid].append((pid, Decimal(share)))
-    commitment_quartiers: dict[int, list[int]] = defaultdict(list)
-    for cid, qid in session.execute(
-        select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id)
-        .join(Commitment, Commitment.id == CommitmentQuartier.commitment_id)
-        .where(Commitment.contract_id == contract_id)
-        .order_by(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id)
-    ):
-        commitment_quartiers[cid].append(qid)
+    co_partners = {
+        cid: [(pid, Decimal(share)) for pid, share in shares]
+        for cid, shares in commitment_links(
+            session, contract_id, CommitmentPartner.partner_id, CommitmentPartner.share
+        ).items()
+    }
+    commitment_quartiers = commitment_links(session, contract_id, CommitmentQuartier.quartier_id)
     amounts: dict[int, dict[int, Decimal]] = defaultdict(dict)
     for cid, year, amount in session.execute(
         select(CommitmentAmount.commitment_id, CommitmentAmount.year, CommitmentAmount.amount)
@@ -801,15 +782,9 @@ def build_report_context(
         rows = rows_by_commitment.get(cid, [])
         priority = data.priorities[c.priority_id]
         blocks.append(
-            CommitmentBlock(
-                id=c.id,
-                code=c.code,
-                title=c.title,
-                description=c.description,
-                status=c.status,
-                funding_type=c.funding_type,
-                start_date=c.start_date,
-                end_date=c.end_date,
+            view_of(
+                CommitmentBlock,
+                c,
                 lead=data.partners[c.lead_partner_id].name,
                 lead_id=c.lead_partner_id,
                 co_partners=[
@@ -1043,11 +1018,9 @@ def _priority_rows(data: _Data, blocks: list[CommitmentBlock]) -> list[PriorityR
 
 def _priority_row(priority: Priority, depth: int, by_priority) -> PriorityRow:
     roll = _rollup_of(by_priority.get(priority.id, ()))
-    return PriorityRow(
-        id=priority.id,
-        code=priority.code,
-        title=priority.title,
-        description=priority.description,
+    return view_of(
+        PriorityRow,
+        priority,
         depth=depth,
         rollup=roll,
         bar=charts.status_bar(
@@ -1532,13 +1505,9 @@ def _procedure(session: Session, contract_id: int, year: int) -> AnnualProcedure
     ).scalar_one_or_none()
     if report is None or report.status == "brouillon":
         return None
-    return AnnualProcedure(
-        status=report.status,
-        consultation_opened_on=report.consultation_opened_on,
-        deadline=report.deadline,
-        deliberation_on=report.deliberation_on,
-        deliberation_ref=report.deliberation_ref,
-        observations_response=report.observations_response,
+    return view_of(
+        AnnualProcedure,
+        report,
         opinions=[
             OpinionRow(
                 o.body_name,

@@ -30,6 +30,7 @@ from suivi.governance.service import target_line
 from suivi.indicators.models import Indicator
 from suivi.indicators.models import Target
 from suivi.io.safe_text import csv_text
+from suivi.records import view_of
 from suivi.reports.context import ContractInfo
 from suivi.reports.context import ReportError
 from suivi.reports.models import MIDTERM_KIND
@@ -131,10 +132,9 @@ def _shown_line(lines: list[TargetLine]) -> TargetLine | None:
 def _row(indicator: Indicator, commitment: Commitment, lines, priority, partner) -> MidtermRow:
     line = _shown_line(lines)
     last = line.steps[-1] if line and line.steps else None
-    return MidtermRow(
-        code=indicator.code,
-        name=indicator.name,
-        unit=indicator.unit,
+    return view_of(
+        MidtermRow,
+        indicator,
         commitment_code=commitment.code,
         priority=priority,
         partner=partner,
