@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from typing import Any
+from typing import TypeVar
 from urllib.parse import quote
 from urllib.parse import urlencode
 
@@ -235,7 +236,7 @@ CsrfField = Annotated[str | None, Form(alias=CSRF_FORM_FIELD)]
 
 
 class PostedForm(BaseModel):
-    """The fields a page's form posts (a route takes `Annotated[TheForm, Form()]`), with the
+    """The fields a page's form posts (a route takes `form: Posted[TheForm]`), with the
     hidden CSRF token that every form changing something carries (`Page.check_csrf`)."""
 
     csrf_token: str | None = None
@@ -243,6 +244,11 @@ class PostedForm(BaseModel):
     def values(self) -> dict[str, Any]:
         """The fields as typed (to save them, or to show the form again), without the token."""
         return self.model_dump(exclude={"csrf_token"})
+
+
+AnyPostedForm = TypeVar("AnyPostedForm", bound=PostedForm)
+# A route's form parameter: `form: Posted[TheForm]` reads TheForm's fields from the body.
+Posted = Annotated[AnyPostedForm, Form()]
 
 
 def check_csrf(request: Request, form_token: str | None) -> None:
