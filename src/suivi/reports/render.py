@@ -117,13 +117,10 @@ def _environment(templates_dir: str) -> jinja2.Environment:
         forecast_label=labels.forecast_label,
         PERFORMANCES=PERFORMANCES,
         FRESHNESSES=FRESHNESSES,
-        PERFORMANCE_LABELS=labels.PERFORMANCE_LABELS,
-        FRESHNESS_LABELS=labels.FRESHNESS_LABELS,
-        FUNDING_TYPE_LABELS=labels.FUNDING_TYPE_LABELS,
-        LIFECYCLE_LABELS=labels.LIFECYCLE_LABELS,
-        ALERT_KIND_LABELS=labels.ALERT_KIND_LABELS,
-        PARTNER_KIND_LABELS=labels.PARTNER_KIND_LABELS,
-        DIRECTION_LABELS=labels.DIRECTION_LABELS,
+    )
+    # Every label table of `suivi.labels` (PERFORMANCE_LABELS, …) under its own name.
+    env.globals.update(
+        {name: table for name, table in vars(labels).items() if name.endswith("_LABELS")}
     )
     return env
 

@@ -9,6 +9,8 @@ Reads reuse `suivi.scheduler` (schedules, next runs, latest runs); contact chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Collection
 from datetime import UTC
 from datetime import datetime
 from typing import Annotated
@@ -16,7 +18,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi import Depends
-from fastapi import Form
 from fastapi.responses import RedirectResponse
 from fastapi.responses import Response
 from pydantic import Field
@@ -33,23 +34,20 @@ from suivi.contract.models import Partner
 from suivi.contract.models import PartnerContact
 from suivi.errors import ApiError
 from suivi.formatting import format_date
-from suivi.labels import CONTACT_FREQUENCY_LABELS
-from suivi.labels import DELIVERY_KIND_LABELS
-from suivi.labels import DELIVERY_STATUS_LABELS
-from suivi.labels import JOB_OUTCOME_LABELS
 from suivi.monitoring.models import JobRun
 from suivi.notifications import contacts as contact_service
 from suivi.notifications.models import EmailDelivery
 from suivi.notifications.summaries import summary_email
 from suivi.notifications.summaries import summary_for_contact
+from suivi.scheduler import ScheduledJob
 from suivi.scheduler import last_runs
 from suivi.scheduler import next_run
 from suivi.scheduler import scheduled_jobs
-from suivi.web.common import CsrfField
 from suivi.web.common import Page
 from suivi.web.common import PageDep
 from suivi.web.common import PageError
 from suivi.web.common import PageId
+from suivi.web.common import Posted
 from suivi.web.common import PostedForm
 from suivi.web.common import page_errors
 
@@ -94,12 +92,26 @@ def _render(page: Page, template: str, status_code: int = 200, **context: Any) -
         template,
         status_code=status_code,
         when=lambda moment: local_time(page, moment),
-        frequency_labels=CONTACT_FREQUENCY_LABELS,
         **context,
     )
 
 
+def _chosen(page: Page, param: str, choices: Collection[str]) -> str:
+    """The `?param=` filter when it is one of `choices`, else "" (no filter)."""
+    value = page.request.query_params.get(param) or ""
+    return value if value in choices else ""
+
+
 # -- jobs and their run log ------------------------------------------------------------------
+
+
+def _upcoming(page: Page, item: ScheduledJob, now: datetime) -> str:
+    """When the job runs next, or why it does not run."""
+    if not item.implemented:
+        return "Non disponible"
+    if not item.enabled:
+        return "Désactivée"
+    return local_time(page, next_run(item, now))
 
 
 @router.get("/administration")
@@ -107,33 +119,24 @@ def jobs_page(page: AdminPage) -> Response:
     settings = page.settings
     now = clock.now_in(settings.tz)
     latest = last_runs(page.request.app.state.engine)
-    jobs = []
-    for item in scheduled_jobs(settings):
-        if not item.implemented:
-            upcoming = "Non disponible"
-        elif not item.enabled:
-            upcoming = "Désactivée"
-        else:
-            upcoming = local_time(page, next_run(item, now))
-        jobs.append({"item": item, "upcoming": upcoming, "last": latest.get(item.name)})
+    jobs = [
+        {"item": item, "upcoming": _upcoming(page, item, now), "last": latest.get(item.name)}
+        for item in scheduled_jobs(settings)
+    ]
     names = sorted({j["item"].name for j in jobs} | set(latest))
-    job_filter = page.request.query_params.get("tache") or ""
+    job_filter = _chosen(page, "tache", names)
     query = select(JobRun)
-    if job_filter in names:
+    if job_filter:
         query = query.where(JobRun.job_name == job_filter)
-    else:
-        job_filter = ""
     pagination, rows = page.paginate(query.order_by(JobRun.id.desc()))
-    runs = list(rows.scalars())
     return _render(
         page,
         "admin_jobs.html",
         jobs=jobs,
-        runs=runs,
+        runs=list(rows.scalars()),
         names=names,
         job_filter=job_filter,
         pagination=pagination,
-        outcome_labels=JOB_OUTCOME_LABELS,
         outcome_tones=OUTCOME_TONES,
     )
 
@@ -162,26 +165,22 @@ def _contract_deliveries(page: Page):
 
 @router.get("/administration/envois")
 def deliveries_page(page: AdminPage) -> Response:
-    status = page.request.query_params.get("statut") or ""
+    status = _chosen(page, "statut", DELIVERY_STATUSES)
     query = _contract_deliveries(page)
-    if status in DELIVERY_STATUSES:
+    if status:
         query = query.where(EmailDelivery.status == status)
     else:
-        status = ""
         query = query.where(EmailDelivery.status.in_(PROBLEM_STATUSES))
     pagination, rows = page.paginate(
         query.order_by(EmailDelivery.created_at.desc(), EmailDelivery.id.desc())
     )
-    deliveries = list(rows.scalars())
     return _render(
         page,
         "admin_deliveries.html",
-        deliveries=deliveries,
+        deliveries=list(rows.scalars()),
         status=status,
         pagination=pagination,
-        status_labels=DELIVERY_STATUS_LABELS,
         status_tones=DELIVERY_STATUS_TONES,
-        kind_labels=DELIVERY_KIND_LABELS,
     )
 
 
@@ -273,6 +272,25 @@ def _service_error(exc: ApiError) -> dict[str, str]:
     return {field: exc.detail}
 
 
+def _as_admin(page: Page) -> dict[str, Any]:
+    """Who the audit names for a contact change made on these pages."""
+    return {"actor_id": page.principal.user_id, "actor_label": page.principal.label}
+
+
+def _save_contact(
+    page: Page, values: dict[str, str], save: Callable[..., PartnerContact], *targets: Any
+) -> tuple[PartnerContact | None, dict[str, str]]:
+    """`save(session, *targets, fields=values)` (a create or an update of the contact service)
+    once the form's own checks pass: the contact saved, or else the French errors per field."""
+    errors = _form_errors(values)
+    if errors:
+        return None, errors
+    try:
+        return save(page.session, *targets, fields=values, **_as_admin(page)), {}
+    except ApiError as exc:
+        return None, _service_error(exc)
+
+
 class ContactForm(PostedForm):
     """A contact's form (add and edit), as typed."""
 
@@ -295,27 +313,12 @@ def _to_contact(page: Page, partner: Partner, contact: PartnerContact, **done) -
 
 
 @router.post("/administration/partenaires/{partner_id}/contacts")
-def add_contact(
-    page: AdminPage,
-    partner_id: PageId,
-    form: Annotated[ContactForm, Form()],
-) -> Response:
+def add_contact(page: AdminPage, partner_id: PageId, form: Posted[ContactForm]) -> Response:
     page.check_csrf(form.csrf_token)
     partner = _partner(page, partner_id)
     values = form.values()
-    errors = _form_errors(values)
-    if not errors:
-        try:
-            contact = contact_service.create_contact(
-                page.session,
-                partner,
-                fields=values,
-                actor_id=page.principal.user_id,
-                actor_label=page.principal.label,
-            )
-        except ApiError as exc:
-            errors = _service_error(exc)
-    if errors:
+    contact, errors = _save_contact(page, values, contact_service.create_contact, partner)
+    if contact is None:
         return _contacts_page(page, partner, status_code=422, errors=errors, values=values)
     return _to_contact(page, partner, contact, ajoute=contact.id)
 
@@ -345,51 +348,27 @@ def edit_contact_form(page: AdminPage, contact_id: PageId) -> Response:
 
 
 @router.post("/administration/contacts/{contact_id}/modifier")
-def edit_contact(
-    page: AdminPage,
-    contact_id: PageId,
-    form: Annotated[ContactForm, Form()],
-) -> Response:
+def edit_contact(page: AdminPage, contact_id: PageId, form: Posted[ContactForm]) -> Response:
     page.check_csrf(form.csrf_token)
     contact, partner = _contact(page, contact_id)
     values = form.values()
-    errors = _form_errors(values)
-    if not errors:
-        try:
-            contact_service.update_contact(
-                page.session,
-                partner,
-                contact,
-                fields=values,
-                actor_id=page.principal.user_id,
-                actor_label=page.principal.label,
-            )
-        except ApiError as exc:
-            errors = _service_error(exc)
-    if errors:
+    saved, errors = _save_contact(page, values, contact_service.update_contact, partner, contact)
+    if saved is None:
         return _edit_page(page, contact, partner, status_code=422, errors=errors, values=values)
     return _to_contact(page, partner, contact, modifie=contact.id)
 
 
 @router.post("/administration/contacts/{contact_id}/desabonner")
-def unsubscribe_contact(
-    page: AdminPage,
-    contact_id: PageId,
-    csrf_token: CsrfField = None,
-) -> Response:
-    page.check_csrf(csrf_token)
+def unsubscribe_contact(page: AdminPage, contact_id: PageId, form: Posted[PostedForm]) -> Response:
+    page.check_csrf(form.csrf_token)
     contact, partner = _contact(page, contact_id)
     contact_service.unsubscribe_by_admin(page.session, page.principal, partner, contact)
     return _to_contact(page, partner, contact, desabonne=contact.id)
 
 
 @router.post("/administration/contacts/{contact_id}/reabonner")
-def resubscribe_contact(
-    page: AdminPage,
-    contact_id: PageId,
-    csrf_token: CsrfField = None,
-) -> Response:
-    page.check_csrf(csrf_token)
+def resubscribe_contact(page: AdminPage, contact_id: PageId, form: Posted[PostedForm]) -> Response:
+    page.check_csrf(form.csrf_token)
     contact, partner = _contact(page, contact_id)
     if contact.unsubscribed_at is not None:
         contact_service.update_contact(
@@ -398,8 +377,7 @@ def resubscribe_contact(
             contact,
             fields={},
             resubscribe=True,
-            actor_id=page.principal.user_id,
-            actor_label=page.principal.label,
+            **_as_admin(page),
         )
     return _to_contact(page, partner, contact, reabonne=contact.id)
 

@@ -44,17 +44,14 @@ def due_order(evaluation: Evaluation | None, code: str) -> tuple:
     return (rank, when or date.max, code)
 
 
+# The columns the home page's search looks in (of the indicator, its commitment, its quartier).
+_SEARCHED = (Indicator.code, Indicator.name, Commitment.code, Commitment.title, Quartier.name)
+
+
 def search_texts(session: Session, indicator_ids: Collection[int]) -> dict[int, str]:
     """What the home page's search looks in, per indicator, in one query."""
     rows = session.execute(
-        select(
-            Indicator.id,
-            Indicator.code,
-            Indicator.name,
-            Commitment.code,
-            Commitment.title,
-            Quartier.name,
-        )
+        select(Indicator.id, *_SEARCHED)
         .join(Commitment, Commitment.id == Indicator.commitment_id)
         .outerjoin(Quartier, Quartier.id == Indicator.quartier_id)
         .where(Indicator.id.in_(list(indicator_ids)))

@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from typing import Any
+from typing import TypeVar
 from urllib.parse import quote
 from urllib.parse import urlencode
 
@@ -62,17 +64,13 @@ MAX_TEXT = 2000
 
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 install_filters(templates.env)
+# Every label table of `suivi.labels` (PERFORMANCE_LABELS, ROLE_LABELS, …) under its own name.
+templates.env.globals.update(
+    {name: table for name, table in vars(labels).items() if name.endswith("_LABELS")}
+)
 templates.env.globals.update(
     labels=labels,
     tone=labels.tone,
-    PERFORMANCE_LABELS=labels.PERFORMANCE_LABELS,
-    FRESHNESS_LABELS=labels.FRESHNESS_LABELS,
-    LIFECYCLE_LABELS=labels.LIFECYCLE_LABELS,
-    FUNDING_TYPE_LABELS=labels.FUNDING_TYPE_LABELS,
-    PARTNER_KIND_LABELS=labels.PARTNER_KIND_LABELS,
-    ALERT_KIND_LABELS=labels.ALERT_KIND_LABELS,
-    ROLE_LABELS=labels.ROLE_LABELS,
-    MEETING_KIND_LABELS=labels.MEETING_KIND_LABELS,
     CSRF_FORM_FIELD=CSRF_FORM_FIELD,
     CSRF_HEADER=CSRF_HEADER,
 )
@@ -238,7 +236,7 @@ CsrfField = Annotated[str | None, Form(alias=CSRF_FORM_FIELD)]
 
 
 class PostedForm(BaseModel):
-    """The fields a page's form posts (a route takes `Annotated[TheForm, Form()]`), with the
+    """The fields a page's form posts (a route takes `form: Posted[TheForm]`), with the
     hidden CSRF token that every form changing something carries (`Page.check_csrf`)."""
 
     csrf_token: str | None = None
@@ -246,6 +244,11 @@ class PostedForm(BaseModel):
     def values(self) -> dict[str, Any]:
         """The fields as typed (to save them, or to show the form again), without the token."""
         return self.model_dump(exclude={"csrf_token"})
+
+
+AnyPostedForm = TypeVar("AnyPostedForm", bound=PostedForm)
+# A route's form parameter: `form: Posted[TheForm]` reads TheForm's fields from the body.
+Posted = Annotated[AnyPostedForm, Form()]
 
 
 def check_csrf(request: Request, form_token: str | None) -> None:
@@ -279,11 +282,9 @@ def parse_french_date(raw: str) -> date:
     text = (raw or "").strip()
     if not text:
         raise ValueError("Indiquez la date de la mesure.")
-    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
     try:
-        if match:
-            day, month, year = (int(part) for part in match.groups())
-            return date(year, month, day)
+        if "/" in text:
+            return datetime.strptime(text, "%d/%m/%Y").date()
         return date.fromisoformat(text)
     except ValueError:
         raise ValueError("Date invalide : format attendu JJ/MM/AAAA.") from None

@@ -34,6 +34,7 @@ from suivi.web.common import Page
 from suivi.web.common import PageDep
 from suivi.web.common import PageError
 from suivi.web.common import PageId
+from suivi.web.common import Posted
 from suivi.web.common import PostedForm
 from suivi.web.common import not_found
 from suivi.web.common import parse_french_date
@@ -260,11 +261,7 @@ class DecisionForm(PostedForm):
 
 
 @router.post("/instances/{meeting_id}/decisions")
-def create_decision(
-    page: PageDep,
-    meeting_id: PageId,
-    form: Annotated[DecisionForm, Form()],
-) -> Response:
+def create_decision(page: PageDep, meeting_id: PageId, form: Posted[DecisionForm]) -> Response:
     meeting = _posted_meeting(page, meeting_id, form.csrf_token)
     values = form.values()
     errors: dict[str, str] = {}

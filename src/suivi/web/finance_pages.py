@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi import Form
@@ -32,6 +33,7 @@ from suivi.web.common import Page
 from suivi.web.common import PageDep
 from suivi.web.common import PageError
 from suivi.web.common import PageId
+from suivi.web.common import Posted
 from suivi.web.common import PostedForm
 from suivi.web.common import contract_quartier
 from suivi.web.common import not_found
@@ -144,15 +146,23 @@ def quartier_money_page(page: PageDep, code: str) -> Response:
 # -- one line: vote, payments, justification ------------------------------------------------
 
 
-def _readable_line(page: Page, line_id: int) -> FundingLine:
-    line = page.session.get(FundingLine, line_id)
+def _readable(page: Page, model: type[Any], row_id: int, may_read, what: str) -> Any:
+    """The `model` row of the page's contract with this id that the user may read
+    (`may_read(session, principal, row)`), else the 404 page about `what`."""
+    row = page.session.get(model, row_id)
     if (
-        line is None
-        or line.contract_id != page.contract.id
-        or not scoping.can_read_funding_line(page.session, page.principal, line)
+        row is None
+        or row.contract_id != page.contract.id
+        or not may_read(page.session, page.principal, row)
     ):
-        raise not_found("Ligne de financement")
-    return line
+        raise not_found(what)
+    return row
+
+
+def _readable_line(page: Page, line_id: int) -> FundingLine:
+    return _readable(
+        page, FundingLine, line_id, scoping.can_read_funding_line, "Ligne de financement"
+    )
 
 
 def _line_page(page: Page, line: FundingLine, *, errors=None, values=None, status_code=200):
@@ -192,13 +202,16 @@ def _optional_amount(raw: str) -> str | None:
     return raw.strip() or None
 
 
-def _write(page: Page, line: FundingLine, form: PostedForm, errors: dict, action) -> Response:
-    """Run `action` (a service call) unless the input already has `errors`; on those, or on
-    a refused rule, show the line page again (422) with the French messages next to their
-    fields and nothing written, else go back to the line."""
+def _write(
+    page: Page, line: FundingLine, form: PostedForm, errors: dict, save, **arguments: Any
+) -> Response:
+    """Call `save(session, line, **arguments)` (a service function, audited as the user) unless
+    the input already has `errors`; on those, or on a refused rule, show the line page again
+    (422) with the French messages next to their fields and nothing written, else go back to
+    the line."""
     if not errors:
         try:
-            action()
+            save(page.session, line, actor_id=page.principal.user_id, **arguments)
         except ApiError as exc:
             page.session.rollback()
             line = page.session.get(FundingLine, line.id)
@@ -210,7 +223,10 @@ def _write(page: Page, line: FundingLine, form: PostedForm, errors: dict, action
     )
 
 
-def _writable_line(page: Page, line_id: int) -> FundingLine:
+def _posted_line(page: Page, line_id: int, csrf_token: str | None) -> FundingLine:
+    """The line a form posts to, once the form's CSRF token is checked and the user may
+    change the line (else the 403 page)."""
+    page.check_csrf(csrf_token)
     line = _readable_line(page, line_id)
     if not scoping.can_write_funding_line(page.session, page.principal, line):
         raise PageError(403, "Cette ligne de financement est hors de votre périmètre.")
@@ -233,10 +249,9 @@ def update_line_form(
     page: PageDep,
     line_id: PageId,
     version: Annotated[int, Form(ge=1)],
-    form: Annotated[VoteForm, Form()],
+    form: Posted[VoteForm],
 ) -> Response:
-    page.check_csrf(form.csrf_token)
-    line = _writable_line(page, line_id)
+    line = _posted_line(page, line_id, form.csrf_token)
     errors: dict[str, str] = {}
     fields = {
         **form.values(),
@@ -245,15 +260,7 @@ def update_line_form(
         "amount_justified": _optional_amount(form.amount_justified),
         "justified_on": _optional_date(form.justified_on, "justified_on", errors),
     }
-    return _write(
-        page,
-        line,
-        form,
-        errors,
-        lambda: service.update_line(
-            page.session, line, version=version, fields=fields, actor_id=page.principal.user_id
-        ),
-    )
+    return _write(page, line, form, errors, service.update_line, version=version, fields=fields)
 
 
 class PaymentForm(PostedForm):
@@ -265,13 +272,8 @@ class PaymentForm(PostedForm):
 
 
 @router.post("/financements/lignes/{line_id}/versements")
-def add_payment_form(
-    page: PageDep,
-    line_id: PageId,
-    form: Annotated[PaymentForm, Form()],
-) -> Response:
-    page.check_csrf(form.csrf_token)
-    line = _writable_line(page, line_id)
+def add_payment_form(page: PageDep, line_id: PageId, form: Posted[PaymentForm]) -> Response:
+    line = _posted_line(page, line_id, form.csrf_token)
     errors: dict[str, str] = {}
     day = _optional_date(form.paid_on, "paid_on", errors)
     if day is None and "paid_on" not in errors:
@@ -283,14 +285,10 @@ def add_payment_form(
         line,
         form,
         errors,
-        lambda: service.add_payment(
-            page.session,
-            line,
-            paid_on=day,
-            amount=form.amount,
-            reference=form.reference,
-            actor_id=page.principal.user_id,
-        ),
+        service.add_payment,
+        paid_on=day,
+        amount=form.amount,
+        reference=form.reference,
     )
 
 
@@ -316,13 +314,9 @@ def _new_line_page(page: Page, commitment: Commitment, *, errors=None, values=No
 
 
 def _commitment_for_new_line(page: Page, commitment_id: int) -> Commitment:
-    commitment = page.session.get(Commitment, commitment_id)
-    if (
-        commitment is None
-        or commitment.contract_id != page.contract.id
-        or not scoping.can_read_commitment(page.session, page.principal, commitment)
-    ):
-        raise not_found("Engagement")
+    commitment = _readable(
+        page, Commitment, commitment_id, scoping.can_read_commitment, "Engagement"
+    )
     if page.principal.role == "copil":
         raise PageError(403, "Votre rôle permet de consulter les financements, pas d'en saisir.")
     return commitment
@@ -346,11 +340,7 @@ class NewLineForm(PostedForm):
 
 
 @router.post("/engagements/{commitment_id}/financements/nouveau")
-def create_line_form(
-    page: PageDep,
-    commitment_id: PageId,
-    form: Annotated[NewLineForm, Form()],
-) -> Response:
+def create_line_form(page: PageDep, commitment_id: PageId, form: Posted[NewLineForm]) -> Response:
     page.check_csrf(form.csrf_token)
     commitment = _commitment_for_new_line(page, commitment_id)
     values = form.values()

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
-from fastapi import Form
 from fastapi.responses import RedirectResponse
 from fastapi.responses import Response
+from pydantic import Field
 from sqlalchemy import select
 
 from suivi.auth.models import User
@@ -21,6 +21,8 @@ from suivi.web.common import Page
 from suivi.web.common import PageDep
 from suivi.web.common import PageError
 from suivi.web.common import PageId
+from suivi.web.common import Posted
+from suivi.web.common import PostedForm
 from suivi.web.common import is_htmx
 from suivi.web.common import not_found
 
@@ -100,16 +102,17 @@ def validate(page: PageDep, measurement_id: PageId, csrf_token: CsrfField = None
     )
 
 
+class ReturnForm(PostedForm):
+    """Why a figure goes back to its author, as typed."""
+
+    reason: Annotated[str, Field(max_length=600)] = ""
+
+
 @router.post("/a-valider/{measurement_id}/renvoyer")
-def return_figure(
-    page: PageDep,
-    measurement_id: PageId,
-    reason: Annotated[str, Form(max_length=600)] = "",
-    csrf_token: CsrfField = None,
-) -> Response:
+def return_figure(page: PageDep, measurement_id: PageId, form: Posted[ReturnForm]) -> Response:
     return _act(
         page,
         measurement_id,
-        csrf_token,
-        lambda m: review.return_measurement(page.session, page.principal, m, reason=reason),
+        form.csrf_token,
+        lambda m: review.return_measurement(page.session, page.principal, m, reason=form.reason),
     )

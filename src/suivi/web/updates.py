@@ -6,7 +6,6 @@ from typing import Annotated
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi import Form
 from fastapi.responses import RedirectResponse
 from fastapi.responses import Response
 from pydantic import Field
@@ -40,6 +39,7 @@ from suivi.web.common import Page
 from suivi.web.common import PageDep
 from suivi.web.common import PageId
 from suivi.web.common import Pagination
+from suivi.web.common import Posted
 from suivi.web.common import PostedForm
 from suivi.web.common import is_htmx
 from suivi.web.common import not_found
@@ -203,11 +203,7 @@ class MeasurementForm(PostedForm):
 
 
 @router.post("/indicateurs/{indicator_id}/mesures")
-def log_measurement(
-    page: PageDep,
-    indicator_id: PageId,
-    form: Annotated[MeasurementForm, Form()],
-) -> Response:
+def log_measurement(page: PageDep, indicator_id: PageId, form: Posted[MeasurementForm]) -> Response:
     page.check_csrf(form.csrf_token)
     indicator = _measurable_indicator(page, indicator_id)
     values = form.values()
