@@ -31,14 +31,9 @@ def new_indicator(**columns) -> Indicator:
 
 
 def measurements(db, indicator_id: int) -> list[Measurement]:
+    query = select(Measurement).where(Measurement.indicator_id == indicator_id)
     with db.session(write=False) as session:
-        return list(
-            session.execute(
-                select(Measurement)
-                .where(Measurement.indicator_id == indicator_id)
-                .order_by(Measurement.id)
-            ).scalars()
-        )
+        return list(session.scalars(query.order_by(Measurement.id)))
 
 
 def write_correction(session, old: Measurement, value: float, reason: str = "") -> Measurement:
