@@ -244,6 +244,33 @@ def counts(url: str) -> tuple[int, int]:
     return result
 
 
+def project_manager_headers(base: str) -> dict[str, str]:
+    """The bearer header of the demo project manager, logged in on the server at `base`."""
+    token = httpx.post(
+        f"{base}/api/auth/token",
+        data={"username": ROLE_EMAIL, "password": PASSWORD},
+        timeout=30,
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def work_dir_and_url(url: str, name: str) -> tuple[Path, str]:
+    """A fresh temporary folder for the bench `name`, and the database: `url`, or by default
+    a SQLite file in that folder."""
+    work_dir = Path(tempfile.mkdtemp(prefix=f"suivi-bench-{name}-"))
+    return work_dir, url or f"sqlite:///{work_dir / 'bench.db'}"
+
+
+def server_bench_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a bench that starts its own server: `--url`, and the hidden ones the
+    script is run again with, as that server (`--port`, `--work-dir`)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--url", default="", help="database URL (default: temp SQLite)")
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--work-dir", help=argparse.SUPPRESS)
+    return parser
+
+
 def run_round(base: str, path: str, headers: dict, slots, count: int, clients: int):
     """`count` POSTs shared by `clients` threads, each to a free (indicator, date) slot taken
     from the shared iterator `slots`; returns (wall seconds, latencies)."""
@@ -292,37 +319,28 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="", help="database URL (default: temp SQLite)")
+    parser = server_bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300, help="updates per round per server")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per server (median)")
     parser.add_argument("--serve", choices=("suivi", "baseline"), help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--work-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.serve:
         serve(args.serve, args.url, args.port, Path(args.work_dir))
         return 0
 
-    work_dir = Path(tempfile.mkdtemp(prefix="suivi-bench-api-"))
-    url = args.url or f"sqlite:///{work_dir / 'bench.db'}"
+    work_dir, url = work_dir_and_url(args.url, "api")
     free_slots, (measurements_before, audit_before) = prepare(url)
     slots = iter(free_slots)
     servers = [start_server(kind, url, work_dir) for kind in ("suivi", "baseline")]
     try:
         (_, suivi_base), (_, baseline_base) = servers
-        token = httpx.post(
-            f"{suivi_base}/api/auth/token",
-            data={"username": ROLE_EMAIL, "password": PASSWORD},
-            timeout=30,
-        ).json()["access_token"]
         targets = {
             "suivi": (
                 suivi_base,
                 "/api/indicators/{}/measurements",
-                {"Authorization": f"Bearer {token}"},
+                project_manager_headers(suivi_base),
             ),
             "baseline": (baseline_base, "/baseline/indicators/{}/measurements", {}),
         }

@@ -207,6 +207,15 @@ def enter_figures(engine, day: date, per_day: int, indicators: int) -> None:
         )
 
 
+def analyze(engine) -> None:
+    """Refresh the planner's statistics (PostgreSQL's ANALYZE may not run in a transaction)."""
+    with engine.connect() as connection:
+        if engine.url.get_backend_name() == "sqlite":
+            connection.exec_driver_sql("ANALYZE")
+        else:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
 def run_job_timed(engine, day: date) -> tuple[float, dict]:
     context = JobContext(engine, Settings(), day, trigger="manual")
     started = time.perf_counter()
@@ -225,13 +234,7 @@ def national(scale: float, url: str, days: int) -> int:
             started = time.perf_counter()
             counts = generate(engine, size, AS_OF)
             generated_s = time.perf_counter() - started
-            with engine.connect() as connection:  # fresh statistics after the bulk load
-                if engine.url.get_backend_name() == "sqlite":
-                    connection.exec_driver_sql("ANALYZE")
-                else:
-                    connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                        "ANALYZE"
-                    )
+            analyze(engine)  # fresh statistics after the bulk load
             baseline_s = median_baseline(engine)
             first_s, first = run_job_timed(engine, AS_OF)
             # Every conclusion forgotten (as after a change of the rules): all judged again.
@@ -337,13 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         if size > done:
             multiply(engine, size, done + 1)
             done = size
-        with engine.connect() as connection:  # fresh statistics after the bulk inserts
-            if engine.url.get_backend_name() == "sqlite":
-                connection.exec_driver_sql("ANALYZE")
-            else:
-                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                    "ANALYZE"
-                )
+        analyze(engine)  # fresh statistics after the bulk inserts
         suivi_s, opened = time_check(engine, contract_id)
         baseline_s = time_baseline(engine)
         indicators = count(engine, "indicator")

@@ -19,6 +19,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -131,6 +132,20 @@ def _copy_value(value) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
 
 
+@dataclass
+class _Run:
+    """What every contract of one generation shares."""
+
+    writer: Writer
+    rng: random.Random
+    now: datetime
+    communes: dict[str, int]  # INSEE code → commune id
+    indicators_per_qpv: int
+    monthly: list[date]
+    quarterly: list[date]
+    counts: defaultdict[str, int]
+
+
 def generate(engine: Engine, scale: float, as_of: date, seed: int = 1584) -> dict[str, int]:
     rng = random.Random(seed)
     writer = Writer(engine)
@@ -166,44 +181,20 @@ def generate(engine: Engine, scale: float, as_of: date, seed: int = 1584) -> dic
         writer.insert(connection, "commune", commune_rows)
         counts["communes"] = len(commune_rows)
 
+        run = _Run(writer, rng, now, communes, indicators_per_qpv, monthly, quarterly, counts)
         for departement, rows in sorted(by_departement.items()):
             rows = [r for r in rows if r["code_qp"] not in existing_qpv]
             for chunk_start in range(0, len(rows), 24):
                 chunk = rows[chunk_start : chunk_start + 24]
-                _write_contract(
-                    connection,
-                    writer,
-                    rng,
-                    departement,
-                    chunk_start // 24,
-                    chunk,
-                    communes,
-                    indicators_per_qpv,
-                    monthly,
-                    quarterly,
-                    now,
-                    counts,
-                )
+                _write_contract(connection, run, departement, chunk_start // 24, chunk)
         writer.fix_sequences(connection)
     return dict(counts)
 
 
-def _write_contract(
-    connection,
-    writer,
-    rng,
-    departement,
-    number,
-    qpvs,
-    communes,
-    indicators_per_qpv,
-    monthly,
-    quarterly,
-    now,
-    counts,
-) -> None:
-    (contract_id,) = writer.ids("contract", 1)
-    writer.insert(
+def _write_contract(connection, run: _Run, departement: str, number: int, qpvs) -> None:
+    """One synthetic contract: `qpvs` (at most 24 of a département) and all they hold."""
+    (contract_id,) = run.writer.ids("contract", 1)
+    run.writer.insert(
         connection,
         "contract",
         [
@@ -217,13 +208,13 @@ def _write_contract(
                 "term_end": FINAL,
                 "midterm_review_on": MIDTERM,
                 "is_demo": True,
-                "created_at": now,
+                "created_at": run.now,
             }
         ],
     )
-    counts["contracts"] += 1
-    partner_ids = list(writer.ids("partner", len(PARTNER_KINDS) * 2))
-    writer.insert(
+    run.counts["contracts"] += 1
+    partner_ids = list(run.writer.ids("partner", len(PARTNER_KINDS) * 2))
+    run.writer.insert(
         connection,
         "partner",
         [
@@ -241,9 +232,9 @@ def _write_contract(
         ],
     )
     priority_ids = dict(
-        zip((p.code for p in PRIORITIES), writer.ids("priority", len(PRIORITIES)), strict=True)
+        zip((p.code for p in PRIORITIES), run.writer.ids("priority", len(PRIORITIES)), strict=True)
     )
-    writer.insert(
+    run.writer.insert(
         connection,
         "priority",
         [
@@ -263,8 +254,8 @@ def _write_contract(
     )
     leaf_priorities = [priority_ids[p.code] for p in PRIORITIES if p.parent]
 
-    quartier_ids = list(writer.ids("quartier", len(qpvs)))
-    writer.insert(
+    quartier_ids = list(run.writer.ids("quartier", len(qpvs)))
+    run.writer.insert(
         connection,
         "quartier",
         [
@@ -278,7 +269,7 @@ def _write_contract(
             for qid, row in zip(quartier_ids, qpvs, strict=True)
         ],
     )
-    writer.insert(
+    run.writer.insert(
         connection,
         "contract_quartier",
         [
@@ -286,22 +277,22 @@ def _write_contract(
             for qid in quartier_ids
         ],
     )
-    writer.insert(
+    run.writer.insert(
         connection,
         "quartier_commune",
         [
-            {"quartier_id": qid, "commune_id": communes[insee]}
+            {"quartier_id": qid, "commune_id": run.communes[insee]}
             for qid, row in zip(quartier_ids, qpvs, strict=True)
             for insee in dict.fromkeys(row["insee_com"].split(";"))
-            if insee in communes
+            if insee in run.communes
         ],
     )
-    counts["quartiers"] += len(qpvs)
+    run.counts["quartiers"] += len(qpvs)
 
     commitment_rows, link_rows, indicator_rows, target_rows, measurement_rows = [], [], [], [], []
     for quartier_id in quartier_ids:
-        commitments = max(1, indicators_per_qpv // 2)
-        for commitment_id in writer.ids("commitment", commitments):
+        commitments = max(1, run.indicators_per_qpv // 2)
+        for commitment_id in run.writer.ids("commitment", commitments):
             commitment_rows.append(
                 {
                     "id": commitment_id,
@@ -309,22 +300,22 @@ def _write_contract(
                     "code": f"C{commitment_id}",
                     "title": "Engagement synthétique",
                     "description": "",
-                    "lead_partner_id": rng.choice(partner_ids),
-                    "priority_id": rng.choice(leaf_priorities),
+                    "lead_partner_id": run.rng.choice(partner_ids),
+                    "priority_id": run.rng.choice(leaf_priorities),
                     "start_date": date(2025, 1, 1),
                     "end_date": FINAL,
-                    "status": rng.choices(("en_cours", "prevu", "suspendu"), (90, 5, 5))[0],
-                    "funding_type": rng.choice(("droit_commun", "credits_specifiques")),
+                    "status": run.rng.choices(("en_cours", "prevu", "suspendu"), (90, 5, 5))[0],
+                    "funding_type": run.rng.choice(("droit_commun", "credits_specifiques")),
                     "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
+                    "created_at": run.now,
+                    "updated_at": run.now,
                 }
             )
             link_rows.append({"commitment_id": commitment_id, "quartier_id": quartier_id})
-            for indicator_id in writer.ids("indicator", 2):
-                cumulative = rng.random() < 0.3
-                frequency = "monthly" if rng.random() < 0.8 else "quarterly"
-                baseline = 0.0 if cumulative else float(rng.randint(20, 500))
+            for indicator_id in run.writer.ids("indicator", 2):
+                cumulative = run.rng.random() < 0.3
+                frequency = "monthly" if run.rng.random() < 0.8 else "quarterly"
+                baseline = 0.0 if cumulative else float(run.rng.randint(20, 500))
                 final = baseline * 1.5 + (240.0 if cumulative else 10.0)
                 indicator_rows.append(
                     {
@@ -344,13 +335,13 @@ def _write_contract(
                         "baseline_value": baseline,
                         "baseline_date": BASELINE,
                         "version": 1,
-                        "created_at": now,
-                        "updated_at": now,
+                        "created_at": run.now,
+                        "updated_at": run.now,
                     }
                 )
                 midterm = baseline + (final - baseline) / 2
                 for target_id, (day, value) in zip(
-                    writer.ids("target", 2), ((MIDTERM, midterm), (FINAL, final)), strict=True
+                    run.writer.ids("target", 2), ((MIDTERM, midterm), (FINAL, final)), strict=True
                 ):
                     target_rows.append(
                         {
@@ -360,12 +351,12 @@ def _write_contract(
                             "value": value,
                         }
                     )
-                ends = monthly if frequency == "monthly" else quarterly
-                if rng.random() < 0.15:
-                    ends = ends[: max(0, len(ends) - rng.randint(1, 4))]  # late reporters
-                pace = rng.uniform(0.5, 1.2)
+                ends = run.monthly if frequency == "monthly" else run.quarterly
+                if run.rng.random() < 0.15:
+                    ends = ends[: max(0, len(ends) - run.rng.randint(1, 4))]  # late reporters
+                pace = run.rng.uniform(0.5, 1.2)
                 step = (final - baseline) / (72 if frequency == "monthly" else 24)
-                ids = writer.ids("measurement", len(ends))
+                ids = run.writer.ids("measurement", len(ends))
                 for measurement_id, (index, day) in zip(ids, enumerate(ends, 1), strict=True):
                     value = step * pace if cumulative else baseline + step * index * pace
                     measurement_rows.append(
@@ -377,19 +368,19 @@ def _write_contract(
                             "comment": "",
                             "evidence_url": "",
                             "author_id": None,
-                            "entered_at": now,
+                            "entered_at": run.now,
                             "superseded_by_id": None,
                             "correction_reason": "",
                         }
                     )
-    writer.insert(connection, "commitment", commitment_rows)
-    writer.insert(connection, "commitment_quartier", link_rows)
-    writer.insert(connection, "indicator", indicator_rows)
-    writer.insert(connection, "target", target_rows)
-    writer.insert(connection, "measurement", measurement_rows)
-    counts["commitments"] += len(commitment_rows)
-    counts["indicators"] += len(indicator_rows)
-    counts["measurements"] += len(measurement_rows)
+    run.writer.insert(connection, "commitment", commitment_rows)
+    run.writer.insert(connection, "commitment_quartier", link_rows)
+    run.writer.insert(connection, "indicator", indicator_rows)
+    run.writer.insert(connection, "target", target_rows)
+    run.writer.insert(connection, "measurement", measurement_rows)
+    run.counts["commitments"] += len(commitment_rows)
+    run.counts["indicators"] += len(indicator_rows)
+    run.counts["measurements"] += len(measurement_rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,6 @@ import json
 import multiprocessing
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -39,13 +38,15 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.api import PASSWORD  # noqa: E402
 from bench.api import ROLE_EMAIL  # noqa: E402
 from bench.api import _settings  # noqa: E402
 from bench.api import percentile  # noqa: E402
 from bench.api import prepare  # noqa: E402
+from bench.api import project_manager_headers  # noqa: E402
 from bench.api import run_round  # noqa: E402
+from bench.api import server_bench_parser  # noqa: E402
 from bench.api import spawn_server  # noqa: E402
+from bench.api import work_dir_and_url  # noqa: E402
 
 TARGET_P99_MS = 200
 MEASUREMENTS = "/api/indicators/{}/measurements"
@@ -110,12 +111,7 @@ def flood_host(base: str, threads: int, stop, results) -> None:
 def scenario(url, work_dir, ids, args, unlimited: bool) -> dict:
     process, base = start_server(url, work_dir, unlimited)
     try:
-        token = httpx.post(
-            f"{base}/api/auth/token",
-            data={"username": ROLE_EMAIL, "password": PASSWORD},
-            timeout=30,
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = project_manager_headers(base)
         run_round(base, MEASUREMENTS, headers, ids, args.writers * 5, args.writers)  # warm-up
         _, alone = run_round(base, MEASUREMENTS, headers, ids, args.count, args.writers)
         context = multiprocessing.get_context("spawn")
@@ -147,22 +143,18 @@ def scenario(url, work_dir, ids, args, unlimited: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="", help="database URL (default: temp SQLite)")
+    parser = server_bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="measurements per phase")
     parser.add_argument("--writers", type=int, default=4, help="concurrent writers")
     parser.add_argument("--flooders", type=int, default=10, help="concurrent login flooders")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--unlimited", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--work-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.url, args.port, Path(args.work_dir), args.unlimited)
         return 0
 
-    work_dir = Path(tempfile.mkdtemp(prefix="suivi-bench-login-"))
-    url = args.url or f"sqlite:///{work_dir / 'bench.db'}"
+    work_dir, url = work_dir_and_url(args.url, "login")
     free_slots, _ = prepare(url)
     ids = iter(free_slots)  # one free (indicator, date) per write, shared by every round
     summary = {"name": "login_flood", "backend": url.split(":", 1)[0]}

@@ -19,7 +19,6 @@ import argparse
 import io
 import json
 import sys
-import tempfile
 import threading
 import time
 import zipfile
@@ -29,12 +28,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.api import PASSWORD  # noqa: E402
-from bench.api import ROLE_EMAIL  # noqa: E402
 from bench.api import percentile  # noqa: E402
 from bench.api import prepare  # noqa: E402
+from bench.api import project_manager_headers  # noqa: E402
 from bench.api import run_round  # noqa: E402
 from bench.api import start_server  # noqa: E402
+from bench.api import work_dir_and_url  # noqa: E402
 
 BOMB_MB = 200
 TARGET_P99_S = 0.2
@@ -75,19 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    work_dir = Path(tempfile.mkdtemp(prefix="suivi-bench-zip-"))
-    url = f"sqlite:///{work_dir / 'bench.db'}"
+    work_dir, url = work_dir_and_url("", "zip")
     free_slots, _counts = prepare(url)
     ids = iter(free_slots)  # one free (indicator, date) per write, shared by every round
     bomb = zip_bomb()
     process, base = start_server("suivi", url, work_dir)
     try:
-        token = httpx.post(
-            f"{base}/api/auth/token",
-            data={"username": ROLE_EMAIL, "password": PASSWORD},
-            timeout=30,
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = project_manager_headers(base)
         path = "/api/indicators/{}/measurements"
         run_round(base, path, headers, ids, max(args.clients, args.count // 10), args.clients)
         _, alone = run_round(base, path, headers, ids, args.count, args.clients)

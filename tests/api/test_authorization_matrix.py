@@ -66,6 +66,11 @@ def in_contract(rule):
     return lambda role, scope: rule(role, scope) if scope == "in" else 404
 
 
+def contract_admin(status):
+    """Reference data changed in a named contract: its admins only, 404 in another one."""
+    return in_contract(admin_only(status))
+
+
 def partner_read(role, scope):
     return 404 if role == "partenaire" and scope == "out" else 200
 
@@ -243,15 +248,15 @@ MATRIX = {
     ("post", "/api/users/{user_id}/unlock"): admin_only(200),
     ("get", "/api/audit"): admin_only(200),
     # Reference data: read by all, changed by the contract's admins only.
-    ("patch", "/api/contracts/{contract_id}"): in_contract(admin_only(200)),
-    ("post", "/api/partners"): in_contract(admin_only(201)),
+    ("patch", "/api/contracts/{contract_id}"): contract_admin(200),
+    ("post", "/api/partners"): contract_admin(201),
     ("patch", "/api/partners/{partner_id}"): admin_only(200),
     ("patch", "/api/quartiers/{quartier_id}"): admin_only(200),
     ("get", "/api/priorities/{priority_id}"): everyone(200),
-    ("post", "/api/priorities"): in_contract(admin_only(201)),
+    ("post", "/api/priorities"): contract_admin(201),
     ("patch", "/api/priorities/{priority_id}"): admin_only(200),
     ("get", "/api/meetings/{meeting_id}"): everyone(200),
-    ("post", "/api/meetings"): in_contract(admin_only(201)),
+    ("post", "/api/meetings"): contract_admin(201),
     ("patch", "/api/meetings/{meeting_id}"): admin_only(200),
     ("delete", "/api/meetings/{meeting_id}"): admin_only(204),
     # The committee cycle (suivi.governance): all read; admins and project managers manage.
@@ -264,7 +269,7 @@ MATRIX = {
     # A meeting just created is not held yet: no decision on it (409), whoever may manage.
     ("post", "/api/meetings/{meeting_id}/decisions"): manager(409),
     # A commune's DSU flag and conseil municipal address (annual report, issue 21).
-    ("patch", "/api/communes/{commune_id}/consultation"): in_contract(admin_only(200)),
+    ("patch", "/api/communes/{commune_id}/consultation"): contract_admin(200),
     ("post", "/api/meetings/{meeting_id}/lock"): admin_only(200),
     ("post", "/api/meetings/{meeting_id}/unlock"): admin_only(200),
     ("get", "/api/measurements"): everyone(200),

@@ -21,8 +21,8 @@ from suivi.contract.models import Partner
 from suivi.contract.models import Priority
 from suivi.contract.models import Quartier
 from suivi.contract.models import contract_quartier_ids
-from suivi.reports.models import ReportFile
 from tests.support.contracts import add_contract
+from tests.support.reports import archived_report
 
 NOT_ADMINS = ("chef_de_projet", "partenaire", "copil")
 
@@ -287,7 +287,7 @@ def test_a_meeting_with_archived_reports_cannot_be_deleted(api):
     ).json()["id"]
     with api.db.session() as session:
         session.add(
-            ReportFile(
+            archived_report(
                 contract_id=1,
                 kind="copil",
                 as_of=date(2026, 11, 30),
@@ -295,7 +295,6 @@ def test_a_meeting_with_archived_reports_cannot_be_deleted(api):
                 path="copil/test.pdf",
                 pages=3,
                 size_bytes=100,
-                sha256="0" * 64,
             )
         )
     response = _request(api, "admin", "DELETE", f"/api/meetings/{meeting_id}")

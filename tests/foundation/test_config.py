@@ -60,9 +60,16 @@ def test_bad_config_names_the_key(tmp_path, content, expected):
     assert expected in str(error.value)
 
 
-def test_bad_env_value_names_the_key():
-    with pytest.raises(ConfigError, match=r"\[web\] port"):
-        load_settings(ROOT / "config.toml", environ={"SUIVI_WEB_PORT": "huit"})
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("SUIVI_WEB_PORT", "huit", r"\[web\] port"),
+        ("SUIVI_SMTP_MAX_ATTEMPTS", "0", r"\[smtp\] max_attempts"),
+    ],
+)
+def test_bad_env_value_names_the_key(variable, value, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings(ROOT / "config.toml", environ={variable: value})
 
 
 def test_cli_reports_config_errors_without_traceback(tmp_path):
@@ -97,21 +104,24 @@ def test_production_refuses_the_default_secret(tmp_path):
     assert load_settings(ROOT / "config.toml", environ={}).is_demo
 
 
-def test_keys_with_underscores_are_split_after_the_section():
-    settings = load_settings(
-        ROOT / "config.toml",
-        environ={
-            "SUIVI_SMTP_MAX_ATTEMPTS": "7",
-            "SUIVI_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "3",
-            "SUIVI_DATABASE_BUSY_TIMEOUT_MS": "250",
-            "SUIVI_TEST_POSTGRES_URL": "postgresql+psycopg://ignored",  # not a section: ignored
-        },
-    )
-    assert settings.smtp.max_attempts == 7
-    assert settings.login.attempts_per_minute_per_address == 3
-    assert settings.database.busy_timeout_ms == 250
-    with pytest.raises(ConfigError, match=r"\[smtp\] max_attempts"):
-        load_settings(ROOT / "config.toml", environ={"SUIVI_SMTP_MAX_ATTEMPTS": "0"})
+@pytest.mark.parametrize(
+    ("variable", "section", "key", "value"),
+    [
+        ("SUIVI_SMTP_MAX_ATTEMPTS", "smtp", "max_attempts", 7),
+        (
+            "SUIVI_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS",
+            "login",
+            "attempts_per_minute_per_address",
+            3,
+        ),
+        ("SUIVI_DATABASE_BUSY_TIMEOUT_MS", "database", "busy_timeout_ms", 250),
+    ],
+)
+def test_keys_with_underscores_are_split_after_the_section(variable, section, key, value):
+    # SUIVI_TEST_POSTGRES_URL names no section: ignored.
+    environ = {variable: str(value), "SUIVI_TEST_POSTGRES_URL": "postgresql+psycopg://ignored"}
+    settings = load_settings(ROOT / "config.toml", environ=environ)
+    assert getattr(getattr(settings, section), key) == value
 
 
 def test_templates_default_to_the_packaged_ones(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from suivi.commitments.models import CommitmentAmount
 from suivi.contract.models import Contract
 from suivi.contract.models import Partner
 from suivi.contract.models import Priority
-from suivi.indicators.models import Indicator
+from tests.support.indicators import new_indicator
 
 
 def _ids(session):
@@ -94,20 +94,9 @@ def test_bad_indicators_are_refused(reference_db, overrides):
         commitment = _commitment(_ids(session))
         session.add(commitment)
         session.flush()
-        ids = (commitment.contract_id, commitment.id)
-    values = dict(
-        contract_id=ids[0],
-        commitment_id=ids[1],
-        code="I-1",
-        name="x",
-        unit="u",
-        direction="increase",
-        baseline_value=1.0,
-        baseline_date=date(2024, 12, 31),
-    )
-    values.update(overrides)
+        ids = {"contract_id": commitment.contract_id, "commitment_id": commitment.id}
     with pytest.raises(IntegrityError), reference_db.session() as session:
-        session.add(Indicator(**values))
+        session.add(new_indicator(**ids, **overrides))
         session.flush()
 
 

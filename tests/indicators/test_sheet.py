@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from suivi.indicators.models import Indicator
 from suivi.indicators.sheet import aggregate
 from suivi.indicators.sheet import sheet_sections
+from tests.support.indicators import new_indicator
 
 
 def test_counts_sum_rates_average_by_their_weight_and_none_gives_nothing():
@@ -25,14 +25,12 @@ def test_counts_sum_rates_average_by_their_weight_and_none_gives_nothing():
 
 
 def test_sections_in_french_with_defaults_shown_as_a_dash():
-    indicator = Indicator(
+    indicator = new_indicator(
         contract_id=1,
         commitment_id=1,
         code="X",
         name="Taux",
         unit="%",
-        direction="increase",
-        baseline_value=1.0,
         baseline_date=date(2025, 1, 1),
         is_rate=True,
         denominator="habitants",

@@ -3,15 +3,41 @@ French, and the database left exactly as it was."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from openpyxl import Workbook
 from openpyxl import load_workbook
 
 from tests.support.io import database_digest
 from tests.support.io import export_to
 from tests.support.io import header_index
 from tests.support.io import import_from
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad cell or row: where the import must point, and the rest of its French message."""
+
+    sheet: str
+    row: int
+    column: str
+    says: str
+    value: object = None
+    # How the workbook is spoilt; by default `value` is written at (row, column).
+    spoil: Callable[[Workbook], None] | None = None
+
+    @property
+    def expected(self) -> str:
+        return f"{self.sheet}, ligne {self.row}, colonne {self.column} : {self.says}"
+
+    def apply(self, workbook: Workbook) -> None:
+        if self.spoil is not None:
+            self.spoil(workbook)
+        else:
+            _set(self.sheet, self.row, self.column, self.value)(workbook)
 
 
 def _set(sheet_name: str, row: int, header: str, value):
@@ -39,86 +65,79 @@ def _drop_header(sheet_name: str, header: str):
     return edit
 
 
-# (edit, sheet, row, column, words of the French message)
 CASES = {
-    "not a number": (
-        _set("Mesures", 12, "Valeur", "abc"),
-        "Mesures, ligne 12, colonne Valeur : « abc » n'est pas un nombre",
+    "not a number": Bad("Mesures", 12, "Valeur", "« abc » n'est pas un nombre", "abc"),
+    "not a date": Bad("Mesures", 7, "Date", "« 31/02/2026 » n'est pas une date", "31/02/2026"),
+    "unknown status": Bad(
+        "Engagements", 4, "Statut", "« Fini » n'est pas une valeur permise", "Fini"
     ),
-    "not a date": (
-        _set("Mesures", 7, "Date", "31/02/2026"),
-        "Mesures, ligne 7, colonne Date : « 31/02/2026 » n'est pas une date",
+    "unknown partner": Bad(
+        "Engagements",
+        5,
+        "Partenaire pilote (code)",
+        "partenaire « mairie-inconnue » inconnu",
+        "mairie-inconnue",
     ),
-    "unknown status": (
-        _set("Engagements", 4, "Statut", "Fini"),
-        "Engagements, ligne 4, colonne Statut : « Fini » n'est pas une valeur permise",
+    "unknown quartier": Bad(
+        "Engagements",
+        6,
+        "Quartiers (codes QPV)",
+        "quartier « QN99999Z » inconnu",
+        "QN06202M; QN99999Z",
     ),
-    "unknown partner": (
-        _set("Engagements", 5, "Partenaire pilote (code)", "mairie-inconnue"),
-        "Engagements, ligne 5, colonne Partenaire pilote (code) : partenaire "
-        "« mairie-inconnue » inconnu",
+    "unknown priority": Bad(
+        "Engagements", 8, "Orientation (code)", "orientation « O9.9 » inconnu", "O9.9"
     ),
-    "unknown quartier": (
-        _set("Engagements", 6, "Quartiers (codes QPV)", "QN06202M; QN99999Z"),
-        "Engagements, ligne 6, colonne Quartiers (codes QPV) : quartier « QN99999Z » inconnu",
+    "unknown indicator": Bad(
+        "Mesures", 3, "Code indicateur", "indicateur « ENG-999-I9 » inconnu", "ENG-999-I9"
     ),
-    "unknown priority": (
-        _set("Engagements", 8, "Orientation (code)", "O9.9"),
-        "Engagements, ligne 8, colonne Orientation (code) : orientation « O9.9 » inconnu",
+    "measurement outside the term": Bad(
+        "Mesures",
+        9,
+        "Date",
+        "la date du 31/03/2023 est hors de la durée du contrat",
+        date(2023, 3, 31),
     ),
-    "unknown indicator": (
-        _set("Mesures", 3, "Code indicateur", "ENG-999-I9"),
-        "Mesures, ligne 3, colonne Code indicateur : indicateur « ENG-999-I9 » inconnu",
+    "commitment ending before it starts": Bad(
+        "Engagements", 3, "Date de fin", "la date de fin (01/12/2024) précède", date(2024, 12, 1)
     ),
-    "measurement outside the term": (
-        _set("Mesures", 9, "Date", date(2023, 3, 31)),
-        "Mesures, ligne 9, colonne Date : la date du 31/03/2023 est hors de la durée du contrat",
+    "target before the baseline": Bad(
+        "Cibles", 2, "Date", "la cible du 31/10/2024", date(2024, 10, 31)
     ),
-    "commitment ending before it starts": (
-        _set("Engagements", 3, "Date de fin", date(2024, 12, 1)),
-        "Engagements, ligne 3, colonne Date de fin : la date de fin (01/12/2024) précède",
+    "duplicated key": Bad(
+        "Engagements",
+        20,
+        "Code engagement",
+        "doublon : « ENG-001 » figure déjà à la ligne 2",
+        spoil=_duplicate_row("Engagements", 2, 20),
     ),
-    "target before the baseline": (
-        _set("Cibles", 2, "Date", date(2024, 10, 31)),
-        "Cibles, ligne 2, colonne Date : la cible du 31/10/2024",
+    "required value missing": Bad("Indicateurs", 10, "Intitulé", "valeur obligatoire manquante"),
+    "share above 100 %": Bad(
+        "Co-partenaires", 2, "Part", "« 1,5 » : la part doit être comprise", 1.5
     ),
-    "duplicated key": (
-        _duplicate_row("Engagements", 2, 20),
-        "Engagements, ligne 20, colonne Code engagement : doublon : « ENG-001 » figure déjà "
-        "à la ligne 2",
+    "negative amount": Bad("Montants", 3, "Montant (€)", "« -10 » est négatif", -10),
+    "tolerance out of range": Bad("Indicateurs", 2, "Tolérance", "« 1,2 » : la tolérance", 1.2),
+    "not yes or no": Bad(
+        "Indicateurs",
+        2,
+        "Cumulatif",
+        "« peut-être » n'est pas « oui » ou « non »",
+        "peut-être",
     ),
-    "required value missing": (
-        _set("Indicateurs", 10, "Intitulé", None),
-        "Indicateurs, ligne 10, colonne Intitulé : valeur obligatoire manquante",
+    "bad siren": Bad(
+        "Partenaires",
+        2,
+        "SIREN",
+        "« 12345 » : le SIREN doit compter exactement 9 chiffres",
+        "12345",
     ),
-    "share above 100 %": (
-        _set("Co-partenaires", 2, "Part", 1.5),
-        "Co-partenaires, ligne 2, colonne Part : « 1,5 » : la part doit être comprise",
-    ),
-    "negative amount": (
-        _set("Montants", 3, "Montant (€)", -10),
-        "Montants, ligne 3, colonne Montant (€) : « -10 » est négatif",
-    ),
-    "tolerance out of range": (
-        _set("Indicateurs", 2, "Tolérance", 1.2),
-        "Indicateurs, ligne 2, colonne Tolérance : « 1,2 » : la tolérance",
-    ),
-    "not yes or no": (
-        _set("Indicateurs", 2, "Cumulatif", "peut-être"),
-        "Indicateurs, ligne 2, colonne Cumulatif : « peut-être » n'est pas « oui » ou « non »",
-    ),
-    "bad siren": (
-        _set("Partenaires", 2, "SIREN", "12345"),
-        "Partenaires, ligne 2, colonne SIREN : « 12345 » : le SIREN doit compter exactement 9 "
-        "chiffres",
-    ),
-    "new quartier": (
-        _set("Quartiers", 2, "Code QPV", "QN06999Z"),
-        "Quartiers, ligne 2, colonne Code QPV : quartier « QN06999Z » inconnu",
-    ),
-    "missing column": (
-        _drop_header("Mesures", "Valeur"),
-        "Mesures, ligne 1, colonne Valeur : colonne obligatoire absente",
+    "new quartier": Bad("Quartiers", 2, "Code QPV", "quartier « QN06999Z » inconnu", "QN06999Z"),
+    "missing column": Bad(
+        "Mesures",
+        1,
+        "Valeur",
+        "colonne obligatoire absente",
+        spoil=_drop_header("Mesures", "Valeur"),
     ),
 }
 
@@ -130,9 +149,9 @@ def demo_export(demo_db, tmp_path):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_cell_or_row_is_refused_with_its_row_and_nothing_written(case, demo_db, demo_export):
-    edit, expected = CASES[case]
+    bad = CASES[case]
     workbook = load_workbook(demo_export)
-    edit(workbook)
+    bad.apply(workbook)
     # Something the import would otherwise change, to prove it is not written either.
     _set("Engagements", 2, "Intitulé", "Titre modifié")(workbook)
     workbook.save(demo_export)
@@ -142,7 +161,7 @@ def test_bad_cell_or_row_is_refused_with_its_row_and_nothing_written(case, demo_
 
     assert not report.ok
     texts = [str(problem) for problem in report.problems]
-    assert any(text.startswith(expected) for text in texts), texts
+    assert any(text.startswith(bad.expected) for text in texts), texts
     assert database_digest(demo_db) == before
 
 
@@ -155,7 +174,7 @@ def test_every_problem_is_reported_at_once(demo_db, demo_export):
         "duplicated key",
         "measurement outside the term",
     ):
-        CASES[name][0](workbook)
+        CASES[name].apply(workbook)
     workbook.save(demo_export)
     before = database_digest(demo_db)
 

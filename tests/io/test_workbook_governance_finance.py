@@ -133,6 +133,14 @@ def _decision_rows(sheet):
     return [(n, v) for n, v in _rows(sheet) if v["Instance"]]
 
 
+def _append_decision(sheet, rows, columns: dict) -> int:
+    """Write a new decision (n° 1, an action) below the last of `rows`; return its row."""
+    new = rows[-1][0] + 1
+    for header, value in {"N°": 1, "Type": "Action", **columns}.items():
+        _set(sheet, new, header, value)
+    return new
+
+
 def test_decisions_are_refused_by_the_governance_rules_and_nothing_is_written(demo_db, tmp_path):
     path = export_to(demo_db, tmp_path / "demo.xlsx")
     with demo_db.session() as session:  # the relevé of the autumn 2025 COPIL is sent
@@ -145,18 +153,15 @@ def test_decisions_are_refused_by_the_governance_rules_and_nothing_is_written(de
     rows = _decision_rows(sheet)
     assert len(rows) == 12
     (early, _), (edited, _) = rows[0], rows[1]
-    _set(sheet, early, "Échéance", datetime(2025, 1, 31))
-    _set(sheet, edited, "Décision", "Un autre texte que celui du relevé.")
-    new = rows[-1][0] + 1
-    for header, value in {
+    not_yet_held = {
         "Instance": "Comité de pilotage",
         "Date de l'instance": datetime(2026, 12, 8),
-        "N°": 1,
         "Décision": "Décision d'un comité pas encore tenu.",
-        "Type": "Action",
         "Statut": "Ouverte",
-    }.items():
-        _set(sheet, new, header, value)
+    }
+    new = _append_decision(sheet, rows, not_yet_held)
+    _set(sheet, early, "Échéance", datetime(2025, 1, 31))
+    _set(sheet, edited, "Décision", "Un autre texte que celui du relevé.")
     workbook.save(path)
     before = database_digest(demo_db)
 
@@ -180,19 +185,16 @@ def test_a_decision_is_followed_up_and_recorded_through_the_governance_service(d
     rows = _decision_rows(sheet)
     number, values = next((n, v) for n, v in rows if v["Statut"] == "Ouverte")
     _set(sheet, number, "Statut", "Réalisée")
-    new = rows[-1][0] + 1
-    for header, value in {
+    follow_up = {
         "Instance": "Comité technique",
         "Date de l'instance": datetime(2026, 5, 20),
-        "N°": 1,
         "Décision": "Relancer l'appel à projets « Quartiers d'été ».",
-        "Type": "Action",
         "Statut": "En cours",
         "Responsable (code partenaire)": values["Responsable (code partenaire)"],
         "Échéance": datetime(2026, 9, 30),
         "Engagements (codes)": "ENG-001; ENG-002",
-    }.items():
-        _set(sheet, new, header, value)
+    }
+    _append_decision(sheet, rows, follow_up)
     workbook.save(path)
 
     report = import_from(demo_db, path)

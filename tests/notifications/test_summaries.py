@@ -41,6 +41,7 @@ from suivi.notifications.summaries import summary_email
 from suivi.notifications.summaries import summary_period
 from suivi.notifications.summaries import summary_subject
 from tests.support.databases import DEMO_AS_OF
+from tests.support.reports import archived_report
 from tests.support.smtp import SmtpServer
 from tests.support.smtp import smtp_settings
 
@@ -534,22 +535,18 @@ def test_attached_pdf_report(demo_db, smtp_server):
 
 
 def test_links_to_the_partners_own_latest_reports(demo_db):
-    from suivi.reports.models import ReportFile
-
     settings = demo_db.settings
     with demo_db.session() as session:
         contract_id = session.execute(select(Contract.id)).scalar_one()
         partners = {p.code: p.id for p in session.execute(select(Partner)).scalars()}
         rows = [
-            ReportFile(
+            archived_report(
                 contract_id=contract_id,
                 kind="partner",
                 scope=str(partners[code]),
                 as_of=as_of,
                 path=f"{code}-{as_of}.pdf",
                 pages=4,
-                size_bytes=1,
-                sha256="0" * 64,
             )
             for code, as_of in (
                 ("caf-62", date(2026, 10, 1)),
@@ -558,15 +555,12 @@ def test_links_to_the_partners_own_latest_reports(demo_db):
             )
         ]
         rows.append(
-            ReportFile(
+            archived_report(
                 contract_id=contract_id,
                 kind="copil",
-                scope="",
                 as_of=date(2026, 11, 2),
                 path="copil.pdf",
                 pages=30,
-                size_bytes=1,
-                sha256="0" * 64,
             )
         )
         session.add_all(rows)

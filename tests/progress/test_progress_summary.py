@@ -18,6 +18,7 @@ from suivi.progress import evaluate
 from suivi.progress import evaluate_summary
 from suivi.progress import summarize
 from tests.support.progress import cases
+from tests.support.progress import rising
 
 MANY = settings(max_examples=500, deadline=None)
 FLOAT_FIELDS = ("actual", "expected", "progress", "forecast")
@@ -87,12 +88,7 @@ def test_sums_from_sql_give_the_same_verdict(case):
 
 
 def test_no_forecast_when_every_point_shares_a_date():
-    spec = IndicatorSpec(
-        direction="increase",
-        baseline_value=10.0,
-        baseline_date=date(2025, 1, 1),
-        targets=((date(2027, 1, 1), 20.0),),
-    )
+    spec = rising((date(2025, 1, 1), 10.0), (date(2027, 1, 1), 20.0))
     same_day = [(date(2025, 1, 1), 11.0), (date(2025, 1, 1), 12.0)]
     summary = summarize(spec, same_day, date(2025, 6, 1))
     assert summary.fit is not None and summary.fit.sxx == 0
@@ -104,11 +100,8 @@ def test_no_forecast_when_every_point_shares_a_date():
 
 
 def test_worked_example_from_sums():
-    spec = IndicatorSpec(
-        direction="increase",
-        baseline_value=100.0,
-        baseline_date=date(2024, 12, 31),
-        targets=((date(2027, 12, 31), 160.0), (date(2030, 12, 31), 220.0)),
+    spec = rising(
+        (date(2024, 12, 31), 100.0), (date(2027, 12, 31), 160.0), (date(2030, 12, 31), 220.0)
     )
     readings = [(date(2025, 6, 30), 110.0), (date(2026, 6, 30), 125.0)]
     as_of = date(2026, 9, 15)

@@ -34,6 +34,7 @@ from suivi.reports.render import render_pdf
 from suivi.reports.render import render_report
 from tests.support.databases import DEMO_AS_OF
 from tests.support.reports import PARTNER_CODE
+from tests.support.reports import archived_report
 from tests.support.reports import build
 
 
@@ -146,15 +147,12 @@ def test_generate_reports_job_is_idempotent_through_the_archive(demo_db, monkeyp
         calls.append((kind, as_of, meeting_id))
         with demo_db.session(write=True) as session:
             session.add(
-                ReportFile(
+                archived_report(
                     contract_id=contract_id,
                     kind=kind,
                     as_of=as_of,
                     meeting_id=meeting_id,
                     path=f"fake-{len(calls)}.pdf",
-                    pages=1,
-                    size_bytes=1,
-                    sha256="0" * 64,
                 )
             )
 

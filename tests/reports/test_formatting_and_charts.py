@@ -16,7 +16,7 @@ from suivi.formatting import format_number
 from suivi.formatting import format_percent
 from suivi.formatting import format_signed
 from suivi.formatting import install_filters
-from suivi.progress import IndicatorSpec
+from tests.support.progress import rising
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -44,13 +44,7 @@ def test_french_formats_use_one_narrow_no_break_space():
 
 
 def test_actual_series_follows_the_engine_counting_rules():
-    spec = IndicatorSpec(
-        direction="increase",
-        baseline_value=10.0,
-        baseline_date=date(2024, 12, 31),
-        targets=((date(2030, 12, 31), 100.0),),
-        cumulative=True,
-    )
+    spec = rising((date(2024, 12, 31), 10.0), (date(2030, 12, 31), 100.0), cumulative=True)
     readings = [(date(2024, 6, 30), 99.0), (date(2025, 3, 31), 5.0), (date(2025, 6, 30), 7.0),
                 (date(2027, 1, 1), 50.0)]  # fmt: skip
     assert charts.actual_series(spec, readings, date(2026, 1, 1)) == [

@@ -35,3 +35,20 @@ def app_with_login_limits(db, *, refused_pause_seconds: float = 0, **login):
     for key, value in login.items():
         setattr(settings.login, key, value)
     return create_app(settings)
+
+
+def app_with_account_spent(db, email: str, *, attempts: int):
+    """The app allowing `attempts` logins a minute per account, all of them already spent on
+    `email` by wrong passwords, each from its own address (so no address limit is reached)."""
+    from fastapi.testclient import TestClient
+
+    app = app_with_login_limits(
+        db,
+        attempts_per_minute_per_address=100,
+        attempts_per_minute_per_account=attempts,
+        backoff_after_failures=100,
+    )
+    for n in range(attempts):
+        client = TestClient(app, client=(f"203.0.113.{n + 1}", 4000))
+        assert post_token_request(client, email, "x").status_code == 400
+    return app

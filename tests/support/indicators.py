@@ -16,15 +16,24 @@ from suivi.indicators.models import Measurement
 from suivi.indicators.models import Target
 
 
+def new_indicator(**columns) -> Indicator:
+    """An unsaved indicator with its required columns filled (code I-1, an increase from 1.0
+    at the end of 2024); `columns` add its contract and commitment and change any column."""
+    required = {
+        "code": "I-1",
+        "name": "x",
+        "unit": "u",
+        "direction": "increase",
+        "baseline_value": 1.0,
+        "baseline_date": date(2024, 12, 31),
+    }
+    return Indicator(**{**required, **columns})
+
+
 def measurements(db, indicator_id: int) -> list[Measurement]:
+    query = select(Measurement).where(Measurement.indicator_id == indicator_id)
     with db.session(write=False) as session:
-        return list(
-            session.execute(
-                select(Measurement)
-                .where(Measurement.indicator_id == indicator_id)
-                .order_by(Measurement.id)
-            ).scalars()
-        )
+        return list(session.scalars(query.order_by(Measurement.id)))
 
 
 def write_correction(session, old: Measurement, value: float, reason: str = "") -> Measurement:

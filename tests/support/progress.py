@@ -24,6 +24,12 @@ margins = st.one_of(
 )
 
 
+def rising(baseline: tuple[date, float], *targets: tuple[date, float], **options) -> IndicatorSpec:
+    """An indicator that must increase from its `baseline` (date, value) through `targets`."""
+    baseline_date, baseline_value = baseline
+    return IndicatorSpec("increase", baseline_value, baseline_date, targets, **options)
+
+
 @st.composite
 def specs(draw, direction=None, cumulative=None, monotone=False, targets=None):
     """Valid specs. ``monotone`` makes increase/decrease trajectories move one way only."""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from suivi.contract.models import Contract
 from suivi.reports.context import ReportContext
 from suivi.reports.context import build_report_context
+from suivi.reports.models import ReportFile
 from suivi.reports.render import RenderedReport
 from suivi.reports.render import render_report
 from tests.support.databases import DEMO_AS_OF
@@ -34,6 +35,12 @@ class Report:
 
     def pages_text(self) -> list[str]:
         return self.text.split("\f")[: self.rendered.pages]
+
+
+def archived_report(**columns) -> ReportFile:
+    """An archive row for a report that was never rendered: one page, a one-byte size and a
+    placeholder checksum unless `columns` say otherwise."""
+    return ReportFile(**{"pages": 1, "size_bytes": 1, "sha256": "0" * 64, **columns})
 
 
 def pdftotext(path: Path) -> str:

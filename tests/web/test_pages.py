@@ -18,10 +18,10 @@ from suivi.clock import frozen_at
 from suivi.contract.models import ContractQuartier
 from suivi.contract.models import Quartier
 from suivi.monitoring.service import check_indicators
-from suivi.reports.models import ReportFile
 from tests.support.databases import DEMO_AS_OF
 from tests.support.forms import post_login_form
 from tests.support.indicators import measurements
+from tests.support.reports import archived_report
 from tests.support.web_clients import AS_OF
 from tests.support.web_clients import EMAILS
 
@@ -317,14 +317,12 @@ def test_reports_are_listed_and_downloaded_within_scope(web, tmp_path):
     folder.mkdir(exist_ok=True)
     (folder / "copil.pdf").write_bytes(b"%PDF-1.7 test")
     with web.db.session() as session:
-        report = ReportFile(
+        report = archived_report(
             contract_id=1,
             kind="copil",
             as_of=date(2026, 11, 15),
             path="copil.pdf",
-            pages=1,
             size_bytes=13,
-            sha256="0" * 64,
             is_demo=True,
         )
         session.add(report)
