@@ -27,8 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from suivi.audit.service import Actor
 from suivi.audit.service import Change
-from suivi.audit.service import record
+from suivi.audit.service import record_change
 from suivi.audit.service import record_many
 from suivi.audit.service import snapshot
 from suivi.commitments.models import Commitment
@@ -236,16 +237,8 @@ def create_indicator(
     session.flush()
     after = snapshot(indicator)
     after["targets"] = [{"target_date": d.isoformat(), "value": v} for d, v in sorted(targets)]
-    record(
-        session,
-        action="create",
-        entity="indicator",
-        entity_id=indicator.id,
-        after=after,
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract.id,
-    )
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract.id)
+    record_change(session, "create", "indicator", indicator, after=after, **who)
     return indicator
 
 
@@ -283,17 +276,8 @@ def update_indicator(
     if "quartier_id" in fields:
         # Its quartier may be what put the commitment in the actor's scope.
         check_still_writable(session, session.get(Commitment, indicator.commitment_id), actor_id)
-    record(
-        session,
-        action="update",
-        entity="indicator",
-        entity_id=indicator.id,
-        before=before,
-        after=snapshot(indicator),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract.id,
-    )
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract.id)
+    record_change(session, "update", "indicator", indicator, before, **who)
     return indicator
 
 
@@ -315,15 +299,7 @@ def add_target(
     target = Target(indicator_id=indicator.id, target_date=target_date, value=value)
     session.add(target)
     session.flush()
-    record(
-        session,
-        action="create",
-        entity="target",
-        entity_id=target.id,
-        after=snapshot(target),
-        actor_id=actor_id,
-        contract_id=contract.id,
-    )
+    record_change(session, "create", "target", target, actor_id=actor_id, contract_id=contract.id)
     return target
 
 
@@ -374,16 +350,8 @@ def revise_target(
     session.flush()
     after = snapshot(target)
     after["revision"] = snapshot(revision)
-    record(
-        session,
-        action="update",
-        entity="target",
-        entity_id=target.id,
-        before=before,
-        after=after,
-        actor_id=actor_id,
-        contract_id=contract.id,
-    )
+    who = Actor(actor_id=actor_id, contract_id=contract.id)
+    record_change(session, "update", "target", target, before, after, **who)
     return revision
 
 
