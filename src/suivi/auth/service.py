@@ -199,6 +199,16 @@ def _store_hashed(
     return row
 
 
+def _by_secret(
+    session: Session, model: type[_Credential], secret: str | None
+) -> _Credential | None:
+    """The session or token stored for this secret (by its hash), if any."""
+    if not secret:
+        return None
+    statement = select(model).where(model.token_hash == hash_secret(secret))
+    return session.execute(statement).scalar_one_or_none()
+
+
 def create_web_session(
     session: Session,
     user: User,
@@ -226,16 +236,20 @@ def create_web_session(
     return cookie_value, csrf_token
 
 
+def _unrevoked_session(session: Session, cookie_value: str | None) -> AuthSession | None:
+    """The session of this cookie, unless there is none or it was revoked."""
+    row = _by_secret(session, AuthSession, cookie_value)
+    if row is None or row.revoked_at is not None:
+        return None
+    return row
+
+
 def find_web_session(
     session: Session, cookie_value: str | None, *, idle_minutes: int, absolute_hours: int
 ) -> AuthSession | None:
     """The live session for this cookie (not revoked, not idle too long, not too old)."""
-    if not cookie_value:
-        return None
-    row = session.execute(
-        select(AuthSession).where(AuthSession.token_hash == hash_secret(cookie_value))
-    ).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
+    row = _unrevoked_session(session, cookie_value)
+    if row is None:
         return None
     now = utcnow()
     if row.expires_at <= now or row.created_at + timedelta(hours=absolute_hours) <= now:
@@ -247,12 +261,8 @@ def find_web_session(
 
 def revoke_web_session(session: Session, cookie_value: str | None) -> bool:
     """Log out: the session stops working at once. Audited. False if there was none."""
-    if not cookie_value:
-        return False
-    row = session.execute(
-        select(AuthSession).where(AuthSession.token_hash == hash_secret(cookie_value))
-    ).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
+    row = _unrevoked_session(session, cookie_value)
+    if row is None:
         return False
     row.revoked_at = utcnow()
     session.add(row)
@@ -283,11 +293,7 @@ def issue_token(
 
 def find_token(session: Session, clear: str | None) -> ApiToken | None:
     """The live token (not revoked, not expired) for this bearer value."""
-    if not clear:
-        return None
-    row = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == hash_secret(clear))
-    ).scalar_one_or_none()
+    row = _by_secret(session, ApiToken, clear)
     if row is None or not is_live(row.revoked_at, row.expires_at):
         return None
     return row

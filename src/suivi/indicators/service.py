@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from typing import Protocol
+from typing import Required
+from typing import TypedDict
+from typing import Unpack
 
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -34,12 +37,13 @@ from suivi.audit.service import record_many
 from suivi.audit.service import snapshot
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import check_still_writable
+from suivi.commitments.service import check_version
+from suivi.commitments.service import write_version
 from suivi.contract.models import Contract
 from suivi.contract.models import ContractQuartier
 from suivi.contract.models import Partner
 from suivi.contract.models import PartnerContact
 from suivi.db import utcnow
-from suivi.errors import STALE_VERSION
 from suivi.errors import Conflict
 from suivi.errors import Invalid
 from suivi.governance.models import Decision
@@ -252,8 +256,7 @@ def update_indicator(
     actor_id: int | None,
     actor_label: str = "",
 ) -> Indicator:
-    if version != indicator.version:
-        raise Conflict(STALE_VERSION, "version")
+    check_version(indicator, version)
     if "baseline_value" in fields:
         _number(fields["baseline_value"], "baseline_value", "La valeur de référence")
     if "quartier_id" in fields:
@@ -267,12 +270,7 @@ def update_indicator(
     candidate = Indicator(**{**indicator.model_dump(), **fields})
     check_sheet(session, contract.id, candidate)
     _validate(candidate, sorted(_targets_of(session, indicator.id)), next(iter(fields), "body"))
-    for key, value in fields.items():
-        setattr(indicator, key, value)
-    indicator.version = version + 1
-    indicator.updated_at = utcnow()
-    session.add(indicator)
-    session.flush()
+    write_version(session, indicator, fields, version)
     if "quartier_id" in fields:
         # Its quartier may be what put the commitment in the actor's scope.
         check_still_writable(session, session.get(Commitment, indicator.commitment_id), actor_id)
@@ -451,6 +449,22 @@ def _term(contract: _Term) -> tuple[int, date, date]:
     return (contract.id, contract.term_start, contract.term_end)
 
 
+class _Reading(TypedDict, total=False):
+    """A new measurement as `check_measurement` takes it."""
+
+    measured_on: Required[date]
+    value: Required[float]
+    comment: str
+    evidence_url: str
+
+
+def _reading(
+    baseline_date: date, measured_on: date, *, value: float, comment: str, evidence_url: str
+) -> tuple[date, date, float, str, str]:
+    """What the rules of a new measurement look at (`CheckedMeasurements`)."""
+    return (baseline_date, measured_on, value, comment, evidence_url)
+
+
 class CheckedMeasurements:
     """New readings that `check_measurement` accepted, in one contract, on one `today`: what
     a caller that checks every row before writing any (the import) hands to
@@ -470,51 +484,24 @@ class CheckedMeasurements:
         self._accepted: set[tuple[date, date, float, str, str]] = set()
 
     def check(
-        self,
-        contract: _Term,
-        baseline_date: date,
-        *,
-        measured_on: date,
-        value: float,
-        comment: str = "",
-        evidence_url: str = "",
+        self, contract: _Term, baseline_date: date, **reading: Unpack[_Reading]
     ) -> dict[str, Any]:
         """`check_measurement` (same refusals), remembering what it accepted."""
-        cleaned = check_measurement(
-            contract,
-            baseline_date,
-            measured_on=measured_on,
-            value=value,
-            comment=comment,
-            evidence_url=evidence_url,
-            today=self.today,
-        )
+        cleaned = check_measurement(contract, baseline_date, today=self.today, **reading)
         if _term(contract) == self.term:
-            self._accepted.add(
-                (
-                    baseline_date,
-                    measured_on,
-                    cleaned["value"],
-                    cleaned["comment"],
-                    cleaned["evidence_url"],
-                )
-            )
+            self._accepted.add(_reading(baseline_date, reading["measured_on"], **cleaned))
         return cleaned
 
     def holds(self, term: tuple[int, date, date], today: date, item: NewMeasurement) -> bool:
         """Whether `item`, as it stands, was accepted under this term and today."""
-        return (
-            term == self.term
-            and today == self.today
-            and (
-                item.indicator.baseline_date,
-                item.measured_on,
-                item.value,
-                item.comment,
-                item.evidence_url,
-            )
-            in self._accepted
+        reading = _reading(
+            item.indicator.baseline_date,
+            item.measured_on,
+            value=item.value,
+            comment=item.comment,
+            evidence_url=item.evidence_url,
         )
+        return term == self.term and today == self.today and reading in self._accepted
 
 
 @dataclass(frozen=True, slots=True)
