@@ -424,38 +424,31 @@ def check_measured_on(contract: _Term, baseline_date: date, day: date, today: da
         raise Invalid("measured_on", "La mesure précède la date de référence de l'indicateur.")
 
 
-def check_measurement(
-    contract: _Term,
-    baseline_date: date,
-    *,
-    measured_on: date,
-    value: float,
-    comment: str = "",
-    evidence_url: str = "",
-    today: date,
-) -> dict[str, Any]:
-    """The rules of a new measurement, whoever writes it (API, form, import): its cleaned
-    `value`, `comment` and `evidence_url`, or `Invalid` (field and French message)."""
-    cleaned = {
-        "value": _number(value, "value"),
-        "comment": _text(comment, MAX_COMMENT, "comment", "Le commentaire"),
-        "evidence_url": _url(evidence_url),
-    }
-    check_measured_on(contract, baseline_date, measured_on, today)
-    return cleaned
-
-
-def _term(contract: _Term) -> tuple[int, date, date]:
-    return (contract.id, contract.term_start, contract.term_end)
-
-
 class _Reading(TypedDict, total=False):
-    """A new measurement as `check_measurement` takes it."""
+    """A new measurement as `check_measurement` takes it (no comment, no link: "")."""
 
     measured_on: Required[date]
     value: Required[float]
     comment: str
     evidence_url: str
+
+
+def check_measurement(
+    contract: _Term, baseline_date: date, *, today: date, **reading: Unpack[_Reading]
+) -> dict[str, Any]:
+    """The rules of a new measurement, whoever writes it (API, form, import): its cleaned
+    `value`, `comment` and `evidence_url`, or `Invalid` (field and French message)."""
+    cleaned = {
+        "value": _number(reading["value"], "value"),
+        "comment": _text(reading.get("comment", ""), MAX_COMMENT, "comment", "Le commentaire"),
+        "evidence_url": _url(reading.get("evidence_url", "")),
+    }
+    check_measured_on(contract, baseline_date, reading["measured_on"], today)
+    return cleaned
+
+
+def _term(contract: _Term) -> tuple[int, date, date]:
+    return (contract.id, contract.term_start, contract.term_end)
 
 
 def _reading(
@@ -494,13 +487,7 @@ class CheckedMeasurements:
 
     def holds(self, term: tuple[int, date, date], today: date, item: NewMeasurement) -> bool:
         """Whether `item`, as it stands, was accepted under this term and today."""
-        reading = _reading(
-            item.indicator.baseline_date,
-            item.measured_on,
-            value=item.value,
-            comment=item.comment,
-            evidence_url=item.evidence_url,
-        )
+        reading = _reading(item.indicator.baseline_date, **item.reading())
         return term == self.term and today == self.today and reading in self._accepted
 
 
@@ -513,6 +500,15 @@ class NewMeasurement:
     value: float
     comment: str = ""
     evidence_url: str = ""
+
+    def reading(self) -> _Reading:
+        """What `check_measurement` checks."""
+        return _Reading(
+            measured_on=self.measured_on,
+            value=self.value,
+            comment=self.comment,
+            evidence_url=self.evidence_url,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,6 +594,16 @@ def _iso_days(row: dict[str, Any], entered: str) -> dict[str, str]:
     return days
 
 
+class Entry(TypedDict, total=False):
+    """Who enters readings, on which real day, and whether they wait for validation (by
+    default): what `create_measurements` and `correct_measurements` take by keyword."""
+
+    actor_id: Required[int | None]
+    actor_label: str
+    today: Required[date]
+    validation_required: bool
+
+
 def create_measurement(
     session: Session,
     contract: _Term,
@@ -607,22 +613,11 @@ def create_measurement(
     value: float,
     comment: str = "",
     evidence_url: str = "",
-    actor_id: int | None,
-    actor_label: str = "",
-    today: date,
-    validation_required: bool = True,
+    **entry: Unpack[Entry],
 ) -> dict[str, Any]:
     """`create_measurements` of one."""
     item = NewMeasurement(indicator, measured_on, value, comment, evidence_url)
-    return create_measurements(
-        session,
-        contract,
-        [item],
-        actor_id=actor_id,
-        actor_label=actor_label,
-        today=today,
-        validation_required=validation_required,
-    )[0]
+    return create_measurements(session, contract, [item], **entry)[0]
 
 
 def create_measurements(
@@ -659,15 +654,8 @@ def create_measurements(
                 "evidence_url": item.evidence_url,
             }
         else:
-            cleaned = check_measurement(
-                contract,
-                item.indicator.baseline_date,
-                measured_on=item.measured_on,
-                value=item.value,
-                comment=item.comment,
-                evidence_url=item.evidence_url,
-                today=today,
-            )
+            baseline_date = item.indicator.baseline_date
+            cleaned = check_measurement(contract, baseline_date, today=today, **item.reading())
         rows.append(
             {
                 "indicator_id": item.indicator.id,
@@ -730,24 +718,13 @@ def correct_measurement(
     reason: str,
     comment: str | None = None,
     evidence_url: str | None = None,
-    actor_id: int | None,
-    actor_label: str = "",
-    today: date,
-    validation_required: bool = True,
+    **entry: Unpack[Entry],
 ) -> Measurement:
     """`correct_measurements` of one."""
     correction = MeasurementCorrection(
         indicator, old, value, reason, measured_on, comment, evidence_url
     )
-    return correct_measurements(
-        session,
-        contract,
-        [correction],
-        actor_id=actor_id,
-        actor_label=actor_label,
-        today=today,
-        validation_required=validation_required,
-    )[0]
+    return correct_measurements(session, contract, [correction], **entry)[0]
 
 
 def correct_measurements(
