@@ -51,6 +51,18 @@ def _json_default(value: Any) -> Any:
 _INSERT = insert(AuditEvent.__table__)
 
 
+class Actor(TypedDict, total=False):
+    """Who made a change and in which contract: `record`'s last arguments, as one value."""
+
+    actor_id: int | None
+    actor_label: str
+    contract_id: int | None
+
+
+# An actor not named: no user, no label, no contract.
+_NOBODY = Actor(actor_id=None, actor_label="", contract_id=None)
+
+
 def record(
     session: Session,
     *,
@@ -59,18 +71,10 @@ def record(
     entity_id: Any,
     before: dict | None = None,
     after: dict | None = None,
-    actor_id: int | None = None,
-    actor_label: str = "",
-    contract_id: int | None = None,
+    **actor: Unpack[Actor],
 ) -> None:
     """Insert the audit row now, in `session`'s transaction (`record_many` of one)."""
-    record_many(
-        session,
-        [Change(action, entity, entity_id, before, after)],
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract_id,
-    )
+    record_many(session, [Change(action, entity, entity_id, before, after)], **actor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +92,8 @@ def record_many(
     session: Session,
     changes: Sequence[Change],
     *,
-    actor_id: int | None = None,
-    actor_label: str = "",
-    contract_id: int | None = None,
     at: datetime | None = None,
+    **actor: Unpack[Actor],
 ) -> None:
     """Insert one audit row per change, by one actor in one contract, in a single
     `executemany` in `session`'s transaction (an import audits thousands of rows). `at`: the
@@ -101,14 +103,13 @@ def record_many(
     session.flush()  # the audited changes reach the database first (rows may refer to them)
     if at is None:
         at = utcnow()
+    who = {**_NOBODY, **actor}
     session.connection().execute(  # the session's transaction, without the ORM layer
         _INSERT,
         [
             dict(
                 at=at,
-                actor_id=actor_id,
-                actor_label=actor_label,
-                contract_id=contract_id,
+                **who,
                 action=change.action,
                 entity=change.entity,
                 entity_id=str(change.entity_id),
@@ -118,14 +119,6 @@ def record_many(
             for change in changes
         ],
     )
-
-
-class Actor(TypedDict, total=False):
-    """Who made a change and in which contract: `record`'s last arguments, as one value."""
-
-    actor_id: int | None
-    actor_label: str
-    contract_id: int | None
 
 
 def record_change(

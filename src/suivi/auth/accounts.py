@@ -15,7 +15,8 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlmodel import Session
 
-from suivi.audit.service import record
+from suivi.audit.service import Actor
+from suivi.audit.service import record_change
 from suivi.auth.models import User
 from suivi.auth.models import UserContract
 from suivi.auth.models import UserScope
@@ -298,29 +299,21 @@ def update_account(
     session.add(user)
     session.flush()
     after = account_view(session, user)
-    record(
-        session,
-        action="update",
-        entity="user",
-        entity_id=user.id,
-        before=before,
-        after={**_audited(after), "password_changed": bool(changes.get("password"))},
-        actor_id=admin.user_id,
-        contract_id=admin.default_contract_id,
-    )
+    audited = {**_audited(after), "password_changed": bool(changes.get("password"))}
+    _audit_update(session, admin, user, before, audited)
     return after
 
 
 def unlock_account(session: Session, admin: Principal, user: User) -> int:
     """Lift the login waits of the account (audited); returns how many were lifted."""
     cleared = unlock(session, user)
-    record(
-        session,
-        action="update",
-        entity="user",
-        entity_id=user.id,
-        after={"unlocked_addresses": cleared},
-        actor_id=admin.user_id,
-        contract_id=admin.default_contract_id,
-    )
+    _audit_update(session, admin, user, None, {"unlocked_addresses": cleared})
     return cleared
+
+
+def _audit_update(
+    session: Session, admin: Principal, user: User, before: dict | None, after: dict
+) -> None:
+    """The audit row of an administrator's change to an account."""
+    who = Actor(actor_id=admin.user_id, contract_id=admin.default_contract_id)
+    record_change(session, "update", "user", user, before, after, **who)

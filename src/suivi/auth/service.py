@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy import delete
@@ -24,7 +26,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from suivi.audit.service import record
+from suivi.audit.service import Actor
+from suivi.audit.service import Change
+from suivi.audit.service import record_change
+from suivi.audit.service import record_many
 from suivi.audit.service import snapshot
 from suivi.auth.models import ApiToken
 from suivi.auth.models import AuthSession
@@ -178,6 +183,32 @@ def unlock(session: Session, user: User) -> int:
 # Web sessions
 
 
+_Credential = TypeVar("_Credential", AuthSession, ApiToken)
+# An audit snapshot of a token leaves its hash out.
+_TOKEN_EXCLUDE = ("token_hash",)
+
+
+def _store_hashed(
+    session: Session, model: type[_Credential], secret: str, user: User, **columns: Any
+) -> _Credential:
+    """A new session or token of `user`, stored with its secret's hash only (flushed: it has
+    its id)."""
+    row = model(token_hash=hash_secret(secret), user_id=user.id, **columns)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _by_secret(
+    session: Session, model: type[_Credential], secret: str | None
+) -> _Credential | None:
+    """The session or token stored for this secret (by its hash), if any."""
+    if not secret:
+        return None
+    statement = select(model).where(model.token_hash == hash_secret(secret))
+    return session.execute(statement).scalar_one_or_none()
+
+
 def create_web_session(
     session: Session,
     user: User,
@@ -189,38 +220,36 @@ def create_web_session(
     cookie_value = new_secret()
     csrf_token = new_secret()
     now = utcnow()
-    row = AuthSession(
-        token_hash=hash_secret(cookie_value),
-        user_id=user.id,
+    row = _store_hashed(
+        session,
+        AuthSession,
+        cookie_value,
+        user,
         csrf_token=csrf_token,
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=absolute_hours),
         user_agent=(user_agent or "")[:300],
     )
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        action="login",
-        entity="auth_session",
-        entity_id=row.id,
-        actor_id=user.id,
-        after={"user_id": user.id, "kind": "web"},
-    )
+    after = {"user_id": user.id, "kind": "web"}
+    record_change(session, "login", "auth_session", row, after=after, actor_id=user.id)
     return cookie_value, csrf_token
+
+
+def _unrevoked_session(session: Session, cookie_value: str | None) -> AuthSession | None:
+    """The session of this cookie, unless there is none or it was revoked."""
+    row = _by_secret(session, AuthSession, cookie_value)
+    if row is None or row.revoked_at is not None:
+        return None
+    return row
 
 
 def find_web_session(
     session: Session, cookie_value: str | None, *, idle_minutes: int, absolute_hours: int
 ) -> AuthSession | None:
     """The live session for this cookie (not revoked, not idle too long, not too old)."""
-    if not cookie_value:
-        return None
-    row = session.execute(
-        select(AuthSession).where(AuthSession.token_hash == hash_secret(cookie_value))
-    ).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
+    row = _unrevoked_session(session, cookie_value)
+    if row is None:
         return None
     now = utcnow()
     if row.expires_at <= now or row.created_at + timedelta(hours=absolute_hours) <= now:
@@ -232,22 +261,12 @@ def find_web_session(
 
 def revoke_web_session(session: Session, cookie_value: str | None) -> bool:
     """Log out: the session stops working at once. Audited. False if there was none."""
-    if not cookie_value:
-        return False
-    row = session.execute(
-        select(AuthSession).where(AuthSession.token_hash == hash_secret(cookie_value))
-    ).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
+    row = _unrevoked_session(session, cookie_value)
+    if row is None:
         return False
     row.revoked_at = utcnow()
     session.add(row)
-    record(
-        session,
-        action="logout",
-        entity="auth_session",
-        entity_id=row.id,
-        actor_id=row.user_id,
-    )
+    record_many(session, [Change("logout", "auth_session", row.id)], actor_id=row.user_id)
     return True
 
 
@@ -265,33 +284,16 @@ def issue_token(
 ) -> tuple[ApiToken, str]:
     """Create a bearer token; returns (row, clear token). The clear token is shown once."""
     clear = new_secret()
-    row = ApiToken(
-        token_hash=hash_secret(clear),
-        user_id=user.id,
-        kind=kind,
-        name=name,
-        expires_at=expires_at,
-    )
-    session.add(row)
-    session.flush()
-    record(
-        session,
-        action="create" if kind == "personal" else "login",
-        entity="api_token",
-        entity_id=row.id,
-        actor_id=user.id,
-        after=snapshot(row, exclude=("token_hash",)),
-    )
+    row = _store_hashed(session, ApiToken, clear, user, kind=kind, name=name, expires_at=expires_at)
+    action = "create" if kind == "personal" else "login"
+    after = snapshot(row, exclude=_TOKEN_EXCLUDE)
+    record_change(session, action, "api_token", row, after=after, actor_id=user.id)
     return row, clear
 
 
 def find_token(session: Session, clear: str | None) -> ApiToken | None:
     """The live token (not revoked, not expired) for this bearer value."""
-    if not clear:
-        return None
-    row = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == hash_secret(clear))
-    ).scalar_one_or_none()
+    row = _by_secret(session, ApiToken, clear)
     if row is None or not is_live(row.revoked_at, row.expires_at):
         return None
     return row
@@ -303,19 +305,12 @@ def is_live(revoked_at: datetime | None, expires_at: datetime | None) -> bool:
 
 
 def revoke_token(session: Session, row: ApiToken, *, actor_id: int | None) -> None:
-    before = snapshot(row, exclude=("token_hash",))
+    before = snapshot(row, exclude=_TOKEN_EXCLUDE)
     row.revoked_at = utcnow()
     session.add(row)
     session.flush()
-    record(
-        session,
-        action="revoke",
-        entity="api_token",
-        entity_id=row.id,
-        actor_id=actor_id,
-        before=before,
-        after=snapshot(row, exclude=("token_hash",)),
-    )
+    after = snapshot(row, exclude=_TOKEN_EXCLUDE)
+    record_change(session, "revoke", "api_token", row, before, after, actor_id=actor_id)
 
 
 def touch(
@@ -377,16 +372,9 @@ def create_user(
     after["contract_ids"] = list(contract_ids)
     after["scope_partner_ids"] = list(scope_partner_ids)
     after["scope_quartier_ids"] = list(scope_quartier_ids)
-    record(
-        session,
-        action="create",
-        entity="user",
-        entity_id=user.id,
-        after=after,
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract_ids[0] if contract_ids else None,
-    )
+    first_contract = contract_ids[0] if contract_ids else None
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=first_contract)
+    record_change(session, "create", "user", user, after=after, **who)
     return user
 
 

@@ -40,14 +40,7 @@ from suivi.validation import clean_number
 
 def commitment_snapshot(session: Session, commitment: Commitment) -> dict:
     data = snapshot(commitment)
-    data["partners"] = [
-        {"partner_id": p, "share": str(s)}
-        for p, s in session.execute(
-            select(CommitmentPartner.partner_id, CommitmentPartner.share)
-            .where(CommitmentPartner.commitment_id == commitment.id)
-            .order_by(CommitmentPartner.partner_id)
-        )
-    ]
+    data["partners"] = _amounts_by(session, CommitmentPartner, "partner_id", "share", commitment)
     data["quartier_ids"] = list(
         session.execute(
             select(CommitmentQuartier.quartier_id)
@@ -55,15 +48,37 @@ def commitment_snapshot(session: Session, commitment: Commitment) -> dict:
             .order_by(CommitmentQuartier.quartier_id)
         ).scalars()
     )
-    data["amounts"] = [
-        {"year": y, "amount": str(a)}
-        for y, a in session.execute(
-            select(CommitmentAmount.year, CommitmentAmount.amount)
-            .where(CommitmentAmount.commitment_id == commitment.id)
-            .order_by(CommitmentAmount.year)
-        )
-    ]
+    data["amounts"] = _amounts_by(session, CommitmentAmount, "year", "amount", commitment)
     return data
+
+
+def _amounts_by(session: Session, link, key: str, amount: str, commitment: Commitment) -> list:
+    """A commitment's decimal amounts in a link table (partner shares, yearly amounts), by
+    `key` in order, as JSON-safe dicts."""
+    key_column = getattr(link, key)
+    rows = session.execute(
+        select(key_column, getattr(link, amount))
+        .where(link.commitment_id == commitment.id)
+        .order_by(key_column)
+    )
+    return [{key: k, amount: str(a)} for k, a in rows]
+
+
+def check_version(row, version: int) -> None:
+    """409 unless `version` is the one the client read (optimistic check)."""
+    if version != row.version:
+        raise Conflict(STALE_VERSION, "version")
+
+
+def write_version(session: Session, row, fields: dict, version: int) -> None:
+    """Set the changed `fields` and the next version, flushed. Compare-and-set on the
+    version, so two concurrent writers cannot both win."""
+    for key, value in fields.items():
+        setattr(row, key, value)
+    row.version = version + 1
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
 
 
 def _audit_commitment(
@@ -250,8 +265,7 @@ def update_commitment(
     actor_label: str = "",
 ) -> Commitment:
     """Partial update; `version` must be the one the client read (409 otherwise)."""
-    if version != commitment.version:
-        raise Conflict(STALE_VERSION, "version")
+    check_version(commitment, version)
     _check_enums(fields.get("status"), fields.get("funding_type"))
     start = fields.get("start_date", commitment.start_date)
     end = fields.get("end_date", commitment.end_date)
@@ -277,13 +291,7 @@ def update_commitment(
     if "code" in fields:
         _check_code(session, contract.id, fields["code"], commitment.id)
     before = commitment_snapshot(session, commitment)
-    for key, value in fields.items():
-        setattr(commitment, key, value)
-    # Compare-and-set on the version, so two concurrent writers cannot both win.
-    commitment.version = version + 1
-    commitment.updated_at = utcnow()
-    session.add(commitment)
-    session.flush()
+    write_version(session, commitment, fields, version)
     _replace_links(session, commitment.id, partners, quartier_ids, amounts)
     check_still_writable(session, commitment, actor_id)
     _audit_commitment(session, "update", commitment, before, actor_id, actor_label)

@@ -18,6 +18,9 @@ import hashlib
 import json
 import re
 from datetime import date
+from typing import Required
+from typing import TypedDict
+from typing import Unpack
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -82,10 +85,45 @@ def locked(session: Session, model, row_id: int):
     return session.get(model, row_id, with_for_update=True, populate_existing=True)
 
 
-def _audit(session, action, entity, row, before, actor_id, actor_label, contract_id, after=None):
-    """The audit row of a change to `row` (`after`: its snapshot, when not the plain one)."""
-    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract_id)
-    record_change(session, action, entity, row, before, after, **who)
+class Edit(TypedDict, total=False):
+    """An update's arguments, by keyword (what the API's `_changes` builds): the `fields`
+    sent, the etag the client read (`If-Match`; none: no check) and who changes them."""
+
+    fields: Required[dict]
+    expected_etag: str | None
+    actor_id: Required[int | None]
+    actor_label: str
+
+
+def _create(session: Session, contract: Contract, model, entity, fields, actor_id, actor_label):
+    """Insert a new row of the contract's reference data, audited."""
+    row = model(contract_id=contract.id, **fields)
+    session.add(row)
+    session.flush()
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract.id)
+    record_change(session, "create", entity, row, **who)
+    return row
+
+
+def _update(session: Session, contract: Contract, row, entity: str, check, edit: Edit):
+    """The skeleton of an update: the etag the client read, then `check(fields)`, then the
+    fields set on the row, audited."""
+    check_etag(row, edit.get("expected_etag"))
+    fields = edit["fields"]
+    check(fields)
+    before = snapshot(row)
+    for key, value in fields.items():
+        setattr(row, key, value)
+    session.add(row)
+    session.flush()
+    record_change(session, "update", entity, row, before, **_who(edit, contract))
+    return row
+
+
+def _who(edit: Edit, contract: Contract) -> Actor:
+    """Who makes the update, in which contract (for its audit row)."""
+    actor_label = edit.get("actor_label", "")
+    return Actor(actor_id=edit["actor_id"], actor_label=actor_label, contract_id=contract.id)
 
 
 def _check_choice(field: str, value, allowed: tuple[str, ...], what: str) -> None:
@@ -102,18 +140,17 @@ def _check_not_blank(fields: dict, *names: str) -> None:
 # -- contract ----------------------------------------------------------------------------------
 
 
-def update_contract(
-    session: Session,
-    contract: Contract,
-    *,
-    fields: dict,
-    expected_etag: str | None = None,
-    actor_id: int | None,
-    actor_label: str = "",
-) -> Contract:
+def update_contract(session: Session, contract: Contract, **edit: Unpack[Edit]) -> Contract:
     """Name, term dates and mid-term review. The term must still hold every commitment."""
-    _check_not_blank(fields, "name", "term_start", "term_end")
-    check_etag(contract, expected_etag)
+    _check_not_blank(edit["fields"], "name", "term_start", "term_end")
+
+    def check(fields: dict) -> None:
+        _check_term(session, contract, fields)
+
+    return _update(session, contract, contract, "contract", check, edit)
+
+
+def _check_term(session: Session, contract: Contract, fields: dict) -> None:
     start = fields.get("term_start", contract.term_start)
     end = fields.get("term_end", contract.term_end)
     review = fields.get("midterm_review_on", contract.midterm_review_on)
@@ -138,13 +175,6 @@ def update_contract(
             f"{outside} engagement(s) sortiraient de la durée du contrat "
             f"({start.isoformat()} – {end.isoformat()}) : modifiez-les d'abord.",
         )
-    before = snapshot(contract)
-    for key, value in fields.items():
-        setattr(contract, key, value)
-    session.add(contract)
-    session.flush()
-    _audit(session, "update", "contract", contract, before, actor_id, actor_label, contract.id)
-    return contract
 
 
 # -- partners ----------------------------------------------------------------------------------
@@ -199,32 +229,16 @@ def create_partner(
     session: Session, contract: Contract, *, fields: dict, actor_id: int | None, actor_label=""
 ) -> Partner:
     _check_partner_fields(session, contract, fields, None)
-    partner = Partner(contract_id=contract.id, **fields)
-    session.add(partner)
-    session.flush()
-    _audit(session, "create", "partner", partner, None, actor_id, actor_label, contract.id)
-    return partner
+    return _create(session, contract, Partner, "partner", fields, actor_id, actor_label)
 
 
 def update_partner(
-    session: Session,
-    contract: Contract,
-    partner: Partner,
-    *,
-    fields: dict,
-    expected_etag: str | None = None,
-    actor_id: int | None,
-    actor_label: str = "",
+    session: Session, contract: Contract, partner: Partner, **edit: Unpack[Edit]
 ) -> Partner:
-    check_etag(partner, expected_etag)
-    _check_partner_fields(session, contract, fields, partner.id)
-    before = snapshot(partner)
-    for key, value in fields.items():
-        setattr(partner, key, value)
-    session.add(partner)
-    session.flush()
-    _audit(session, "update", "partner", partner, before, actor_id, actor_label, contract.id)
-    return partner
+    def check(fields: dict) -> None:
+        _check_partner_fields(session, contract, fields, partner.id)
+
+    return _update(session, contract, partner, "partner", check, edit)
 
 
 # -- quartiers ---------------------------------------------------------------------------------
@@ -242,32 +256,24 @@ def quartier_etag(quartier: Quartier, link: ContractQuartier) -> str:
 
 
 def update_quartier(
-    session: Session,
-    contract: Contract,
-    quartier: Quartier,
-    *,
-    fields: dict,
-    expected_etag: str | None = None,
-    actor_id: int | None,
-    actor_label: str = "",
+    session: Session, contract: Contract, quartier: Quartier, **edit: Unpack[Edit]
 ) -> Quartier:
     """Name and the in-contract flag (the contract's exact list is not public, so the flag
     stays editable, per contract). The official code and the contour are reference data, not
     edited here. The quartier must be listed by the contract."""
+    fields = edit["fields"]
     _check_not_blank(fields, "name", "in_contract")
     link = session.get(ContractQuartier, (contract.id, quartier.id), with_for_update=True)
     if link is None:
         raise Invalid("quartier_id", "Quartier inconnu dans ce contrat.")
-    _check_digest(quartier_etag(quartier, link), expected_etag)
+    _check_digest(quartier_etag(quartier, link), edit.get("expected_etag"))
     before = quartier_snapshot(quartier, link)
     for key, value in fields.items():
         setattr(link if key == "in_contract" else quartier, key, value)
     session.add_all([quartier, link])
     session.flush()
     after = quartier_snapshot(quartier, link)
-    _audit(
-        session, "update", "quartier", quartier, before, actor_id, actor_label, contract.id, after
-    )
+    record_change(session, "update", "quartier", quartier, before, after, **_who(edit, contract))
     return quartier
 
 
@@ -326,32 +332,16 @@ def create_priority(
     session: Session, contract: Contract, *, fields: dict, actor_id: int | None, actor_label=""
 ) -> Priority:
     _check_priority_fields(session, contract, fields, None)
-    priority = Priority(contract_id=contract.id, **fields)
-    session.add(priority)
-    session.flush()
-    _audit(session, "create", "priority", priority, None, actor_id, actor_label, contract.id)
-    return priority
+    return _create(session, contract, Priority, "priority", fields, actor_id, actor_label)
 
 
 def update_priority(
-    session: Session,
-    contract: Contract,
-    priority: Priority,
-    *,
-    fields: dict,
-    expected_etag: str | None = None,
-    actor_id: int | None,
-    actor_label: str = "",
+    session: Session, contract: Contract, priority: Priority, **edit: Unpack[Edit]
 ) -> Priority:
-    check_etag(priority, expected_etag)
-    _check_priority_fields(session, contract, fields, priority)
-    before = snapshot(priority)
-    for key, value in fields.items():
-        setattr(priority, key, value)
-    session.add(priority)
-    session.flush()
-    _audit(session, "update", "priority", priority, before, actor_id, actor_label, contract.id)
-    return priority
+    def check(fields: dict) -> None:
+        _check_priority_fields(session, contract, fields, priority)
+
+    return _update(session, contract, priority, "priority", check, edit)
 
 
 # -- meetings ----------------------------------------------------------------------------------
@@ -374,32 +364,16 @@ def create_meeting(
     session: Session, contract: Contract, *, fields: dict, actor_id: int | None, actor_label=""
 ) -> Meeting:
     _check_meeting_fields(contract, fields)
-    meeting = Meeting(contract_id=contract.id, **fields)
-    session.add(meeting)
-    session.flush()
-    _audit(session, "create", "meeting", meeting, None, actor_id, actor_label, contract.id)
-    return meeting
+    return _create(session, contract, Meeting, "meeting", fields, actor_id, actor_label)
 
 
 def update_meeting(
-    session: Session,
-    contract: Contract,
-    meeting: Meeting,
-    *,
-    fields: dict,
-    expected_etag: str | None = None,
-    actor_id: int | None,
-    actor_label: str = "",
+    session: Session, contract: Contract, meeting: Meeting, **edit: Unpack[Edit]
 ) -> Meeting:
-    check_etag(meeting, expected_etag)
-    _check_meeting_fields(contract, fields)
-    before = snapshot(meeting)
-    for key, value in fields.items():
-        setattr(meeting, key, value)
-    session.add(meeting)
-    session.flush()
-    _audit(session, "update", "meeting", meeting, before, actor_id, actor_label, contract.id)
-    return meeting
+    def check(fields: dict) -> None:
+        _check_meeting_fields(contract, fields)
+
+    return _update(session, contract, meeting, "meeting", check, edit)
 
 
 def delete_meeting(
@@ -423,7 +397,7 @@ def delete_meeting(
             "elle ne peut pas être supprimée, modifiez-la plutôt.",
             "id",
         )
-    before = snapshot(meeting)
-    _audit(session, "delete", "meeting", meeting, before, actor_id, actor_label, contract.id)
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract.id)
+    record_change(session, "delete", "meeting", meeting, snapshot(meeting), **who)
     session.delete(meeting)
     session.flush()

@@ -100,25 +100,16 @@ def add_demo_decisions(session: Session, contract: Contract, as_of: date) -> Non
     revisions = iter(_revisable_targets(session, contract))
     for number, (code, text, kind, due_on, updates) in enumerate(DECISIONS, start=1):
         partner = partners[code]
-        contact_id = session.execute(
-            select(PartnerContact.id)
-            .where(PartnerContact.partner_id == partner.id)
-            .order_by(PartnerContact.id)
-        ).scalar()
-        status = "ouverte"
-        for day, new_status, _ in updates:
-            if day <= as_of and new_status:
-                status = new_status
         decision = Decision(
             contract_id=contract.id,
             meeting_id=copil.id,
             number=number,
+            owner_partner_id=partner.id,
+            owner_contact_id=_first_contact_id(session, partner),
             text=text,
             kind=kind,
-            owner_partner_id=partner.id,
-            owner_contact_id=contact_id,
             due_on=due_on,
-            status=status,
+            status=_status_on(updates, as_of),
             avenant_reference=AVENANT if kind == "revision_cible" else "",
         )
         session.add(decision)
@@ -141,6 +132,24 @@ def add_demo_decisions(session: Session, contract: Contract, as_of: date) -> Non
         if kind == "revision_cible" and AVENANT_SIGNED.date() <= as_of:
             _revise(session, decision, *next(revisions))
     session.flush()
+
+
+def _first_contact_id(session: Session, partner: Partner) -> int | None:
+    """The partner's first contact: the one who carries its decisions in the demo."""
+    return session.execute(
+        select(PartnerContact.id)
+        .where(PartnerContact.partner_id == partner.id)
+        .order_by(PartnerContact.id)
+    ).scalar()
+
+
+def _status_on(updates: list, as_of: date) -> str:
+    """A decision's status on `as_of`: the last status its follow-up had set by then."""
+    status = "ouverte"
+    for day, new_status, _ in updates:
+        if day <= as_of and new_status:
+            status = new_status
+    return status
 
 
 def _revisable_targets(session: Session, contract: Contract) -> list[tuple[Indicator, Target]]:

@@ -19,8 +19,10 @@ from sqlmodel import Session
 from sqlmodel import col
 
 from suivi import scoping
-from suivi.audit.service import record
+from suivi.audit.service import Actor
+from suivi.audit.service import Change
 from suivi.audit.service import record_change
+from suivi.audit.service import record_many
 from suivi.audit.service import snapshot
 from suivi.auth.principal import Principal
 from suivi.codes import DECISION_KINDS
@@ -123,17 +125,9 @@ def stored_id(row: Meeting | Partner | Decision) -> int:
 
 
 def _audit(session, action, entity, entity_id, before, after, principal, contract_id, label=""):
-    record(
-        session,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-        actor_id=principal.user_id,
-        actor_label=label or principal.label,
-        contract_id=contract_id,
-    )
+    actor_label = label or principal.label
+    who = Actor(actor_id=principal.user_id, actor_label=actor_label, contract_id=contract_id)
+    record_many(session, [Change(action, entity, entity_id, before, after)], **who)
 
 
 def _audit_decision(session, principal, action, decision, before, after=None) -> None:
@@ -306,16 +300,12 @@ def _set_meeting_status(
     meeting.status = status
     session.add(meeting)
     session.flush()
-    record_change(
-        session,
-        "update",
-        "meeting",
-        meeting,
-        before,
+    who = Actor(
         actor_id=principal.user_id if principal else None,
         actor_label=principal.label if principal else "relevé de décisions",
         contract_id=meeting.contract_id,
     )
+    record_change(session, "update", "meeting", meeting, before, **who)
 
 
 def set_participants(

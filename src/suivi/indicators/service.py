@@ -21,25 +21,30 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from typing import Protocol
+from typing import Required
+from typing import TypedDict
+from typing import Unpack
 
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from suivi.audit.service import Actor
 from suivi.audit.service import Change
-from suivi.audit.service import record
+from suivi.audit.service import record_change
 from suivi.audit.service import record_many
 from suivi.audit.service import snapshot
 from suivi.codes import TARGET_REVISION_KINDS
 from suivi.commitments.models import Commitment
 from suivi.commitments.service import check_still_writable
+from suivi.commitments.service import check_version
+from suivi.commitments.service import write_version
 from suivi.contract.models import Contract
 from suivi.contract.models import ContractQuartier
 from suivi.contract.models import Partner
 from suivi.contract.models import PartnerContact
 from suivi.db import utcnow
-from suivi.errors import STALE_VERSION
 from suivi.errors import Conflict
 from suivi.errors import Invalid
 from suivi.governance.models import Decision
@@ -236,16 +241,8 @@ def create_indicator(
     session.flush()
     after = snapshot(indicator)
     after["targets"] = [{"target_date": d.isoformat(), "value": v} for d, v in sorted(targets)]
-    record(
-        session,
-        action="create",
-        entity="indicator",
-        entity_id=indicator.id,
-        after=after,
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract.id,
-    )
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract.id)
+    record_change(session, "create", "indicator", indicator, after=after, **who)
     return indicator
 
 
@@ -259,8 +256,7 @@ def update_indicator(
     actor_id: int | None,
     actor_label: str = "",
 ) -> Indicator:
-    if version != indicator.version:
-        raise Conflict(STALE_VERSION, "version")
+    check_version(indicator, version)
     if "baseline_value" in fields:
         _number(fields["baseline_value"], "baseline_value", "La valeur de référence")
     if "quartier_id" in fields:
@@ -274,26 +270,12 @@ def update_indicator(
     candidate = Indicator(**{**indicator.model_dump(), **fields})
     check_sheet(session, contract.id, candidate)
     _validate(candidate, sorted(_targets_of(session, indicator.id)), next(iter(fields), "body"))
-    for key, value in fields.items():
-        setattr(indicator, key, value)
-    indicator.version = version + 1
-    indicator.updated_at = utcnow()
-    session.add(indicator)
-    session.flush()
+    write_version(session, indicator, fields, version)
     if "quartier_id" in fields:
         # Its quartier may be what put the commitment in the actor's scope.
         check_still_writable(session, session.get(Commitment, indicator.commitment_id), actor_id)
-    record(
-        session,
-        action="update",
-        entity="indicator",
-        entity_id=indicator.id,
-        before=before,
-        after=snapshot(indicator),
-        actor_id=actor_id,
-        actor_label=actor_label,
-        contract_id=contract.id,
-    )
+    who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract.id)
+    record_change(session, "update", "indicator", indicator, before, **who)
     return indicator
 
 
@@ -315,15 +297,7 @@ def add_target(
     target = Target(indicator_id=indicator.id, target_date=target_date, value=value)
     session.add(target)
     session.flush()
-    record(
-        session,
-        action="create",
-        entity="target",
-        entity_id=target.id,
-        after=snapshot(target),
-        actor_id=actor_id,
-        contract_id=contract.id,
-    )
+    record_change(session, "create", "target", target, actor_id=actor_id, contract_id=contract.id)
     return target
 
 
@@ -374,16 +348,8 @@ def revise_target(
     session.flush()
     after = snapshot(target)
     after["revision"] = snapshot(revision)
-    record(
-        session,
-        action="update",
-        entity="target",
-        entity_id=target.id,
-        before=before,
-        after=after,
-        actor_id=actor_id,
-        contract_id=contract.id,
-    )
+    who = Actor(actor_id=actor_id, contract_id=contract.id)
+    record_change(session, "update", "target", target, before, after, **who)
     return revision
 
 
@@ -458,29 +424,38 @@ def check_measured_on(contract: _Term, baseline_date: date, day: date, today: da
         raise Invalid("measured_on", "La mesure précède la date de référence de l'indicateur.")
 
 
+class _Reading(TypedDict, total=False):
+    """A new measurement as `check_measurement` takes it (no comment, no link: "")."""
+
+    measured_on: Required[date]
+    value: Required[float]
+    comment: str
+    evidence_url: str
+
+
 def check_measurement(
-    contract: _Term,
-    baseline_date: date,
-    *,
-    measured_on: date,
-    value: float,
-    comment: str = "",
-    evidence_url: str = "",
-    today: date,
+    contract: _Term, baseline_date: date, *, today: date, **reading: Unpack[_Reading]
 ) -> dict[str, Any]:
     """The rules of a new measurement, whoever writes it (API, form, import): its cleaned
     `value`, `comment` and `evidence_url`, or `Invalid` (field and French message)."""
     cleaned = {
-        "value": _number(value, "value"),
-        "comment": _text(comment, MAX_COMMENT, "comment", "Le commentaire"),
-        "evidence_url": _url(evidence_url),
+        "value": _number(reading["value"], "value"),
+        "comment": _text(reading.get("comment", ""), MAX_COMMENT, "comment", "Le commentaire"),
+        "evidence_url": _url(reading.get("evidence_url", "")),
     }
-    check_measured_on(contract, baseline_date, measured_on, today)
+    check_measured_on(contract, baseline_date, reading["measured_on"], today)
     return cleaned
 
 
 def _term(contract: _Term) -> tuple[int, date, date]:
     return (contract.id, contract.term_start, contract.term_end)
+
+
+def _reading(
+    baseline_date: date, measured_on: date, *, value: float, comment: str, evidence_url: str
+) -> tuple[date, date, float, str, str]:
+    """What the rules of a new measurement look at (`CheckedMeasurements`)."""
+    return (baseline_date, measured_on, value, comment, evidence_url)
 
 
 class CheckedMeasurements:
@@ -502,51 +477,18 @@ class CheckedMeasurements:
         self._accepted: set[tuple[date, date, float, str, str]] = set()
 
     def check(
-        self,
-        contract: _Term,
-        baseline_date: date,
-        *,
-        measured_on: date,
-        value: float,
-        comment: str = "",
-        evidence_url: str = "",
+        self, contract: _Term, baseline_date: date, **reading: Unpack[_Reading]
     ) -> dict[str, Any]:
         """`check_measurement` (same refusals), remembering what it accepted."""
-        cleaned = check_measurement(
-            contract,
-            baseline_date,
-            measured_on=measured_on,
-            value=value,
-            comment=comment,
-            evidence_url=evidence_url,
-            today=self.today,
-        )
+        cleaned = check_measurement(contract, baseline_date, today=self.today, **reading)
         if _term(contract) == self.term:
-            self._accepted.add(
-                (
-                    baseline_date,
-                    measured_on,
-                    cleaned["value"],
-                    cleaned["comment"],
-                    cleaned["evidence_url"],
-                )
-            )
+            self._accepted.add(_reading(baseline_date, reading["measured_on"], **cleaned))
         return cleaned
 
     def holds(self, term: tuple[int, date, date], today: date, item: NewMeasurement) -> bool:
         """Whether `item`, as it stands, was accepted under this term and today."""
-        return (
-            term == self.term
-            and today == self.today
-            and (
-                item.indicator.baseline_date,
-                item.measured_on,
-                item.value,
-                item.comment,
-                item.evidence_url,
-            )
-            in self._accepted
-        )
+        reading = _reading(item.indicator.baseline_date, **item.reading())
+        return term == self.term and today == self.today and reading in self._accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,6 +500,15 @@ class NewMeasurement:
     value: float
     comment: str = ""
     evidence_url: str = ""
+
+    def reading(self) -> _Reading:
+        """What `check_measurement` checks."""
+        return _Reading(
+            measured_on=self.measured_on,
+            value=self.value,
+            comment=self.comment,
+            evidence_url=self.evidence_url,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -643,6 +594,16 @@ def _iso_days(row: dict[str, Any], entered: str) -> dict[str, str]:
     return days
 
 
+class Entry(TypedDict, total=False):
+    """Who enters readings, on which real day, and whether they wait for validation (by
+    default): what `create_measurements` and `correct_measurements` take by keyword."""
+
+    actor_id: Required[int | None]
+    actor_label: str
+    today: Required[date]
+    validation_required: bool
+
+
 def create_measurement(
     session: Session,
     contract: _Term,
@@ -652,22 +613,11 @@ def create_measurement(
     value: float,
     comment: str = "",
     evidence_url: str = "",
-    actor_id: int | None,
-    actor_label: str = "",
-    today: date,
-    validation_required: bool = True,
+    **entry: Unpack[Entry],
 ) -> dict[str, Any]:
     """`create_measurements` of one."""
     item = NewMeasurement(indicator, measured_on, value, comment, evidence_url)
-    return create_measurements(
-        session,
-        contract,
-        [item],
-        actor_id=actor_id,
-        actor_label=actor_label,
-        today=today,
-        validation_required=validation_required,
-    )[0]
+    return create_measurements(session, contract, [item], **entry)[0]
 
 
 def create_measurements(
@@ -704,15 +654,8 @@ def create_measurements(
                 "evidence_url": item.evidence_url,
             }
         else:
-            cleaned = check_measurement(
-                contract,
-                item.indicator.baseline_date,
-                measured_on=item.measured_on,
-                value=item.value,
-                comment=item.comment,
-                evidence_url=item.evidence_url,
-                today=today,
-            )
+            baseline_date = item.indicator.baseline_date
+            cleaned = check_measurement(contract, baseline_date, today=today, **item.reading())
         rows.append(
             {
                 "indicator_id": item.indicator.id,
@@ -775,24 +718,13 @@ def correct_measurement(
     reason: str,
     comment: str | None = None,
     evidence_url: str | None = None,
-    actor_id: int | None,
-    actor_label: str = "",
-    today: date,
-    validation_required: bool = True,
+    **entry: Unpack[Entry],
 ) -> Measurement:
     """`correct_measurements` of one."""
     correction = MeasurementCorrection(
         indicator, old, value, reason, measured_on, comment, evidence_url
     )
-    return correct_measurements(
-        session,
-        contract,
-        [correction],
-        actor_id=actor_id,
-        actor_label=actor_label,
-        today=today,
-        validation_required=validation_required,
-    )[0]
+    return correct_measurements(session, contract, [correction], **entry)[0]
 
 
 def correct_measurements(

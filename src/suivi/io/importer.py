@@ -37,8 +37,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 import suivi.models  # noqa: F401 - every table mapped, so flushes can sort foreign keys
+from suivi.audit.service import Actor
 from suivi.audit.service import Change
-from suivi.audit.service import record
 from suivi.audit.service import record_many
 from suivi.audit.service import snapshot
 from suivi.commitments.models import Commitment
@@ -900,18 +900,16 @@ class _Import:
         else:
             savepoint.commit()
 
+    def _actor(self) -> dict[str, Any]:
+        """Who makes the import, as the services take it."""
+        return {"actor_id": self.actor_id, "actor_label": self.actor_label}
+
+    def _who(self) -> Actor:
+        """Who makes the import, and in which contract: the last arguments of its audit rows."""
+        return Actor(**self._actor(), contract_id=self.contract.id)
+
     def _audit(self, action, entity, entity_id, before, after) -> None:
-        record(
-            self.session,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            actor_id=self.actor_id,
-            actor_label=self.actor_label,
-            contract_id=self.contract.id,
-        )
+        record_many(self.session, [Change(action, entity, entity_id, before, after)], **self._who())
 
     def _load_permissions(self) -> None:
         self.new_commitment_ids: set[int] = set()
@@ -983,9 +981,7 @@ class _Import:
                 Change("create", entity, _entity_id(row), None, snapshot(row))
                 for entity, row in self._pending_creates
             ],
-            actor_id=self.actor_id,
-            actor_label=self.actor_label,
-            contract_id=self.contract.id,
+            **self._who(),
         )
         self._pending_creates = []
 
@@ -1002,26 +998,38 @@ class _Import:
                 values[key] = default
         return values
 
+    def _by_code(self, spec: SheetSpec, stored_by_code: dict, defaults: dict[str, Any]):
+        """The rows of a sheet keyed by code, each with its code, the stored row of that code
+        (None: a new one) and its values (`_given`)."""
+        for row in self.rows(spec):
+            code = row.values["code"]
+            stored = stored_by_code.get(code)
+            yield row, code, stored, self._given(row, spec, stored, defaults)
+
+    def _upsert_coded(
+        self, spec: SheetSpec, entity: str, model, code: str, stored, values: dict, row, allowed
+    ) -> Any:
+        """`_upsert` of a row of the contract known by its `code`."""
+
+        def create(**given):
+            return model(contract_id=self.contract.id, code=code, **given)
+
+        return self._upsert(spec, entity, stored, create, values, row, allowed)
+
     def _apply_partners(self) -> None:
         self._pending_creates = []
-        for row in self.rows(PARTNERS):
-            code = row.values["code"]
-            stored = self.partners.get(code)
+        defaults = dict(name=None, kind=None, is_signatory=False, siren=None, commune=None)
+        for row, code, stored, values in self._by_code(PARTNERS, self.partners, defaults):
             insee = row.get("commune")
-            values = self._given(
-                row,
-                PARTNERS,
-                stored,
-                {"name": None, "kind": None, "is_signatory": False, "siren": None, "commune": None},
-            )
             if "commune" in values:
                 values["commune_id"] = self.communes[insee].id if insee else None
                 del values["commune"]
-            self.partners[code] = self._upsert(
+            self.partners[code] = self._upsert_coded(
                 PARTNERS,
                 "partner",
+                Partner,
+                code,
                 stored,
-                lambda c=code, **v: Partner(contract_id=self.contract.id, code=c, **v),
                 values,
                 row,
                 self._may_write_reference(),
@@ -1075,35 +1083,29 @@ class _Import:
 
     def _apply_commitments(self) -> None:
         self._pending_creates = []
-        for row in self.rows(COMMITMENTS):
-            code = row.values["code"]
-            stored = self.commitments.get(code)
-            values = self._given(
-                row,
-                COMMITMENTS,
-                stored,
-                {
-                    "title": None,
-                    "description": "",
-                    "lead": None,
-                    "priority": None,
-                    "start_date": None,
-                    "end_date": None,
-                    "status": "prevu",
-                    "funding_type": None,
-                },
-            )
+        defaults = {
+            "title": None,
+            "description": "",
+            "lead": None,
+            "priority": None,
+            "start_date": None,
+            "end_date": None,
+            "status": "prevu",
+            "funding_type": None,
+        }
+        for row, code, stored, values in self._by_code(COMMITMENTS, self.commitments, defaults):
             values["lead_partner_id"] = self.partners[values.pop("lead")].id
             values["priority_id"] = self.priorities[values.pop("priority")].id
             if stored is not None:
                 allowed = self._may_edit(stored.id)
             else:
                 allowed = self._may_create_commitment(code, row, values["lead_partner_id"])
-            result = self._upsert(
+            result = self._upsert_coded(
                 COMMITMENTS,
                 "commitment",
+                Commitment,
+                code,
                 stored,
-                lambda c=code, **v: Commitment(contract_id=self.contract.id, code=c, **v),
                 values,
                 row,
                 allowed,
@@ -1185,69 +1187,57 @@ class _Import:
         return {self.commitments[code].id for code in codes}
 
     def _apply_co_partners(self) -> None:
-        if not self.has(CO_PARTNERS):
-            return
-        scope = self._scope_commitments(CO_PARTNERS)
-        stored: dict[tuple[int, int], CommitmentPartner] = {}
-        for chunk in _chunks(sorted(scope)):
-            for link in self.session.scalars(
-                select(CommitmentPartner).where(CommitmentPartner.commitment_id.in_(chunk))
-            ):
-                stored[(link.commitment_id, link.partner_id)] = link
-        wanted = set()
-        self._pending_creates = []
-        for row in self.rows(CO_PARTNERS):
-            key = (
-                self.commitments[row.values["commitment"]].id,
-                self.partners[row.values["partner"]].id,
-            )
-            wanted.add(key)
-            share = Decimal(str(round(row.values["share"], 4)))
-            self._upsert(
-                CO_PARTNERS,
-                "commitment_partner",
-                stored.get(key),
-                lambda k=key, **v: CommitmentPartner(commitment_id=k[0], partner_id=k[1], **v),
-                {"share": share},
-                row,
-                self._may_edit(key[0]),
-            )
-        for key in sorted(set(stored) - wanted):
-            if not self._may_edit(key[0]):
-                self._forbidden(CO_PARTNERS, None)
-                continue
-            self._delete(CO_PARTNERS, "commitment_partner", stored[key])
-        self._flush_creates()
+        self._apply_commitment_links(
+            CO_PARTNERS,
+            "commitment_partner",
+            CommitmentPartner,
+            "partner_id",
+            lambda row: self.partners[row.values["partner"]].id,
+            lambda row: {"share": Decimal(str(round(row.values["share"], 4)))},
+        )
 
     def _apply_amounts(self) -> None:
-        if not self.has(AMOUNTS):
+        self._apply_commitment_links(
+            AMOUNTS,
+            "commitment_amount",
+            CommitmentAmount,
+            "year",
+            lambda row: row.values["year"],
+            lambda row: {"amount": Decimal(str(round(row.values["amount"], 2)))},
+        )
+
+    def _apply_commitment_links(
+        self, spec: SheetSpec, entity: str, model, second: str, second_of, values_of
+    ) -> None:
+        """A sheet of rows each linked to a commitment and keyed by (commitment, `second`):
+        co-partners (by partner), yearly amounts (by year). Rows are created or updated;
+        the stored links of the commitments in the sheet that it no longer lists, deleted."""
+        if not self.has(spec):
             return
-        scope = self._scope_commitments(AMOUNTS)
-        stored: dict[tuple[int, int], CommitmentAmount] = {}
+        scope = self._scope_commitments(spec)
+        stored: dict[tuple[int, Any], Any] = {}
         for chunk in _chunks(sorted(scope)):
-            for amount in self.session.scalars(
-                select(CommitmentAmount).where(CommitmentAmount.commitment_id.in_(chunk))
-            ):
-                stored[(amount.commitment_id, amount.year)] = amount
+            for link in self.session.scalars(select(model).where(model.commitment_id.in_(chunk))):
+                stored[(link.commitment_id, getattr(link, second))] = link
         wanted = set()
         self._pending_creates = []
-        for row in self.rows(AMOUNTS):
-            key = (self.commitments[row.values["commitment"]].id, row.values["year"])
+        for row in self.rows(spec):
+            key = (self.commitments[row.values["commitment"]].id, second_of(row))
             wanted.add(key)
             self._upsert(
-                AMOUNTS,
-                "commitment_amount",
+                spec,
+                entity,
                 stored.get(key),
-                lambda k=key, **v: CommitmentAmount(commitment_id=k[0], year=k[1], **v),
-                {"amount": Decimal(str(round(row.values["amount"], 2)))},
+                lambda k=key, **v: model(commitment_id=k[0], **{second: k[1]}, **v),
+                values_of(row),
                 row,
                 self._may_edit(key[0]),
             )
         for key in sorted(set(stored) - wanted):
             if not self._may_edit(key[0]):
-                self._forbidden(AMOUNTS, None)
+                self._forbidden(spec, None)
                 continue
-            self._delete(AMOUNTS, "commitment_amount", stored[key])
+            self._delete(spec, entity, stored[key])
         self._flush_creates()
 
     def _delete(self, spec: SheetSpec, entity: str, row) -> None:
@@ -1257,29 +1247,22 @@ class _Import:
 
     def _apply_indicators(self) -> None:
         self._pending_creates = []
-        for row in self.rows(INDICATORS):
-            code = row.values["code"]
-            stored = self.indicators.get(code)
-            values = self._given(
-                row,
-                INDICATORS,
-                stored,
-                {
-                    "commitment": None,
-                    "quartier": None,
-                    "name": None,
-                    "unit": None,
-                    "source": "",
-                    "direction": None,
-                    "cumulative": False,
-                    "frequency": "quarterly",
-                    "tolerance": 0.10,
-                    "grace_days": 30,
-                    "baseline_value": None,
-                    "baseline_date": None,
-                    "data_owner": None,
-                },
-            )
+        defaults = {
+            "commitment": None,
+            "quartier": None,
+            "name": None,
+            "unit": None,
+            "source": "",
+            "direction": None,
+            "cumulative": False,
+            "frequency": "quarterly",
+            "tolerance": 0.10,
+            "grace_days": 30,
+            "baseline_value": None,
+            "baseline_date": None,
+            "data_owner": None,
+        }
+        for row, code, stored, values in self._by_code(INDICATORS, self.indicators, defaults):
             values |= self._sheet_values(row, stored)
             if "data_owner" in values:
                 owner = values.pop("data_owner")
@@ -1290,11 +1273,12 @@ class _Import:
             if "quartier" in values:
                 quartier = values.pop("quartier")
                 values["quartier_id"] = self.quartiers[quartier].id if quartier else None
-            self.indicators[code] = self._upsert(
+            self.indicators[code] = self._upsert_coded(
                 INDICATORS,
                 "indicator",
+                Indicator,
+                code,
                 stored,
-                lambda c=code, **v: Indicator(contract_id=self.contract.id, code=c, **v),
                 values,
                 row,
                 self._may_edit(values["commitment_id"])
@@ -1413,12 +1397,7 @@ class _Import:
         if not self.report.ok:
             return
         # The service functions of the API and the form: same rules, same audit events.
-        who = dict(
-            actor_id=self.actor_id,
-            actor_label=self.actor_label,
-            today=self.today,
-            validation_required=self.validation_required,
-        )
+        who = dict(**self._actor(), today=self.today, validation_required=self.validation_required)
         # Rows checked above are not checked again (`self.checked`); any other is.
         new_rows = create_measurements(
             self.session, self.contract, created, checked=self.checked, **who
@@ -1673,8 +1652,7 @@ class _Import:
                         commitment,
                         fields=fields,
                         payments=payments or [],
-                        actor_id=self.actor_id,
-                        actor_label=self.actor_label,
+                        **self._actor(),
                     )
                     self.report.created[FUNDING.name] += 1
                     continue
@@ -1695,8 +1673,7 @@ class _Import:
                         line,
                         version=line.version,
                         fields=changed,
-                        actor_id=self.actor_id,
-                        actor_label=self.actor_label,
+                        **self._actor(),
                     )
                 for day, amount, reference in new_payments or []:
                     finance.add_payment(
@@ -1705,8 +1682,7 @@ class _Import:
                         paid_on=day,
                         amount=amount,
                         reference=reference,
-                        actor_id=self.actor_id,
-                        actor_label=self.actor_label,
+                        **self._actor(),
                     )
                 self.report.updated[FUNDING.name] += 1
             except ApiError as exc:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session
 from sqlmodel import func
@@ -475,8 +476,16 @@ DEMO_USERS = (
 )
 
 
-def meeting_dates() -> list[tuple[str, date, str]]:
-    """A COPIL every autumn and a COTECH every spring over the contract's term."""
+# Where each kind of meeting sits.
+_VENUES = {
+    "copil": "Centre culturel Évasion, Noyelles-sous-Lens",
+    "cotech": "Hôtel communautaire, Lens",
+}
+
+
+def _meetings() -> list[dict[str, Any]]:
+    """A COPIL every autumn and a COTECH every spring over the contract's term: each
+    meeting's kind, date and title."""
     copil = [
         date(2024, 11, 26),
         date(2025, 11, 25),
@@ -487,9 +496,9 @@ def meeting_dates() -> list[tuple[str, date, str]]:
         date(2030, 11, 26),
     ]
     cotech = [date(year, 5, 20) for year in range(2025, 2031)]
-    return [("copil", d, f"Comité de pilotage {d.year}") for d in copil] + [
-        ("cotech", d, f"Comité technique {d.year}") for d in cotech
-    ]
+    titles = {"copil": "Comité de pilotage", "cotech": "Comité technique"}
+    dated = [("copil", d) for d in copil] + [("cotech", d) for d in cotech]
+    return [{"kind": kind, "held_on": d, "title": f"{titles[kind]} {d.year}"} for kind, d in dated]
 
 
 def demo_loaded(session: Session, contract: Contract) -> bool:
@@ -616,18 +625,9 @@ def _communes_by_quartier(session: Session) -> dict[int, set[str]]:
 
 
 def _add_meetings(session: Session, contract: Contract) -> None:
-    for kind, held_on, title in meeting_dates():
-        session.add(
-            Meeting(
-                contract_id=contract.id,
-                kind=kind,
-                held_on=held_on,
-                title=title,
-                location="Centre culturel Évasion, Noyelles-sous-Lens"
-                if kind == "copil"
-                else "Hôtel communautaire, Lens",
-            )
-        )
+    for meeting in _meetings():
+        venue = _VENUES[meeting["kind"]]
+        session.add(Meeting(contract_id=contract.id, location=venue, **meeting))
 
 
 def _add_contacts(session: Session, partners: dict[str, Partner]) -> None:
