@@ -195,8 +195,7 @@ def _change_line(call: Caller, line_id: int, change: Callable[..., object], **kw
 
 
 @router.get(
-    "/commitments/{commitment_id}/funding-lines",
-    summary="Lignes de financement d'un engagement",
+    "/commitments/{commitment_id}/funding-lines", summary="Lignes de financement d'un engagement"
 )
 def list_lines(call: CallerDep, commitment_id: PathId) -> list[LineOut]:
     commitment = _readable_commitment(call.session, call.principal, commitment_id)
@@ -231,8 +230,7 @@ def create_line(call: CallerDep, commitment_id: PathId, body: LineIn) -> LineOut
 
 
 @router.patch(
-    "/funding-lines/{line_id}",
-    summary="Modifier une ligne de financement (donner la version lue)",
+    "/funding-lines/{line_id}", summary="Modifier une ligne de financement (donner la version lue)"
 )
 def update_line(call: CallerDep, line_id: PathId, body: LinePatch) -> LineOut:
     fields = body.model_dump(exclude={"version"}, exclude_unset=True)
@@ -240,9 +238,7 @@ def update_line(call: CallerDep, line_id: PathId, body: LinePatch) -> LineOut:
 
 
 @router.post(
-    "/funding-lines/{line_id}/payments",
-    status_code=201,
-    summary="Enregistrer un versement",
+    "/funding-lines/{line_id}/payments", status_code=201, summary="Enregistrer un versement"
 )
 def add_payment(call: CallerDep, line_id: PathId, body: PaymentIn) -> LineOut:
     return _change_line(call, line_id, service.add_payment, **body.model_dump())
@@ -298,8 +294,7 @@ def rollup(
 
 
 @router.post(
-    "/funding-lines/register",
-    summary="Importer un registre de subventions (CSV, tout ou rien)",
+    "/funding-lines/register", summary="Importer un registre de subventions (CSV, tout ou rien)"
 )
 def import_subsidy_register(
     call: CallerDep,
@@ -338,8 +333,7 @@ class FundingAlertOut(BaseModel):
 
 
 @router.get(
-    "/funding-alerts",
-    summary="Alertes des financements ouvertes (justification_en_retard)",
+    "/funding-alerts", summary="Alertes des financements ouvertes (justification_en_retard)"
 )
 def list_funding_alerts(
     call: CallerDep, contract_id: ContractQuery = None

@@ -245,8 +245,7 @@ def _change_decision(
 
 
 @router.get(
-    "/meetings/{meeting_id}/cycle",
-    summary="Statut, participants et ordre du jour d'une instance",
+    "/meetings/{meeting_id}/cycle", summary="Statut, participants et ordre du jour d'une instance"
 )
 def get_cycle(call: CallerDep, meeting_id: PathId) -> CycleOut:
     return _cycle(call.session, service.readable_meeting(call.session, call.principal, meeting_id))
@@ -262,10 +261,7 @@ def hold_meeting(call: DatedCallerDep, meeting_id: PathId) -> CycleOut:
     return _cycle(call.session, meeting)
 
 
-@router.put(
-    "/meetings/{meeting_id}/participants",
-    summary="Partenaires représentés",
-)
+@router.put("/meetings/{meeting_id}/participants", summary="Partenaires représentés")
 def set_participants(call: CallerDep, meeting_id: PathId, body: ParticipantsIn) -> CycleOut:
     return _change_meeting(call, meeting_id, service.set_participants, body.partner_ids)
 
@@ -287,10 +283,7 @@ def agenda_from_report(call: CallerDep, settings: SettingsDep, meeting_id: PathI
     return _change_meeting(call, meeting_id, service.agenda_from_report, tz=settings.tz)
 
 
-@router.get(
-    "/meetings/{meeting_id}/decisions",
-    summary="Décisions d'une instance",
-)
+@router.get("/meetings/{meeting_id}/decisions", summary="Décisions d'une instance")
 def list_meeting_decisions(call: DatedCallerDep, meeting_id: PathId) -> list[DecisionOut]:
     session, principal = call.session, call.principal
     meeting = service.readable_meeting(session, principal, meeting_id)
