@@ -138,8 +138,8 @@ def logout_token(session: SessionDep, principal: CurrentPrincipal) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/auth/me", response_model=MeOut, summary="L'utilisateur connecté")
-def me(principal: CurrentPrincipal):
+@router.get("/auth/me", summary="L'utilisateur connecté")
+def me(principal: CurrentPrincipal) -> MeOut:
     return MeOut(
         id=principal.user_id,
         email=principal.email,
@@ -152,8 +152,8 @@ def me(principal: CurrentPrincipal):
     )
 
 
-@router.get("/tokens", response_model=list[PersonalTokenOut], summary="Mes jetons personnels")
-def list_tokens(session: SessionDep, principal: CurrentPrincipal):
+@router.get("/tokens", summary="Mes jetons personnels")
+def list_tokens(session: SessionDep, principal: CurrentPrincipal) -> list[PersonalTokenOut]:
     rows = session.execute(
         select(ApiToken)
         .where(ApiToken.user_id == principal.user_id, ApiToken.kind == "personal")
@@ -168,12 +168,11 @@ class TokenCreateIn(StrictModel):
 
 
 @router.post(
-    "/tokens",
-    response_model=PersonalTokenCreated,
-    status_code=201,
-    summary="Créer un jeton personnel (affiché une seule fois)",
+    "/tokens", status_code=201, summary="Créer un jeton personnel (affiché une seule fois)"
 )
-def create_token(session: SessionDep, principal: CurrentPrincipal, body: TokenCreateIn):
+def create_token(
+    session: SessionDep, principal: CurrentPrincipal, body: TokenCreateIn
+) -> PersonalTokenCreated:
     user = session.get(User, principal.user_id)
     expires_at = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     row, clear = issue_token(session, user, kind="personal", name=body.name, expires_at=expires_at)

@@ -198,7 +198,7 @@ SORT_COLUMNS = {
 }
 
 
-@router.get("/commitments", response_model=Page[CommitmentOut], summary="Engagements")
+@router.get("/commitments", summary="Engagements")
 def list_commitments(
     session: SessionDep,
     settings: SettingsDep,
@@ -213,7 +213,7 @@ def list_commitments(
     freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
     sort: SortQuery = None,
-):
+) -> Page[CommitmentOut]:
     day = resolve_as_of(as_of, settings)
     query = select(Commitment).where(
         Commitment.contract_id == contract.id, scoping.commitment_condition(principal)
@@ -268,30 +268,28 @@ def list_commitments(
     return paging.slice(matching)
 
 
-@router.get("/commitments/{commitment_id}", response_model=CommitmentOut, summary="Un engagement")
+@router.get("/commitments/{commitment_id}", summary="Un engagement")
 def get_commitment(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     commitment_id: PathId,
     as_of: AsOfQuery = None,
-):
+) -> CommitmentOut:
     commitment = access.get_readable(session, principal, commitment_id)
     return _outputs(session, commitment.contract_id, [commitment], resolve_as_of(as_of, settings))[
         0
     ]
 
 
-@router.post(
-    "/commitments", response_model=CommitmentOut, status_code=201, summary="Créer un engagement"
-)
+@router.post("/commitments", status_code=201, summary="Créer un engagement")
 def create_commitment(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     body: CommitmentIn,
     contract_id: ContractQuery = None,
-):
+) -> CommitmentOut:
     contract = resolve_contract(session, principal, contract_id)
     if not scoping.can_create_commitment(
         principal,
@@ -315,9 +313,7 @@ def create_commitment(
 
 
 @router.patch(
-    "/commitments/{commitment_id}",
-    response_model=CommitmentOut,
-    summary="Modifier un engagement (donner la version lue)",
+    "/commitments/{commitment_id}", summary="Modifier un engagement (donner la version lue)"
 )
 def update_commitment(
     session: SessionDep,
@@ -325,7 +321,7 @@ def update_commitment(
     principal: CurrentPrincipal,
     commitment_id: PathId,
     body: CommitmentPatch,
-):
+) -> CommitmentOut:
     commitment = access.get_writable(session, principal, commitment_id)
     contract = session.get(Contract, commitment.contract_id)
     fields = {

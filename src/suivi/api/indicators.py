@@ -289,7 +289,7 @@ SORT_COLUMNS = {
 }
 
 
-@router.get("/indicators", response_model=Page[IndicatorOut], summary="Indicateurs")
+@router.get("/indicators", summary="Indicateurs")
 def list_indicators(
     session: SessionDep,
     settings: SettingsDep,
@@ -304,7 +304,7 @@ def list_indicators(
     freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
     sort: SortQuery = None,
-):
+) -> Page[IndicatorOut]:
     query = select(Indicator).where(
         Indicator.contract_id == contract.id, scoping.indicator_condition(principal)
     )
@@ -354,15 +354,15 @@ def list_indicators(
     return paging.slice([row for row in candidates if keep(row)], items)
 
 
-@router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="Un indicateur")
-def get_indicator(session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId):
+@router.get("/indicators/{indicator_id}", summary="Un indicateur")
+def get_indicator(
+    session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId
+) -> IndicatorOut:
     return _indicators_out(session, [access.get_readable(session, principal, indicator_id)])[0]
 
 
 @router.get(
-    "/indicators/{indicator_id}/evaluation",
-    response_model=EvaluationOut,
-    summary="Évaluation d'un indicateur à une date",
+    "/indicators/{indicator_id}/evaluation", summary="Évaluation d'un indicateur à une date"
 )
 def get_evaluation(
     session: SessionDep,
@@ -370,7 +370,7 @@ def get_evaluation(
     principal: CurrentPrincipal,
     indicator_id: PathId,
     as_of: AsOfQuery = None,
-):
+) -> EvaluationOut:
     indicator = access.get_readable(session, principal, indicator_id)
     day = resolve_as_of(as_of, settings)
     evaluated = evaluate_indicators(
@@ -386,14 +386,14 @@ def get_evaluation(
     return _evaluation_out(indicator.id, day, item.evaluation)
 
 
-@router.get("/rollups", response_model=RollupsOut, summary="Synthèses par contrat, priorité…")
+@router.get("/rollups", summary="Synthèses par contrat, priorité…")
 def get_rollups(
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     contract: CurrentContract,
     as_of: AsOfQuery = None,
-):
+) -> RollupsOut:
     """Counts by performance and freshness and mean progress over the indicators the user
     may read (a partner's roll-ups only cover its own commitments)."""
     day = resolve_as_of(as_of, settings)
@@ -418,10 +418,10 @@ def get_rollups(
     )
 
 
-@router.post(
-    "/indicators", response_model=IndicatorOut, status_code=201, summary="Créer un indicateur"
-)
-def create_indicator(session: SessionDep, principal: CurrentPrincipal, body: IndicatorIn):
+@router.post("/indicators", status_code=201, summary="Créer un indicateur")
+def create_indicator(
+    session: SessionDep, principal: CurrentPrincipal, body: IndicatorIn
+) -> IndicatorOut:
     commitment = commitment_access.get_writable(session, principal, body.commitment_id)
     contract = session.get(Contract, commitment.contract_id)
     indicator = service.create_indicator(
@@ -438,13 +438,11 @@ def create_indicator(session: SessionDep, principal: CurrentPrincipal, body: Ind
 
 
 @router.patch(
-    "/indicators/{indicator_id}",
-    response_model=IndicatorOut,
-    summary="Modifier un indicateur (donner la version lue)",
+    "/indicators/{indicator_id}", summary="Modifier un indicateur (donner la version lue)"
 )
 def update_indicator(
     session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, body: IndicatorPatch
-):
+) -> IndicatorOut:
     indicator = access.get_writable(session, principal, indicator_id)
     fields = body.model_dump(exclude={"version"}, exclude_unset=True)
     for key, value in fields.items():
@@ -462,15 +460,10 @@ def update_indicator(
     return _indicators_out(session, [indicator])[0]
 
 
-@router.post(
-    "/indicators/{indicator_id}/targets",
-    response_model=TargetOut,
-    status_code=201,
-    summary="Ajouter une cible",
-)
+@router.post("/indicators/{indicator_id}/targets", status_code=201, summary="Ajouter une cible")
 def add_target(
     session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, body: TargetIn
-):
+) -> TargetOut:
     indicator = access.get_writable(session, principal, indicator_id)
     contract = session.get(Contract, indicator.contract_id)
     target = service.add_target(
@@ -488,7 +481,6 @@ def _target_of(session: Session, indicator: Indicator, target_id: int) -> Target
 
 @router.put(
     "/indicators/{indicator_id}/targets/{target_id}",
-    response_model=TargetRevisionOut,
     summary="Réviser une cible (motif obligatoire ; l'historique est gardé)",
 )
 def revise_target(
@@ -498,7 +490,7 @@ def revise_target(
     indicator_id: PathId,
     target_id: PathId,
     body: TargetRevisionIn,
-):
+) -> TargetRevisionOut:
     indicator = access.get_writable(session, principal, indicator_id)
     target = _target_of(session, indicator, target_id)
     contract = session.get(Contract, indicator.contract_id)
@@ -516,12 +508,11 @@ def revise_target(
 
 @router.get(
     "/indicators/{indicator_id}/targets/{target_id}/revisions",
-    response_model=list[TargetRevisionOut],
     summary="Historique des révisions d'une cible",
 )
 def list_target_revisions(
     session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, target_id: PathId
-):
+) -> list[TargetRevisionOut]:
     indicator = access.get_readable(session, principal, indicator_id)
     target = _target_of(session, indicator, target_id)
     rows = session.execute(
@@ -541,11 +532,7 @@ def _entry(principal: Principal, settings: Settings) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/indicators/{indicator_id}/measurements",
-    response_model=Page[MeasurementOut],
-    summary="Mesures d'un indicateur",
-)
+@router.get("/indicators/{indicator_id}/measurements", summary="Mesures d'un indicateur")
 def list_measurements(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -553,7 +540,7 @@ def list_measurements(
     paging: PagingDep,
     include_superseded: bool = False,
     sort: SortQuery = None,
-):
+) -> Page[MeasurementOut]:
     indicator = access.get_readable(session, principal, indicator_id)
     query = select(Measurement).where(Measurement.indicator_id == indicator.id)
     if not include_superseded:
@@ -564,10 +551,7 @@ def list_measurements(
 
 
 @router.post(
-    "/indicators/{indicator_id}/measurements",
-    response_model=MeasurementOut,
-    status_code=201,
-    summary="Saisir une mesure",
+    "/indicators/{indicator_id}/measurements", status_code=201, summary="Saisir une mesure"
 )
 def create_measurement(
     session: SessionDep,
@@ -575,7 +559,7 @@ def create_measurement(
     principal: CurrentPrincipal,
     indicator_id: PathId,
     body: MeasurementIn,
-):
+) -> MeasurementOut:
     indicator, contract = access.get_measurable_with_contract(session, principal, indicator_id)
     measurement = service.create_measurement(
         session, contract, indicator, **body.model_dump(), **_entry(principal, settings)
@@ -592,7 +576,6 @@ def create_measurement(
 
 @router.post(
     "/indicators/{indicator_id}/measurements/{measurement_id}/correction",
-    response_model=MeasurementOut,
     status_code=201,
     summary="Corriger une mesure (nouvelle mesure qui remplace l'ancienne, avec un motif)",
 )
@@ -603,7 +586,7 @@ def correct_measurement(
     indicator_id: PathId,
     measurement_id: PathId,
     body: CorrectionIn,
-):
+) -> MeasurementOut:
     indicator = access.get_measurable(session, principal, indicator_id)
     old = session.get(Measurement, measurement_id)
     if old is None or old.indicator_id != indicator.id:

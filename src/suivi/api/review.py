@@ -65,26 +65,22 @@ def _meeting(session: Session, meeting_id: int) -> Meeting:
 
 
 @router.get(
-    "/measurements",
-    response_model=Page[MeasurementOut],
-    summary="Mesures à valider (celles que je peux valider, dans cet état)",
+    "/measurements", summary="Mesures à valider (celles que je peux valider, dans cet état)"
 )
 def list_to_validate(
     session: SessionDep,
     principal: CurrentPrincipal,
     paging: PagingDep,
     status: Status = MeasurementStatus.SUBMITTED,
-):
+) -> Page[MeasurementOut]:
     query = review.to_validate(principal, status).order_by(Measurement.entered_at, Measurement.id)
     return paging.of(session, query, models(MeasurementOut))
 
 
-@router.post(
-    "/measurements/{measurement_id}/validate",
-    response_model=MeasurementOut,
-    summary="Valider une mesure",
-)
-def validate_measurement(session: SessionDep, principal: CurrentPrincipal, measurement_id: PathId):
+@router.post("/measurements/{measurement_id}/validate", summary="Valider une mesure")
+def validate_measurement(
+    session: SessionDep, principal: CurrentPrincipal, measurement_id: PathId
+) -> MeasurementOut:
     measurement = _measurement(session, principal, measurement_id)
     review.validate_measurement(session, principal, measurement)
     return MeasurementOut.model_validate(measurement, from_attributes=True)
@@ -92,25 +88,22 @@ def validate_measurement(session: SessionDep, principal: CurrentPrincipal, measu
 
 @router.post(
     "/measurements/{measurement_id}/return",
-    response_model=MeasurementOut,
     summary="Renvoyer une mesure à son auteur, avec un motif",
 )
 def return_measurement(
     session: SessionDep, principal: CurrentPrincipal, measurement_id: PathId, body: ReturnIn
-):
+) -> MeasurementOut:
     measurement = _measurement(session, principal, measurement_id)
     review.return_measurement(session, principal, measurement, reason=body.reason)
     return MeasurementOut.model_validate(measurement, from_attributes=True)
 
 
 @router.post(
-    "/meetings/{meeting_id}/lock",
-    response_model=MeetingOut,
-    summary="Arrêter et verrouiller les données d'une instance",
+    "/meetings/{meeting_id}/lock", summary="Arrêter et verrouiller les données d'une instance"
 )
 def lock_meeting(
     session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, body: LockIn
-):
+) -> MeetingOut:
     meeting = _meeting(session, meeting_id)
     review.lock_meeting(session, principal, meeting, data_cutoff=body.data_cutoff)
     return MeetingOut.model_validate(meeting, from_attributes=True)
@@ -118,12 +111,11 @@ def lock_meeting(
 
 @router.post(
     "/meetings/{meeting_id}/unlock",
-    response_model=MeetingOut,
     summary="Rouvrir les données d'une instance (administrateur, avec un motif)",
 )
 def unlock_meeting(
     session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, body: UnlockIn
-):
+) -> MeetingOut:
     meeting = _meeting(session, meeting_id)
     review.unlock_meeting(session, principal, meeting, reason=body.reason)
     return MeetingOut.model_validate(meeting, from_attributes=True)

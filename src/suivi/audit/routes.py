@@ -73,7 +73,7 @@ def visible_events(admin: Principal):
     )
 
 
-@router.get("/audit", response_model=Page[AuditOut], summary="Journal des modifications")
+@router.get("/audit", summary="Journal des modifications")
 def list_audit(
     session: SessionDep,
     settings: SettingsDep,
@@ -86,7 +86,7 @@ def list_audit(
     until: Annotated[date | None, Query(description="Jusqu'à ce jour (inclus)")] = None,
     page: PageQuery = 1,
     size: SizeQuery = 50,
-):
+) -> Page[AuditOut]:
     """Newest first. Events of the admin's contracts; of those tied to no contract (logins,
     tokens, jobs), the ones done by no user or by a user of the admin's contracts."""
     query = select(AuditEvent).where(visible_events(admin))

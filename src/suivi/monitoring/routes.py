@@ -50,7 +50,7 @@ class AlertOut(BaseModel):
     details: dict[str, Any]
 
 
-@router.get("/alerts", response_model=Page[AlertOut], summary="Alertes des indicateurs")
+@router.get("/alerts", summary="Alertes des indicateurs")
 def list_alerts(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -58,7 +58,7 @@ def list_alerts(
     paging: PagingDep,
     state: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
     kind: Annotated[AlertKind | None, Query()] = None,
-):
+) -> Page[AlertOut]:
     """Alerts of the indicators the user may read (partners: their commitments only),
     newest first."""
     query = (
@@ -118,8 +118,8 @@ class JobRunOut(BaseModel):
     error: str
 
 
-@router.get("/jobs", response_model=list[JobOut], summary="Tâches planifiées")
-def list_jobs(session: SessionDep, settings: SettingsDep, admin: Admin):
+@router.get("/jobs", summary="Tâches planifiées")
+def list_jobs(session: SessionDep, settings: SettingsDep, admin: Admin) -> list[JobOut]:
     from suivi.scheduler import next_run
     from suivi.scheduler import scheduled_jobs
 
@@ -147,13 +147,13 @@ def _latest_runs(session) -> dict[str, JobRun]:
     return {run.job_name: run for run in rows}
 
 
-@router.get("/jobs/runs", response_model=Page[JobRunOut], summary="Journal des exécutions")
+@router.get("/jobs/runs", summary="Journal des exécutions")
 def list_job_runs(
     session: SessionDep,
     admin: Admin,
     paging: PagingDep,
     job: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")] = None,
-):
+) -> Page[JobRunOut]:
     """Newest first: job, start, end, outcome, counts, error."""
     query = select(JobRun).order_by(JobRun.id.desc())
     if job:
