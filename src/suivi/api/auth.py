@@ -19,6 +19,7 @@ from suivi.api.common import PathId
 from suivi.api.common import StrictModel
 from suivi.api.common import Text
 from suivi.api.common import api_router
+from suivi.api.common import from_row
 from suivi.api.errors import ErrorOut
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.deps import attempt_login
@@ -140,12 +141,11 @@ def logout_token(session: SessionDep, principal: CurrentPrincipal) -> Response:
 
 @router.get("/auth/me", summary="L'utilisateur connecté")
 def me(principal: CurrentPrincipal) -> MeOut:
-    return MeOut(
+    # The principal's own fields (email, name, role, partner), its sets as sorted lists.
+    return from_row(
+        MeOut,
+        principal,
         id=principal.user_id,
-        email=principal.email,
-        full_name=principal.full_name,
-        role=principal.role,
-        partner_id=principal.partner_id,
         contract_ids=list(principal.contract_ids),
         scope_partner_ids=sorted(principal.scope_partner_ids),
         scope_quartier_ids=sorted(principal.scope_quartier_ids),

@@ -15,8 +15,10 @@ from sqlmodel import Session
 
 from suivi import scoping
 from suivi.api.common import AsOfQuery
+from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
 from suivi.api.common import CurrentContract
+from suivi.api.common import DatedCallerDep
 from suivi.api.common import Day
 from suivi.api.common import FilterId
 from suivi.api.common import Id
@@ -34,7 +36,6 @@ from suivi.api.common import patch_model
 from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
 from suivi.api.common import sort_clause
-from suivi.auth.deps import CurrentPrincipal
 from suivi.commitments import access
 from suivi.commitments import service
 from suivi.commitments.models import Commitment
@@ -44,7 +45,6 @@ from suivi.commitments.models import CommitmentQuartier
 from suivi.commitments.models import FundingType
 from suivi.commitments.models import LifecycleStatus
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.errors import Forbidden
 from suivi.errors import Invalid
@@ -200,9 +200,8 @@ SORT_COLUMNS = {
 
 @router.get("/commitments", summary="Engagements")
 def list_commitments(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     contract: CurrentContract,
     paging: PagingDep,
     partner_id: FilterId = None,
@@ -216,7 +215,7 @@ def list_commitments(
 ) -> Page[CommitmentOut]:
     day = resolve_as_of(as_of, settings)
     query = select(Commitment).where(
-        Commitment.contract_id == contract.id, scoping.commitment_condition(principal)
+        Commitment.contract_id == contract.id, scoping.commitment_condition(call.principal)
     )
     if partner_id is not None:
         query = query.where(
@@ -248,11 +247,15 @@ def list_commitments(
         query = query.where(Commitment.status == status)
     query = query.order_by(*sort_clause(sort, SORT_COLUMNS, "code"))
     if performance is None and freshness is None:
-        return paging.of(session, query, lambda rows: _outputs(session, contract.id, rows, day))
+        return paging.of(
+            call.session, query, lambda rows: _outputs(call.session, contract.id, rows, day)
+        )
     # Status filters need the evaluation of every candidate (3 queries, then in memory).
-    everything = _outputs(session, contract.id, list(session.execute(query).scalars()), day)
+    everything = _outputs(
+        call.session, contract.id, list(call.session.execute(query).scalars()), day
+    )
     evaluated = evaluate_indicators(
-        session, contract_id=contract.id, as_of=day, include_inactive=True
+        call.session, contract_id=contract.id, as_of=day, include_inactive=True
     )
     matching = []
     for item in everything:
@@ -269,30 +272,21 @@ def list_commitments(
 
 
 @router.get("/commitments/{commitment_id}", summary="Un engagement")
-def get_commitment(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    commitment_id: PathId,
-    as_of: AsOfQuery = None,
-) -> CommitmentOut:
-    commitment = access.get_readable(session, principal, commitment_id)
-    return _outputs(session, commitment.contract_id, [commitment], resolve_as_of(as_of, settings))[
-        0
-    ]
+def get_commitment(call: DatedCallerDep, commitment_id: PathId) -> CommitmentOut:
+    commitment = access.get_readable(call.session, call.principal, commitment_id)
+    return _outputs(call.session, commitment.contract_id, [commitment], call.day())[0]
 
 
 @router.post("/commitments", status_code=201, summary="Créer un engagement")
 def create_commitment(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     body: CommitmentIn,
     contract_id: ContractQuery = None,
 ) -> CommitmentOut:
-    contract = resolve_contract(session, principal, contract_id)
+    contract = resolve_contract(call.session, call.principal, contract_id)
     if not scoping.can_create_commitment(
-        principal,
+        call.principal,
         contract_id=contract.id,
         lead_partner_id=body.lead_partner_id,
         partner_ids=[p.partner_id for p in body.partners],
@@ -301,29 +295,28 @@ def create_commitment(
         raise Forbidden("Vous ne pouvez pas créer cet engagement (rôle ou périmètre).")
     fields = body.model_dump(exclude={"partners", "quartier_ids", "amounts"})
     commitment = service.create_commitment(
-        session,
+        call.session,
         contract,
         fields=fields,
         partners=[(p.partner_id, p.share) for p in body.partners],
         quartier_ids=body.quartier_ids,
         amounts=[(a.year, a.amount) for a in body.amounts],
-        actor_id=principal.user_id,
+        actor_id=call.principal.user_id,
     )
-    return _outputs(session, contract.id, [commitment], resolve_as_of(None, settings))[0]
+    return _outputs(call.session, contract.id, [commitment], resolve_as_of(None, settings))[0]
 
 
 @router.patch(
     "/commitments/{commitment_id}", summary="Modifier un engagement (donner la version lue)"
 )
 def update_commitment(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     commitment_id: PathId,
     body: CommitmentPatch,
 ) -> CommitmentOut:
-    commitment = access.get_writable(session, principal, commitment_id)
-    contract = session.get(Contract, commitment.contract_id)
+    commitment = access.get_writable(call.session, call.principal, commitment_id)
+    contract = call.session.get(Contract, commitment.contract_id)
     fields = {
         key: value
         for key, value in body.model_dump(
@@ -334,7 +327,7 @@ def update_commitment(
         if value is None:
             raise Invalid(key, "Ce champ ne peut pas être vide.")
     commitment = service.update_commitment(
-        session,
+        call.session,
         contract,
         commitment,
         version=body.version,
@@ -344,6 +337,6 @@ def update_commitment(
         else [(p.partner_id, p.share) for p in body.partners],
         quartier_ids=body.quartier_ids,
         amounts=None if body.amounts is None else [(a.year, a.amount) for a in body.amounts],
-        actor_id=principal.user_id,
+        actor_id=call.principal.user_id,
     )
-    return _outputs(session, contract.id, [commitment], resolve_as_of(None, settings))[0]
+    return _outputs(call.session, contract.id, [commitment], resolve_as_of(None, settings))[0]
