@@ -122,37 +122,37 @@ class CommitmentOut(BaseModel):
     late: bool
 
 
+# What `_outputs` shows of each commitment's children (`children`: the commitment's id
+# first, then the columns of each child, in the order shown).
+_CO_PARTNERS = select(
+    CommitmentPartner.commitment_id, CommitmentPartner.partner_id, CommitmentPartner.share
+).order_by(CommitmentPartner.partner_id)
+_QUARTIER_IDS = select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id).order_by(
+    CommitmentQuartier.quartier_id
+)
+_AMOUNTS = select(
+    CommitmentAmount.commitment_id, CommitmentAmount.year, CommitmentAmount.amount
+).order_by(CommitmentAmount.year)
+_INDICATOR_IDS = select(Indicator.commitment_id, Indicator.id).order_by(Indicator.id)
+
+
+def _co_partner_out(partner_id: int, share) -> CoPartnerOut:
+    return CoPartnerOut(partner_id=partner_id, share=float(share))
+
+
+def _amount_out(year: int, amount) -> AmountOut:
+    return AmountOut(year=year, amount=float(amount))
+
+
 def _outputs(
     session: Session, contract_id: int, rows: list[Commitment], as_of: date
 ) -> list[CommitmentOut]:
     ids = [row.id for row in rows]
     # Each commitment's co-partners, quartiers, yearly amounts and indicators: one query each.
-    partners = children(
-        session,
-        select(
-            CommitmentPartner.commitment_id, CommitmentPartner.partner_id, CommitmentPartner.share
-        ).order_by(CommitmentPartner.partner_id),
-        ids,
-        lambda partner_id, share: CoPartnerOut(partner_id=partner_id, share=float(share)),
-    )
-    quartiers = children(
-        session,
-        select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id).order_by(
-            CommitmentQuartier.quartier_id
-        ),
-        ids,
-    )
-    amounts = children(
-        session,
-        select(
-            CommitmentAmount.commitment_id, CommitmentAmount.year, CommitmentAmount.amount
-        ).order_by(CommitmentAmount.year),
-        ids,
-        lambda year, amount: AmountOut(year=year, amount=float(amount)),
-    )
-    indicators = children(
-        session, select(Indicator.commitment_id, Indicator.id).order_by(Indicator.id), ids
-    )
+    partners = children(session, _CO_PARTNERS, ids, _co_partner_out)
+    quartiers = children(session, _QUARTIER_IDS, ids)
+    amounts = children(session, _AMOUNTS, ids, _amount_out)
+    indicators = children(session, _INDICATOR_IDS, ids)
     all_indicators = [i for c in ids for i in indicators[c]]
     evaluated = (
         evaluate_indicators(

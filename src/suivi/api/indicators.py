@@ -9,11 +9,13 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated
 from typing import Any
+from typing import get_type_hints
 
 from fastapi import Query
 from fastapi import Response
 from pydantic import BaseModel
 from pydantic import Field
+from pydantic import create_model
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -179,19 +181,14 @@ class IndicatorOut(SheetOut):
     targets: list[TargetOut]
 
 
-class EvaluationOut(BaseModel):
-    indicator_id: int
-    as_of: date
-    actual: float | None
-    measured_on: date | None
-    expected: float | None
-    progress: float | None
-    performance: str
-    freshness: str
-    next_due: date | None
-    overdue_since: date | None
-    forecast: float | None
-    forecast_status: str | None
+# The engine's `Evaluation` of one indicator at `as_of`, field for field.
+EvaluationOut = create_model(
+    "EvaluationOut",
+    __module__=__name__,
+    indicator_id=(int, ...),
+    as_of=(date, ...),
+    **{name: (kind, ...) for name, kind in get_type_hints(Evaluation).items()},
+)
 
 
 class MeasurementIn(StrictModel):
