@@ -282,6 +282,14 @@ def _caller(session: SessionDep, principal: CurrentPrincipal) -> Caller:
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
+def _admin_call(session: SessionDep, admin: Admin) -> Caller:
+    return Caller(session, admin)
+
+
+# A `Caller` who is an administrator (else 403).
+AdminCallDep = Annotated[Caller, Depends(_admin_call)]
+
+
 @dataclass(frozen=True, slots=True)
 class DatedCaller(Caller):
     """A `Caller` with the settings and the `as_of` query parameter (`DatedCallerDep`)."""

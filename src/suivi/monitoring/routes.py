@@ -17,13 +17,14 @@ from sqlalchemy import select
 
 from suivi import clock
 from suivi.api.common import Admin
+from suivi.api.common import AdminCallDep
+from suivi.api.common import CallerDep
 from suivi.api.common import CurrentContract
 from suivi.api.common import Page
 from suivi.api.common import PagingDep
 from suivi.api.common import api_router
 from suivi.api.common import from_row
 from suivi.api.common import models
-from suivi.auth.deps import CurrentPrincipal
 from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.indicators.models import Indicator
@@ -52,8 +53,7 @@ class AlertOut(BaseModel):
 
 @router.get("/alerts", summary="Alertes des indicateurs")
 def list_alerts(
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    call: CallerDep,
     contract: CurrentContract,
     paging: PagingDep,
     state: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
@@ -64,7 +64,7 @@ def list_alerts(
     query = (
         select(Alert, Indicator.code, Indicator.name)
         .join(Indicator, Indicator.id == Alert.indicator_id)
-        .where(Alert.contract_id == contract.id, indicator_condition(principal))
+        .where(Alert.contract_id == contract.id, indicator_condition(call.principal))
     )
     if state == "open":
         query = query.where(Alert.resolved_on.is_(None))
@@ -73,7 +73,7 @@ def list_alerts(
     if kind:
         query = query.where(Alert.kind == kind)
     query = query.order_by(Alert.opened_on.desc(), Indicator.code, Alert.kind)
-    return paging.of(session, query, _alerts_out, scalars=False)
+    return paging.of(call.session, query, _alerts_out, scalars=False)
 
 
 def _alerts_out(rows: list) -> list[AlertOut]:
@@ -147,15 +147,13 @@ def _latest_runs(session) -> dict[str, JobRun]:
     return {run.job_name: run for run in rows}
 
 
+JobQuery = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")]
+
+
 @router.get("/jobs/runs", summary="Journal des exécutions")
-def list_job_runs(
-    session: SessionDep,
-    admin: Admin,
-    paging: PagingDep,
-    job: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")] = None,
-) -> Page[JobRunOut]:
+def list_job_runs(call: AdminCallDep, paging: PagingDep, job: JobQuery = None) -> Page[JobRunOut]:
     """Newest first: job, start, end, outcome, counts, error."""
     query = select(JobRun).order_by(JobRun.id.desc())
     if job:
         query = query.where(JobRun.job_name == job)
-    return paging.of(session, query, models(JobRunOut))
+    return paging.of(call.session, query, models(JobRunOut))
