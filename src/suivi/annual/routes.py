@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 from typing import Literal
+from typing import TypeVar
 
 from fastapi import APIRouter
 from fastapi import BackgroundTasks
@@ -54,6 +55,7 @@ api = APIRouter(
     prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
 )
 pages = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 
 def _report_json(session, report) -> dict:
@@ -356,12 +358,17 @@ def _answerable(page, report) -> list:
     ]
 
 
+def _readable(page, missing: str, read: Callable[..., T], *args) -> T:
+    """`read(session, principal, *args)` for a page; any refusal: `missing` not found."""
+    try:
+        return read(page.session, page.principal, *args)
+    except ApiError:
+        raise not_found(missing) from None
+
+
 @pages.get("/rapport-annuel/{report_id}")
 def report_page(page: PageDep, report_id: PageId, error: str = "", saved: str = "") -> Response:
-    try:
-        report = service.get_report(page.session, page.principal, report_id)
-    except ApiError:
-        raise not_found("Rapport annuel") from None
+    report = _readable(page, "Rapport annuel", service.get_report, report_id)
     return page.render(
         "annual_report.html",
         report=report,
@@ -430,10 +437,7 @@ def reports_index(page: PageDep) -> Response:
 
 @pages.get("/engagements/{commitment_id}/commentaires")
 def comments_page(page: PageDep, commitment_id: PageId, error: str = "", saved: str = ""):
-    try:
-        found = comments.comments_for(page.session, page.principal, commitment_id)
-    except ApiError:
-        raise not_found("Engagement") from None
+    found = _readable(page, "Engagement", comments.comments_for, commitment_id)
     return page.render(
         "commitment_comments.html",
         commitment=page.session.get(Commitment, commitment_id),
@@ -464,10 +468,7 @@ def comment_form(
 
 @pages.get("/moderation")
 def moderation_page(page: PageDep, saved: str = "") -> Response:
-    try:
-        queue = comments.pending(page.session, page.principal)
-    except ApiError:
-        raise not_found("Page") from None
+    queue = _readable(page, "Page", comments.pending)
     return page.render("moderation.html", queue=queue, saved=saved)
 
 
