@@ -67,20 +67,22 @@ def _meeting(session: Session, meeting_id: int) -> Meeting:
 
 
 def _review_measurement(
-    call: Caller, measurement_id: int, step: Callable[..., object], **kwargs
+    call: Caller, measurement_id: int, step: Callable[..., object], body: StrictModel | None = None
 ) -> MeasurementOut:
-    """The figure after `step(session, principal, measurement, **kwargs)` (of `review`)."""
+    """The figure after `step(session, principal, measurement, **fields of body)` (a function
+    of `review`)."""
     measurement = _measurement(call.session, call.principal, measurement_id)
-    step(call.session, call.principal, measurement, **kwargs)
+    step(call.session, call.principal, measurement, **(body.model_dump() if body else {}))
     return MeasurementOut.model_validate(measurement, from_attributes=True)
 
 
 def _review_meeting(
-    call: Caller, meeting_id: int, step: Callable[..., object], **kwargs
+    call: Caller, meeting_id: int, step: Callable[..., object], body: StrictModel
 ) -> MeetingOut:
-    """The meeting after `step(session, principal, meeting, **kwargs)` (of `review`)."""
+    """The meeting after `step(session, principal, meeting, **fields of body)` (a function of
+    `review`)."""
     meeting = _meeting(call.session, meeting_id)
-    step(call.session, call.principal, meeting, **kwargs)
+    step(call.session, call.principal, meeting, **body.model_dump())
     return MeetingOut.model_validate(meeting, from_attributes=True)
 
 
@@ -108,14 +110,14 @@ def validate_measurement(call: CallerDep, measurement_id: PathId) -> Measurement
     summary="Renvoyer une mesure à son auteur, avec un motif",
 )
 def return_measurement(call: CallerDep, measurement_id: PathId, body: ReturnIn) -> MeasurementOut:
-    return _review_measurement(call, measurement_id, review.return_measurement, **body.model_dump())
+    return _review_measurement(call, measurement_id, review.return_measurement, body)
 
 
 @router.post(
     "/meetings/{meeting_id}/lock", summary="Arrêter et verrouiller les données d'une instance"
 )
 def lock_meeting(call: CallerDep, meeting_id: PathId, body: LockIn) -> MeetingOut:
-    return _review_meeting(call, meeting_id, review.lock_meeting, **body.model_dump())
+    return _review_meeting(call, meeting_id, review.lock_meeting, body)
 
 
 @router.post(
@@ -123,4 +125,4 @@ def lock_meeting(call: CallerDep, meeting_id: PathId, body: LockIn) -> MeetingOu
     summary="Rouvrir les données d'une instance (administrateur, avec un motif)",
 )
 def unlock_meeting(call: CallerDep, meeting_id: PathId, body: UnlockIn) -> MeetingOut:
-    return _review_meeting(call, meeting_id, review.unlock_meeting, **body.model_dump())
+    return _review_meeting(call, meeting_id, review.unlock_meeting, body)
