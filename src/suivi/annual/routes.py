@@ -8,10 +8,12 @@ response (a background task), once the opening is committed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 from typing import Literal
+from typing import TypeVar
 
 from fastapi import APIRouter
 from fastapi import BackgroundTasks
@@ -27,6 +29,8 @@ from suivi import clock
 from suivi.annual import comments
 from suivi.annual import service
 from suivi.annual.consultation import send_consultation
+from suivi.api.common import Caller
+from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
 from suivi.api.common import Day
 from suivi.api.common import Id
@@ -34,11 +38,9 @@ from suivi.api.common import StrictModel
 from suivi.api.common import Text
 from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal
 from suivi.codes import Verdict
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
-from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.deps import UnitOfWorkRoute
 from suivi.errors import ApiError
@@ -53,6 +55,7 @@ api = APIRouter(
     prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
 )
 pages = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 
 def _report_json(session, report) -> dict:
@@ -100,25 +103,26 @@ class ApprovalIn(StrictModel):
 
 
 @api.get("/annual-reports", summary="Rapports annuels et leur procédure")
-def list_annual_reports(session: SessionDep, principal: CurrentPrincipal) -> list[dict]:
-    return [_report_json(session, r) for r in service.list_reports(session, principal)]
+def list_annual_reports(call: CallerDep) -> list[dict]:
+    return [
+        _report_json(call.session, r) for r in service.list_reports(call.session, call.principal)
+    ]
 
 
 @api.post("/annual-reports", status_code=201, summary="Créer le rapport annuel d'une année")
 def create_annual_report(
-    body: ReportIn,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
+    call: CallerDep, body: ReportIn, contract_id: ContractQuery = None
 ) -> dict:
-    contract = resolve_contract(session, principal, contract_id)
-    report = service.create_report(session, principal, contract_id=contract.id, year=body.year)
-    return _report_json(session, report)
+    contract = resolve_contract(call.session, call.principal, contract_id)
+    report = service.create_report(
+        call.session, call.principal, contract_id=contract.id, year=body.year
+    )
+    return _report_json(call.session, report)
 
 
 @api.get("/annual-reports/{report_id}", summary="Un rapport annuel et ses avis")
-def read_annual_report(report_id: PageId, session: SessionDep, principal: CurrentPrincipal):
-    return _report_json(session, service.get_report(session, principal, report_id))
+def read_annual_report(call: CallerDep, report_id: PageId):
+    return _report_json(call.session, service.get_report(call.session, call.principal, report_id))
 
 
 def _send_draft(engine, settings: Settings, report_id: int, contract_id: int, as_of: date):
@@ -128,15 +132,14 @@ def _send_draft(engine, settings: Settings, report_id: int, contract_id: int, as
 
 @api.post("/annual-reports/{report_id}/consultation", summary="Ouvrir la consultation")
 def open_consultation(
+    call: CallerDep,
     report_id: PageId,
     request: Request,
     background: BackgroundTasks,
-    session: SessionDep,
-    principal: CurrentPrincipal,
     settings: SettingsDep,
 ) -> dict:
-    report = _open(request, background, session, principal, settings, report_id)
-    return _report_json(session, report)
+    report = _open(request, background, call.session, call.principal, settings, report_id)
+    return _report_json(call.session, report)
 
 
 def _open(request, background, session, principal, settings: Settings, report_id: int):
@@ -157,61 +160,45 @@ def _open(request, background, session, principal, settings: Settings, report_id
     return report
 
 
+def _change_report(
+    call: Caller, report_id: int, change: Callable[..., object], *args, **kwargs
+) -> dict:
+    """The report after `change(session, principal, report, *args, **kwargs)` (a function of
+    `service`)."""
+    report = service.get_report(call.session, call.principal, report_id)
+    change(call.session, call.principal, report, *args, **kwargs)
+    return _report_json(call.session, report)
+
+
 @api.post("/annual-reports/{report_id}/opinions/{opinion_id}", summary="Enregistrer un avis")
 def submit_opinion(
+    call: CallerDep,
     report_id: PageId,
     opinion_id: PageId,
     body: OpinionIn,
-    session: SessionDep,
-    principal: CurrentPrincipal,
     settings: SettingsDep,
 ) -> dict:
-    report = service.get_report(session, principal, report_id)
-    service.submit_opinion(
-        session,
-        principal,
-        report,
+    return _change_report(
+        call,
+        report_id,
+        service.submit_opinion,
         opinion_id,
-        verdict=body.verdict,
-        text=body.text,
-        given_on=body.given_on,
+        **body.model_dump(),
         attachments_dir=Path(settings.reports.dir),
         max_attachment_bytes=settings.annual_report.max_attachment_bytes,
     )
-    return _report_json(session, report)
 
 
 @api.post("/annual-reports/{report_id}/approval", summary="Approbation (conseil communautaire)")
-def approve(
-    report_id: PageId,
-    body: ApprovalIn,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    settings: SettingsDep,
-) -> dict:
-    report = service.get_report(session, principal, report_id)
-    service.approve(
-        session,
-        principal,
-        report,
-        deliberation_on=body.deliberation_on,
-        deliberation_ref=body.deliberation_ref,
-        observations_response=body.observations_response,
-        as_of=clock.today(settings.tz),
-    )
-    return _report_json(session, report)
+def approve(call: CallerDep, report_id: PageId, body: ApprovalIn, settings: SettingsDep) -> dict:
+    today = clock.today(settings.tz)
+    return _change_report(call, report_id, service.approve, **body.model_dump(), as_of=today)
 
 
 @api.post("/annual-reports/{report_id}/publication", summary="Publier (PDF final, avis annexés)")
-def publish(
-    report_id: PageId,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    settings: SettingsDep,
-) -> dict:
-    report = _publish(request, session, principal, settings, report_id)
-    return _report_json(session, report)
+def publish(call: CallerDep, report_id: PageId, request: Request, settings: SettingsDep) -> dict:
+    report = _publish(request, call.session, call.principal, settings, report_id)
+    return _report_json(call.session, report)
 
 
 def _publish(request, session, principal, settings: Settings, report_id: int):
@@ -264,37 +251,32 @@ class ModerationIn(StrictModel):
 
 
 @api.get("/conseils-citoyens", summary="Conseils citoyens (quartiers, contacts)")
-def list_conseils(session: SessionDep, principal: CurrentPrincipal) -> list[dict]:
-    manager = principal.role in service.MANAGER_ROLES
+def list_conseils(call: CallerDep) -> list[dict]:
+    manager = call.principal.role in service.MANAGER_ROLES
     return [
         {
             "id": c.id,
             "code": c.code,
             "name": c.name,
-            "quartier_ids": service.conseil_quartier_ids(session, c.id),
+            "quartier_ids": service.conseil_quartier_ids(call.session, c.id),
             # Contacts are personal: for the project team only.
             "contacts": [
                 {"name": x.name, "email": x.email, "role": x.role}
-                for x in service.conseil_contacts(session, c.id)
+                for x in service.conseil_contacts(call.session, c.id)
             ]
             if manager
             else [],
         }
-        for c in service.list_conseils(session, principal)
+        for c in service.list_conseils(call.session, call.principal)
     ]
 
 
 @api.post("/conseils-citoyens", status_code=201, summary="Créer un conseil citoyen")
-def create_conseil(
-    body: ConseilIn,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    contract_id: ContractQuery = None,
-) -> dict:
-    contract = resolve_contract(session, principal, contract_id)
+def create_conseil(call: CallerDep, body: ConseilIn, contract_id: ContractQuery = None) -> dict:
+    contract = resolve_contract(call.session, call.principal, contract_id)
     conseil = service.create_conseil(
-        session,
-        principal,
+        call.session,
+        call.principal,
         contract_id=contract.id,
         code=body.code,
         name=body.name,
@@ -305,15 +287,10 @@ def create_conseil(
 
 
 @api.patch("/communes/{commune_id}/consultation", summary="DSU et adresse du conseil municipal")
-def update_commune(
-    commune_id: PageId,
-    body: CommuneConsultationIn,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-) -> dict:
+def update_commune(call: CallerDep, commune_id: PageId, body: CommuneConsultationIn) -> dict:
     commune = service.update_commune(
-        session,
-        principal,
+        call.session,
+        call.principal,
         commune_id,
         receives_dsu=body.receives_dsu,
         council_email=body.council_email,
@@ -338,9 +315,10 @@ def _comment_json(comment, conseil_name: str) -> dict:
 
 
 @api.get("/commitments/{commitment_id}/comments", summary="Commentaires des conseils citoyens")
-def list_comments(commitment_id: PageId, session: SessionDep, principal: CurrentPrincipal):
+def list_comments(call: CallerDep, commitment_id: PageId):
     return [
-        _comment_json(c, n) for c, n in comments.comments_for(session, principal, commitment_id)
+        _comment_json(c, n)
+        for c, n in comments.comments_for(call.session, call.principal, commitment_id)
     ]
 
 
@@ -349,26 +327,22 @@ def list_comments(commitment_id: PageId, session: SessionDep, principal: Current
     status_code=201,
     summary="Commenter un engagement (conseil citoyen ; modéré avant publication)",
 )
-def add_comment(
-    commitment_id: PageId, body: CommentIn, session: SessionDep, principal: CurrentPrincipal
-) -> dict:
-    comment = comments.add_comment(session, principal, commitment_id, body.text)
+def add_comment(call: CallerDep, commitment_id: PageId, body: CommentIn) -> dict:
+    comment = comments.add_comment(call.session, call.principal, commitment_id, body.text)
     return _comment_json(comment, "")
 
 
 @api.get("/comments/pending", summary="Commentaires à modérer")
-def pending_comments(session: SessionDep, principal: CurrentPrincipal) -> list[dict]:
+def pending_comments(call: CallerDep) -> list[dict]:
     return [
         {**_comment_json(c, name), "commitment_code": code}
-        for c, code, name in comments.pending(session, principal)
+        for c, code, name in comments.pending(call.session, call.principal)
     ]
 
 
 @api.post("/comments/{comment_id}/moderation", summary="Publier ou rejeter un commentaire")
-def moderate_comment(
-    comment_id: PageId, body: ModerationIn, session: SessionDep, principal: CurrentPrincipal
-) -> dict:
-    comment = comments.moderate(session, principal, comment_id, body.decision)
+def moderate_comment(call: CallerDep, comment_id: PageId, body: ModerationIn) -> dict:
+    comment = comments.moderate(call.session, call.principal, comment_id, body.decision)
     return _comment_json(comment, "")
 
 
@@ -384,12 +358,17 @@ def _answerable(page, report) -> list:
     ]
 
 
+def _readable(page, missing: str, read: Callable[..., T], *args) -> T:
+    """`read(session, principal, *args)` for a page; any refusal: `missing` not found."""
+    try:
+        return read(page.session, page.principal, *args)
+    except ApiError:
+        raise not_found(missing) from None
+
+
 @pages.get("/rapport-annuel/{report_id}")
 def report_page(page: PageDep, report_id: PageId, error: str = "", saved: str = "") -> Response:
-    try:
-        report = service.get_report(page.session, page.principal, report_id)
-    except ApiError:
-        raise not_found("Rapport annuel") from None
+    report = _readable(page, "Rapport annuel", service.get_report, report_id)
     return page.render(
         "annual_report.html",
         report=report,
@@ -438,10 +417,7 @@ async def report_opinion_form(
     except ValueError:
         return _back(page, report_id, error="Date de l'avis invalide (format AAAA-MM-JJ).")
     except ApiError as exc:
-        if exc.status_code == 404:
-            raise not_found("Organe consulté") from None
-        page.session.rollback()
-        return _back(page, report_id, error=exc.detail)
+        return _refused(page, report_id, exc, "Organe consulté")
     return _back(page, report_id, saved="1")
 
 
@@ -461,10 +437,7 @@ def reports_index(page: PageDep) -> Response:
 
 @pages.get("/engagements/{commitment_id}/commentaires")
 def comments_page(page: PageDep, commitment_id: PageId, error: str = "", saved: str = ""):
-    try:
-        found = comments.comments_for(page.session, page.principal, commitment_id)
-    except ApiError:
-        raise not_found("Engagement") from None
+    found = _readable(page, "Engagement", comments.comments_for, commitment_id)
     return page.render(
         "commitment_comments.html",
         commitment=page.session.get(Commitment, commitment_id),
@@ -495,10 +468,7 @@ def comment_form(
 
 @pages.get("/moderation")
 def moderation_page(page: PageDep, saved: str = "") -> Response:
-    try:
-        queue = comments.pending(page.session, page.principal)
-    except ApiError:
-        raise not_found("Page") from None
+    queue = _readable(page, "Page", comments.pending)
     return page.render("moderation.html", queue=queue, saved=saved)
 
 
@@ -527,18 +497,21 @@ def _step(page, report_id: int, work) -> Response:
     try:
         work()
     except ApiError as exc:
-        if exc.status_code == 404:
-            raise not_found("Rapport annuel") from None
-        page.session.rollback()
-        return _back(page, report_id, error=exc.detail)
+        return _refused(page, report_id, exc, "Rapport annuel")
     return _back(page, report_id, saved="etape")
+
+
+def _refused(page, report_id: int, exc: ApiError, missing: str) -> Response:
+    """A refused step, back on the report page in French; a 404: `missing` is not found."""
+    if exc.status_code == 404:
+        raise not_found(missing) from None
+    page.session.rollback()
+    return _back(page, report_id, error=exc.detail)
 
 
 @pages.post("/rapport-annuel")
 def create_form(
-    page: PageDep,
-    year: Annotated[int, Form(ge=2000, le=2100)],
-    csrf_token: CsrfField = None,
+    page: PageDep, year: Annotated[int, Form(ge=2000, le=2100)], csrf_token: CsrfField = None
 ) -> Response:
     page.check_csrf(csrf_token)
     try:
@@ -552,10 +525,7 @@ def create_form(
 
 @pages.post("/rapport-annuel/{report_id}/consultation")
 def open_form(
-    page: PageDep,
-    report_id: PageId,
-    background: BackgroundTasks,
-    csrf_token: CsrfField = None,
+    page: PageDep, report_id: PageId, background: BackgroundTasks, csrf_token: CsrfField = None
 ) -> Response:
     page.check_csrf(csrf_token)
     return _step(

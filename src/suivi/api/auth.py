@@ -19,6 +19,7 @@ from suivi.api.common import PathId
 from suivi.api.common import StrictModel
 from suivi.api.common import Text
 from suivi.api.common import api_router
+from suivi.api.common import from_row
 from suivi.api.errors import ErrorOut
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.deps import attempt_login
@@ -138,22 +139,21 @@ def logout_token(session: SessionDep, principal: CurrentPrincipal) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/auth/me", response_model=MeOut, summary="L'utilisateur connecté")
-def me(principal: CurrentPrincipal):
-    return MeOut(
+@router.get("/auth/me", summary="L'utilisateur connecté")
+def me(principal: CurrentPrincipal) -> MeOut:
+    # The principal's own fields (email, name, role, partner), its sets as sorted lists.
+    return from_row(
+        MeOut,
+        principal,
         id=principal.user_id,
-        email=principal.email,
-        full_name=principal.full_name,
-        role=principal.role,
-        partner_id=principal.partner_id,
         contract_ids=list(principal.contract_ids),
         scope_partner_ids=sorted(principal.scope_partner_ids),
         scope_quartier_ids=sorted(principal.scope_quartier_ids),
     )
 
 
-@router.get("/tokens", response_model=list[PersonalTokenOut], summary="Mes jetons personnels")
-def list_tokens(session: SessionDep, principal: CurrentPrincipal):
+@router.get("/tokens", summary="Mes jetons personnels")
+def list_tokens(session: SessionDep, principal: CurrentPrincipal) -> list[PersonalTokenOut]:
     rows = session.execute(
         select(ApiToken)
         .where(ApiToken.user_id == principal.user_id, ApiToken.kind == "personal")
@@ -168,12 +168,11 @@ class TokenCreateIn(StrictModel):
 
 
 @router.post(
-    "/tokens",
-    response_model=PersonalTokenCreated,
-    status_code=201,
-    summary="Créer un jeton personnel (affiché une seule fois)",
+    "/tokens", status_code=201, summary="Créer un jeton personnel (affiché une seule fois)"
 )
-def create_token(session: SessionDep, principal: CurrentPrincipal, body: TokenCreateIn):
+def create_token(
+    session: SessionDep, principal: CurrentPrincipal, body: TokenCreateIn
+) -> PersonalTokenCreated:
     user = session.get(User, principal.user_id)
     expires_at = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     row, clear = issue_token(session, user, kind="personal", name=body.name, expires_at=expires_at)

@@ -15,8 +15,10 @@ from sqlmodel import Session
 
 from suivi import scoping
 from suivi.api.common import AsOfQuery
+from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
 from suivi.api.common import CurrentContract
+from suivi.api.common import DatedCallerDep
 from suivi.api.common import Day
 from suivi.api.common import FilterId
 from suivi.api.common import Id
@@ -34,7 +36,6 @@ from suivi.api.common import patch_model
 from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
 from suivi.api.common import sort_clause
-from suivi.auth.deps import CurrentPrincipal
 from suivi.codes import FundingType
 from suivi.codes import LifecycleStatus
 from suivi.commitments import access
@@ -44,7 +45,6 @@ from suivi.commitments.models import CommitmentAmount
 from suivi.commitments.models import CommitmentPartner
 from suivi.commitments.models import CommitmentQuartier
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.errors import Forbidden
 from suivi.errors import Invalid
@@ -122,37 +122,37 @@ class CommitmentOut(BaseModel):
     late: bool
 
 
+# What `_outputs` shows of each commitment's children (`children`: the commitment's id
+# first, then the columns of each child, in the order shown).
+_CO_PARTNERS = select(
+    CommitmentPartner.commitment_id, CommitmentPartner.partner_id, CommitmentPartner.share
+).order_by(CommitmentPartner.partner_id)
+_QUARTIER_IDS = select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id).order_by(
+    CommitmentQuartier.quartier_id
+)
+_AMOUNTS = select(
+    CommitmentAmount.commitment_id, CommitmentAmount.year, CommitmentAmount.amount
+).order_by(CommitmentAmount.year)
+_INDICATOR_IDS = select(Indicator.commitment_id, Indicator.id).order_by(Indicator.id)
+
+
+def _co_partner_out(partner_id: int, share) -> CoPartnerOut:
+    return CoPartnerOut(partner_id=partner_id, share=float(share))
+
+
+def _amount_out(year: int, amount) -> AmountOut:
+    return AmountOut(year=year, amount=float(amount))
+
+
 def _outputs(
     session: Session, contract_id: int, rows: list[Commitment], as_of: date
 ) -> list[CommitmentOut]:
     ids = [row.id for row in rows]
     # Each commitment's co-partners, quartiers, yearly amounts and indicators: one query each.
-    partners = children(
-        session,
-        select(
-            CommitmentPartner.commitment_id, CommitmentPartner.partner_id, CommitmentPartner.share
-        ).order_by(CommitmentPartner.partner_id),
-        ids,
-        lambda partner_id, share: CoPartnerOut(partner_id=partner_id, share=float(share)),
-    )
-    quartiers = children(
-        session,
-        select(CommitmentQuartier.commitment_id, CommitmentQuartier.quartier_id).order_by(
-            CommitmentQuartier.quartier_id
-        ),
-        ids,
-    )
-    amounts = children(
-        session,
-        select(
-            CommitmentAmount.commitment_id, CommitmentAmount.year, CommitmentAmount.amount
-        ).order_by(CommitmentAmount.year),
-        ids,
-        lambda year, amount: AmountOut(year=year, amount=float(amount)),
-    )
-    indicators = children(
-        session, select(Indicator.commitment_id, Indicator.id).order_by(Indicator.id), ids
-    )
+    partners = children(session, _CO_PARTNERS, ids, _co_partner_out)
+    quartiers = children(session, _QUARTIER_IDS, ids)
+    amounts = children(session, _AMOUNTS, ids, _amount_out)
+    indicators = children(session, _INDICATOR_IDS, ids)
     all_indicators = [i for c in ids for i in indicators[c]]
     evaluated = (
         evaluate_indicators(
@@ -198,11 +198,10 @@ SORT_COLUMNS = {
 }
 
 
-@router.get("/commitments", response_model=Page[CommitmentOut], summary="Engagements")
+@router.get("/commitments", summary="Engagements")
 def list_commitments(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     contract: CurrentContract,
     paging: PagingDep,
     partner_id: FilterId = None,
@@ -213,10 +212,10 @@ def list_commitments(
     freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
     sort: SortQuery = None,
-):
+) -> Page[CommitmentOut]:
     day = resolve_as_of(as_of, settings)
     query = select(Commitment).where(
-        Commitment.contract_id == contract.id, scoping.commitment_condition(principal)
+        Commitment.contract_id == contract.id, scoping.commitment_condition(call.principal)
     )
     if partner_id is not None:
         query = query.where(
@@ -248,11 +247,15 @@ def list_commitments(
         query = query.where(Commitment.status == status)
     query = query.order_by(*sort_clause(sort, SORT_COLUMNS, "code"))
     if performance is None and freshness is None:
-        return paging.of(session, query, lambda rows: _outputs(session, contract.id, rows, day))
+        return paging.of(
+            call.session, query, lambda rows: _outputs(call.session, contract.id, rows, day)
+        )
     # Status filters need the evaluation of every candidate (3 queries, then in memory).
-    everything = _outputs(session, contract.id, list(session.execute(query).scalars()), day)
+    everything = _outputs(
+        call.session, contract.id, list(call.session.execute(query).scalars()), day
+    )
     evaluated = evaluate_indicators(
-        session, contract_id=contract.id, as_of=day, include_inactive=True
+        call.session, contract_id=contract.id, as_of=day, include_inactive=True
     )
     matching = []
     for item in everything:
@@ -268,33 +271,22 @@ def list_commitments(
     return paging.slice(matching)
 
 
-@router.get("/commitments/{commitment_id}", response_model=CommitmentOut, summary="Un engagement")
-def get_commitment(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    commitment_id: PathId,
-    as_of: AsOfQuery = None,
-):
-    commitment = access.get_readable(session, principal, commitment_id)
-    return _outputs(session, commitment.contract_id, [commitment], resolve_as_of(as_of, settings))[
-        0
-    ]
+@router.get("/commitments/{commitment_id}", summary="Un engagement")
+def get_commitment(call: DatedCallerDep, commitment_id: PathId) -> CommitmentOut:
+    commitment = access.get_readable(call.session, call.principal, commitment_id)
+    return _outputs(call.session, commitment.contract_id, [commitment], call.day())[0]
 
 
-@router.post(
-    "/commitments", response_model=CommitmentOut, status_code=201, summary="Créer un engagement"
-)
+@router.post("/commitments", status_code=201, summary="Créer un engagement")
 def create_commitment(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     body: CommitmentIn,
     contract_id: ContractQuery = None,
-):
-    contract = resolve_contract(session, principal, contract_id)
+) -> CommitmentOut:
+    contract = resolve_contract(call.session, call.principal, contract_id)
     if not scoping.can_create_commitment(
-        principal,
+        call.principal,
         contract_id=contract.id,
         lead_partner_id=body.lead_partner_id,
         partner_ids=[p.partner_id for p in body.partners],
@@ -303,31 +295,28 @@ def create_commitment(
         raise Forbidden("Vous ne pouvez pas créer cet engagement (rôle ou périmètre).")
     fields = body.model_dump(exclude={"partners", "quartier_ids", "amounts"})
     commitment = service.create_commitment(
-        session,
+        call.session,
         contract,
         fields=fields,
         partners=[(p.partner_id, p.share) for p in body.partners],
         quartier_ids=body.quartier_ids,
         amounts=[(a.year, a.amount) for a in body.amounts],
-        actor_id=principal.user_id,
+        actor_id=call.principal.user_id,
     )
-    return _outputs(session, contract.id, [commitment], resolve_as_of(None, settings))[0]
+    return _outputs(call.session, contract.id, [commitment], resolve_as_of(None, settings))[0]
 
 
 @router.patch(
-    "/commitments/{commitment_id}",
-    response_model=CommitmentOut,
-    summary="Modifier un engagement (donner la version lue)",
+    "/commitments/{commitment_id}", summary="Modifier un engagement (donner la version lue)"
 )
 def update_commitment(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     commitment_id: PathId,
     body: CommitmentPatch,
-):
-    commitment = access.get_writable(session, principal, commitment_id)
-    contract = session.get(Contract, commitment.contract_id)
+) -> CommitmentOut:
+    commitment = access.get_writable(call.session, call.principal, commitment_id)
+    contract = call.session.get(Contract, commitment.contract_id)
     fields = {
         key: value
         for key, value in body.model_dump(
@@ -338,7 +327,7 @@ def update_commitment(
         if value is None:
             raise Invalid(key, "Ce champ ne peut pas être vide.")
     commitment = service.update_commitment(
-        session,
+        call.session,
         contract,
         commitment,
         version=body.version,
@@ -348,6 +337,6 @@ def update_commitment(
         else [(p.partner_id, p.share) for p in body.partners],
         quartier_ids=body.quartier_ids,
         amounts=None if body.amounts is None else [(a.year, a.amount) for a in body.amounts],
-        actor_id=principal.user_id,
+        actor_id=call.principal.user_id,
     )
-    return _outputs(session, contract.id, [commitment], resolve_as_of(None, settings))[0]
+    return _outputs(call.session, contract.id, [commitment], resolve_as_of(None, settings))[0]

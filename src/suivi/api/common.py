@@ -35,8 +35,10 @@ from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.deps import require_role
 from suivi.auth.principal import Principal
+from suivi.config import Settings
 from suivi.contract.models import Contract
 from suivi.deps import SessionDep
+from suivi.deps import SettingsDep
 from suivi.deps import UnitOfWorkRoute
 from suivi.errors import Invalid
 from suivi.errors import NotFound
@@ -262,6 +264,52 @@ def resolve_as_of(as_of: date | None, settings) -> date:
     if not MIN_DATE <= as_of <= MAX_DATE:
         raise Invalid("as_of", f"Date hors limites ({MIN_DATE.year}–{MAX_DATE.year}).")
     return as_of
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks, in which unit of work: the two parameters nearly every route takes
+    (`CallerDep`)."""
+
+    session: Session
+    principal: Principal
+
+
+def _caller(session: SessionDep, principal: CurrentPrincipal) -> Caller:
+    return Caller(session, principal)
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def _admin_call(session: SessionDep, admin: Admin) -> Caller:
+    return Caller(session, admin)
+
+
+# A `Caller` who is an administrator (else 403).
+AdminCallDep = Annotated[Caller, Depends(_admin_call)]
+
+
+@dataclass(frozen=True, slots=True)
+class DatedCaller(Caller):
+    """A `Caller` with the settings and the `as_of` query parameter (`DatedCallerDep`)."""
+
+    settings: Settings
+    as_of: date | None
+
+    def day(self) -> date:
+        """The reference date asked for (`resolve_as_of`: today by default); resolved when
+        the route asks, so that a 404 of its lookups comes first, as before."""
+        return resolve_as_of(self.as_of, self.settings)
+
+
+def _dated_caller(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, as_of: AsOfQuery = None
+) -> DatedCaller:
+    return DatedCaller(session, principal, settings, as_of)
+
+
+DatedCallerDep = Annotated[DatedCaller, Depends(_dated_caller)]
 
 
 def check_in_term(contract: Contract, day: date, field: str) -> None:

@@ -9,11 +9,13 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated
 from typing import Any
+from typing import get_type_hints
 
 from fastapi import Query
 from fastapi import Response
 from pydantic import BaseModel
 from pydantic import Field
+from pydantic import create_model
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -21,7 +23,9 @@ from suivi import clock
 from suivi import scoping
 from suivi.api.common import MAX_ID
 from suivi.api.common import AsOfQuery
+from suivi.api.common import CallerDep
 from suivi.api.common import CurrentContract
+from suivi.api.common import DatedCallerDep
 from suivi.api.common import Day
 from suivi.api.common import FilterId
 from suivi.api.common import Id
@@ -42,7 +46,6 @@ from suivi.api.common import patch_model
 from suivi.api.common import read_as
 from suivi.api.common import resolve_as_of
 from suivi.api.common import sort_clause
-from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
 from suivi.codes import Aggregation
 from suivi.codes import Breakdown
@@ -53,7 +56,6 @@ from suivi.commitments.models import Commitment
 from suivi.commitments.models import CommitmentPartner
 from suivi.config import Settings
 from suivi.contract.models import Contract
-from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.errors import Invalid
 from suivi.errors import NotFound
@@ -179,19 +181,14 @@ class IndicatorOut(SheetOut):
     targets: list[TargetOut]
 
 
-class EvaluationOut(BaseModel):
-    indicator_id: int
-    as_of: date
-    actual: float | None
-    measured_on: date | None
-    expected: float | None
-    progress: float | None
-    performance: str
-    freshness: str
-    next_due: date | None
-    overdue_since: date | None
-    forecast: float | None
-    forecast_status: str | None
+# The engine's `Evaluation` of one indicator at `as_of`, field for field.
+EvaluationOut = create_model(
+    "EvaluationOut",
+    __module__=__name__,
+    indicator_id=(int, ...),
+    as_of=(date, ...),
+    **{name: (kind, ...) for name, kind in get_type_hints(Evaluation).items()},
+)
 
 
 class MeasurementIn(StrictModel):
@@ -289,11 +286,10 @@ SORT_COLUMNS = {
 }
 
 
-@router.get("/indicators", response_model=Page[IndicatorOut], summary="Indicateurs")
+@router.get("/indicators", summary="Indicateurs")
 def list_indicators(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     contract: CurrentContract,
     paging: PagingDep,
     commitment_id: FilterId = None,
@@ -304,9 +300,9 @@ def list_indicators(
     freshness: Annotated[Freshness | None, Query()] = None,
     as_of: AsOfQuery = None,
     sort: SortQuery = None,
-):
+) -> Page[IndicatorOut]:
     query = select(Indicator).where(
-        Indicator.contract_id == contract.id, scoping.indicator_condition(principal)
+        Indicator.contract_id == contract.id, scoping.indicator_condition(call.principal)
     )
     if commitment_id is not None:
         query = query.where(Indicator.commitment_id == commitment_id)
@@ -330,13 +326,13 @@ def list_indicators(
             )
         )
     query = query.order_by(*sort_clause(sort, SORT_COLUMNS, "code"))
-    items = partial(_indicators_out, session)
+    items = partial(_indicators_out, call.session)
     if performance is None and freshness is None:
-        return paging.of(session, query, items)
+        return paging.of(call.session, query, items)
     day = resolve_as_of(as_of, settings)
-    candidates = list(session.execute(query).scalars())
+    candidates = list(call.session.execute(query).scalars())
     evaluated = evaluate_indicators(
-        session,
+        call.session,
         contract_id=contract.id,
         as_of=day,
         indicator_ids=[row.id for row in candidates],
@@ -354,27 +350,21 @@ def list_indicators(
     return paging.slice([row for row in candidates if keep(row)], items)
 
 
-@router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="Un indicateur")
-def get_indicator(session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId):
-    return _indicators_out(session, [access.get_readable(session, principal, indicator_id)])[0]
+@router.get("/indicators/{indicator_id}", summary="Un indicateur")
+def get_indicator(call: CallerDep, indicator_id: PathId) -> IndicatorOut:
+    return _indicators_out(
+        call.session, [access.get_readable(call.session, call.principal, indicator_id)]
+    )[0]
 
 
 @router.get(
-    "/indicators/{indicator_id}/evaluation",
-    response_model=EvaluationOut,
-    summary="Évaluation d'un indicateur à une date",
+    "/indicators/{indicator_id}/evaluation", summary="Évaluation d'un indicateur à une date"
 )
-def get_evaluation(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    indicator_id: PathId,
-    as_of: AsOfQuery = None,
-):
-    indicator = access.get_readable(session, principal, indicator_id)
-    day = resolve_as_of(as_of, settings)
+def get_evaluation(call: DatedCallerDep, indicator_id: PathId) -> EvaluationOut:
+    indicator = access.get_readable(call.session, call.principal, indicator_id)
+    day = call.day()
     evaluated = evaluate_indicators(
-        session,
+        call.session,
         contract_id=indicator.contract_id,
         as_of=day,
         indicator_ids=[indicator.id],
@@ -386,28 +376,24 @@ def get_evaluation(
     return _evaluation_out(indicator.id, day, item.evaluation)
 
 
-@router.get("/rollups", response_model=RollupsOut, summary="Synthèses par contrat, priorité…")
-def get_rollups(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    contract: CurrentContract,
-    as_of: AsOfQuery = None,
-):
+@router.get("/rollups", summary="Synthèses par contrat, priorité…")
+def get_rollups(call: DatedCallerDep, contract: CurrentContract) -> RollupsOut:
     """Counts by performance and freshness and mean progress over the indicators the user
     may read (a partner's roll-ups only cover its own commitments)."""
-    day = resolve_as_of(as_of, settings)
+    day = call.day()
     visible = list(
-        session.execute(
+        call.session.execute(
             select(Indicator.id).where(
-                Indicator.contract_id == contract.id, scoping.indicator_condition(principal)
+                Indicator.contract_id == contract.id, scoping.indicator_condition(call.principal)
             )
         ).scalars()
     )
     evaluated = evaluate_indicators(
-        session, contract_id=contract.id, as_of=day, indicator_ids=visible
+        call.session, contract_id=contract.id, as_of=day, indicator_ids=visible
     )
-    rollups = contract_rollups(session, contract_id=contract.id, as_of=day, evaluated=evaluated)
+    rollups = contract_rollups(
+        call.session, contract_id=contract.id, as_of=day, evaluated=evaluated
+    )
     return RollupsOut(
         contract_id=contract.id,
         as_of=day,
@@ -418,63 +404,50 @@ def get_rollups(
     )
 
 
-@router.post(
-    "/indicators", response_model=IndicatorOut, status_code=201, summary="Créer un indicateur"
-)
-def create_indicator(session: SessionDep, principal: CurrentPrincipal, body: IndicatorIn):
-    commitment = commitment_access.get_writable(session, principal, body.commitment_id)
-    contract = session.get(Contract, commitment.contract_id)
+@router.post("/indicators", status_code=201, summary="Créer un indicateur")
+def create_indicator(call: CallerDep, body: IndicatorIn) -> IndicatorOut:
+    commitment = commitment_access.get_writable(call.session, call.principal, body.commitment_id)
+    contract = call.session.get(Contract, commitment.contract_id)
     indicator = service.create_indicator(
-        session,
+        call.session,
         contract,
         # forecast left out: on, unless the statistic is not comparable (the service decides).
         fields=body.model_dump(
             exclude={"targets"} | ({"forecast"} if body.forecast is None else set())
         ),
         targets=[(t.target_date, t.value) for t in body.targets],
-        actor_id=principal.user_id,
+        actor_id=call.principal.user_id,
     )
-    return _indicators_out(session, [indicator])[0]
+    return _indicators_out(call.session, [indicator])[0]
 
 
 @router.patch(
-    "/indicators/{indicator_id}",
-    response_model=IndicatorOut,
-    summary="Modifier un indicateur (donner la version lue)",
+    "/indicators/{indicator_id}", summary="Modifier un indicateur (donner la version lue)"
 )
-def update_indicator(
-    session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, body: IndicatorPatch
-):
-    indicator = access.get_writable(session, principal, indicator_id)
+def update_indicator(call: CallerDep, indicator_id: PathId, body: IndicatorPatch) -> IndicatorOut:
+    indicator = access.get_writable(call.session, call.principal, indicator_id)
     fields = body.model_dump(exclude={"version"}, exclude_unset=True)
     for key, value in fields.items():
         if value is None and key not in NULLABLE_PATCH_FIELDS:
             raise Invalid(key, "Ce champ ne peut pas être vide.")
-    contract = session.get(Contract, indicator.contract_id)
+    contract = call.session.get(Contract, indicator.contract_id)
     indicator = service.update_indicator(
-        session,
+        call.session,
         contract,
         indicator,
         version=body.version,
         fields=fields,
-        actor_id=principal.user_id,
+        actor_id=call.principal.user_id,
     )
-    return _indicators_out(session, [indicator])[0]
+    return _indicators_out(call.session, [indicator])[0]
 
 
-@router.post(
-    "/indicators/{indicator_id}/targets",
-    response_model=TargetOut,
-    status_code=201,
-    summary="Ajouter une cible",
-)
-def add_target(
-    session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, body: TargetIn
-):
-    indicator = access.get_writable(session, principal, indicator_id)
-    contract = session.get(Contract, indicator.contract_id)
+@router.post("/indicators/{indicator_id}/targets", status_code=201, summary="Ajouter une cible")
+def add_target(call: CallerDep, indicator_id: PathId, body: TargetIn) -> TargetOut:
+    indicator = access.get_writable(call.session, call.principal, indicator_id)
+    contract = call.session.get(Contract, indicator.contract_id)
     target = service.add_target(
-        session, contract, indicator, **body.model_dump(), actor_id=principal.user_id
+        call.session, contract, indicator, **body.model_dump(), actor_id=call.principal.user_id
     )
     return TargetOut.model_validate(target, from_attributes=True)
 
@@ -488,27 +461,25 @@ def _target_of(session: Session, indicator: Indicator, target_id: int) -> Target
 
 @router.put(
     "/indicators/{indicator_id}/targets/{target_id}",
-    response_model=TargetRevisionOut,
     summary="Réviser une cible (motif obligatoire ; l'historique est gardé)",
 )
 def revise_target(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     indicator_id: PathId,
     target_id: PathId,
     body: TargetRevisionIn,
-):
-    indicator = access.get_writable(session, principal, indicator_id)
-    target = _target_of(session, indicator, target_id)
-    contract = session.get(Contract, indicator.contract_id)
+) -> TargetRevisionOut:
+    indicator = access.get_writable(call.session, call.principal, indicator_id)
+    target = _target_of(call.session, indicator, target_id)
+    contract = call.session.get(Contract, indicator.contract_id)
     revision = service.revise_target(
-        session,
+        call.session,
         contract,
         indicator,
         target,
         **body.model_dump(),
-        actor_id=principal.user_id,
+        actor_id=call.principal.user_id,
         require_decision=settings.governance.revision_requires_decision,
     )
     return TargetRevisionOut.model_validate(revision, from_attributes=True)
@@ -516,15 +487,14 @@ def revise_target(
 
 @router.get(
     "/indicators/{indicator_id}/targets/{target_id}/revisions",
-    response_model=list[TargetRevisionOut],
     summary="Historique des révisions d'une cible",
 )
 def list_target_revisions(
-    session: SessionDep, principal: CurrentPrincipal, indicator_id: PathId, target_id: PathId
-):
-    indicator = access.get_readable(session, principal, indicator_id)
-    target = _target_of(session, indicator, target_id)
-    rows = session.execute(
+    call: CallerDep, indicator_id: PathId, target_id: PathId
+) -> list[TargetRevisionOut]:
+    indicator = access.get_readable(call.session, call.principal, indicator_id)
+    target = _target_of(call.session, indicator, target_id)
+    rows = call.session.execute(
         select(TargetRevision)
         .where(TargetRevision.target_id == target.id)
         .order_by(TargetRevision.revised_at, TargetRevision.id)
@@ -541,44 +511,37 @@ def _entry(principal: Principal, settings: Settings) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/indicators/{indicator_id}/measurements",
-    response_model=Page[MeasurementOut],
-    summary="Mesures d'un indicateur",
-)
+@router.get("/indicators/{indicator_id}/measurements", summary="Mesures d'un indicateur")
 def list_measurements(
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    call: CallerDep,
     indicator_id: PathId,
     paging: PagingDep,
     include_superseded: bool = False,
     sort: SortQuery = None,
-):
-    indicator = access.get_readable(session, principal, indicator_id)
+) -> Page[MeasurementOut]:
+    indicator = access.get_readable(call.session, call.principal, indicator_id)
     query = select(Measurement).where(Measurement.indicator_id == indicator.id)
     if not include_superseded:
         query = query.where(Measurement.superseded_by_id.is_(None))
     columns = {"id": Measurement.id, "measured_on": Measurement.measured_on}
     query = query.order_by(*sort_clause(sort, columns, "-measured_on"))
-    return paging.of(session, query, models(MeasurementOut))
+    return paging.of(call.session, query, models(MeasurementOut))
 
 
 @router.post(
-    "/indicators/{indicator_id}/measurements",
-    response_model=MeasurementOut,
-    status_code=201,
-    summary="Saisir une mesure",
+    "/indicators/{indicator_id}/measurements", status_code=201, summary="Saisir une mesure"
 )
 def create_measurement(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     indicator_id: PathId,
     body: MeasurementIn,
-):
-    indicator, contract = access.get_measurable_with_contract(session, principal, indicator_id)
+) -> MeasurementOut:
+    indicator, contract = access.get_measurable_with_contract(
+        call.session, call.principal, indicator_id
+    )
     measurement = service.create_measurement(
-        session, contract, indicator, **body.model_dump(), **_entry(principal, settings)
+        call.session, contract, indicator, **body.model_dump(), **_entry(call.principal, settings)
     )
     # The hot path: serialized here, in the endpoint's worker thread. Returning the model
     # would make FastAPI validate it again against `response_model` in one more threadpool
@@ -592,24 +555,27 @@ def create_measurement(
 
 @router.post(
     "/indicators/{indicator_id}/measurements/{measurement_id}/correction",
-    response_model=MeasurementOut,
     status_code=201,
     summary="Corriger une mesure (nouvelle mesure qui remplace l'ancienne, avec un motif)",
 )
 def correct_measurement(
-    session: SessionDep,
+    call: CallerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     indicator_id: PathId,
     measurement_id: PathId,
     body: CorrectionIn,
-):
-    indicator = access.get_measurable(session, principal, indicator_id)
-    old = session.get(Measurement, measurement_id)
+) -> MeasurementOut:
+    indicator = access.get_measurable(call.session, call.principal, indicator_id)
+    old = call.session.get(Measurement, measurement_id)
     if old is None or old.indicator_id != indicator.id:
         raise NotFound("Mesure introuvable.")
-    contract = session.get(Contract, indicator.contract_id)
+    contract = call.session.get(Contract, indicator.contract_id)
     new = service.correct_measurement(
-        session, contract, indicator, old, **body.model_dump(), **_entry(principal, settings)
+        call.session,
+        contract,
+        indicator,
+        old,
+        **body.model_dump(),
+        **_entry(call.principal, settings),
     )
     return MeasurementOut.model_validate(new, from_attributes=True)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 from typing import Any
 
+from fastapi import Depends
 from fastapi import Header
 from fastapi import Query
 from fastapi import Response
@@ -27,6 +29,7 @@ from sqlmodel import SQLModel
 
 from suivi import scoping
 from suivi.api.common import MAX_ID
+from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
 from suivi.api.common import CurrentContract
 from suivi.api.common import Day
@@ -195,8 +198,54 @@ class MeetingOut(BaseModel):
     locked: bool = False
 
 
-@router.get("/contracts", response_model=list[ContractOut], summary="Mes contrats")
-def list_contracts(session: SessionDep, principal: CurrentPrincipal):
+@dataclass(frozen=True, slots=True)
+class RowCall:
+    """A request on one reference row: who asks, in which unit of work, and the response
+    that carries the row's `ETag` (sent back in `If-Match` with a change)."""
+
+    session: Session
+    principal: Principal
+    response: Response
+
+    def tagged(self, row: Any, link: ContractQuartier | None = None) -> Any:
+        """The row, its `ETag` set on the response (a quartier's: with its listing, `link`)."""
+        etag = service.etag(row) if link is None else service.quartier_etag(row, link)
+        self.response.headers["ETag"] = etag
+        return row
+
+    def create(self, contract_id: int | None, create: Callable[..., Any], body: StrictModel):
+        """The row `create` (a function of `service`) makes of `body` in the contract asked
+        for (its administrators only)."""
+        contract = resolve_contract(self.session, self.principal, contract_id)
+        access.require_admin(self.principal, contract.id, "Contrat")
+        row = create(self.session, contract, fields=body.model_dump(), **_actor(self.principal))
+        return self.tagged(row)
+
+    def update(
+        self,
+        model: type[SQLModel],
+        row_id: int,
+        label: str,
+        update: Callable[..., Any],
+        body: StrictModel,
+        if_match: str | None,
+    ):
+        """The row after `update` (a function of `service`) applied the PATCH `body`."""
+        row = access.get_administered(self.session, self.principal, model, row_id, label)
+        contract = self.session.get(Contract, row.contract_id)
+        changes = _changes(self.principal, body, if_match)
+        return self.tagged(update(self.session, contract, row, **changes))
+
+
+def _row_call(call: CallerDep, response: Response) -> RowCall:
+    return RowCall(call.session, call.principal, response)
+
+
+RowCallDep = Annotated[RowCall, Depends(_row_call)]
+
+
+@router.get("/contracts", summary="Mes contrats")
+def list_contracts(session: SessionDep, principal: CurrentPrincipal) -> list[ContractOut]:
     rows = session.execute(
         select(Contract)
         .where(scoping.contract_condition(Contract.id, principal))
@@ -205,18 +254,16 @@ def list_contracts(session: SessionDep, principal: CurrentPrincipal):
     return [ContractOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-@router.get("/contracts/{contract_id}", response_model=ContractOut, summary="Un contrat")
-def get_contract(
-    session: SessionDep, principal: CurrentPrincipal, response: Response, contract_id: PathId
-):
-    contract = resolve_contract(session, principal, contract_id)
-    return ContractOut.model_validate(_tagged(response, contract), from_attributes=True)
+@router.get("/contracts/{contract_id}", summary="Un contrat")
+def get_contract(call: RowCallDep, contract_id: PathId) -> ContractOut:
+    contract = resolve_contract(call.session, call.principal, contract_id)
+    return ContractOut.model_validate(call.tagged(contract), from_attributes=True)
 
 
-@router.get("/communes", response_model=Page[CommuneOut], summary="Communes du contrat")
+@router.get("/communes", summary="Communes du contrat")
 def list_communes(
     session: SessionDep, contract: CurrentContract, paging: PagingDep, sort: SortQuery = None
-):
+) -> Page[CommuneOut]:
     in_contract = select(QuartierCommune.commune_id).where(
         QuartierCommune.quartier_id.in_(contract_quartier_ids(contract.id))
     )
@@ -246,14 +293,14 @@ def _quartier_out(session, contract_id: int, rows: list[Quartier]) -> list[Quart
     ]
 
 
-@router.get("/quartiers", response_model=Page[QuartierOut], summary="Quartiers (QPV)")
+@router.get("/quartiers", summary="Quartiers (QPV)")
 def list_quartiers(
     session: SessionDep,
     contract: CurrentContract,
     paging: PagingDep,
     in_contract: bool | None = None,
     sort: SortQuery = None,
-):
+) -> Page[QuartierOut]:
     columns = {"id": Quartier.id, "name": Quartier.name, "code": Quartier.code}
     query = select(Quartier).where(Quartier.id.in_(contract_quartier_ids(contract.id, in_contract)))
     query = query.order_by(*sort_clause(sort, columns, "code"))
@@ -279,25 +326,19 @@ def _quartier(session, principal, quartier_id: int, contract_id: int | None = No
     return session.get(Quartier, _listing(session, principal, quartier_id, contract_id).quartier_id)
 
 
-@router.get("/quartiers/{quartier_id}", response_model=QuartierOut, summary="Un quartier")
+@router.get("/quartiers/{quartier_id}", summary="Un quartier")
 def get_quartier(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    quartier_id: PathId,
-    contract_id: ContractQuery = None,
-):
-    link = _listing(session, principal, quartier_id, contract_id)
-    quartier = _tagged(response, session.get(Quartier, quartier_id), link)
-    return _quartier_out(session, link.contract_id, [quartier])[0]
+    call: RowCallDep, quartier_id: PathId, contract_id: ContractQuery = None
+) -> QuartierOut:
+    link = _listing(call.session, call.principal, quartier_id, contract_id)
+    quartier = call.tagged(call.session.get(Quartier, quartier_id), link)
+    return _quartier_out(call.session, link.contract_id, [quartier])[0]
 
 
-@router.get(
-    "/quartiers/{quartier_id}/contour",
-    response_model=dict[str, Any],
-    summary="Contour du quartier (GeoJSON Feature)",
-)
-def get_quartier_contour(session: SessionDep, principal: CurrentPrincipal, quartier_id: PathId):
+@router.get("/quartiers/{quartier_id}/contour", summary="Contour du quartier (GeoJSON Feature)")
+def get_quartier_contour(
+    session: SessionDep, principal: CurrentPrincipal, quartier_id: PathId
+) -> dict[str, Any]:
     quartier = _quartier(session, principal, quartier_id)
     if not quartier.contour:
         raise NotFound("Ce quartier n'a pas de contour.")
@@ -316,7 +357,7 @@ def _partners_out(session, rows: list[Partner]) -> list[PartnerOut]:
     return [from_row(PartnerOut, r, contacts=contacts[r.id]) for r in rows]
 
 
-@router.get("/partners", response_model=Page[PartnerOut], summary="Partenaires et contacts")
+@router.get("/partners", summary="Partenaires et contacts")
 def list_partners(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -324,7 +365,7 @@ def list_partners(
     paging: PagingDep,
     kind: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]+$")] = None,
     sort: SortQuery = None,
-):
+) -> Page[PartnerOut]:
     columns = {"id": Partner.id, "name": Partner.name, "code": Partner.code, "kind": Partner.kind}
     query = select(Partner).where(
         Partner.contract_id == contract.id, scoping.partner_condition(principal)
@@ -335,22 +376,20 @@ def list_partners(
     return paging.of(session, query, lambda rows: _partners_out(session, rows))
 
 
-@router.get("/partners/{partner_id}", response_model=PartnerOut, summary="Un partenaire")
-def get_partner(
-    session: SessionDep, principal: CurrentPrincipal, response: Response, partner_id: PathId
-):
-    partner = get_readable_partner(session, principal, partner_id)
-    return _partners_out(session, [_tagged(response, partner)])[0]
+@router.get("/partners/{partner_id}", summary="Un partenaire")
+def get_partner(call: RowCallDep, partner_id: PathId) -> PartnerOut:
+    partner = get_readable_partner(call.session, call.principal, partner_id)
+    return _partners_out(call.session, [call.tagged(partner)])[0]
 
 
-@router.get("/priorities", response_model=Page[PriorityOut], summary="Orientations et objectifs")
+@router.get("/priorities", summary="Orientations et objectifs")
 def list_priorities(
     session: SessionDep,
     contract: CurrentContract,
     paging: PagingDep,
     parent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     sort: SortQuery = None,
-):
+) -> Page[PriorityOut]:
     columns = {"id": Priority.id, "code": Priority.code, "position": Priority.position}
     query = select(Priority).where(Priority.contract_id == contract.id)
     if parent_id is not None:
@@ -359,14 +398,14 @@ def list_priorities(
     return paging.of(session, query, models(PriorityOut))
 
 
-@router.get("/meetings", response_model=Page[MeetingOut], summary="Instances (COPIL, COTECH)")
+@router.get("/meetings", summary="Instances (COPIL, COTECH)")
 def list_meetings(
     session: SessionDep,
     contract: CurrentContract,
     paging: PagingDep,
     kind: Annotated[str | None, Query(pattern=r"^(copil|cotech|revue_mi_parcours)$")] = None,
     sort: SortQuery = None,
-):
+) -> Page[MeetingOut]:
     columns = {"id": Meeting.id, "held_on": Meeting.held_on}
     query = select(Meeting).where(Meeting.contract_id == contract.id)
     if kind:
@@ -440,84 +479,47 @@ def _changes(principal: Principal, body: StrictModel, if_match: str | None) -> d
     }
 
 
-def _contract_for_create(session: Session, principal: Principal, contract_id: int | None):
-    contract = resolve_contract(session, principal, contract_id)
-    access.require_admin(principal, contract.id, "Contrat")
-    return contract
-
-
-def _tagged(response: Response, row: SQLModel, link: ContractQuartier | None = None) -> Any:
-    """The row, its `ETag` set on the response (a quartier's: with its listing, `link`)."""
-    etag = service.etag(row) if link is None else service.quartier_etag(row, link)
-    response.headers["ETag"] = etag
-    return row
-
-
 @router.patch(
-    "/contracts/{contract_id}",
-    response_model=ContractOut,
-    summary="Modifier le contrat (nom, durée, revue à mi-parcours)",
+    "/contracts/{contract_id}", summary="Modifier le contrat (nom, durée, revue à mi-parcours)"
 )
 def update_contract(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    contract_id: PathId,
-    body: ContractPatch,
-    if_match: IfMatch = None,
-):
-    contract = service.locked(session, Contract, contract_id)
-    access.require_admin(principal, None if contract is None else contract.id, "Contrat")
-    contract = service.update_contract(session, contract, **_changes(principal, body, if_match))
-    return ContractOut.model_validate(_tagged(response, contract), from_attributes=True)
+    call: RowCallDep, contract_id: PathId, body: ContractPatch, if_match: IfMatch = None
+) -> ContractOut:
+    contract = service.locked(call.session, Contract, contract_id)
+    access.require_admin(call.principal, None if contract is None else contract.id, "Contrat")
+    changes = _changes(call.principal, body, if_match)
+    contract = service.update_contract(call.session, contract, **changes)
+    return ContractOut.model_validate(call.tagged(contract), from_attributes=True)
 
 
-@router.post("/partners", response_model=PartnerOut, status_code=201, summary="Créer un partenaire")
+@router.post("/partners", status_code=201, summary="Créer un partenaire")
 def create_partner(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    body: PartnerIn,
-    contract_id: ContractQuery = None,
-):
-    contract = _contract_for_create(session, principal, contract_id)
-    partner = service.create_partner(
-        session, contract, fields=body.model_dump(), **_actor(principal)
-    )
-    return _partners_out(session, [_tagged(response, partner)])[0]
+    call: RowCallDep, body: PartnerIn, contract_id: ContractQuery = None
+) -> PartnerOut:
+    partner = call.create(contract_id, service.create_partner, body)
+    return _partners_out(call.session, [partner])[0]
 
 
-@router.patch("/partners/{partner_id}", response_model=PartnerOut, summary="Modifier un partenaire")
+@router.patch("/partners/{partner_id}", summary="Modifier un partenaire")
 def update_partner(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    partner_id: PathId,
-    body: PartnerPatch,
-    if_match: IfMatch = None,
-):
-    partner = access.get_administered(session, principal, Partner, partner_id, "Partenaire")
-    contract = session.get(Contract, partner.contract_id)
-    partner = service.update_partner(
-        session, contract, partner, **_changes(principal, body, if_match)
-    )
-    return _partners_out(session, [_tagged(response, partner)])[0]
+    call: RowCallDep, partner_id: PathId, body: PartnerPatch, if_match: IfMatch = None
+) -> PartnerOut:
+    update = service.update_partner
+    partner = call.update(Partner, partner_id, "Partenaire", update, body, if_match)
+    return _partners_out(call.session, [partner])[0]
 
 
 @router.patch(
-    "/quartiers/{quartier_id}",
-    response_model=QuartierOut,
-    summary="Modifier un quartier (nom, appartenance au contrat)",
+    "/quartiers/{quartier_id}", summary="Modifier un quartier (nom, appartenance au contrat)"
 )
 def update_quartier(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
+    call: RowCallDep,
     quartier_id: PathId,
     body: QuartierPatch,
     if_match: IfMatch = None,
     contract_id: ContractQuery = None,
-):
+) -> QuartierOut:
+    session, principal = call.session, call.principal
     link = _listing(session, principal, quartier_id, contract_id)
     access.require_admin(principal, link.contract_id, "Quartier")
     quartier = service.locked(session, Quartier, quartier_id)
@@ -525,94 +527,53 @@ def update_quartier(
     quartier = service.update_quartier(
         session, contract, quartier, **_changes(principal, body, if_match)
     )
-    return _quartier_out(session, link.contract_id, [_tagged(response, quartier, link)])[0]
+    return _quartier_out(session, link.contract_id, [call.tagged(quartier, link)])[0]
 
 
-@router.get("/priorities/{priority_id}", response_model=PriorityOut, summary="Une priorité")
-def get_priority(
-    session: SessionDep, principal: CurrentPrincipal, response: Response, priority_id: PathId
-):
-    priority = access.get_readable(session, principal, Priority, priority_id, "Priorité")
-    return PriorityOut.model_validate(_tagged(response, priority), from_attributes=True)
+@router.get("/priorities/{priority_id}", summary="Une priorité")
+def get_priority(call: RowCallDep, priority_id: PathId) -> PriorityOut:
+    priority = access.get_readable(call.session, call.principal, Priority, priority_id, "Priorité")
+    return PriorityOut.model_validate(call.tagged(priority), from_attributes=True)
 
 
-@router.post(
-    "/priorities",
-    response_model=PriorityOut,
-    status_code=201,
-    summary="Créer une orientation ou un objectif",
-)
+@router.post("/priorities", status_code=201, summary="Créer une orientation ou un objectif")
 def create_priority(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    body: PriorityIn,
-    contract_id: ContractQuery = None,
-):
-    contract = _contract_for_create(session, principal, contract_id)
-    priority = service.create_priority(
-        session, contract, fields=body.model_dump(), **_actor(principal)
-    )
-    return PriorityOut.model_validate(_tagged(response, priority), from_attributes=True)
+    call: RowCallDep, body: PriorityIn, contract_id: ContractQuery = None
+) -> PriorityOut:
+    priority = call.create(contract_id, service.create_priority, body)
+    return PriorityOut.model_validate(priority, from_attributes=True)
 
 
-@router.patch(
-    "/priorities/{priority_id}", response_model=PriorityOut, summary="Modifier une priorité"
-)
+@router.patch("/priorities/{priority_id}", summary="Modifier une priorité")
 def update_priority(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    priority_id: PathId,
-    body: PriorityPatch,
-    if_match: IfMatch = None,
-):
-    priority = access.get_administered(session, principal, Priority, priority_id, "Priorité")
-    contract = session.get(Contract, priority.contract_id)
-    priority = service.update_priority(
-        session, contract, priority, **_changes(principal, body, if_match)
-    )
-    return PriorityOut.model_validate(_tagged(response, priority), from_attributes=True)
+    call: RowCallDep, priority_id: PathId, body: PriorityPatch, if_match: IfMatch = None
+) -> PriorityOut:
+    update = service.update_priority
+    priority = call.update(Priority, priority_id, "Priorité", update, body, if_match)
+    return PriorityOut.model_validate(priority, from_attributes=True)
 
 
-@router.get("/meetings/{meeting_id}", response_model=MeetingOut, summary="Une instance")
-def get_meeting(
-    session: SessionDep, principal: CurrentPrincipal, response: Response, meeting_id: PathId
-):
-    meeting = access.get_readable(session, principal, Meeting, meeting_id, "Instance")
-    return MeetingOut.model_validate(_tagged(response, meeting), from_attributes=True)
+@router.get("/meetings/{meeting_id}", summary="Une instance")
+def get_meeting(call: RowCallDep, meeting_id: PathId) -> MeetingOut:
+    meeting = access.get_readable(call.session, call.principal, Meeting, meeting_id, "Instance")
+    return MeetingOut.model_validate(call.tagged(meeting), from_attributes=True)
 
 
-@router.post("/meetings", response_model=MeetingOut, status_code=201, summary="Créer une instance")
+@router.post("/meetings", status_code=201, summary="Créer une instance")
 def create_meeting(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    body: MeetingIn,
-    contract_id: ContractQuery = None,
-):
-    contract = _contract_for_create(session, principal, contract_id)
-    meeting = service.create_meeting(
-        session, contract, fields=body.model_dump(), **_actor(principal)
-    )
-    return MeetingOut.model_validate(_tagged(response, meeting), from_attributes=True)
+    call: RowCallDep, body: MeetingIn, contract_id: ContractQuery = None
+) -> MeetingOut:
+    meeting = call.create(contract_id, service.create_meeting, body)
+    return MeetingOut.model_validate(meeting, from_attributes=True)
 
 
-@router.patch("/meetings/{meeting_id}", response_model=MeetingOut, summary="Modifier une instance")
+@router.patch("/meetings/{meeting_id}", summary="Modifier une instance")
 def update_meeting(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    meeting_id: PathId,
-    body: MeetingPatch,
-    if_match: IfMatch = None,
-):
-    meeting = access.get_administered(session, principal, Meeting, meeting_id, "Instance")
-    contract = session.get(Contract, meeting.contract_id)
-    meeting = service.update_meeting(
-        session, contract, meeting, **_changes(principal, body, if_match)
-    )
-    return MeetingOut.model_validate(_tagged(response, meeting), from_attributes=True)
+    call: RowCallDep, meeting_id: PathId, body: MeetingPatch, if_match: IfMatch = None
+) -> MeetingOut:
+    update = service.update_meeting
+    meeting = call.update(Meeting, meeting_id, "Instance", update, body, if_match)
+    return MeetingOut.model_validate(meeting, from_attributes=True)
 
 
 @router.delete(
@@ -621,9 +582,8 @@ def update_meeting(
     response_class=Response,
     summary="Supprimer une instance (tracé dans le journal)",
 )
-def delete_meeting(
-    session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, if_match: IfMatch = None
-):
+def delete_meeting(call: CallerDep, meeting_id: PathId, if_match: IfMatch = None):
+    session, principal = call.session, call.principal
     meeting = access.get_administered(session, principal, Meeting, meeting_id, "Instance")
     contract = session.get(Contract, meeting.contract_id)
     service.delete_meeting(session, contract, meeting, expected_etag=if_match, **_actor(principal))

@@ -7,8 +7,12 @@ The rules are in `suivi.indicators.review`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session
 
+from suivi.api.common import Caller
+from suivi.api.common import CallerDep
 from suivi.api.common import Day
 from suivi.api.common import Page
 from suivi.api.common import PagingDep
@@ -19,11 +23,9 @@ from suivi.api.common import api_router
 from suivi.api.common import models
 from suivi.api.indicators import MeasurementOut
 from suivi.api.reference import MeetingOut
-from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
 from suivi.codes import MeasurementStatus
 from suivi.contract.models import Meeting
-from suivi.deps import SessionDep
 from suivi.errors import NotFound
 from suivi.indicators import access
 from suivi.indicators import review
@@ -64,66 +66,63 @@ def _meeting(session: Session, meeting_id: int) -> Meeting:
     return meeting
 
 
+def _review_measurement(
+    call: Caller, measurement_id: int, step: Callable[..., object], body: StrictModel | None = None
+) -> MeasurementOut:
+    """The figure after `step(session, principal, measurement, **fields of body)` (a function
+    of `review`)."""
+    measurement = _measurement(call.session, call.principal, measurement_id)
+    step(call.session, call.principal, measurement, **(body.model_dump() if body else {}))
+    return MeasurementOut.model_validate(measurement, from_attributes=True)
+
+
+def _review_meeting(
+    call: Caller, meeting_id: int, step: Callable[..., object], body: StrictModel
+) -> MeetingOut:
+    """The meeting after `step(session, principal, meeting, **fields of body)` (a function of
+    `review`)."""
+    meeting = _meeting(call.session, meeting_id)
+    step(call.session, call.principal, meeting, **body.model_dump())
+    return MeetingOut.model_validate(meeting, from_attributes=True)
+
+
 @router.get(
-    "/measurements",
-    response_model=Page[MeasurementOut],
-    summary="Mesures à valider (celles que je peux valider, dans cet état)",
+    "/measurements", summary="Mesures à valider (celles que je peux valider, dans cet état)"
 )
 def list_to_validate(
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    call: CallerDep,
     paging: PagingDep,
     status: Status = MeasurementStatus.SUBMITTED,
-):
-    query = review.to_validate(principal, status).order_by(Measurement.entered_at, Measurement.id)
-    return paging.of(session, query, models(MeasurementOut))
+) -> Page[MeasurementOut]:
+    query = review.to_validate(call.principal, status).order_by(
+        Measurement.entered_at, Measurement.id
+    )
+    return paging.of(call.session, query, models(MeasurementOut))
 
 
-@router.post(
-    "/measurements/{measurement_id}/validate",
-    response_model=MeasurementOut,
-    summary="Valider une mesure",
-)
-def validate_measurement(session: SessionDep, principal: CurrentPrincipal, measurement_id: PathId):
-    measurement = _measurement(session, principal, measurement_id)
-    review.validate_measurement(session, principal, measurement)
-    return MeasurementOut.model_validate(measurement, from_attributes=True)
+@router.post("/measurements/{measurement_id}/validate", summary="Valider une mesure")
+def validate_measurement(call: CallerDep, measurement_id: PathId) -> MeasurementOut:
+    return _review_measurement(call, measurement_id, review.validate_measurement)
 
 
 @router.post(
     "/measurements/{measurement_id}/return",
-    response_model=MeasurementOut,
     summary="Renvoyer une mesure à son auteur, avec un motif",
 )
-def return_measurement(
-    session: SessionDep, principal: CurrentPrincipal, measurement_id: PathId, body: ReturnIn
-):
-    measurement = _measurement(session, principal, measurement_id)
-    review.return_measurement(session, principal, measurement, reason=body.reason)
-    return MeasurementOut.model_validate(measurement, from_attributes=True)
+def return_measurement(call: CallerDep, measurement_id: PathId, body: ReturnIn) -> MeasurementOut:
+    return _review_measurement(call, measurement_id, review.return_measurement, body)
 
 
 @router.post(
-    "/meetings/{meeting_id}/lock",
-    response_model=MeetingOut,
-    summary="Arrêter et verrouiller les données d'une instance",
+    "/meetings/{meeting_id}/lock", summary="Arrêter et verrouiller les données d'une instance"
 )
-def lock_meeting(
-    session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, body: LockIn
-):
-    meeting = _meeting(session, meeting_id)
-    review.lock_meeting(session, principal, meeting, data_cutoff=body.data_cutoff)
-    return MeetingOut.model_validate(meeting, from_attributes=True)
+def lock_meeting(call: CallerDep, meeting_id: PathId, body: LockIn) -> MeetingOut:
+    return _review_meeting(call, meeting_id, review.lock_meeting, body)
 
 
 @router.post(
     "/meetings/{meeting_id}/unlock",
-    response_model=MeetingOut,
     summary="Rouvrir les données d'une instance (administrateur, avec un motif)",
 )
-def unlock_meeting(
-    session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, body: UnlockIn
-):
-    meeting = _meeting(session, meeting_id)
-    review.unlock_meeting(session, principal, meeting, reason=body.reason)
-    return MeetingOut.model_validate(meeting, from_attributes=True)
+def unlock_meeting(call: CallerDep, meeting_id: PathId, body: UnlockIn) -> MeetingOut:
+    return _review_meeting(call, meeting_id, review.unlock_meeting, body)

@@ -70,7 +70,7 @@ def _user_out(session: Session, user: User) -> UserOut:
     return UserOut(**accounts.account_view(session, user))
 
 
-@router.get("/users", response_model=Page[UserOut], summary="Comptes (administrateurs)")
+@router.get("/users", summary="Comptes (administrateurs)")
 def list_users(
     session: SessionDep,
     admin: Admin,
@@ -78,28 +78,28 @@ def list_users(
     role: Annotated[Role | None, Query()] = None,
     active: bool | None = None,
     sort: SortQuery = None,
-):
+) -> Page[UserOut]:
     query = accounts.visible_accounts(admin, role=role, active=active)
     columns = {"id": User.id, "email": User.email, "role": User.role}
     query = query.order_by(*sort_clause(sort, columns, "email"))
     return paging.of(session, query, lambda rows: [_user_out(session, u) for u in rows])
 
 
-@router.get("/users/{user_id}", response_model=UserOut, summary="Un compte")
-def get_user(session: SessionDep, admin: Admin, user_id: PathId):
+@router.get("/users/{user_id}", summary="Un compte")
+def get_user(session: SessionDep, admin: Admin, user_id: PathId) -> UserOut:
     return _user_out(session, accounts.get_visible(session, admin, user_id))
 
 
-@router.post("/users", response_model=UserOut, status_code=201, summary="Créer un compte")
-def add_user(session: SessionDep, admin: Admin, body: UserIn):
+@router.post("/users", status_code=201, summary="Créer un compte")
+def add_user(session: SessionDep, admin: Admin, body: UserIn) -> UserOut:
     user = accounts.create_account(
         session, admin, **body.model_dump(), contract_id=admin.default_contract_id
     )
     return _user_out(session, user)
 
 
-@router.patch("/users/{user_id}", response_model=UserOut, summary="Modifier un compte")
-def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPatch):
+@router.patch("/users/{user_id}", summary="Modifier un compte")
+def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPatch) -> UserOut:
     user = accounts.get_visible(session, admin, user_id)
     return UserOut(
         **accounts.update_account(session, admin, user, body.model_dump(exclude_unset=True))
@@ -108,10 +108,9 @@ def update_user(session: SessionDep, admin: Admin, user_id: PathId, body: UserPa
 
 @router.post(
     "/users/{user_id}/unlock",
-    response_model=UserOut,
     summary="Lever les délais de connexion d'un compte (après des échecs répétés)",
 )
-def unlock_user(session: SessionDep, admin: Admin, user_id: PathId):
+def unlock_user(session: SessionDep, admin: Admin, user_id: PathId) -> UserOut:
     user = accounts.get_visible(session, admin, user_id)
     accounts.unlock_account(session, admin, user)
     return _user_out(session, user)

@@ -9,8 +9,6 @@ from datetime import timedelta
 from typing import Annotated
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi import Depends
 from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import and_
@@ -18,27 +16,18 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from suivi.api.common import MAX_ID
+from suivi.api.common import AdminCallDep
 from suivi.api.common import Page
-from suivi.api.common import PageQuery
-from suivi.api.common import SizeQuery
-from suivi.api.common import paginate
-from suivi.api.errors import ERROR_RESPONSES
+from suivi.api.common import PagingDep
+from suivi.api.common import api_router
+from suivi.api.common import models
 from suivi.audit.models import AuditEvent
-from suivi.auth.deps import require_role
 from suivi.auth.models import UserContract
 from suivi.auth.principal import Principal
 from suivi.codes import AuditAction
-from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
-from suivi.deps import UnitOfWorkRoute
 
-router = APIRouter(
-    prefix="/api",
-    tags=["journal"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
-Admin = Annotated[Principal, Depends(require_role("admin"))]
+router = api_router("journal")
 
 
 class AuditOut(BaseModel):
@@ -73,23 +62,21 @@ def visible_events(admin: Principal):
     )
 
 
-@router.get("/audit", response_model=Page[AuditOut], summary="Journal des modifications")
+@router.get("/audit", summary="Journal des modifications")
 def list_audit(
-    session: SessionDep,
+    call: AdminCallDep,
     settings: SettingsDep,
-    admin: Admin,
+    paging: PagingDep,
     entity: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")] = None,
     entity_id: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     action: Annotated[AuditAction | None, Query()] = None,
     actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     since: Annotated[date | None, Query(description="Depuis ce jour (inclus)")] = None,
     until: Annotated[date | None, Query(description="Jusqu'à ce jour (inclus)")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
-):
+) -> Page[AuditOut]:
     """Newest first. Events of the admin's contracts; of those tied to no contract (logins,
     tokens, jobs), the ones done by no user or by a user of the admin's contracts."""
-    query = select(AuditEvent).where(visible_events(admin))
+    query = select(AuditEvent).where(visible_events(call.principal))
     if entity:
         query = query.where(AuditEvent.entity == entity)
     if entity_id:
@@ -103,12 +90,5 @@ def list_audit(
         query = query.where(AuditEvent.at >= datetime.combine(since, time(), tz))
     if until is not None and date(1990, 1, 1) <= until <= date(2100, 1, 1):
         query = query.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), time(), tz))
-    rows, total = paginate(
-        session, query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), page, size
-    )
-    return Page(
-        items=[AuditOut.model_validate(r, from_attributes=True) for r in rows],
-        total=total,
-        page=page,
-        size=size,
-    )
+    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    return paging.of(call.session, query, models(AuditOut))

@@ -125,7 +125,7 @@ def _set(ctx: typer.Context, email: str, change, *, revoke: bool = True) -> None
     """Apply `change(session, user)` to the account, audited (in the account's first
     contract, so that only that contract's admins see it); `revoke`: end its sessions and
     tokens."""
-    from suivi.audit.service import record
+    from suivi.audit.service import record_change
     from suivi.audit.service import snapshot
     from suivi.auth.models import User
     from suivi.auth.models import UserContract
@@ -151,15 +151,8 @@ def _set(ctx: typer.Context, email: str, change, *, revoke: bool = True) -> None
             .where(UserContract.user_id == user.id)
             .order_by(UserContract.contract_id)
         ).scalar()
-        record(
-            session,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            before=before,
-            after=snapshot(user),
-            actor_label="cli",
-            contract_id=contract_id,
+        record_change(
+            session, "update", "user", user, before, actor_label="cli", contract_id=contract_id
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +17,18 @@ EXIT_REFUSED = 1
 EXIT_DIFFERS = 3
 
 
+@contextmanager
+def _refused_on_backup_error() -> Iterator[None]:
+    """A `BackupError` (nothing was touched) printed in red, then exit `EXIT_REFUSED`."""
+    from suivi.backup.service import BackupError
+
+    try:
+        yield
+    except BackupError as exc:
+        typer.secho(str(exc), err=True, fg="red")
+        raise typer.Exit(EXIT_REFUSED) from None
+
+
 @app.command()
 def backup(
     ctx: typer.Context,
@@ -24,16 +38,12 @@ def backup(
     ] = None,
 ) -> None:
     """Sauvegarde la base, l'archive des rapports et la boîte d'envoi (serveur en marche)."""
-    from suivi.backup.service import BackupError
     from suivi.backup.service import create_backup
     from suivi.db import get_engine
 
     settings = settings_of(ctx)
-    try:
+    with _refused_on_backup_error():
         result = create_backup(get_engine(settings), settings, out, actor_label="cli:backup")
-    except BackupError as exc:
-        typer.secho(str(exc), err=True, fg="red")
-        raise typer.Exit(EXIT_REFUSED) from None
     manifest = result.manifest
     typer.echo(
         f"Sauvegarde écrite : {result.path}\n"
@@ -57,16 +67,12 @@ def restore(
 ) -> None:
     """Restaure une sauvegarde (vérifiée avant toute modification). Arrêtez d'abord le
     serveur et le planificateur."""
-    from suivi.backup.service import BackupError
     from suivi.backup.service import restore_backup
     from suivi.migrate import current_heads
 
     settings = settings_of(ctx)
-    try:
+    with _refused_on_backup_error():
         result = restore_backup(folder, settings, force=force, actor_label="cli:restore")
-    except BackupError as exc:
-        typer.secho(str(exc), err=True, fg="red")
-        raise typer.Exit(EXIT_REFUSED) from None
     manifest = result.manifest
     typer.echo(
         f"Sauvegarde {manifest['name']} restaurée ({sum(manifest['tables'].values())} lignes, "

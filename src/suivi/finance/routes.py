@@ -4,40 +4,39 @@ rules in `suivi.finance.rules`, writes in `suivi.finance.service`, sums in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
+from typing import get_type_hints
 
-from fastapi import APIRouter
 from fastapi import File
 from fastapi import Query
 from fastapi import UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pydantic import Field
+from pydantic import create_model
 from sqlalchemy import select
 from sqlmodel import Session
 
 from suivi import scoping
 from suivi.api.common import MAX_ID
-from suivi.api.common import AsOfQuery
+from suivi.api.common import Caller
+from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
+from suivi.api.common import DatedCallerDep
 from suivi.api.common import Day
 from suivi.api.common import FilterId
 from suivi.api.common import Id
 from suivi.api.common import PathId
 from suivi.api.common import StrictModel
 from suivi.api.common import Text
-from suivi.api.common import resolve_as_of
+from suivi.api.common import api_router
 from suivi.api.common import resolve_contract
-from suivi.api.errors import ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.principal import Principal
 from suivi.codes import FundingType
 from suivi.commitments.models import Commitment
-from suivi.deps import SessionDep
-from suivi.deps import SettingsDep
-from suivi.deps import UnitOfWorkRoute
 from suivi.errors import Forbidden
 from suivi.errors import NotFound
 from suivi.finance import service
@@ -46,11 +45,10 @@ from suivi.finance.models import FundingLine
 from suivi.finance.register import MAX_BYTES
 from suivi.finance.register import import_register
 from suivi.finance.rollups import CPO_TARGET
+from suivi.finance.rollups import OverdueLine
 from suivi.finance.rollups import funding_rollup
 
-router = APIRouter(
-    prefix="/api", tags=["financements"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
-)
+router = api_router("financements")
 Funding = FundingType
 # Amounts arrive as JSON numbers or strings; `suivi.finance.rules` checks them (to the cent).
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"))]
@@ -136,15 +134,12 @@ class GroupOut(TotalsOut):
     key: int | str | None
 
 
-class OverdueOut(BaseModel):
-    line_id: int
-    commitment_id: int
-    commitment_code: str
-    partner_id: int
-    year: int
-    beneficiary_name: str
-    amount_paid: Decimal
-    due_on: date
+# A line whose justification is late: the fields of the roll-up's `OverdueLine`, one to one.
+OverdueOut = create_model(
+    "OverdueOut",
+    __module__=__name__,
+    **{name: (kind, ...) for name, kind in get_type_hints(OverdueLine).items()},
+)
 
 
 class RollupOut(BaseModel):
@@ -191,33 +186,37 @@ def writable_line(session: Session, principal: Principal, line_id: int) -> Fundi
     return line
 
 
+def _change_line(call: Caller, line_id: int, change: Callable[..., object], **kwargs) -> LineOut:
+    """A line the principal may change, after `change(session, line, **kwargs, actor_id=…)`
+    (a function of `service`)."""
+    line = writable_line(call.session, call.principal, line_id)
+    change(call.session, line, **kwargs, actor_id=call.principal.user_id)
+    return line_output(call.session, line)
+
+
 @router.get(
-    "/commitments/{commitment_id}/funding-lines",
-    response_model=list[LineOut],
-    summary="Lignes de financement d'un engagement",
+    "/commitments/{commitment_id}/funding-lines", summary="Lignes de financement d'un engagement"
 )
-def list_lines(session: SessionDep, principal: CurrentPrincipal, commitment_id: PathId):
-    commitment = _readable_commitment(session, principal, commitment_id)
-    lines = session.execute(
+def list_lines(call: CallerDep, commitment_id: PathId) -> list[LineOut]:
+    commitment = _readable_commitment(call.session, call.principal, commitment_id)
+    lines = call.session.execute(
         select(FundingLine)
         .where(
             FundingLine.commitment_id == commitment.id,
-            scoping.funding_line_condition(principal),
+            scoping.funding_line_condition(call.principal),
         )
         .order_by(FundingLine.year, FundingLine.partner_id, FundingLine.id)
     ).scalars()
-    return [line_output(session, line) for line in lines]
+    return [line_output(call.session, line) for line in lines]
 
 
 @router.post(
     "/commitments/{commitment_id}/funding-lines",
-    response_model=LineOut,
     status_code=201,
     summary="Créer une ligne de financement",
 )
-def create_line(
-    session: SessionDep, principal: CurrentPrincipal, commitment_id: PathId, body: LineIn
-):
+def create_line(call: CallerDep, commitment_id: PathId, body: LineIn) -> LineOut:
+    session, principal = call.session, call.principal
     commitment = _readable_commitment(session, principal, commitment_id)
     if not scoping.can_create_funding_line(session, principal, commitment, body.partner_id):
         raise Forbidden("Vous ne pouvez pas créer cette ligne de financement (rôle ou périmètre).")
@@ -231,39 +230,18 @@ def create_line(
 
 
 @router.patch(
-    "/funding-lines/{line_id}",
-    response_model=LineOut,
-    summary="Modifier une ligne de financement (donner la version lue)",
+    "/funding-lines/{line_id}", summary="Modifier une ligne de financement (donner la version lue)"
 )
-def update_line(session: SessionDep, principal: CurrentPrincipal, line_id: PathId, body: LinePatch):
-    line = writable_line(session, principal, line_id)
-    line = service.update_line(
-        session,
-        line,
-        version=body.version,
-        fields=body.model_dump(exclude={"version"}, exclude_unset=True),
-        actor_id=principal.user_id,
-    )
-    return line_output(session, line)
+def update_line(call: CallerDep, line_id: PathId, body: LinePatch) -> LineOut:
+    fields = body.model_dump(exclude={"version"}, exclude_unset=True)
+    return _change_line(call, line_id, service.update_line, version=body.version, fields=fields)
 
 
 @router.post(
-    "/funding-lines/{line_id}/payments",
-    response_model=LineOut,
-    status_code=201,
-    summary="Enregistrer un versement",
+    "/funding-lines/{line_id}/payments", status_code=201, summary="Enregistrer un versement"
 )
-def add_payment(session: SessionDep, principal: CurrentPrincipal, line_id: PathId, body: PaymentIn):
-    line = writable_line(session, principal, line_id)
-    service.add_payment(
-        session,
-        line,
-        paid_on=body.paid_on,
-        amount=body.amount,
-        reference=body.reference,
-        actor_id=principal.user_id,
-    )
-    return line_output(session, line)
+def add_payment(call: CallerDep, line_id: PathId, body: PaymentIn) -> LineOut:
+    return _change_line(call, line_id, service.add_payment, **body.model_dump())
 
 
 def _groups(groups: dict) -> list[GroupOut]:
@@ -293,25 +271,21 @@ def rollup_output(rollup) -> RollupOut:
 
 @router.get(
     "/rollups/funding",
-    response_model=RollupOut,
     summary="Prévu, voté, versé et justifié (par partenaire, quartier, orientation, type, année)",
 )
 def rollup(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    call: DatedCallerDep,
     year: YearQuery = None,
     partner_id: FilterId = None,
     quartier_id: FilterId = None,
     contract_id: ContractQuery = None,
-    as_of: AsOfQuery = None,
-):
-    contract = resolve_contract(session, principal, contract_id)
+) -> RollupOut:
+    contract = resolve_contract(call.session, call.principal, contract_id)
     result = funding_rollup(
-        session,
-        principal,
+        call.session,
+        call.principal,
         contract_id=contract.id,
-        as_of=resolve_as_of(as_of, settings),
+        as_of=call.day(),
         year=year,
         partner_id=partner_id,
         quartier_id=quartier_id,
@@ -320,15 +294,14 @@ def rollup(
 
 
 @router.post(
-    "/funding-lines/register",
-    summary="Importer un registre de subventions (CSV, tout ou rien)",
+    "/funding-lines/register", summary="Importer un registre de subventions (CSV, tout ou rien)"
 )
 def import_subsidy_register(
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    call: CallerDep,
     file: Annotated[UploadFile, File(description="Registre CSV (colonnes nommées).")],
     contract_id: ContractQuery = None,
 ):
+    session, principal = call.session, call.principal
     contract = resolve_contract(session, principal, contract_id)
     if principal.role == "copil":
         raise Forbidden("Votre rôle permet de consulter les financements, pas d'en importer.")
@@ -360,21 +333,19 @@ class FundingAlertOut(BaseModel):
 
 
 @router.get(
-    "/funding-alerts",
-    response_model=list[FundingAlertOut],
-    summary="Alertes des financements ouvertes (justification_en_retard)",
+    "/funding-alerts", summary="Alertes des financements ouvertes (justification_en_retard)"
 )
 def list_funding_alerts(
-    session: SessionDep, principal: CurrentPrincipal, contract_id: ContractQuery = None
-):
-    contract = resolve_contract(session, principal, contract_id)
-    rows = session.execute(
+    call: CallerDep, contract_id: ContractQuery = None
+) -> list[FundingAlertOut]:
+    contract = resolve_contract(call.session, call.principal, contract_id)
+    rows = call.session.execute(
         select(FundingAlert)
         .join(FundingLine, FundingLine.id == FundingAlert.funding_line_id)
         .where(
             FundingAlert.contract_id == contract.id,
             FundingAlert.resolved_on.is_(None),
-            scoping.funding_line_condition(principal),
+            scoping.funding_line_condition(call.principal),
         )
         .order_by(FundingAlert.opened_on, FundingAlert.id)
     ).scalars()

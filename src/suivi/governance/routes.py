@@ -6,50 +6,43 @@ The meetings themselves (list, create, edit) are reference data in `suivi.api.re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter
 from fastapi import Query
 from pydantic import BaseModel
 from pydantic import Field
 from sqlmodel import Session
 
-from suivi.api.common import AsOfQuery
+from suivi.api.common import Caller
+from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
+from suivi.api.common import DatedCaller
+from suivi.api.common import DatedCallerDep
 from suivi.api.common import Day
 from suivi.api.common import FilterId
 from suivi.api.common import Id
 from suivi.api.common import Number
 from suivi.api.common import Page
-from suivi.api.common import PageQuery
+from suivi.api.common import PagingDep
 from suivi.api.common import PathId
-from suivi.api.common import SizeQuery
 from suivi.api.common import StrictModel
 from suivi.api.common import Text
-from suivi.api.common import paginate
-from suivi.api.common import resolve_as_of
+from suivi.api.common import api_router
 from suivi.api.common import resolve_contract
-from suivi.api.errors import ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal
 from suivi.codes import DecisionKind
 from suivi.codes import DecisionStatus
-from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
-from suivi.deps import UnitOfWorkRoute
 from suivi.errors import NotFound
 from suivi.governance import service
 from suivi.governance.models import Decision
 from suivi.governance.models import DecisionUpdate
 from suivi.indicators.models import Target
 
-router = APIRouter(
-    prefix="/api",
-    tags=["comités et décisions"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
+router = api_router("comités et décisions")
 
 Ids = Annotated[list[Id], Field(max_length=200)]
 
@@ -227,89 +220,74 @@ def _cycle(session: Session, meeting) -> CycleOut:
     )
 
 
+def _change_meeting(
+    call: Caller, meeting_id: int, change: Callable[..., object], *args, **kwargs
+) -> CycleOut:
+    """The cycle of a meeting the principal manages, after
+    `change(session, principal, meeting, *args, **kwargs)` (a function of `service`)."""
+    meeting = service.managed_meeting(call.session, call.principal, meeting_id)
+    change(call.session, call.principal, meeting, *args, **kwargs)
+    return _cycle(call.session, meeting)
+
+
+def _change_decision(
+    call: DatedCaller, decision_id: int, change: Callable[..., object], **kwargs
+) -> DecisionDetailOut:
+    """A readable decision after `change(session, principal, decision, **kwargs, as_of=day)`
+    (a function of `service`), with its history."""
+    decision = service.readable_decision(call.session, call.principal, decision_id)
+    day = call.day()
+    change(call.session, call.principal, decision, **kwargs, as_of=day)
+    return _detail(call.session, decision, day)
+
+
 # -- meetings ------------------------------------------------------------------------------------
 
 
 @router.get(
-    "/meetings/{meeting_id}/cycle",
-    response_model=CycleOut,
-    summary="Statut, participants et ordre du jour d'une instance",
+    "/meetings/{meeting_id}/cycle", summary="Statut, participants et ordre du jour d'une instance"
 )
-def get_cycle(session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId):
-    return _cycle(session, service.readable_meeting(session, principal, meeting_id))
+def get_cycle(call: CallerDep, meeting_id: PathId) -> CycleOut:
+    return _cycle(call.session, service.readable_meeting(call.session, call.principal, meeting_id))
 
 
 @router.post(
     "/meetings/{meeting_id}/held",
-    response_model=CycleOut,
     summary="Déclarer l'instance tenue (les décisions peuvent alors être saisies)",
 )
-def hold_meeting(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    meeting_id: PathId,
-    as_of: AsOfQuery = None,
-):
-    meeting = service.managed_meeting(session, principal, meeting_id)
-    service.hold_meeting(session, principal, meeting, as_of=resolve_as_of(as_of, settings))
-    return _cycle(session, meeting)
+def hold_meeting(call: DatedCallerDep, meeting_id: PathId) -> CycleOut:
+    meeting = service.managed_meeting(call.session, call.principal, meeting_id)
+    service.hold_meeting(call.session, call.principal, meeting, as_of=call.day())
+    return _cycle(call.session, meeting)
 
 
-@router.put(
-    "/meetings/{meeting_id}/participants",
-    response_model=CycleOut,
-    summary="Partenaires représentés",
-)
-def set_participants(
-    session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, body: ParticipantsIn
-):
-    meeting = service.managed_meeting(session, principal, meeting_id)
-    service.set_participants(session, principal, meeting, body.partner_ids)
-    return _cycle(session, meeting)
+@router.put("/meetings/{meeting_id}/participants", summary="Partenaires représentés")
+def set_participants(call: CallerDep, meeting_id: PathId, body: ParticipantsIn) -> CycleOut:
+    return _change_meeting(call, meeting_id, service.set_participants, body.partner_ids)
 
 
 @router.post(
     "/meetings/{meeting_id}/agenda",
-    response_model=CycleOut,
     status_code=201,
     summary="Ajouter un point libre à l'ordre du jour",
 )
-def add_agenda_item(
-    session: SessionDep, principal: CurrentPrincipal, meeting_id: PathId, body: AgendaItemIn
-):
-    meeting = service.managed_meeting(session, principal, meeting_id)
-    service.add_agenda_item(session, principal, meeting, title=body.title, detail=body.detail)
-    return _cycle(session, meeting)
+def add_agenda_item(call: CallerDep, meeting_id: PathId, body: AgendaItemIn) -> CycleOut:
+    return _change_meeting(call, meeting_id, service.add_agenda_item, **body.model_dump())
 
 
 @router.post(
     "/meetings/{meeting_id}/agenda/from-report",
-    response_model=CycleOut,
     summary="Reprendre à l'ordre du jour les « Points appelant une décision » du rapport COPIL",
 )
-def agenda_from_report(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, meeting_id: PathId
-):
-    meeting = service.managed_meeting(session, principal, meeting_id)
-    service.agenda_from_report(session, principal, meeting, tz=settings.tz)
-    return _cycle(session, meeting)
+def agenda_from_report(call: CallerDep, settings: SettingsDep, meeting_id: PathId) -> CycleOut:
+    return _change_meeting(call, meeting_id, service.agenda_from_report, tz=settings.tz)
 
 
-@router.get(
-    "/meetings/{meeting_id}/decisions",
-    response_model=list[DecisionOut],
-    summary="Décisions d'une instance",
-)
-def list_meeting_decisions(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    meeting_id: PathId,
-    as_of: AsOfQuery = None,
-):
+@router.get("/meetings/{meeting_id}/decisions", summary="Décisions d'une instance")
+def list_meeting_decisions(call: DatedCallerDep, meeting_id: PathId) -> list[DecisionOut]:
+    session, principal = call.session, call.principal
     meeting = service.readable_meeting(session, principal, meeting_id)
-    day = resolve_as_of(as_of, settings)
+    day = call.day()
     query = (
         service.decisions_query(
             principal, meeting.contract_id, service.DecisionFilter(meeting_id=meeting.id), day
@@ -322,165 +300,103 @@ def list_meeting_decisions(
 
 @router.post(
     "/meetings/{meeting_id}/decisions",
-    response_model=DecisionDetailOut,
     status_code=201,
     summary="Enregistrer une décision (instance tenue)",
 )
 def create_decision(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    meeting_id: PathId,
-    body: DecisionIn,
-    as_of: AsOfQuery = None,
-):
-    meeting = service.managed_meeting(session, principal, meeting_id)
+    call: DatedCallerDep, meeting_id: PathId, body: DecisionIn
+) -> DecisionDetailOut:
+    meeting = service.managed_meeting(call.session, call.principal, meeting_id)
     fields = body.model_dump(exclude=set(_LINK_FIELDS.values()))
     if fields["number"] is None:
         del fields["number"]
     decision = service.create_decision(
-        session, principal, meeting, fields=fields, links=_links_in(body, partial=False)
+        call.session, call.principal, meeting, fields=fields, links=_links_in(body, partial=False)
     )
-    return _detail(session, decision, resolve_as_of(as_of, settings))
+    return _detail(call.session, decision, call.day())
 
 
 # -- decisions -----------------------------------------------------------------------------------
 
 
-@router.get("/decisions", response_model=Page[DecisionOut], summary="Décisions (filtrables)")
+@router.get("/decisions", summary="Décisions (filtrables)")
 def list_decisions(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
+    call: DatedCallerDep,
+    paging: PagingDep,
     contract_id: ContractQuery = None,
     status: Annotated[DecisionStatus | None, Query()] = None,
     owner_partner_id: FilterId = None,
     meeting_id: FilterId = None,
     overdue: bool = False,
-    as_of: AsOfQuery = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
-):
-    contract = resolve_contract(session, principal, contract_id)
-    day = resolve_as_of(as_of, settings)
+) -> Page[DecisionOut]:
+    contract = resolve_contract(call.session, call.principal, contract_id)
+    day = call.day()
     filters = service.DecisionFilter(
         status=status, owner_partner_id=owner_partner_id, overdue=overdue, meeting_id=meeting_id
     )
-    rows, total = paginate(
-        session, service.decisions_query(principal, contract.id, filters, day), page, size
-    )
-    return Page(items=decision_out(session, rows, day), total=total, page=page, size=size)
+    query = service.decisions_query(call.principal, contract.id, filters, day)
+    return paging.of(call.session, query, partial(decision_out, call.session, as_of=day))
 
 
-@router.get("/decisions/{decision_id}", response_model=DecisionDetailOut, summary="Une décision")
-def get_decision(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    decision_id: PathId,
-    as_of: AsOfQuery = None,
-):
-    decision = service.readable_decision(session, principal, decision_id)
-    return _detail(session, decision, resolve_as_of(as_of, settings))
+@router.get("/decisions/{decision_id}", summary="Une décision")
+def get_decision(call: DatedCallerDep, decision_id: PathId) -> DecisionDetailOut:
+    decision = service.readable_decision(call.session, call.principal, decision_id)
+    return _detail(call.session, decision, call.day())
 
 
-@router.patch(
-    "/decisions/{decision_id}", response_model=DecisionDetailOut, summary="Modifier une décision"
-)
+@router.patch("/decisions/{decision_id}", summary="Modifier une décision")
 def update_decision(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    decision_id: PathId,
-    body: DecisionPatch,
-    as_of: AsOfQuery = None,
-):
-    decision = service.readable_decision(session, principal, decision_id)
-    day = resolve_as_of(as_of, settings)
+    call: DatedCallerDep, decision_id: PathId, body: DecisionPatch
+) -> DecisionDetailOut:
     fields = body.model_dump(exclude_unset=True, exclude=set(_LINK_FIELDS.values()))
-    service.update_decision(
-        session, principal, decision, fields=fields, links=_links_in(body, True), as_of=day
-    )
-    return _detail(session, decision, day)
+    links = _links_in(body, True)
+    return _change_decision(call, decision_id, service.update_decision, fields=fields, links=links)
 
 
 @router.post(
     "/decisions/{decision_id}/updates",
-    response_model=DecisionDetailOut,
     status_code=201,
     summary="Suivi d'une décision : commentaire daté, statut, amendement du texte",
 )
 def add_update(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    decision_id: PathId,
-    body: DecisionUpdateIn,
-    as_of: AsOfQuery = None,
-):
-    decision = service.readable_decision(session, principal, decision_id)
-    day = resolve_as_of(as_of, settings)
-    service.add_update(
-        session,
-        principal,
-        decision,
-        comment=body.comment,
-        status=body.status,
-        text=body.text,
-        as_of=day,
-    )
-    return _detail(session, decision, day)
+    call: DatedCallerDep, decision_id: PathId, body: DecisionUpdateIn
+) -> DecisionDetailOut:
+    return _change_decision(call, decision_id, service.add_update, **body.model_dump())
 
 
 @router.post(
     "/decisions/{decision_id}/commitments",
-    response_model=EffectOut,
     summary="Appliquer une reprogrammation ou un abandon aux engagements liés",
 )
 def apply_to_commitments(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    decision_id: PathId,
-    body: CommitmentEffectIn,
-    as_of: AsOfQuery = None,
-):
-    decision = service.readable_decision(session, principal, decision_id)
-    day = resolve_as_of(as_of, settings)
+    call: DatedCallerDep, decision_id: PathId, body: CommitmentEffectIn
+) -> EffectOut:
+    decision = service.readable_decision(call.session, call.principal, decision_id)
+    day = call.day()
     changed = service.apply_to_commitments(
-        session, principal, decision, start_date=body.start_date, end_date=body.end_date, as_of=day
+        call.session, call.principal, decision, **body.model_dump(), as_of=day
     )
     return EffectOut(
-        decision=_detail(session, decision, day), commitment_ids=[c.id for c in changed]
+        decision=_detail(call.session, decision, day), commitment_ids=[c.id for c in changed]
     )
 
 
 @router.post(
     "/decisions/{decision_id}/target-revisions",
-    response_model=EffectOut,
     summary="Réviser une cible en application d'une décision de révision de cible",
 )
-def revise_target(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-    decision_id: PathId,
-    body: TargetEffectIn,
-    as_of: AsOfQuery = None,
-):
-    decision = service.readable_decision(session, principal, decision_id)
-    day = resolve_as_of(as_of, settings)
-    target = session.get(Target, body.target_id)
+def revise_target(call: DatedCallerDep, decision_id: PathId, body: TargetEffectIn) -> EffectOut:
+    decision = service.readable_decision(call.session, call.principal, decision_id)
+    day = call.day()
+    target = call.session.get(Target, body.target_id)
     if target is None:
         raise NotFound("Cible introuvable.")
     revision = service.revise_target_by_decision(
-        session,
-        principal,
+        call.session,
+        call.principal,
         decision,
         target,
-        value=body.value,
-        reason=body.reason,
-        avenant_reference=body.avenant_reference,
+        **body.model_dump(exclude={"target_id"}),
         as_of=day,
     )
-    return EffectOut(decision=_detail(session, decision, day), target_revision_id=revision.id)
+    return EffectOut(decision=_detail(call.session, decision, day), target_revision_id=revision.id)

@@ -14,6 +14,12 @@ from suivi.cli import settings_of
 meetings_app = typer.Typer(help="Instances : arrêt des données.", no_args_is_help=True)
 app.add_typer(meetings_app, name="meetings")
 
+MeetingIdArgument = Annotated[int, typer.Argument(metavar="ID", help="Identifiant de l'instance.")]
+CutoffOption = Annotated[
+    str, typer.Option("--cutoff", help="Date d'arrêt des données (AAAA-MM-JJ).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Motif de la réouverture.")]
+
 
 def _run(ctx: typer.Context, meeting_id: int, change) -> None:
     from suivi.contract.models import Meeting
@@ -42,11 +48,7 @@ def _run(ctx: typer.Context, meeting_id: int, change) -> None:
 
 
 @meetings_app.command("lock")
-def lock(
-    ctx: typer.Context,
-    meeting_id: Annotated[int, typer.Argument(metavar="ID", help="Identifiant de l'instance.")],
-    cutoff: Annotated[str, typer.Option("--cutoff", help="Date d'arrêt des données (AAAA-MM-JJ).")],
-) -> None:
+def lock(ctx: typer.Context, meeting_id: MeetingIdArgument, cutoff: CutoffOption) -> None:
     """Arrête et verrouille les données d'une instance : les mesures datées jusqu'à cette date
     ne peuvent plus être saisies, corrigées, validées ni importées."""
     from suivi.indicators.review import lock_meeting
@@ -64,11 +66,7 @@ def lock(
 
 
 @meetings_app.command("unlock")
-def unlock(
-    ctx: typer.Context,
-    meeting_id: Annotated[int, typer.Argument(metavar="ID", help="Identifiant de l'instance.")],
-    reason: Annotated[str, typer.Option("--reason", help="Motif de la réouverture.")],
-) -> None:
+def unlock(ctx: typer.Context, meeting_id: MeetingIdArgument, reason: ReasonOption) -> None:
     """Rouvre les données d'une instance, avec un motif (tracé dans le journal)."""
     from suivi.indicators.review import unlock_meeting
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 from typing import Literal
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 
 from suivi import clock
 from suivi.api.common import AsOfQuery
+from suivi.api.common import Caller
 from suivi.api.common import ContractQuery
 from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
@@ -147,21 +149,37 @@ def import_upload(
     return JSONResponse(body)
 
 
+def _whole_reader_call(session: SessionDep, principal: WholeReader) -> Caller:
+    return Caller(session, principal)
+
+
+# A `Caller` who may read the whole contract (the open data files).
+WholeReaderCall = Annotated[Caller, Depends(_whole_reader_call)]
+
+
+def _csv_download(name: str, write: Callable[[Path], object], filename: str) -> Response:
+    """The CSV file `write(path)` writes (in a temporary folder, as `name`), downloaded."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        write(path)
+        content = path.read_bytes()
+    return _download(content, "text/csv; charset=utf-8", filename)
+
+
 @router.get("/opendata", summary="Données ouvertes : engagements et indicateurs par quartier")
 def opendata_download(
-    session: SessionDep,
-    principal: WholeReader,
+    call: WholeReaderCall,
     settings: SettingsDep,
     as_of: AsOfQuery = None,
     contract_id: ContractQuery = None,
 ) -> Response:
-    contract = resolve_contract(session, principal, contract_id)
+    contract = resolve_contract(call.session, call.principal, contract_id)
     day = resolve_as_of(as_of, settings)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "engagements-qpv.csv"
-        write_opendata(session, contract.id, path, day)
-        content = path.read_bytes()
-    return _download(content, "text/csv; charset=utf-8", f"engagements-qpv-{contract.code}.csv")
+    return _csv_download(
+        "engagements-qpv.csv",
+        lambda path: write_opendata(call.session, contract.id, path, day),
+        f"engagements-qpv-{contract.code}.csv",
+    )
 
 
 @router.get(
@@ -169,17 +187,16 @@ def opendata_download(
     summary="Subventions de plus de 23 000 € de l'année, au format SCDL « subventions » 2.1.1",
 )
 def opendata_subsidies(
-    session: SessionDep,
-    principal: WholeReader,
+    call: WholeReaderCall,
     year: Annotated[int, Query(ge=2000, le=2100, description="Année budgétaire.")],
     contract_id: ContractQuery = None,
 ) -> Response:
-    contract = resolve_contract(session, principal, contract_id)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "subventions.csv"
-        write_subventions(session, contract.id, path, year)
-        content = path.read_bytes()
-    return _download(content, "text/csv; charset=utf-8", f"subventions-{contract.code}-{year}.csv")
+    contract = resolve_contract(call.session, call.principal, contract_id)
+    return _csv_download(
+        "subventions.csv",
+        lambda path: write_subventions(call.session, contract.id, path, year),
+        f"subventions-{contract.code}-{year}.csv",
+    )
 
 
 @router.get("/opendata/schema", summary="Table Schema du fichier de données ouvertes")

@@ -17,13 +17,14 @@ from sqlalchemy import select
 
 from suivi import clock
 from suivi.api.common import Admin
+from suivi.api.common import AdminCallDep
+from suivi.api.common import CallerDep
 from suivi.api.common import CurrentContract
 from suivi.api.common import Page
 from suivi.api.common import PagingDep
 from suivi.api.common import api_router
 from suivi.api.common import from_row
 from suivi.api.common import models
-from suivi.auth.deps import CurrentPrincipal
 from suivi.codes import AlertKind
 from suivi.codes import JobOutcome
 from suivi.deps import SessionDep
@@ -50,21 +51,20 @@ class AlertOut(BaseModel):
     details: dict[str, Any]
 
 
-@router.get("/alerts", response_model=Page[AlertOut], summary="Alertes des indicateurs")
+@router.get("/alerts", summary="Alertes des indicateurs")
 def list_alerts(
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    call: CallerDep,
     contract: CurrentContract,
     paging: PagingDep,
     state: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
     kind: Annotated[AlertKind | None, Query()] = None,
-):
+) -> Page[AlertOut]:
     """Alerts of the indicators the user may read (partners: their commitments only),
     newest first."""
     query = (
         select(Alert, Indicator.code, Indicator.name)
         .join(Indicator, Indicator.id == Alert.indicator_id)
-        .where(Alert.contract_id == contract.id, indicator_condition(principal))
+        .where(Alert.contract_id == contract.id, indicator_condition(call.principal))
     )
     if state == "open":
         query = query.where(Alert.resolved_on.is_(None))
@@ -73,7 +73,7 @@ def list_alerts(
     if kind:
         query = query.where(Alert.kind == kind)
     query = query.order_by(Alert.opened_on.desc(), Indicator.code, Alert.kind)
-    return paging.of(session, query, _alerts_out, scalars=False)
+    return paging.of(call.session, query, _alerts_out, scalars=False)
 
 
 def _alerts_out(rows: list) -> list[AlertOut]:
@@ -118,8 +118,8 @@ class JobRunOut(BaseModel):
     error: str
 
 
-@router.get("/jobs", response_model=list[JobOut], summary="Tâches planifiées")
-def list_jobs(session: SessionDep, settings: SettingsDep, admin: Admin):
+@router.get("/jobs", summary="Tâches planifiées")
+def list_jobs(session: SessionDep, settings: SettingsDep, admin: Admin) -> list[JobOut]:
     from suivi.scheduler import next_run
     from suivi.scheduler import scheduled_jobs
 
@@ -147,15 +147,13 @@ def _latest_runs(session) -> dict[str, JobRun]:
     return {run.job_name: run for run in rows}
 
 
-@router.get("/jobs/runs", response_model=Page[JobRunOut], summary="Journal des exécutions")
-def list_job_runs(
-    session: SessionDep,
-    admin: Admin,
-    paging: PagingDep,
-    job: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")] = None,
-):
+JobQuery = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")]
+
+
+@router.get("/jobs/runs", summary="Journal des exécutions")
+def list_job_runs(call: AdminCallDep, paging: PagingDep, job: JobQuery = None) -> Page[JobRunOut]:
     """Newest first: job, start, end, outcome, counts, error."""
     query = select(JobRun).order_by(JobRun.id.desc())
     if job:
         query = query.where(JobRun.job_name == job)
-    return paging.of(session, query, models(JobRunOut))
+    return paging.of(call.session, query, models(JobRunOut))

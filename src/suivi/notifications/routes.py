@@ -13,10 +13,13 @@ unsubscribe link (no login).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
+from typing import Any
 
 from fastapi import APIRouter
+from fastapi import Depends
 from fastapi import Path
 from fastapi import Query
 from fastapi import Request
@@ -24,9 +27,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlmodel import Session
 
 from suivi.api.common import Admin
 from suivi.api.common import AsOfQuery
+from suivi.api.common import CallerDep
 from suivi.api.common import Page
 from suivi.api.common import PagingDep
 from suivi.api.common import PathId
@@ -37,8 +42,8 @@ from suivi.api.common import from_row
 from suivi.api.common import models
 from suivi.api.common import patch_model
 from suivi.api.common import resolve_as_of
-from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.models import UserContract
+from suivi.auth.principal import Principal
 from suivi.codes import DELIVERY_STATUSES
 from suivi.codes import ContactFrequency
 from suivi.codes import DeliveryStatus
@@ -116,71 +121,86 @@ def _out(contact: PartnerContact) -> ContactDetailOut:
     return from_row(ContactDetailOut, contact, subscribed=subscribed)
 
 
-@router.get(
-    "/partners/{partner_id}/contacts",
-    response_model=list[ContactDetailOut],
-    summary="Contacts d'un partenaire",
-)
-def list_contacts(session: SessionDep, principal: CurrentPrincipal, partner_id: PathId):
-    partner = service.get_readable_partner(session, principal, partner_id)
-    return [_out(contact) for contact in service.list_contacts(session, partner.id)]
+@dataclass(frozen=True, slots=True)
+class PartnerCall:
+    """A request about one partner's contacts (`/partners/{partner_id}/contacts…`). The
+    partner is looked up when the route asks, after its body is validated (422 first)."""
+
+    session: Session
+    principal: Principal
+    partner_id: int
+
+    def readable(self) -> Partner:
+        return service.get_readable_partner(self.session, self.principal, self.partner_id)
+
+    def managed(self) -> Partner:
+        return service.get_managed_partner(self.session, self.principal, self.partner_id)
+
+    def actor(self) -> dict[str, Any]:
+        """Who changes the contacts, for their audit entries."""
+        return {"actor_id": self.principal.user_id, "actor_label": self.principal.label}
 
 
-@router.get(
-    "/partners/{partner_id}/contacts/{contact_id}",
-    response_model=ContactDetailOut,
-    summary="Un contact",
-)
-def get_contact(
-    session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, contact_id: PathId
-):
-    partner = service.get_readable_partner(session, principal, partner_id)
-    return _out(service.get_contact(session, partner, contact_id))
+def _partner_call(call: CallerDep, partner_id: PathId) -> PartnerCall:
+    return PartnerCall(call.session, call.principal, partner_id)
+
+
+PartnerCallDep = Annotated[PartnerCall, Depends(_partner_call)]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCall(PartnerCall):
+    """A request about one contact (`/partners/{partner_id}/contacts/{contact_id}…`)."""
+
+    contact_id: int
+
+    def readable_contact(self) -> PartnerContact:
+        return service.get_contact(self.session, self.readable(), self.contact_id)
+
+    def managed_contact(self) -> tuple[Partner, PartnerContact]:
+        partner = self.managed()
+        return partner, service.get_contact(self.session, partner, self.contact_id)
+
+
+def _contact_call(call: CallerDep, partner_id: PathId, contact_id: PathId) -> ContactCall:
+    return ContactCall(call.session, call.principal, partner_id, contact_id)
+
+
+ContactCallDep = Annotated[ContactCall, Depends(_contact_call)]
+
+
+@router.get("/partners/{partner_id}/contacts", summary="Contacts d'un partenaire")
+def list_contacts(partner: PartnerCallDep) -> list[ContactDetailOut]:
+    contacts = service.list_contacts(partner.session, partner.readable().id)
+    return [_out(contact) for contact in contacts]
+
+
+@router.get("/partners/{partner_id}/contacts/{contact_id}", summary="Un contact")
+def get_contact(contact: ContactCallDep) -> ContactDetailOut:
+    return _out(contact.readable_contact())
 
 
 @router.post(
     "/partners/{partner_id}/contacts",
-    response_model=ContactDetailOut,
     status_code=201,
     summary="Ajouter un contact (administrateurs)",
 )
-def create_contact(
-    session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, body: ContactIn
-):
-    partner = service.get_managed_partner(session, principal, partner_id)
+def create_contact(partner: PartnerCallDep, body: ContactIn) -> ContactDetailOut:
+    fields = body.model_dump()
     contact = service.create_contact(
-        session,
-        partner,
-        fields=body.model_dump(),
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        partner.session, partner.managed(), fields=fields, **partner.actor()
     )
     return _out(contact)
 
 
 @router.patch(
-    "/partners/{partner_id}/contacts/{contact_id}",
-    response_model=ContactDetailOut,
-    summary="Modifier un contact (administrateurs)",
+    "/partners/{partner_id}/contacts/{contact_id}", summary="Modifier un contact (administrateurs)"
 )
-def update_contact(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    partner_id: PathId,
-    contact_id: PathId,
-    body: ContactPatch,
-):
-    partner = service.get_managed_partner(session, principal, partner_id)
-    contact = service.get_contact(session, partner, contact_id)
+def update_contact(call: ContactCallDep, body: ContactPatch) -> ContactDetailOut:
+    partner, contact = call.managed_contact()
     fields = body.model_dump(exclude={"resubscribe"}, exclude_none=True)
     contact = service.update_contact(
-        session,
-        partner,
-        contact,
-        fields=fields,
-        resubscribe=body.resubscribe,
-        actor_id=principal.user_id,
-        actor_label=principal.label,
+        call.session, partner, contact, fields=fields, resubscribe=body.resubscribe, **call.actor()
     )
     return _out(contact)
 
@@ -190,33 +210,24 @@ def update_contact(
     status_code=204,
     summary="Supprimer un contact (administrateurs)",
 )
-def delete_contact(
-    session: SessionDep, principal: CurrentPrincipal, partner_id: PathId, contact_id: PathId
-):
-    partner = service.get_managed_partner(session, principal, partner_id)
-    contact = service.get_contact(session, partner, contact_id)
-    service.delete_contact(
-        session, partner, contact, actor_id=principal.user_id, actor_label=principal.label
-    )
+def delete_contact(call: ContactCallDep):
+    partner, contact = call.managed_contact()
+    service.delete_contact(call.session, partner, contact, **call.actor())
 
 
 @router.get(
     "/partners/{partner_id}/contacts/{contact_id}/summary-preview",
-    response_model=SummaryPreviewOut,
     summary="Aperçu du point envoyé à ce contact (rien n'est envoyé)",
 )
 def preview_summary(
-    session: SessionDep,
+    admin: Admin,
     settings: SettingsDep,
-    principal: Admin,
-    partner_id: PathId,
-    contact_id: PathId,
+    call: ContactCallDep,
     as_of: AsOfQuery = None,
-):
-    partner = service.get_managed_partner(session, principal, partner_id)
-    contact = service.get_contact(session, partner, contact_id)
+) -> SummaryPreviewOut:
+    _, contact = call.managed_contact()
     summary = summary_for_contact(
-        session, settings, contact.id, as_of=resolve_as_of(as_of, settings)
+        call.session, settings, contact.id, as_of=resolve_as_of(as_of, settings)
     )
     # The message as it would be sent (its `contact_id` is this contact's).
     message = summary_email(settings, summary)
@@ -225,7 +236,6 @@ def preview_summary(
 
 @router.get(
     "/email-deliveries",
-    response_model=Page[DeliveryOut],
     summary="Envois d'emails (par défaut : les échecs, avec la réponse du serveur)",
 )
 def list_deliveries(
@@ -237,7 +247,7 @@ def list_deliveries(
         Query(description="Statut (défaut : failed)."),
     ] = DeliveryStatus.FAILED,
     kind: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]+$")] = None,
-):
+) -> Page[DeliveryOut]:
     assert status is None or status in DELIVERY_STATUSES
     # Messages of the admin's contracts: to their partners' contacts or their users.
     contracts = list(principal.contract_ids)

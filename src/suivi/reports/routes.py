@@ -25,23 +25,20 @@ from pydantic import BaseModel
 from pydantic import Field
 
 from suivi.api.common import MAX_ID
+from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
 from suivi.api.common import Day
 from suivi.api.common import Page
-from suivi.api.common import PageQuery
+from suivi.api.common import PagingDep
 from suivi.api.common import PathId
-from suivi.api.common import SizeQuery
 from suivi.api.common import StrictModel
 from suivi.api.common import check_in_term
-from suivi.api.common import paginate
 from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
 from suivi.api.errors import ERROR_RESPONSES
-from suivi.auth.deps import CurrentPrincipal
 from suivi.codes import REPORT_KINDS
 from suivi.codes import ReportKind
 from suivi.contract.models import Meeting
-from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
 from suivi.deps import UnitOfWorkRoute
 from suivi.errors import Invalid
@@ -105,26 +102,22 @@ def _out(row: ReportFile) -> ReportOut:
 
 @router.get("", summary="Rapports archivés", response_model=Page[ReportOut])
 def list_reports(
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    call: CallerDep,
+    paging: PagingDep,
     contract_id: ContractQuery = None,
     kind: Annotated[Kind | None, Query(description="Type de rapport.")] = None,
-    page: PageQuery = 1,
-    size: SizeQuery = 50,
 ) -> Page[ReportOut]:
-    contract = resolve_contract(session, principal, contract_id)
-    query = access.visible_reports(principal, contract_id=contract.id)
+    contract = resolve_contract(call.session, call.principal, contract_id)
+    query = access.visible_reports(call.principal, contract_id=contract.id)
     if kind is not None:
         query = query.where(ReportFile.kind == kind)
-    rows, total = paginate(
-        session, query.order_by(ReportFile.generated_at.desc(), ReportFile.id.desc()), page, size
-    )
-    return Page[ReportOut](items=[_out(r) for r in rows], total=total, page=page, size=size)
+    query = query.order_by(ReportFile.generated_at.desc(), ReportFile.id.desc())
+    return paging.of(call.session, query, lambda rows: [_out(r) for r in rows])
 
 
 @router.get("/{report_id}", summary="Un rapport archivé", response_model=ReportOut)
-def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: PathId) -> ReportOut:
-    return _out(access.get_readable(session, principal, report_id))
+def get_report(call: CallerDep, report_id: PathId) -> ReportOut:
+    return _out(access.get_readable(call.session, call.principal, report_id))
 
 
 @router.get(
@@ -133,10 +126,8 @@ def get_report(session: SessionDep, principal: CurrentPrincipal, report_id: Path
     response_class=FileResponse,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def download_report(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, report_id: PathId
-) -> FileResponse:
-    row = access.get_readable(session, principal, report_id)
+def download_report(call: CallerDep, settings: SettingsDep, report_id: PathId) -> FileResponse:
+    row = access.get_readable(call.session, call.principal, report_id)
     folder = Path(settings.reports.dir).resolve()
     path = (folder / row.path).resolve()
     if not path.is_relative_to(folder) or not path.is_file():
@@ -152,30 +143,29 @@ def download_report(
 
 @router.post("", summary="Générer un rapport", status_code=201, response_model=ReportOut)
 def create_report(
+    call: CallerDep,
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
     body: ReportIn,
 ) -> ReportOut:
-    contract = resolve_contract(session, principal, body.contract_id)
+    contract = resolve_contract(call.session, call.principal, body.contract_id)
     scope = body.scope.strip()
     if body.kind in ("quartier", "partner") and not scope:
         raise Invalid("scope", "Indiquez le quartier (code QPV) ou le partenaire (identifiant).")
     if body.kind in ("copil", "annual", "mi_parcours"):
         scope = ""
-    if not can_generate_report(principal, body.kind, scope):
-        raise forbidden(report_refusal(principal))
+    if not can_generate_report(call.principal, body.kind, scope):
+        raise forbidden(report_refusal(call.principal))
     as_of = resolve_as_of(body.as_of, settings)
     check_in_term(contract, as_of, "as_of")
     if body.meeting_id is not None:
-        meeting = session.get(Meeting, body.meeting_id)
+        meeting = call.session.get(Meeting, body.meeting_id)
         if meeting is None or meeting.contract_id != contract.id:
             raise NotFound("Instance introuvable.")
         if body.kind != "copil":
             raise Invalid("meeting_id", "Seul un rapport COPIL prépare une instance.")
     # End the request's transaction now: rendering takes seconds and must hold no lock.
-    session.commit()
+    call.session.commit()
     try:
         generated = generate_report(
             request.app.state.engine,
@@ -184,7 +174,7 @@ def create_report(
             scope=scope,
             as_of=as_of,
             contract_id=contract.id,
-            generated_by_id=principal.user_id,
+            generated_by_id=call.principal.user_id,
             meeting_id=body.meeting_id,
         )
     except ReportError as exc:
