@@ -26,6 +26,7 @@ from suivi.errors import Invalid
 from suivi.governance import releve
 from suivi.governance import service
 from suivi.governance.models import Decision
+from suivi.indicators import review
 from suivi.reports.models import ReportFile
 from suivi.web.common import CSRF_FORM_FIELD
 from suivi.web.common import MAX_TEXT
@@ -148,9 +149,13 @@ def _render_meeting(page: Page, meeting: Meeting, status_code=200, errors=None, 
         contacts=list(contacts),
         kinds=DECISION_KINDS,
         can_manage=scoping.can_manage_decisions(page.principal, meeting.contract_id),
+        # The rule `review.lock_meeting` / `unlock_meeting` apply (`_check_admin`): it only
+        # decides whether the forms show; the POST routes leave the refusal to the service.
+        can_lock=scoping.can_write_reference(page.principal, meeting.contract_id),
         errors=errors or {},
         values=values or {},
         saved=page.request.query_params.get("enregistre"),
+        data_notice=DATA_NOTICES.get(page.request.query_params.get("donnees", "")),
         releve_id=page.request.query_params.get("releve"),
         releve_files=page.session.execute(
             select(ReportFile)
@@ -174,16 +179,18 @@ def _back(page: Page, meeting: Meeting, **params) -> RedirectResponse:
     return RedirectResponse(page.url(f"/instances/{meeting.id}", **params), status_code=303)
 
 
-def _run(page: Page, meeting: Meeting, action) -> Response:
-    """Run a service call; on a refusal, show the meeting page with the French message."""
+def _run(page: Page, meeting: Meeting, action, values=None, **confirmation) -> Response:
+    """Run a service call; on a refusal, show the meeting page with the French message (next
+    to the field it is about when that field is among the posted `values`)."""
     try:
         action()
     except ApiError as exc:
         page.session.rollback()
+        field = exc.field if values and exc.field in values else "form"
         return _render_meeting(
-            page, meeting, status_code=exc.status_code, errors={"form": exc.detail}
+            page, meeting, status_code=exc.status_code, errors={field: exc.detail}, values=values
         )
-    return _back(page, meeting)
+    return _back(page, meeting, **confirmation)
 
 
 @router.post("/instances/{meeting_id}/tenue")
@@ -310,6 +317,58 @@ def issue_releve(page: PageDep, meeting_id: PageId, csrf_token: CsrfField = None
         )
     return RedirectResponse(
         page.url(f"/instances/{meeting.id}", releve=issued.generated.file.id), status_code=303
+    )
+
+
+# -- data cut-off -------------------------------------------------------------------------------
+
+# The confirmation shown once the meeting page is back (`?donnees=`).
+DATA_NOTICES = {
+    "arretees": "Données arrêtées et verrouillées.",
+    "rouvertes": "Données rouvertes : les mesures redeviennent modifiables.",
+}
+
+
+class LockForm(PostedForm):
+    """The cut-off date typed to lock a meeting's data (AAAA-MM-JJ or JJ/MM/AAAA)."""
+
+    data_cutoff: Annotated[str, Field(max_length=20)] = ""
+
+
+class UnlockForm(PostedForm):
+    """Why the data of a locked meeting are reopened."""
+
+    reason: Annotated[str, Field(max_length=review.MAX_RETURN_REASON)] = ""
+
+
+@router.post("/instances/{meeting_id}/arret-des-donnees")
+def lock_meeting_data(page: PageDep, meeting_id: PageId, form: Posted[LockForm]) -> Response:
+    meeting = _posted_meeting(page, meeting_id, form.csrf_token)
+    try:
+        cutoff = parse_french_date(form.data_cutoff)
+    except ValueError as exc:
+        message = str(exc).replace("de la mesure", "d'arrêt des données")
+        return _render_meeting(
+            page, meeting, status_code=422, errors={"data_cutoff": message}, values=form.values()
+        )
+    return _run(
+        page,
+        meeting,
+        lambda: review.lock_meeting(page.session, page.principal, meeting, data_cutoff=cutoff),
+        form.values(),
+        donnees="arretees",
+    )
+
+
+@router.post("/instances/{meeting_id}/reouverture")
+def unlock_meeting_data(page: PageDep, meeting_id: PageId, form: Posted[UnlockForm]) -> Response:
+    meeting = _posted_meeting(page, meeting_id, form.csrf_token)
+    return _run(
+        page,
+        meeting,
+        lambda: review.unlock_meeting(page.session, page.principal, meeting, reason=form.reason),
+        form.values(),
+        donnees="rouvertes",
     )
 
 
