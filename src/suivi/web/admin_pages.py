@@ -1,10 +1,12 @@
 """« Administration » (admins only): the scheduler's jobs and run log, email deliveries that
-failed or wait for a retry, partner contacts (list, add, edit, unsubscribe, resubscribe) and
-a preview of a contact's summary that sends nothing.
+failed or wait for a retry, partner contacts (list, add, edit, unsubscribe, resubscribe),
+a preview of a contact's summary that sends nothing, and what the annual report consults:
+the communes (DSU flag, conseil municipal's address) and the conseils citoyens.
 
 Reads reuse `suivi.scheduler` (schedules, next runs, latest runs); contact changes go through
 `suivi.notifications.contacts` (audited); the preview is the function behind
-`suivi summaries preview`. Everything is limited to the contract shown in the header.
+`suivi summaries preview`; communes and conseils citoyens go through `suivi.annual.service`
+(audited, with its permission rule). Everything is limited to the contract shown in the header.
 """
 
 from __future__ import annotations
@@ -27,12 +29,19 @@ from sqlalchemy import select
 
 from suivi import clock
 from suivi import scoping
+from suivi.annual import service as annual_service
+from suivi.annual.models import ConseilCitoyen
+from suivi.api.common import Id
 from suivi.auth.models import UserContract
 from suivi.codes import CONTACT_FREQUENCIES
 from suivi.codes import DELIVERY_STATUSES
+from suivi.contract.models import Commune
 from suivi.contract.models import Partner
 from suivi.contract.models import PartnerContact
+from suivi.contract.models import Quartier
+from suivi.contract.models import contract_quartier_ids
 from suivi.errors import ApiError
+from suivi.errors import Invalid
 from suivi.formatting import format_date
 from suivi.monitoring.models import JobRun
 from suivi.notifications import contacts as contact_service
@@ -43,6 +52,8 @@ from suivi.scheduler import ScheduledJob
 from suivi.scheduler import last_runs
 from suivi.scheduler import next_run
 from suivi.scheduler import scheduled_jobs
+from suivi.validation import InputError
+from suivi.validation import clean_text
 from suivi.web.common import Page
 from suivi.web.common import PageDep
 from suivi.web.common import PageError
@@ -389,3 +400,197 @@ def preview_contact_summary(page: AdminPage, contact_id: PageId) -> Response:
     summary = summary_for_contact(page.session, page.settings, contact.id, as_of=page.as_of)
     message = summary_email(page.settings, summary)
     return _render(page, "admin_preview.html", contact=contact, partner=partner, message=message)
+
+
+# -- communes: DSU flag and the conseil municipal's address ---------------------------------
+
+
+def _contract_communes(page: Page) -> list[Commune]:
+    """The communes holding a QPV of the contract: those whose conseil municipal the annual
+    report consults (`consulted_bodies`), by name."""
+    bodies = annual_service.consulted_bodies(page.session, page.contract.id)
+    ids = [body.commune_id for body in bodies if body.commune_id is not None]
+    query = select(Commune).where(Commune.id.in_(ids)).order_by(Commune.name)
+    return list(page.session.execute(query).scalars())
+
+
+def _communes_page(
+    page: Page,
+    *,
+    status_code: int = 200,
+    error: str = "",
+    typed: dict[int, dict[str, Any]] | None = None,
+) -> Response:
+    """The communes, each with its form; `typed` keeps what was typed for the commune whose
+    change was refused (with `error`)."""
+    changed = page.request.query_params.get("modifie")
+    return _render(
+        page,
+        "admin_communes.html",
+        status_code=status_code,
+        communes=_contract_communes(page),
+        notice="Commune modifiée." if changed else "",
+        error=error,
+        typed=typed or {},
+    )
+
+
+@router.get("/administration/communes")
+def communes_page(page: AdminPage) -> Response:
+    return _communes_page(page)
+
+
+class CommuneForm(PostedForm):
+    """A commune's row: the DSU checkbox (absent when unchecked) and the council's address."""
+
+    receives_dsu: bool = False
+    council_email: Annotated[str, Field(max_length=1000)] = ""
+
+
+@router.post("/administration/communes/{commune_id}")
+def update_commune(page: AdminPage, commune_id: PageId, form: Posted[CommuneForm]) -> Response:
+    page.check_csrf(form.csrf_token)
+    # The page's contract only; who may change a commune is the service's rule.
+    if commune_id not in {commune.id for commune in _contract_communes(page)}:
+        raise PageError(404, "Commune introuvable (ou hors de votre périmètre).")
+    try:
+        with page_errors():
+            annual_service.update_commune(
+                page.session,
+                page.principal,
+                commune_id,
+                receives_dsu=form.receives_dsu,
+                council_email=form.council_email,
+            )
+    except Invalid as exc:
+        page.session.rollback()  # the DSU flag may already be set: show the saved state
+        typed = {commune_id: form.values()}
+        return _communes_page(page, status_code=exc.status_code, error=exc.detail, typed=typed)
+    return RedirectResponse(
+        page.url("/administration/communes", modifie=commune_id) + f"#commune-{commune_id}",
+        status_code=303,
+    )
+
+
+# -- conseils citoyens -----------------------------------------------------------------------
+
+# Each text of the creation form: its length limit, how messages name it, whether required.
+CONSEIL_FIELDS = {
+    "code": (40, "Le code", True),
+    "name": (200, "Le nom", True),
+    "contact_name": (160, "Le nom du contact", False),
+    "contact_email": (254, "L'adresse électronique", False),
+    "contact_role": (160, "La fonction", False),
+}
+# The service's field names, as the form calls them.
+CONSEIL_SERVICE_FIELDS = {"email": "contact_email"}
+
+
+def _conseils_page(
+    page: Page,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    query = select(Quartier).where(Quartier.id.in_(contract_quartier_ids(page.contract.id)))
+    quartiers = list(page.session.execute(query.order_by(Quartier.code)).scalars())
+    names = {quartier.id: quartier.name for quartier in quartiers}
+    rows = [
+        {
+            "conseil": conseil,
+            "quartiers": [
+                names[i]
+                for i in annual_service.conseil_quartier_ids(page.session, conseil.id)
+                if i in names
+            ],
+            "contacts": annual_service.conseil_contacts(page.session, conseil.id),
+        }
+        for conseil in _contract_conseils(page)
+    ]
+    created = page.request.query_params.get("cree")
+    return _render(
+        page,
+        "admin_conseils.html",
+        status_code=status_code,
+        rows=rows,
+        quartiers=quartiers,
+        notice="Conseil citoyen créé." if created else "",
+        errors=errors or {},
+        values=values or {"quartier_ids": []},
+    )
+
+
+def _contract_conseils(page: Page) -> list[ConseilCitoyen]:
+    conseils = annual_service.list_conseils(page.session, page.principal)
+    return [conseil for conseil in conseils if conseil.contract_id == page.contract.id]
+
+
+@router.get("/administration/conseils-citoyens")
+def conseils_page(page: AdminPage) -> Response:
+    return _conseils_page(page)
+
+
+class ConseilForm(PostedForm):
+    """The creation form of a conseil citoyen, with its first contact (optional)."""
+
+    code: Annotated[str, Field(max_length=1000)] = ""
+    name: Annotated[str, Field(max_length=1000)] = ""
+    quartier_ids: Annotated[list[Id], Field(max_length=500)] = []
+    contact_name: Annotated[str, Field(max_length=1000)] = ""
+    contact_email: Annotated[str, Field(max_length=1000)] = ""
+    contact_role: Annotated[str, Field(max_length=1000)] = ""
+
+    def values(self) -> dict:
+        return {
+            key: value.strip() if isinstance(value, str) else value
+            for key, value in super().values().items()
+        }
+
+
+def _conseil_errors(values: dict[str, Any]) -> dict[str, str]:
+    """Checks the service leaves to the form: required texts, lengths, control characters,
+    and a contact given with both its name and its address."""
+    errors = {}
+    for key, (limit, what, required) in CONSEIL_FIELDS.items():
+        try:
+            clean_text(values[key], limit, what)
+        except InputError as exc:
+            errors[key] = str(exc)
+        if required and not values[key]:
+            errors[key] = f"{what} est obligatoire."
+    if values["contact_name"] or values["contact_email"] or values["contact_role"]:
+        for key in ("contact_name", "contact_email"):
+            if not values[key]:
+                errors[key] = "Indiquez le nom et l'adresse électronique du contact."
+    return errors
+
+
+@router.post("/administration/conseils-citoyens")
+def create_conseil(page: AdminPage, form: Posted[ConseilForm]) -> Response:
+    page.check_csrf(form.csrf_token)
+    values = form.values()
+    errors = _conseil_errors(values)
+    if errors:
+        return _conseils_page(page, status_code=422, errors=errors, values=values)
+    contact = (values["contact_name"], values["contact_email"], values["contact_role"])
+    try:
+        with page_errors():
+            conseil = annual_service.create_conseil(
+                page.session,
+                page.principal,
+                contract_id=page.contract.id,
+                code=values["code"],
+                name=values["name"],
+                quartier_ids=values["quartier_ids"],
+                contacts=[contact] if values["contact_name"] else [],
+            )
+    except ApiError as exc:
+        page.session.rollback()  # a contact refused after the conseil was flushed
+        field = CONSEIL_SERVICE_FIELDS.get(exc.field or "", exc.field or "code")
+        errors = {field: exc.detail}
+        return _conseils_page(page, status_code=exc.status_code, errors=errors, values=values)
+    return RedirectResponse(
+        page.url("/administration/conseils-citoyens", cree=conseil.id) + f"#conseil-{conseil.id}",
+        status_code=303,
+    )
