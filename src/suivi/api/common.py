@@ -275,14 +275,17 @@ class Caller:
     principal: Principal
 
 
-def _caller(session: SessionDep, principal: CurrentPrincipal) -> Caller:
+# The parameter bundles below only gather values that other dependencies resolved: they are
+# `async def` so that FastAPI calls them in the event loop, not in one more threadpool hop per
+# request (a sync dependency costs one: bench/api.py measured 0.4 ms an update).
+async def _caller(session: SessionDep, principal: CurrentPrincipal) -> Caller:
     return Caller(session, principal)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-def _admin_call(session: SessionDep, admin: Admin) -> Caller:
+async def _admin_call(session: SessionDep, admin: Admin) -> Caller:
     return Caller(session, admin)
 
 
@@ -303,7 +306,7 @@ class DatedCaller(Caller):
         return resolve_as_of(self.as_of, self.settings)
 
 
-def _dated_caller(
+async def _dated_caller(
     session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, as_of: AsOfQuery = None
 ) -> DatedCaller:
     return DatedCaller(session, principal, settings, as_of)

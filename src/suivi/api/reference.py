@@ -237,7 +237,7 @@ class RowCall:
         return self.tagged(update(self.session, contract, row, **changes))
 
 
-def _row_call(call: CallerDep, response: Response) -> RowCall:
+async def _row_call(call: CallerDep, response: Response) -> RowCall:
     return RowCall(call.session, call.principal, response)
 
 

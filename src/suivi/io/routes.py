@@ -149,7 +149,7 @@ def import_upload(
     return JSONResponse(body)
 
 
-def _whole_reader_call(session: SessionDep, principal: WholeReader) -> Caller:
+async def _whole_reader_call(session: SessionDep, principal: WholeReader) -> Caller:
     return Caller(session, principal)
 
 

@@ -141,7 +141,7 @@ class PartnerCall:
         return {"actor_id": self.principal.user_id, "actor_label": self.principal.label}
 
 
-def _partner_call(call: CallerDep, partner_id: PathId) -> PartnerCall:
+async def _partner_call(call: CallerDep, partner_id: PathId) -> PartnerCall:
     return PartnerCall(call.session, call.principal, partner_id)
 
 
@@ -162,7 +162,7 @@ class ContactCall(PartnerCall):
         return partner, service.get_contact(self.session, partner, self.contact_id)
 
 
-def _contact_call(call: CallerDep, partner_id: PathId, contact_id: PathId) -> ContactCall:
+async def _contact_call(call: CallerDep, partner_id: PathId, contact_id: PathId) -> ContactCall:
     return ContactCall(call.session, call.principal, partner_id, contact_id)
 
 
