@@ -74,7 +74,6 @@ DELIVERY_STATUS_TONES = {
 # The deliveries that need an admin's eye, shown when no status is chosen.
 PROBLEM_STATUSES = ("failed", "pending")
 CONTACT_LIMITS = {"name": 160, "email": 254, "role": 160}
-# Audit label of an unsubscription done by an admin (the person asked by phone, mail…).
 
 
 def require_admin(page: PageDep) -> Page:

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from typing import Any
@@ -56,6 +55,7 @@ from suivi.deps import SessionDep
 from suivi.errors import Forbidden
 from suivi.errors import NotFound
 from suivi.formatting import install_filters
+from suivi.io.workbook import parse_day
 from suivi.validation import clean_number
 
 WEB_DIR = Path(__file__).parent
@@ -277,15 +277,14 @@ def parse_french_number(raw: str) -> float:
     return clean_number(float(cleaned.replace(",", ".")))
 
 
-def parse_french_date(raw: str) -> date:
-    """AAAA-MM-JJ (date input) or JJ/MM/AAAA; ValueError with a French message."""
+def parse_french_date(raw: str, missing: str = "Indiquez la date de la mesure.") -> date:
+    """AAAA-MM-JJ (date input) or JJ/MM/AAAA (`parse_day`, as the spreadsheet cells);
+    ValueError with a French message, `missing` when nothing is typed."""
     text = (raw or "").strip()
     if not text:
-        raise ValueError("Indiquez la date de la mesure.")
+        raise ValueError(missing)
     try:
-        if "/" in text:
-            return datetime.strptime(text, "%d/%m/%Y").date()
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
         raise ValueError("Date invalide : format attendu JJ/MM/AAAA.") from None
 

@@ -278,9 +278,9 @@ def create_decision(page: PageDep, meeting_id: PageId, form: Posted[DecisionForm
         fields[owner] = int(values[owner]) if values[owner].isdigit() else None
     if form.due_on.strip():
         try:
-            fields["due_on"] = parse_french_date(form.due_on)
+            fields["due_on"] = parse_french_date(form.due_on)  # typed: never the missing case
         except ValueError as exc:
-            errors["due_on"] = str(exc).replace("de la mesure", "d'échéance")
+            errors["due_on"] = str(exc)
     try:
         links = {"commitment": _commitment_ids(page, form.commitments)}
         if not errors:
@@ -345,11 +345,10 @@ class UnlockForm(PostedForm):
 def lock_meeting_data(page: PageDep, meeting_id: PageId, form: Posted[LockForm]) -> Response:
     meeting = _posted_meeting(page, meeting_id, form.csrf_token)
     try:
-        cutoff = parse_french_date(form.data_cutoff)
+        cutoff = parse_french_date(form.data_cutoff, "Indiquez la date d'arrêt des données.")
     except ValueError as exc:
-        message = str(exc).replace("de la mesure", "d'arrêt des données")
         return _render_meeting(
-            page, meeting, status_code=422, errors={"data_cutoff": message}, values=form.values()
+            page, meeting, status_code=422, errors={"data_cutoff": str(exc)}, values=form.values()
         )
     return _run(
         page,
