@@ -18,10 +18,9 @@ from suivi.audit.service import snapshot
 from suivi.codes import FUNDING_TYPES
 from suivi.commitments.models import Commitment
 from suivi.commitments.models import CommitmentPartner
+from suivi.commitments.service import check_version
 from suivi.contract.models import Contract
 from suivi.db import utcnow
-from suivi.errors import STALE_VERSION
-from suivi.errors import Conflict
 from suivi.errors import Invalid
 from suivi.finance.models import FundingLine
 from suivi.finance.models import FundingPayment
@@ -175,8 +174,7 @@ def update_line(
     actor_label: str = "",
 ) -> FundingLine:
     """Partial update; `version` must be the one the client read (409 otherwise)."""
-    if version != line.version:
-        raise Conflict(STALE_VERSION, "version")
+    check_version(line, version)
     fields = clean_line_fields({k: v for k, v in fields.items() if k in LINE_FIELDS})
     commitment = session.get(Commitment, line.commitment_id)
     _check_identity(session, commitment, fields)

@@ -69,26 +69,16 @@ def _audit(
     contract_id: int | None,
     actor_id: int | None,
     actor_label: str,
-) -> None:
-    """The audit row of a change to `contact` (no snapshot after a delete)."""
-    after = None if action == "delete" else contact_snapshot(contact)
+) -> PartnerContact:
+    """`contact` written (flushed, so a new one has its id) and the audit row of its change
+    (after a delete, which the caller has flushed: no snapshot)."""
+    after = None
+    if action != "delete":
+        session.add(contact)
+        session.flush()
+        after = contact_snapshot(contact)
     who = Actor(actor_id=actor_id, actor_label=actor_label, contract_id=contract_id)
     record_change(session, action, "partner_contact", contact, before, after, **who)
-
-
-def _saved(
-    session: Session,
-    action: str,
-    contact: PartnerContact,
-    before: dict | None,
-    contract_id: int | None,
-    actor_id: int | None,
-    actor_label: str,
-) -> PartnerContact:
-    """`contact` written (flushed, so a new one has its id) and its change audited."""
-    session.add(contact)
-    session.flush()
-    _audit(session, action, contact, before, contract_id, actor_id, actor_label)
     return contact
 
 
@@ -140,7 +130,7 @@ def create_contact(
         updated_at=now,
         **{key: clean[key] for key in CONTACT_FIELDS},
     )
-    return _saved(session, "create", contact, None, partner.contract_id, actor_id, actor_label)
+    return _audit(session, "create", contact, None, partner.contract_id, actor_id, actor_label)
 
 
 def update_contact(
@@ -167,7 +157,7 @@ def update_contact(
     if resubscribe:
         contact.unsubscribed_at = None
     contact.updated_at = utcnow()
-    return _saved(session, "update", contact, before, partner.contract_id, actor_id, actor_label)
+    return _audit(session, "update", contact, before, partner.contract_id, actor_id, actor_label)
 
 
 def delete_contact(
@@ -242,7 +232,7 @@ def _stop_summaries(
     before = contact_snapshot(contact)
     contact.unsubscribed_at = at
     contact.updated_at = at
-    _saved(session, "update", contact, before, contract_id, actor_id, actor_label)
+    _audit(session, "update", contact, before, contract_id, actor_id, actor_label)
 
 
 # -- fetch and authorise: one place for the API, the pages and the jobs (issue 16) ---------
