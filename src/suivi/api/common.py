@@ -285,6 +285,11 @@ async def _caller(session: SessionDep, principal: CurrentPrincipal) -> Caller:
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
+def audit_actor(principal: Principal) -> dict[str, Any]:
+    """Who makes a change, as the services take it for the audit log."""
+    return {"actor_id": principal.user_id, "actor_label": principal.label}
+
+
 async def _admin_call(session: SessionDep, admin: Admin) -> Caller:
     return Caller(session, admin)
 

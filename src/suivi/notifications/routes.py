@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi import Depends
@@ -38,6 +37,7 @@ from suivi.api.common import PathId
 from suivi.api.common import StrictModel
 from suivi.api.common import Text
 from suivi.api.common import api_router
+from suivi.api.common import audit_actor
 from suivi.api.common import from_row
 from suivi.api.common import models
 from suivi.api.common import patch_model
@@ -136,10 +136,6 @@ class PartnerCall:
     def managed(self) -> Partner:
         return service.get_managed_partner(self.session, self.principal, self.partner_id)
 
-    def actor(self) -> dict[str, Any]:
-        """Who changes the contacts, for their audit entries."""
-        return {"actor_id": self.principal.user_id, "actor_label": self.principal.label}
-
 
 async def _partner_call(call: CallerDep, partner_id: PathId) -> PartnerCall:
     return PartnerCall(call.session, call.principal, partner_id)
@@ -188,7 +184,7 @@ def get_contact(contact: ContactCallDep) -> ContactDetailOut:
 def create_contact(partner: PartnerCallDep, body: ContactIn) -> ContactDetailOut:
     fields = body.model_dump()
     contact = service.create_contact(
-        partner.session, partner.managed(), fields=fields, **partner.actor()
+        partner.session, partner.managed(), fields=fields, **audit_actor(partner.principal)
     )
     return _out(contact)
 
@@ -200,7 +196,12 @@ def update_contact(call: ContactCallDep, body: ContactPatch) -> ContactDetailOut
     partner, contact = call.managed_contact()
     fields = body.model_dump(exclude={"resubscribe"}, exclude_none=True)
     contact = service.update_contact(
-        call.session, partner, contact, fields=fields, resubscribe=body.resubscribe, **call.actor()
+        call.session,
+        partner,
+        contact,
+        fields=fields,
+        resubscribe=body.resubscribe,
+        **audit_actor(call.principal),
     )
     return _out(contact)
 
@@ -212,7 +213,7 @@ def update_contact(call: ContactCallDep, body: ContactPatch) -> ContactDetailOut
 )
 def delete_contact(call: ContactCallDep):
     partner, contact = call.managed_contact()
-    service.delete_contact(call.session, partner, contact, **call.actor())
+    service.delete_contact(call.session, partner, contact, **audit_actor(call.principal))
 
 
 @router.get(
