@@ -24,11 +24,11 @@ from pydantic import AfterValidator
 from pydantic import BaseModel
 from pydantic import Field
 from sqlalchemy import select
-from sqlmodel import Session
 from sqlmodel import SQLModel
 
 from suivi import scoping
 from suivi.api.common import MAX_ID
+from suivi.api.common import Caller
 from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
 from suivi.api.common import CurrentContract
@@ -200,12 +200,10 @@ class MeetingOut(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class RowCall:
+class RowCall(Caller):
     """A request on one reference row: who asks, in which unit of work, and the response
     that carries the row's `ETag` (sent back in `If-Match` with a change)."""
 
-    session: Session
-    principal: Principal
     response: Response
 
     def tagged(self, row: Any, link: ContractQuartier | None = None) -> Any:

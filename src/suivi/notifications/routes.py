@@ -26,10 +26,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlmodel import Session
 
 from suivi.api.common import Admin
 from suivi.api.common import AsOfQuery
+from suivi.api.common import Caller
 from suivi.api.common import CallerDep
 from suivi.api.common import Page
 from suivi.api.common import PagingDep
@@ -43,7 +43,6 @@ from suivi.api.common import models
 from suivi.api.common import patch_model
 from suivi.api.common import resolve_as_of
 from suivi.auth.models import UserContract
-from suivi.auth.principal import Principal
 from suivi.codes import DELIVERY_STATUSES
 from suivi.codes import ContactFrequency
 from suivi.codes import DeliveryStatus
@@ -122,12 +121,10 @@ def _out(contact: PartnerContact) -> ContactDetailOut:
 
 
 @dataclass(frozen=True, slots=True)
-class PartnerCall:
+class PartnerCall(Caller):
     """A request about one partner's contacts (`/partners/{partner_id}/contacts…`). The
     partner is looked up when the route asks, after its body is validated (422 first)."""
 
-    session: Session
-    principal: Principal
     partner_id: int
 
     def readable(self) -> Partner:
