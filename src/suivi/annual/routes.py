@@ -36,13 +36,12 @@ from suivi.api.common import Day
 from suivi.api.common import Id
 from suivi.api.common import StrictModel
 from suivi.api.common import Text
+from suivi.api.common import api_router
 from suivi.api.common import resolve_contract
-from suivi.api.errors import ERROR_RESPONSES
 from suivi.codes import Verdict
 from suivi.commitments.models import Commitment
 from suivi.config import Settings
 from suivi.deps import SettingsDep
-from suivi.deps import UnitOfWorkRoute
 from suivi.errors import ApiError
 from suivi.reports.archive import generate_report
 from suivi.web.common import CsrfField
@@ -51,9 +50,7 @@ from suivi.web.common import PageError
 from suivi.web.common import PageId
 from suivi.web.common import not_found
 
-api = APIRouter(
-    prefix="/api", tags=["rapport annuel"], responses=ERROR_RESPONSES, route_class=UnitOfWorkRoute
-)
+api = api_router("rapport annuel")
 pages = APIRouter(include_in_schema=False)
 T = TypeVar("T")
 

@@ -56,12 +56,12 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
-def api_router(tag: str, **options: Any) -> APIRouter:
-    """A router of the JSON API: under /api, with the one error format documented
-    (`suivi.api.errors`) and, unless `route_class` says otherwise, each request one unit of
-    work committed by the endpoint (`UnitOfWorkRoute`)."""
+def api_router(tag: str, under: str = "", **options: Any) -> APIRouter:
+    """A router of the JSON API: under /api (then `under`, e.g. "/io"), with the one error
+    format documented (`suivi.api.errors`) and, unless `route_class` says otherwise, each
+    request one unit of work committed by the endpoint (`UnitOfWorkRoute`)."""
     options.setdefault("route_class", UnitOfWorkRoute)
-    return APIRouter(prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES, **options)
+    return APIRouter(prefix=API_PREFIX + under, tags=[tag], responses=ERROR_RESPONSES, **options)
 
 
 # The principal, if an administrator (else 403).
@@ -283,6 +283,11 @@ async def _caller(session: SessionDep, principal: CurrentPrincipal) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def audit_actor(principal: Principal) -> dict[str, Any]:
+    """Who makes a change, as the services take it for the audit log."""
+    return {"actor_id": principal.user_id, "actor_label": principal.label}
 
 
 async def _admin_call(session: SessionDep, admin: Admin) -> Caller:

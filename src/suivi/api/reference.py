@@ -24,11 +24,11 @@ from pydantic import AfterValidator
 from pydantic import BaseModel
 from pydantic import Field
 from sqlalchemy import select
-from sqlmodel import Session
 from sqlmodel import SQLModel
 
 from suivi import scoping
 from suivi.api.common import MAX_ID
+from suivi.api.common import Caller
 from suivi.api.common import CallerDep
 from suivi.api.common import ContractQuery
 from suivi.api.common import CurrentContract
@@ -41,6 +41,7 @@ from suivi.api.common import SortQuery
 from suivi.api.common import StrictModel
 from suivi.api.common import Text
 from suivi.api.common import api_router
+from suivi.api.common import audit_actor
 from suivi.api.common import children
 from suivi.api.common import from_row
 from suivi.api.common import models
@@ -199,12 +200,10 @@ class MeetingOut(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class RowCall:
+class RowCall(Caller):
     """A request on one reference row: who asks, in which unit of work, and the response
     that carries the row's `ETag` (sent back in `If-Match` with a change)."""
 
-    session: Session
-    principal: Principal
     response: Response
 
     def tagged(self, row: Any, link: ContractQuartier | None = None) -> Any:
@@ -218,7 +217,9 @@ class RowCall:
         for (its administrators only)."""
         contract = resolve_contract(self.session, self.principal, contract_id)
         access.require_admin(self.principal, contract.id, "Contrat")
-        row = create(self.session, contract, fields=body.model_dump(), **_actor(self.principal))
+        row = create(
+            self.session, contract, fields=body.model_dump(), **audit_actor(self.principal)
+        )
         return self.tagged(row)
 
     def update(
@@ -465,17 +466,12 @@ class MeetingIn(StrictModel):
 MeetingPatch = patch_model(MeetingIn, "MeetingPatch")
 
 
-def _actor(principal: Principal) -> dict[str, Any]:
-    """Who changes the reference data, for the audit log."""
-    return {"actor_id": principal.user_id, "actor_label": principal.label}
-
-
 def _changes(principal: Principal, body: StrictModel, if_match: str | None) -> dict[str, Any]:
     """A service's update arguments: the fields sent (a PATCH), the version read, who."""
     return {
         "fields": body.model_dump(exclude_unset=True),
         "expected_etag": if_match,
-        **_actor(principal),
+        **audit_actor(principal),
     }
 
 
@@ -586,5 +582,7 @@ def delete_meeting(call: CallerDep, meeting_id: PathId, if_match: IfMatch = None
     session, principal = call.session, call.principal
     meeting = access.get_administered(session, principal, Meeting, meeting_id, "Instance")
     contract = session.get(Contract, meeting.contract_id)
-    service.delete_meeting(session, contract, meeting, expected_etag=if_match, **_actor(principal))
+    service.delete_meeting(
+        session, contract, meeting, expected_etag=if_match, **audit_actor(principal)
+    )
     return Response(status_code=204)

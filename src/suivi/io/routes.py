@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 from typing import Literal
 
-from fastapi import APIRouter
 from fastapi import Depends
 from fastapi import File
 from fastapi import Query
@@ -24,15 +23,14 @@ from suivi import clock
 from suivi.api.common import AsOfQuery
 from suivi.api.common import Caller
 from suivi.api.common import ContractQuery
+from suivi.api.common import api_router
 from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
-from suivi.api.errors import ERROR_RESPONSES
 from suivi.auth.deps import CurrentPrincipal
 from suivi.auth.deps import require_role
 from suivi.auth.principal import Principal
 from suivi.deps import SessionDep
 from suivi.deps import SettingsDep
-from suivi.deps import UnitOfWorkRoute
 from suivi.deps import get_engine
 from suivi.errors import ApiError
 from suivi.io.export import export_portfolio
@@ -44,12 +42,7 @@ from suivi.io.opendata import write_opendata
 from suivi.io.opendata import write_subventions
 from suivi.io.reading import FileTooLargeError
 
-router = APIRouter(
-    prefix="/api/io",
-    tags=["tableurs"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
+router = api_router("tableurs", "/io")
 
 MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi import Depends
@@ -27,10 +26,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlmodel import Session
 
 from suivi.api.common import Admin
 from suivi.api.common import AsOfQuery
+from suivi.api.common import Caller
 from suivi.api.common import CallerDep
 from suivi.api.common import Page
 from suivi.api.common import PagingDep
@@ -38,12 +37,12 @@ from suivi.api.common import PathId
 from suivi.api.common import StrictModel
 from suivi.api.common import Text
 from suivi.api.common import api_router
+from suivi.api.common import audit_actor
 from suivi.api.common import from_row
 from suivi.api.common import models
 from suivi.api.common import patch_model
 from suivi.api.common import resolve_as_of
 from suivi.auth.models import UserContract
-from suivi.auth.principal import Principal
 from suivi.codes import DELIVERY_STATUSES
 from suivi.codes import ContactFrequency
 from suivi.codes import DeliveryStatus
@@ -122,12 +121,10 @@ def _out(contact: PartnerContact) -> ContactDetailOut:
 
 
 @dataclass(frozen=True, slots=True)
-class PartnerCall:
+class PartnerCall(Caller):
     """A request about one partner's contacts (`/partners/{partner_id}/contacts…`). The
     partner is looked up when the route asks, after its body is validated (422 first)."""
 
-    session: Session
-    principal: Principal
     partner_id: int
 
     def readable(self) -> Partner:
@@ -135,10 +132,6 @@ class PartnerCall:
 
     def managed(self) -> Partner:
         return service.get_managed_partner(self.session, self.principal, self.partner_id)
-
-    def actor(self) -> dict[str, Any]:
-        """Who changes the contacts, for their audit entries."""
-        return {"actor_id": self.principal.user_id, "actor_label": self.principal.label}
 
 
 async def _partner_call(call: CallerDep, partner_id: PathId) -> PartnerCall:
@@ -188,7 +181,7 @@ def get_contact(contact: ContactCallDep) -> ContactDetailOut:
 def create_contact(partner: PartnerCallDep, body: ContactIn) -> ContactDetailOut:
     fields = body.model_dump()
     contact = service.create_contact(
-        partner.session, partner.managed(), fields=fields, **partner.actor()
+        partner.session, partner.managed(), fields=fields, **audit_actor(partner.principal)
     )
     return _out(contact)
 
@@ -200,7 +193,12 @@ def update_contact(call: ContactCallDep, body: ContactPatch) -> ContactDetailOut
     partner, contact = call.managed_contact()
     fields = body.model_dump(exclude={"resubscribe"}, exclude_none=True)
     contact = service.update_contact(
-        call.session, partner, contact, fields=fields, resubscribe=body.resubscribe, **call.actor()
+        call.session,
+        partner,
+        contact,
+        fields=fields,
+        resubscribe=body.resubscribe,
+        **audit_actor(call.principal),
     )
     return _out(contact)
 
@@ -212,7 +210,7 @@ def update_contact(call: ContactCallDep, body: ContactPatch) -> ContactDetailOut
 )
 def delete_contact(call: ContactCallDep):
     partner, contact = call.managed_contact()
-    service.delete_contact(call.session, partner, contact, **call.actor())
+    service.delete_contact(call.session, partner, contact, **audit_actor(call.principal))
 
 
 @router.get(

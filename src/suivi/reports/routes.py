@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter
 from fastapi import Query
 from fastapi import Request
 from fastapi.responses import FileResponse
@@ -32,15 +31,14 @@ from suivi.api.common import Page
 from suivi.api.common import PagingDep
 from suivi.api.common import PathId
 from suivi.api.common import StrictModel
+from suivi.api.common import api_router
 from suivi.api.common import check_in_term
 from suivi.api.common import resolve_as_of
 from suivi.api.common import resolve_contract
-from suivi.api.errors import ERROR_RESPONSES
 from suivi.codes import REPORT_KINDS
 from suivi.codes import ReportKind
 from suivi.contract.models import Meeting
 from suivi.deps import SettingsDep
-from suivi.deps import UnitOfWorkRoute
 from suivi.errors import Invalid
 from suivi.errors import NotFound
 from suivi.errors import forbidden
@@ -51,12 +49,7 @@ from suivi.reports.models import ReportFile
 from suivi.scoping import can_generate_report
 from suivi.scoping import report_refusal
 
-router = APIRouter(
-    prefix="/api/reports",
-    tags=["rapports"],
-    responses=ERROR_RESPONSES,
-    route_class=UnitOfWorkRoute,
-)
+router = api_router("rapports", "/reports")
 
 Kind = ReportKind
 
