@@ -88,16 +88,8 @@ def test_contract_partners_and_priorities(reference_db):
         communes = [p for p in partners if p.kind == "commune"]
         # The 19 communes engaged (members of the CALL holding a QPV) are signatories.
         assert len(communes) == 19 and all(p.is_signatory for p in communes)
-        kinds = {p.kind for p in partners}
-        assert kinds == {
-            "etat",
-            "region",
-            "departement",
-            "commune",
-            "epci",
-            "operateur",
-            "bailleur",
-        }
+        kinds = {"etat", "region", "departement", "commune", "epci", "operateur", "bailleur"}
+        assert {p.kind for p in partners} == kinds
         assert any(p.name == "France Travail" for p in partners)
         priorities = session.exec(select(Priority)).all()
         roots = [p for p in priorities if p.parent_id is None]
