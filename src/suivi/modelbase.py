@@ -29,11 +29,17 @@ SQLModel.metadata.naming_convention = {
 metadata: MetaData = SQLModel.metadata
 
 
-def enum_check(column: str, values: Iterable[str], name: str | None = None) -> CheckConstraint:
+def enum_check(
+    column: str, values: Iterable[str], name: str | None = None, *, nullable: bool = False
+) -> CheckConstraint:
     """A CHECK that keeps a string column within a closed list of codes (a `StrEnum`'s
-    values: the constraint's text, hence the schema, is the same as with plain strings)."""
+    values: the constraint's text, hence the schema, is the same as with plain strings);
+    `nullable` lets the column also be NULL."""
     quoted = ", ".join(f"'{value}'" for value in values)
-    return CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_enum")
+    condition = f"{column} IN ({quoted})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=name or f"{column}_enum")
 
 
 def alert_table_args(table: str, subject: str, kinds: Iterable[str]) -> tuple[Any, ...]:

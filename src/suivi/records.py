@@ -9,6 +9,7 @@ the record has under the same name; the caller gives only what differs or is com
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 from typing import TypeVar
 
@@ -17,8 +18,10 @@ T = TypeVar("T")
 _MISSING = object()
 
 
+@functools.cache
 def field_names(cls: type) -> tuple[str, ...]:
-    """The fields of a dataclass or of a pydantic model, in declaration order."""
+    """The fields of a dataclass or of a pydantic model, in declaration order (read once per
+    class: `view_of` runs on every request's principal and for every indicator judged)."""
     if dataclasses.is_dataclass(cls):
         return tuple(field.name for field in dataclasses.fields(cls) if field.init)
     model_fields = getattr(cls, "model_fields", None)

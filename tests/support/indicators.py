@@ -1,5 +1,5 @@
 """Indicator helpers: the measurements of an indicator read back from the database, a
-correction written the way the service does, the demo portfolio doubled, and a counter of the
+correction written straight to the database, the demo portfolio doubled, and a counter of the
 SQL statements an engine runs (for "bounded number of queries" tests)."""
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def measurements(db, indicator_id: int) -> list[Measurement]:
 
 def write_correction(session, old: Measurement, value: float, reason: str = "") -> Measurement:
     """A new current value for `old`'s date, `old` superseded (never erased). Written
-    superseded by the old row, then swapped: one current value per date at every flush."""
+    superseded by the old row, then swapped: one current value per date at every flush, as
+    `suivi.indicators.service` does; unlike it, no check, no audit, and `reason` is put on the
+    new row (the service puts it on the old one)."""
     new = Measurement(
         indicator_id=old.indicator_id,
         measured_on=old.measured_on,

@@ -213,6 +213,6 @@ def test_communes_and_conseils_are_for_admins_only(web, role):
     assert client.post(CONSEILS, form).status_code == 403
     assert _commune(web.db, commune.id).council_email == commune.council_email
     assert _conseil(web.db, "CC-6") is None
+    # No link to the administration at all (its menu is where the two pages are listed).
     home = client.get(f"/contrat?as_of={AS_OF}").text
-    assert "/administration/communes" not in home
-    assert "/administration/conseils-citoyens" not in home
+    assert "/administration" not in home

@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from suivi.codes import ANNUAL_REPORT_STATES
 from suivi.codes import BODY_KINDS
 from suivi.codes import COMMENT_STATUSES
+from suivi.codes import VERDICTS
 from suivi.modelbase import created_at_field
 from suivi.modelbase import enum_check
 from suivi.modelbase import timestamp_field
@@ -104,10 +105,7 @@ class AnnualReportOpinion(SQLModel, table=True):
     __tablename__ = "annual_report_opinion"
     __table_args__ = (
         enum_check("body_kind", BODY_KINDS),
-        CheckConstraint(
-            "verdict IS NULL OR verdict IN ('favorable', 'reserve', 'defavorable')",
-            name="verdict_enum",
-        ),
+        enum_check("verdict", VERDICTS, nullable=True),
         CheckConstraint(
             "(commune_id IS NULL) <> (conseil_citoyen_id IS NULL)", name="exactly_one_body"
         ),

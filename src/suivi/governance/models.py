@@ -99,14 +99,7 @@ class DecisionUpdate(SQLModel, table=True):
     of its text after the relevé was sent (`old_text` keeps what the relevé said)."""
 
     __tablename__ = "decision_update"
-    __table_args__ = (
-        CheckConstraint(
-            "new_status IS NULL OR new_status IN ("
-            + ", ".join(f"'{status}'" for status in DECISION_STATUSES)
-            + ")",
-            name="new_status_enum",
-        ),
-    )
+    __table_args__ = (enum_check("new_status", DECISION_STATUSES, nullable=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     decision_id: int = Field(foreign_key="decision.id", index=True, ondelete="CASCADE")
